@@ -1,0 +1,69 @@
+"""The `portal` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from portal.config import Settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from portal.app import create_app
+
+    app = create_app(Settings.from_env())
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    from portal.launcher import run_all
+
+    return run_all(host=args.host, port=args.port, voila_port=args.voila_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portal",
+        description="Gamma-ray archive portal: the embedded VO archive (TAP/ObsCore), "
+        "the UWS job service and the Voila dashboards.",
+        epilog="Environment: PORTAL_DATA_DIR (all state), PORTAL_URL, PORTAL_TOKEN, "
+        "GAMMAPY_DATA, PORTAL_DASK_SCHEDULER. See the README.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the archive (/tap) and the job service (/uws) on one port",
+        description="Start the archive (TAP 1.1, ObsCore 1.1, VOSI) and the job service "
+        "(UWS 1.1) on one port. On first start with an empty archive the default dataset "
+        "is ingested.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    serve.set_defaults(func=_serve)
+
+    up = sub.add_parser(
+        "up",
+        help="start `portal serve` and Voila together (what `make run` does)",
+        description="Start the services and the Voila dashboards, print the dashboard URL, "
+        "and stop both on Ctrl-C.",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="interface for both servers")
+    up.add_argument("--port", type=int, default=8000, help="services port (default 8000)")
+    up.add_argument("--voila-port", type=int, default=8866, help="Voila port (default 8866)")
+    up.set_defaults(func=_up)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Shared fixtures: a running portal, Voila, a headless browser; the `requires_data` marker."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.support.browser import CHROMIUM_ARGS, chromium_path
+from tests.support.servers import REPO, start_portal, start_voila
+
+
+def gammapy_data() -> Path | None:
+    value = os.environ.get("GAMMAPY_DATA")
+    return Path(value) if value and Path(value).is_dir() else None
+
+
+def pytest_collection_modifyitems(config, items):
+    if gammapy_data() is not None:
+        return
+    skip = pytest.mark.skip(reason="needs $GAMMAPY_DATA (see the README)")
+    for item in items:
+        if "requires_data" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def portal_server(tmp_path_factory):
+    """`portal serve` as a subprocess, with its own data dir, shared by the session."""
+    server = start_portal(tmp_path_factory.mktemp("portal-data"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def voila_server(portal_server):
+    """Voila on notebooks/, its kernels pointed at the session's portal server."""
+    env = {"PORTAL_URL": portal_server.url, "PORTAL_DATA_DIR": str(portal_server.log.parent)}
+    server = start_voila(REPO / "notebooks", env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()

@@ -1,0 +1,37 @@
+"""The application answers VOSI availability in-process, even with an empty archive."""
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from pyvo.io.vosi import parse_availability
+
+from portal.app import create_app
+from portal.config import Settings
+
+
+@pytest.fixture
+def client(tmp_path):
+    app = create_app(Settings(data_dir=tmp_path / "state"))
+    with TestClient(app) as client:
+        yield client
+
+
+def test_availability_with_empty_archive(client, tmp_path):
+    response = client.get("/tap/availability")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    availability = parse_availability(io.BytesIO(response.content))
+    assert availability.available is True
+    assert (tmp_path / "state").is_dir()
+
+
+def test_settings_from_environment(tmp_path):
+    env = {"PORTAL_DATA_DIR": str(tmp_path), "PORTAL_URL": "http://example.org:9/",
+           "PORTAL_TOKEN": "abc", "GAMMAPY_DATA": str(tmp_path / "g"), "PORTAL_DASK_SCHEDULER": "tcp://h:8786"}
+    s = Settings.from_env(env)
+    assert s.data_dir == tmp_path
+    assert s.url == "http://example.org:9"
+    assert s.token == "abc"
+    assert s.gammapy_data == tmp_path / "g"
+    assert s.dask_scheduler == "tcp://h:8786"
+    assert Settings.from_env({}).token is None

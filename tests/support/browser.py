@@ -1,0 +1,32 @@
+"""Headless Debian chromium driven by Playwright, with every request recorded."""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import urlparse
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def chromium_path() -> str:
+    path = CHROMIUM if shutil.which(CHROMIUM) else shutil.which("chromium")
+    if not path:
+        raise RuntimeError("chromium is not installed: run .ci/install-system-packages (apt-get install chromium)")
+    return path
+
+
+def is_external(url: str) -> bool:
+    """A request that leaves the machine (data: and blob: URLs stay local)."""
+    parsed = urlparse(url)
+    if parsed.scheme in {"data", "blob", "about", "chrome", "chrome-extension", "devtools"}:
+        return False
+    return (parsed.hostname or "") not in LOCAL_HOSTS

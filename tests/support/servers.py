@@ -1,0 +1,101 @@
+"""Start the portal's servers as real subprocesses on free ports, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@dataclass
+class Server:
+    """A running server process and the URL it answers on."""
+
+    url: str
+    proc: subprocess.Popen
+    log: Path
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        """Kill without letting the server clean up, as a crash would."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_portal(data_dir: Path, env: dict[str, str] | None = None, port: int | None = None,
+                 timeout: float = 600) -> Server:
+    """Run ``portal serve`` with its state in ``data_dir``; wait for /tap/availability."""
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), **(env or {})}
+    log = data_dir / f"serve-{port}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+        )
+    server = Server(f"http://127.0.0.1:{port}", proc, log)
+    try:
+        wait_until_up(server.url + "/tap/availability", proc, timeout)
+    except RuntimeError as exc:
+        server.stop()
+        raise RuntimeError(f"{exc}\n--- server log ---\n{log.read_text(errors='replace')}") from None
+    return server
+
+
+def start_voila(notebooks: Path, env: dict[str, str], timeout: float = 120) -> Server:
+    """Run Voila on ``notebooks`` (same options as `make run`); wait for its tree page."""
+    from portal.launcher import voila_command
+
+    port = free_port()
+    log = Path(env.get("PORTAL_DATA_DIR", "/tmp")) / f"voila-{port}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            voila_command(notebooks, "127.0.0.1", port), env={**os.environ, **env},
+            stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+        )
+    server = Server(f"http://127.0.0.1:{port}", proc, log)
+    try:
+        wait_until_up(server.url + "/voila/tree", proc, timeout)
+    except RuntimeError as exc:
+        server.stop()
+        raise RuntimeError(f"{exc}\n--- voila log ---\n{log.read_text(errors='replace')}") from None
+    return server
