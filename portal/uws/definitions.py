@@ -1,0 +1,116 @@
+"""Job definitions: the contract between the job service and the analyses it runs.
+
+A definition names a job kind, documents it, declares its typed parameters and its result
+ids, and points at the function that runs it. The service builds its job lists, forms
+(``GET /uws``) and validation from the definition; the worker imports the function lazily,
+by its dotted path, so that the service never imports the science stack.
+
+The run function has the signature ``run(ctx: JobContext, params: dict[str, Any]) -> None``:
+``params`` holds validated, typed values (every parameter present, defaults filled in), and
+``ctx`` is what the job may touch (see :class:`JobContext`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+ParameterType = Literal["int", "float", "string", "bool", "int-list", "choice"]
+
+REQUIRED: Any = object()  # marks a parameter without default
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One typed job parameter, as shown in forms and checked before a job may run."""
+
+    name: str
+    type: ParameterType
+    doc: str
+    default: Any = REQUIRED
+    unit: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class ResultSpec:
+    """A result a job of this kind produces, by id (downloads go by id, never by path)."""
+
+    id: str
+    mime_type: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    """A kind of job the service can run."""
+
+    name: str
+    description: str
+    run: str  # "package.module:function", imported by the worker only
+    parameters: tuple[Parameter, ...]
+    results: tuple[ResultSpec, ...]
+    execution_duration: int = 3600  # seconds; default UWS executionDuration
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class ObservationLocation:
+    """Where the archive keeps one observation: the GADF release folder and the obs id in it."""
+
+    obs_id: int
+    release_dir: Path  # folder with obs-index and hdu-index, openable with gammapy's DataStore
+    target_name: str | None = None
+    ra: float | None = None  # pointing, ICRS degrees
+    dec: float | None = None
+
+
+class JobContext(Protocol):
+    """What a running job may use. The job service provides the implementation."""
+
+    job_id: str
+    owner: str
+    workdir: Path  # the job's own folder; results are written here
+    log: logging.Logger  # captured into the job's `log` result, readable while it runs
+
+    def locate(self, obs_ids: list[int]) -> list[ObservationLocation]:
+        """Resolve obs ids through the archive. Unknown ids raise :class:`UsageError` naming them."""
+
+    def publish(self, result_id: str, path: Path, mime_type: str) -> None:
+        """Make ``path`` (inside workdir) available as result ``result_id``, now, even while EXECUTING.
+
+        Publishing the same id again replaces the earlier version (flux points bin by bin).
+        """
+
+    def used(self, path: Path, role: str, **attributes: Any) -> None:
+        """Record an input file (with its checksum) in the job's provenance."""
+
+
+class JobError(Exception):
+    """Base of the errors a job raises on purpose: the message is shown to the user as is."""
+
+
+class UsageError(JobError):
+    """The request cannot work (unknown obs id, target too far, no events): do not retry."""
+
+
+class TransientError(JobError):
+    """A temporary failure (a service down); retrying later may work."""
+
+
+class FatalError(JobError):
+    """The job failed for a reason that retrying will not fix (a fit that does not converge)."""
