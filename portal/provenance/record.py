@@ -1,0 +1,157 @@
+"""An IVOA ProvDM record of one job, serialised as W3C PROV (PROV-JSON and PROV-N) with `prov`.
+
+ProvDM (IVOA Provenance Data Model 1.0) maps onto W3C PROV with the ``voprov`` namespace for its
+own attributes and types. For a job the record holds:
+
+- the **activity** (``portal:job_<id>``): start, end, the definition it ran (``voprov:name``,
+  described by an ``voprov:ActivityDescription`` entity), its final phase and error message;
+- its **parameters**: ``voprov:Parameter`` entities (name, value, unit) and the job service
+  **configuration**, linked as ProvDM's ``wasConfiguredBy`` (a ``wasInfluencedBy`` typed
+  ``voprov:wasConfiguredBy`` with ``voprov:artefactType``);
+- what it **used**: each input file as a ``voprov:DatasetEntity`` named by its SHA-256 (the
+  same file has the same id in every record), with its path, checksum, role and attributes
+  such as the obs id;
+- what it **generated**: each result (id, relative path, content type, size, SHA-256);
+- the **agents**: the owner (``prov:Person``) and the software (``prov:SoftwareAgent`` with
+  the versions of Python, the portal and the science libraries).
+
+``build(info)`` returns the ``prov.model.ProvDocument``; ``write(info, folder)`` writes
+``provenance.json`` and ``provenance.provn`` there and returns their paths.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from prov.model import PROV, PROV_LABEL, PROV_ROLE, PROV_TYPE, PROV_VALUE, ProvDocument
+
+__all__ = ["ProvenanceInfo", "build", "write", "software_versions", "JSON_FILE", "PROVN_FILE"]
+
+VOPROV_URI = "http://www.ivoa.net/documents/ProvenanceDM/ns/voprov/"
+PORTAL_URI = "urn:gamma-portal:"
+JSON_FILE = "provenance.json"
+PROVN_FILE = "provenance.provn"
+SOFTWARE = ("gamma-portal", "gammapy", "astropy", "numpy", "scipy", "iminuit", "regions", "pyvo",
+            "dask", "distributed", "prov")
+
+
+@dataclass
+class ProvenanceInfo:
+    """What the record is made from (plain values, so any process can build it)."""
+
+    job_id: str
+    definition: str
+    description: str
+    owner: str | None
+    phase: str
+    start: datetime | None
+    end: datetime | None
+    parameters: list[tuple[str, str, str | None]]  # name, value, unit
+    inputs: list[dict[str, Any]]  # path, role, sha256, attributes
+    results: list[dict[str, Any]]  # id, path, mime_type, size, sha256
+    error: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    run: str = ""  # the run function's dotted path
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in SOFTWARE:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _local(text: str) -> str:
+    """A QName local part: letters, digits, '_', '-', '.' only."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:120]
+
+
+def _literal(value: Any) -> Any:
+    if isinstance(value, (bool, int, float, str, datetime)):
+        return value
+    return str(value)
+
+
+def build(info: ProvenanceInfo) -> ProvDocument:
+    doc = ProvDocument()
+    voprov = doc.add_namespace("voprov", VOPROV_URI)
+    portal = doc.add_namespace("portal", PORTAL_URI)
+    job = f"job_{_local(info.job_id)}"
+
+    description = doc.entity(portal[f"definition_{_local(info.definition)}"], {
+        PROV_TYPE: voprov["ActivityDescription"], voprov["name"]: info.definition,
+        voprov["description"]: info.description, voprov["code"]: info.run or info.definition,
+    })
+    attributes = {PROV_LABEL: f"{info.definition} job {info.job_id}", voprov["name"]: info.definition,
+                  portal["jobId"]: info.job_id, portal["phase"]: info.phase}
+    if info.error:
+        attributes[portal["errorMessage"]] = info.error
+    activity = doc.activity(portal[job], info.start, info.end, attributes)
+    doc.influence(activity, description, other_attributes={PROV_TYPE: voprov["isDescribedBy"]})
+
+    owner = info.owner or "anonymous"
+    person = doc.agent(portal[f"user_{_local(owner)}"], {PROV_TYPE: PROV["Person"], voprov["name"]: owner})
+    doc.association(activity, person, other_attributes={PROV_ROLE: "owner"})
+    software = doc.agent(portal["software"], {
+        PROV_TYPE: PROV["SoftwareAgent"], voprov["name"]: "gamma-portal job service",
+        **{portal[f"version_{_local(k)}"]: v for k, v in software_versions().items()},
+    })
+    doc.association(activity, software, other_attributes={PROV_ROLE: "executor"})
+
+    for name, value, unit in info.parameters:
+        attrs = {PROV_TYPE: voprov["Parameter"], voprov["name"]: name, PROV_VALUE: str(value),
+                 PROV_LABEL: f"{name} = {value}"}
+        if unit:
+            attrs[voprov["unit"]] = unit
+        param = doc.entity(portal[f"{job}_parameter_{_local(name)}"], attrs)
+        doc.influence(activity, param, other_attributes={
+            PROV_TYPE: voprov["wasConfiguredBy"], voprov["artefactType"]: "Parameter"})
+    if info.config:
+        config = doc.entity(portal[f"{job}_configuration"], {
+            PROV_TYPE: voprov["ConfigFile"], voprov["name"]: "job service configuration",
+            **{portal[_local(k)]: _literal(v) for k, v in info.config.items()},
+        })
+        doc.influence(activity, config, other_attributes={
+            PROV_TYPE: voprov["wasConfiguredBy"], voprov["artefactType"]: "ConfigFile"})
+
+    for item in info.inputs:
+        key = item.get("sha256") or _local(item["path"])
+        attrs = {PROV_TYPE: voprov["DatasetEntity"], voprov["location"]: item["path"],
+                 PROV_LABEL: Path(item["path"]).name}
+        if item.get("sha256"):
+            attrs[portal["sha256"]] = item["sha256"]
+        for k, v in (item.get("attributes") or {}).items():
+            if v is not None:
+                attrs[portal[_local(k)]] = _literal(v)
+        entity = doc.entity(portal[f"file_{key[:32]}"], attrs)
+        doc.usage(activity, entity, other_attributes={PROV_ROLE: item.get("role") or "input"})
+
+    for result in info.results:
+        attrs = {PROV_TYPE: voprov["DatasetEntity"], voprov["name"]: result["id"],
+                 voprov["location"]: result["path"], voprov["contentType"]: result["mime_type"]}
+        if result.get("size") is not None:
+            attrs[portal["size"]] = int(result["size"])
+        if result.get("sha256"):
+            attrs[portal["sha256"]] = result["sha256"]
+        entity = doc.entity(portal[f"{job}_result_{_local(result['id'])}"], attrs)
+        doc.generation(entity, activity, info.end, other_attributes={PROV_ROLE: result["id"]})
+        doc.attribution(entity, person)
+    return doc
+
+
+def write(info: ProvenanceInfo, folder: Path) -> tuple[Path, Path]:
+    doc = build(info)
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, provn_path = folder / JSON_FILE, folder / PROVN_FILE
+    json_path.write_text(doc.serialize(format="json", indent=2), encoding="utf-8")
+    provn_path.write_text(doc.get_provn(), encoding="utf-8")
+    return json_path, provn_path

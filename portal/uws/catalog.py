@@ -1,0 +1,126 @@
+"""``GET /uws``: the job definitions, so that clients can build forms (XML or JSON).
+
+UWS 1.1 has no document for this, so the XML uses a small vocabulary of the portal's own
+(namespace :data:`NAMESPACE`), built with pydantic-xml models like vo-models' documents. The
+JSON form is the same content as plain objects::
+
+    {"definitions": [{"name": "spectrum", "description": ..., "url": ".../uws/spectrum",
+      "execution_duration": 3600,
+      "parameters": [{"name": "ra", "type": "float", "unit": "deg", "required": true,
+                      "default": null, "minimum": 0, "maximum": 360, "choices": null, "doc": ...}],
+      "results": [{"id": "flux_points", "mime_type": "application/fits", "doc": ...}]}]}
+
+Every definition also lists the results the service adds to every job (``log``,
+``provenance``, ``provn``) if the definition does not declare them itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Optional
+
+from pydantic_xml import BaseXmlModel, attr, element
+
+from portal.uws.definitions import REQUIRED, JobDefinition, Parameter, ResultSpec
+
+__all__ = ["NAMESPACE", "STANDARD_RESULTS", "definitions_json", "definitions_xml", "all_results"]
+
+NAMESPACE = "urn:gamma-portal:uws-definitions:v1"
+NSMAP = {"": NAMESPACE}
+
+STANDARD_RESULTS = (
+    ResultSpec("log", "text/plain", "What the job printed and logged, readable while it runs"),
+    ResultSpec("provenance", "application/json", "IVOA ProvDM record of the job, as PROV-JSON"),
+    ResultSpec("provn", "text/provenance-notation", "The same provenance record, as PROV-N"),
+)
+
+
+def all_results(definition: JobDefinition) -> tuple[ResultSpec, ...]:
+    declared = {r.id for r in definition.results}
+    return tuple(definition.results) + tuple(r for r in STANDARD_RESULTS if r.id not in declared)
+
+
+def _default_text(p: Parameter) -> str | None:
+    if p.default is REQUIRED or p.default is None:
+        return None
+    if isinstance(p.default, bool):
+        return "true" if p.default else "false"
+    if isinstance(p.default, (list, tuple)):
+        return ",".join(str(v) for v in p.default)
+    return str(p.default)
+
+
+def _default_json(p: Parameter) -> Any:
+    if p.default is REQUIRED:
+        return None
+    if isinstance(p.default, tuple):
+        return list(p.default)
+    return p.default
+
+
+class XmlParameter(BaseXmlModel, tag="parameter", ns="", nsmap=NSMAP, skip_empty=True):
+    name: str = attr()
+    type: str = attr()
+    required: bool = attr()
+    unit: Optional[str] = attr(default=None)
+    default: Optional[str] = attr(default=None)
+    minimum: Optional[float] = attr(default=None)
+    maximum: Optional[float] = attr(default=None)
+    doc: str = element(tag="doc")
+    choices: list[str] = element(tag="choice", default_factory=list)
+
+
+class XmlResult(BaseXmlModel, tag="result", ns="", nsmap=NSMAP):
+    id: str = attr()
+    mime_type: str = attr(name="mimeType")
+    doc: str = element(tag="doc")
+
+
+class XmlDefinition(BaseXmlModel, tag="definition", ns="", nsmap=NSMAP, skip_empty=True):
+    name: str = attr()
+    href: str = attr()
+    execution_duration: int = attr(name="executionDuration")
+    description: str = element(tag="description")
+    parameters: list[XmlParameter] = element(tag="parameter", default_factory=list)
+    results: list[XmlResult] = element(tag="result", default_factory=list)
+
+
+class XmlDefinitions(BaseXmlModel, tag="definitions", ns="", nsmap=NSMAP):
+    definitions: list[XmlDefinition] = element(tag="definition", default_factory=list)
+
+
+def definitions_xml(definitions: Iterable[JobDefinition], base_url: str) -> bytes:
+    doc = XmlDefinitions(definitions=[
+        XmlDefinition(
+            name=d.name, href=f"{base_url}/{d.name}", execution_duration=d.execution_duration,
+            description=d.description,
+            parameters=[
+                XmlParameter(name=p.name, type=p.type, required=p.required, unit=p.unit,
+                             default=_default_text(p), minimum=p.minimum, maximum=p.maximum, doc=p.doc,
+                             choices=list(p.choices or ()))
+                for p in d.parameters
+            ],
+            results=[XmlResult(id=r.id, mime_type=r.mime_type, doc=r.doc) for r in all_results(d)],
+        )
+        for d in definitions
+    ])
+    return doc.to_xml(encoding="UTF-8", xml_declaration=True)
+
+
+def definitions_json(definitions: Iterable[JobDefinition], base_url: str) -> dict[str, Any]:
+    return {"definitions": [
+        {
+            "name": d.name,
+            "description": d.description,
+            "url": f"{base_url}/{d.name}",
+            "execution_duration": d.execution_duration,
+            "parameters": [
+                {"name": p.name, "type": p.type, "unit": p.unit, "required": p.required,
+                 "default": _default_json(p), "minimum": p.minimum, "maximum": p.maximum,
+                 "choices": list(p.choices) if p.choices else None, "doc": p.doc}
+                for p in d.parameters
+            ],
+            "results": [{"id": r.id, "mime_type": r.mime_type, "doc": r.doc} for r in all_results(d)],
+        }
+        for d in definitions
+    ]}

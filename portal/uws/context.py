@@ -1,0 +1,138 @@
+"""The :class:`~portal.uws.definitions.JobContext` a running job gets.
+
+The same class serves both runners: in a Dask job process its ``report`` callback sends
+events up a pipe to the supervising task; in the thread runner it calls the service directly.
+
+- ``workdir``: the job's own folder under ``$PORTAL_DATA_DIR/uws/jobs/<id>``;
+- ``log``: a logger whose records go to the job's ``log`` result (readable while it runs);
+- ``publish(result_id, path, mime)``: copies ``path`` (inside workdir) to ``results/`` and makes
+  it a result at once, replacing an earlier version atomically (flux points bin by bin);
+- ``used(path, role, **attrs)``: records an input file with its SHA-256 for provenance;
+- ``locate(obs_ids)``: resolves obs ids through the archive
+  (:func:`portal.archive.locate.locate_observations`), naming unknown ids in a UsageError;
+- ``abort_requested`` / ``on_abort(callback)``: for in-process work that can stop cooperatively
+  (the Dask runner kills the job's process instead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from portal.uws.definitions import FatalError, ObservationLocation, UsageError
+from portal.uws.models import JobInput, JobResult
+
+__all__ = ["RunContext", "sha256_file", "LOG_FILE", "RESULTS_DIR"]
+
+LOG_FILE = "log.txt"
+RESULTS_DIR = "results"
+RESULT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+RESERVED_RESULTS = frozenset({"log", "provenance", "provn"})  # written by the service itself
+Report = Callable[[str, Any], None]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class RunContext:
+    """What a running job may use; see the module docstring."""
+
+    def __init__(self, job_id: str, owner: str | None, workdir: Path, report: Report, *,
+                 logger: logging.Logger, archive_db: Path | None = None) -> None:
+        self.job_id = job_id
+        self.owner = owner or "anonymous"
+        self.workdir = Path(workdir)
+        self.log = logger
+        self.archive_db = archive_db
+        self.abort_requested = threading.Event()
+        self.inputs: list[JobInput] = []
+        self.published: dict[str, JobResult] = {}
+        self._report = report
+        self._abort_callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    # -- JobContext --------------------------------------------------------------------------
+
+    def locate(self, obs_ids: list[int]) -> list[ObservationLocation]:
+        ids = [int(i) for i in obs_ids]
+        try:
+            from portal.archive.locate import locate_observations
+        except ImportError:
+            raise FatalError("This portal's archive cannot resolve observation ids (no archive module)") from None
+        if self.archive_db is None or not Path(self.archive_db).exists():
+            raise FatalError("The archive database is not available, so observations cannot be resolved")
+        found = list(locate_observations(self.archive_db, ids))
+        missing = sorted(set(ids) - {loc.obs_id for loc in found})
+        if missing:
+            raise UsageError(f"Unknown observation id(s) in the archive: {', '.join(map(str, missing))}")
+        return found
+
+    def publish(self, result_id: str, path: Path, mime_type: str) -> None:
+        if not RESULT_ID.fullmatch(result_id):
+            raise ValueError(f"invalid result id {result_id!r}: use letters, digits, '.', '_' or '-'")
+        if result_id in RESERVED_RESULTS:
+            raise ValueError(f"result id {result_id!r} is reserved: the job service writes it")
+        source = Path(path)
+        if not source.is_absolute():
+            source = self.workdir / source
+        source = source.resolve()
+        root = self.workdir.resolve()
+        if not source.is_relative_to(root):
+            raise ValueError(f"result {result_id}: {path} is outside the job's folder")
+        if not source.is_file():
+            raise ValueError(f"result {result_id}: {path} is not a file")
+        target_dir = root / RESULTS_DIR
+        target_dir.mkdir(exist_ok=True)
+        suffix = "".join(source.suffixes)[-16:] if source.suffixes else ""
+        target = target_dir / f"{result_id}{suffix}"
+        with self._lock:
+            if source != target:
+                tmp = target_dir / f".{result_id}.tmp-{os.getpid()}-{threading.get_ident()}"
+                shutil.copyfile(source, tmp)
+                os.replace(tmp, target)  # readers of the earlier version keep reading it
+            result = JobResult(result_id, str(target.relative_to(root)), mime_type, target.stat().st_size)
+            self.published[result_id] = result
+        self._report("published", result)
+
+    def used(self, path: Path, role: str, **attributes: Any) -> None:
+        path = Path(path)
+        checksum = sha256_file(path) if path.is_file() else None
+        clean = {k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+                 for k, v in attributes.items()}
+        item = JobInput(str(path), role, checksum, clean)
+        with self._lock:
+            self.inputs.append(item)
+
+    # -- cooperative abort (in-process runners) ----------------------------------------------
+
+    def on_abort(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (once, from another thread) when the job is aborted or times out."""
+        with self._lock:
+            self._abort_callbacks.append(callback)
+            fire = self.abort_requested.is_set()
+        if fire:
+            callback()
+
+    def request_abort(self) -> None:
+        with self._lock:
+            if self.abort_requested.is_set():
+                return
+            self.abort_requested.set()
+            callbacks = list(self._abort_callbacks)
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - one failing callback must not hide the others
+                self.log.exception("abort callback failed")

@@ -1,0 +1,38 @@
+"""Errors of the job service, each with the HTTP status the handlers answer it with.
+
+The messages are for people: the handlers send them as the plain-text body.
+"""
+
+from __future__ import annotations
+
+__all__ = ["UWSError", "JobNotFound", "InvalidRequest", "InvalidPhase", "ServiceUnavailable"]
+
+
+class UWSError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class JobNotFound(UWSError):
+    """No such job for this user (also what another user's job looks like: never a 403)."""
+
+    status_code = 404
+
+
+class InvalidRequest(UWSError):
+    """A parameter or value the service cannot accept."""
+
+    status_code = 400
+
+
+class InvalidPhase(UWSError):
+    """The request does not fit the job's phase (changing parameters of a running job)."""
+
+    status_code = 409
+
+
+class ServiceUnavailable(UWSError):
+    status_code = 503

@@ -1,0 +1,99 @@
+"""Running one job function and closing the run: shared by the Dask job process and the thread runner.
+
+:func:`call` imports the definition's run function by its dotted path (so only the process
+that runs jobs imports the science stack), calls it, and turns what it raises into a phase
+and a message a person can read: a :class:`~portal.uws.definitions.JobError` keeps its
+message, anything else becomes "failed unexpectedly" with the traceback in the job's log,
+never in the error summary.
+
+:func:`finish` completes the result list (checksums, the log) and writes the provenance
+record, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from portal.uws.context import LOG_FILE, RunContext, sha256_file
+from portal.uws.definitions import JobError, TransientError
+from portal.uws.models import ErrorType, ExecutionPhase, JobFailure, JobInput, JobResult
+from portal.uws.runner import RunRequest
+
+__all__ = ["call", "finish", "import_run"]
+
+log = logging.getLogger("portal.uws")
+
+
+def import_run(path: str):
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def call(request: RunRequest, ctx: RunContext) -> tuple[ExecutionPhase, JobFailure | None]:
+    """Run the job function; returns COMPLETED or ERROR with a readable failure."""
+    try:
+        run = import_run(request.definition.run)
+    except Exception as exc:  # noqa: BLE001 - a broken installation is reported, not raised
+        ctx.log.exception("cannot import %s", request.definition.run)
+        return ExecutionPhase.ERROR, JobFailure(
+            f"The {request.definition.name} analysis is not available on this server ({type(exc).__name__}: {exc})")
+    try:
+        run(ctx, dict(request.params))
+    except TransientError as exc:
+        ctx.log.error("transient error: %s", exc)
+        return ExecutionPhase.ERROR, JobFailure(str(exc) or "A temporary failure; try again later",
+                                                ErrorType.TRANSIENT)
+    except JobError as exc:
+        ctx.log.error("%s", exc)
+        return ExecutionPhase.ERROR, JobFailure(str(exc) or type(exc).__name__)
+    except MemoryError:
+        ctx.log.exception("out of memory")
+        return ExecutionPhase.ERROR, JobFailure("The job ran out of memory; try fewer observations or bins")
+    except Exception as exc:  # noqa: BLE001 - every failure ends as a readable ERROR
+        ctx.log.exception("the job failed")
+        return ExecutionPhase.ERROR, JobFailure(
+            f"The job failed unexpectedly ({type(exc).__name__}: {exc}). Its log has the details.")
+    ctx.log.info("job completed")
+    return ExecutionPhase.COMPLETED, None
+
+
+def _checked(workdir: Path, result: JobResult) -> JobResult:
+    path = workdir / result.path
+    if not path.is_file():
+        return result
+    return JobResult(result.id, result.path, result.mime_type, path.stat().st_size, sha256_file(path))
+
+
+def finish(request: RunRequest, published: dict[str, JobResult], inputs: list[JobInput],
+           phase: ExecutionPhase, failure: JobFailure | None, start: datetime | None,
+           end: datetime) -> tuple[JobResult, ...]:
+    """The final result list: published results, the log, then the provenance record."""
+    workdir = request.workdir
+    results = [_checked(workdir, r) for r in published.values()]
+    if (workdir / LOG_FILE).is_file():
+        results.append(_checked(workdir, JobResult("log", LOG_FILE, "text/plain")))
+    try:
+        from portal.provenance import ProvenanceInfo, write
+
+        units = {p.name: p.unit for p in request.definition.parameters}
+        info = ProvenanceInfo(
+            job_id=request.job.job_id, definition=request.definition.name,
+            description=request.definition.description, owner=request.job.owner, phase=phase.value,
+            start=start, end=end,
+            parameters=[(n, v, units.get(n)) for n, v in request.job.parameters],
+            inputs=[{"path": i.path, "role": i.role, "sha256": i.sha256, "attributes": i.attributes}
+                    for i in inputs],
+            results=[{"id": r.id, "path": r.path, "mime_type": r.mime_type, "size": r.size, "sha256": r.sha256}
+                     for r in results],
+            error=failure.message if failure else None, config=dict(request.config or {}),
+            run=request.definition.run,
+        )
+        json_path, provn_path = write(info, workdir)
+        results.append(JobResult("provenance", json_path.name, "application/json", json_path.stat().st_size))
+        results.append(JobResult("provn", provn_path.name, "text/provenance-notation", provn_path.stat().st_size))
+    except Exception:  # noqa: BLE001 - a missing record must not turn a finished job into a crash
+        log.exception("could not write the provenance of job %s", request.job.job_id)
+    return tuple(results)

@@ -1,0 +1,319 @@
+"""HTTP handlers of UWS 1.1 job lists (top layer: handlers -> service -> store).
+
+:func:`job_routes` builds a FastAPI router with every UWS resource of one or many job lists::
+
+    GET  {list}                      job list (PHASE, AFTER, LAST filters)
+    POST {list}                      create (PHASE=RUN, RUNID, EXECUTIONDURATION, DESTRUCTION,
+                                     job parameters) -> 303 to the job
+    GET  {list}/{id}                 job summary (WAIT, PHASE: UWS 1.1 blocking)
+    POST {list}/{id}                 ACTION=DELETE -> 303 to the list;  DELETE {list}/{id} likewise
+    GET/POST {list}/{id}/phase       text; PHASE=RUN or ABORT
+    GET/POST {list}/{id}/parameters  XML; POST changes parameters while PENDING
+    GET  {list}/{id}/results         XML
+    GET  {list}/{id}/results/{rid}   the result's file (by result id only)
+    GET  {list}/{id}/error           text
+    GET/POST {list}/{id}/executionduration, destruction;  GET owner, quote
+
+``job_routes(get_service, get_user)`` serves the lists ``/{job_list}`` of the service's
+definitions (``/uws/spectrum``); ``job_routes(..., fixed_list="tap")`` serves one list at the
+router's own prefix (``/tap/async``), and ``create=False`` leaves POST on the list to a handler
+of your own (which calls ``service.create``). ``get_user`` is a FastAPI dependency returning
+the user name, or ``None`` for anonymous callers (see :mod:`portal.auth`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, StreamingResponse
+from starlette.datastructures import UploadFile
+
+from portal.uws import render
+from portal.uws.errors import InvalidRequest, JobNotFound, UWSError
+from portal.uws.models import ExecutionPhase
+from portal.uws.service import JobService
+
+__all__ = ["job_routes", "JOB_ID", "RESULT_ID"]
+
+JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+RESULT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+CONTROL = {"PHASE", "RUNID", "EXECUTIONDURATION", "DESTRUCTION", "ACTION"}
+CHUNK = 1 << 16
+
+
+def _uws_errors(fn):
+    @functools.wraps(fn)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await fn(*args, **kwargs)
+        except UWSError as exc:
+            return PlainTextResponse(exc.message, status_code=exc.status_code)
+        except sqlite3.OperationalError:
+            return PlainTextResponse("The job store is busy; try again in a moment", status_code=503)
+    return wrapper
+
+
+async def _params(request: Request) -> list[tuple[str, str]]:
+    """Query and form parameters, in order; file uploads are refused."""
+    items = list(request.query_params.multi_items())
+    if request.method == "POST":
+        form = await request.form()
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                raise InvalidRequest(f"file uploads are not accepted here (field {key!r})")
+            items.append((key, value))
+    return items
+
+
+def _control(items: list[tuple[str, str]], name: str) -> str | None:
+    values = [v for k, v in items if k.upper() == name]
+    return values[-1] if values else None
+
+
+def _parse_time(text: str, name: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(f"{name}: {text!r} is not an ISO 8601 date and time") from None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _parse_int(text: str, name: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise InvalidRequest(f"{name}: {text!r} is not an integer") from None
+
+
+def _phase(text: str) -> ExecutionPhase:
+    try:
+        return ExecutionPhase(text.strip().upper())
+    except ValueError:
+        names = ", ".join(p.value for p in ExecutionPhase)
+        raise InvalidRequest(f"PHASE: {text!r} is not a UWS phase ({names})") from None
+
+
+def _check_id(job_id: str) -> str:
+    if not JOB_ID.fullmatch(job_id):
+        raise JobNotFound("No such job")
+    return job_id
+
+
+def _xml(body: bytes) -> Response:
+    return Response(body, media_type=render.XML)
+
+
+def _text(body: str) -> PlainTextResponse:
+    return PlainTextResponse(body)
+
+
+def _stream_file(path, media_type: str, filename: str) -> Response:
+    handle = open(path, "rb")  # size taken from the open file: a replaced result stays consistent
+    size = handle.seek(0, 2)
+    handle.seek(0)
+
+    def chunks():
+        remaining = size
+        try:
+            while remaining > 0:
+                data = handle.read(min(CHUNK, remaining))
+                if not data:
+                    break
+                remaining -= len(data)
+                yield data
+        finally:
+            handle.close()
+
+    headers = {"Content-Length": str(size), "Content-Disposition": f'inline; filename="{filename}"'}
+    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+
+
+def job_routes(get_service: Callable[[Request], JobService], get_user: Callable, *,
+               fixed_list: str | None = None, create: bool = True, name: str = "uws") -> APIRouter:
+    """A router serving UWS job lists; see the module docstring."""
+    router = APIRouter()
+    base = "" if fixed_list else "/{job_list}"
+    job = base + "/{job_id}"
+
+    def job_list(request: Request) -> str:
+        return fixed_list or request.path_params["job_list"]
+
+    def list_url(request: Request, name_of_list: str) -> str:
+        if fixed_list:
+            return str(request.url_for(f"{name}_list"))
+        return str(request.url_for(f"{name}_list", job_list=name_of_list))
+
+    def job_url(request: Request, name_of_list: str, job_id: str) -> str:
+        return f"{list_url(request, name_of_list)}/{job_id}"
+
+    def see_job(request: Request, name_of_list: str, job_id: str) -> RedirectResponse:
+        return RedirectResponse(job_url(request, name_of_list, job_id), status_code=303)
+
+    @router.get(base, name=f"{name}_list")
+    @_uws_errors
+    async def get_list(request: Request, user=Depends(get_user), lst: str = Depends(job_list)) -> Response:
+        items = list(request.query_params.multi_items())
+        phases = [_phase(v) for k, v in items if k.upper() == "PHASE"] or None
+        after = _control(items, "AFTER")
+        last = _control(items, "LAST")
+        last_n = _parse_int(last, "LAST") if last is not None else None
+        if last_n is not None and last_n < 0:
+            raise InvalidRequest("LAST must be 0 or more")
+        refs = await get_service(request).list_jobs(
+            user, lst, phases=phases, after=_parse_time(after, "AFTER") if after else None, last=last_n)
+        return _xml(get_service(request).renderer.render(refs, list_url(request, lst)))
+
+    if create:
+        @router.post(base, name=f"{name}_create")
+        @_uws_errors
+        async def create_job(request: Request, user=Depends(get_user), lst: str = Depends(job_list)) -> Response:
+            items = await _params(request)
+            duration = _control(items, "EXECUTIONDURATION")
+            destruction = _control(items, "DESTRUCTION")
+            phase = _control(items, "PHASE")
+            if phase is not None and phase.strip().upper() != "RUN":
+                raise InvalidRequest(f"PHASE={phase} is not allowed when creating a job (only RUN)")
+            created = await get_service(request).create(
+                user, lst, [(k, v) for k, v in items if k.upper() not in CONTROL],
+                run_id=_control(items, "RUNID"),
+                execution_duration=_parse_int(duration, "EXECUTIONDURATION") if duration else None,
+                destruction=_parse_time(destruction, "DESTRUCTION") if destruction else None,
+                run=phase is not None,
+            )
+            return see_job(request, lst, created.job_id)
+
+    @router.get(job, name=f"{name}_job")
+    @_uws_errors
+    async def get_job(request: Request, job_id: str, user=Depends(get_user),
+                      lst: str = Depends(job_list)) -> Response:
+        items = list(request.query_params.multi_items())
+        wait = _control(items, "WAIT")
+        phase = _control(items, "PHASE")
+        found = await get_service(request).get(
+            user, lst, _check_id(job_id), wait=_parse_int(wait, "WAIT") if wait else None,
+            wait_phase=_phase(phase) if phase else None)
+        return _xml(render.job_xml(found, job_url(request, lst, job_id)))
+
+    @router.post(job)
+    @_uws_errors
+    async def post_job(request: Request, job_id: str, user=Depends(get_user),
+                       lst: str = Depends(job_list)) -> Response:
+        action = _control(await _params(request), "ACTION")
+        if action is None or action.strip().upper() != "DELETE":
+            await get_service(request).get(user, lst, _check_id(job_id))  # 404 first if not yours
+            raise InvalidRequest("POST to a job accepts only ACTION=DELETE")
+        await get_service(request).delete(user, lst, _check_id(job_id))
+        return RedirectResponse(list_url(request, lst), status_code=303)
+
+    @router.delete(job)
+    @_uws_errors
+    async def delete_job(request: Request, job_id: str, user=Depends(get_user),
+                         lst: str = Depends(job_list)) -> Response:
+        await get_service(request).delete(user, lst, _check_id(job_id))
+        return RedirectResponse(list_url(request, lst), status_code=303)
+
+    @router.get(job + "/phase")
+    @_uws_errors
+    async def get_phase(request: Request, job_id: str, user=Depends(get_user),
+                        lst: str = Depends(job_list)) -> Response:
+        return _text((await get_service(request).get(user, lst, _check_id(job_id))).phase.value)
+
+    @router.post(job + "/phase")
+    @_uws_errors
+    async def post_phase(request: Request, job_id: str, user=Depends(get_user),
+                         lst: str = Depends(job_list)) -> Response:
+        service, job_id = get_service(request), _check_id(job_id)
+        phase = (_control(await _params(request), "PHASE") or "").strip().upper()
+        if phase == "RUN":
+            await service.start_job(user, lst, job_id)
+        elif phase == "ABORT":
+            await service.abort(user, lst, job_id)
+        else:
+            await service.get(user, lst, job_id)  # 404 before 400 for a job that is not yours
+            raise InvalidRequest("PHASE must be RUN or ABORT")
+        return see_job(request, lst, job_id)
+
+    @router.get(job + "/parameters")
+    @_uws_errors
+    async def get_parameters(request: Request, job_id: str, user=Depends(get_user),
+                             lst: str = Depends(job_list)) -> Response:
+        return _xml(render.parameters_xml(await get_service(request).get(user, lst, _check_id(job_id))))
+
+    @router.post(job + "/parameters")
+    @_uws_errors
+    async def post_parameters(request: Request, job_id: str, user=Depends(get_user),
+                              lst: str = Depends(job_list)) -> Response:
+        items = [(k, v) for k, v in await _params(request) if k.upper() not in CONTROL]
+        await get_service(request).update_parameters(user, lst, _check_id(job_id), items)
+        return see_job(request, lst, job_id)
+
+    @router.get(job + "/results")
+    @_uws_errors
+    async def get_results(request: Request, job_id: str, user=Depends(get_user),
+                          lst: str = Depends(job_list)) -> Response:
+        found = await get_service(request).get(user, lst, _check_id(job_id))
+        return _xml(render.results_xml(found, job_url(request, lst, job_id)))
+
+    @router.get(job + "/results/{result_id}")
+    @_uws_errors
+    async def get_result(request: Request, job_id: str, result_id: str, user=Depends(get_user),
+                         lst: str = Depends(job_list)) -> Response:
+        if not RESULT_ID.fullmatch(result_id):
+            await get_service(request).get(user, lst, _check_id(job_id))
+            raise JobNotFound("No such result")
+        result, path = await get_service(request).result_file(user, lst, _check_id(job_id), result_id)
+        return _stream_file(path, result.mime_type, f"{job_id}-{path.name}")
+
+    @router.get(job + "/error")
+    @_uws_errors
+    async def get_error(request: Request, job_id: str, user=Depends(get_user),
+                        lst: str = Depends(job_list)) -> Response:
+        found = await get_service(request).get(user, lst, _check_id(job_id))
+        if found.error is None:
+            raise JobNotFound(f"Job {job_id} has no error (it is {found.phase.value})")
+        detail = f"\n\n{found.error.detail}" if found.error.detail else ""
+        return _text(found.error.message + detail)
+
+    def simple(path: str, value: Callable) -> None:
+        @router.get(job + path)
+        @_uws_errors
+        async def getter(request: Request, job_id: str, user=Depends(get_user),
+                         lst: str = Depends(job_list)) -> Response:
+            return _text(value(await get_service(request).get(user, lst, _check_id(job_id))))
+
+    def iso(value: datetime | None) -> str:
+        return "" if value is None else value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    simple("/executionduration", lambda j: str(j.execution_duration))
+    simple("/destruction", lambda j: iso(j.destruction))
+    simple("/owner", lambda j: j.owner or "")
+    simple("/quote", lambda j: iso(j.quote))
+
+    @router.post(job + "/executionduration")
+    @_uws_errors
+    async def post_duration(request: Request, job_id: str, user=Depends(get_user),
+                            lst: str = Depends(job_list)) -> Response:
+        value = _control(await _params(request), "EXECUTIONDURATION")
+        if value is None:
+            raise InvalidRequest("give EXECUTIONDURATION in seconds")
+        await get_service(request).set_execution_duration(
+            user, lst, _check_id(job_id), _parse_int(value, "EXECUTIONDURATION"))
+        return see_job(request, lst, job_id)
+
+    @router.post(job + "/destruction")
+    @_uws_errors
+    async def post_destruction(request: Request, job_id: str, user=Depends(get_user),
+                               lst: str = Depends(job_list)) -> Response:
+        value = _control(await _params(request), "DESTRUCTION")
+        if value is None:
+            raise InvalidRequest("give DESTRUCTION as an ISO 8601 time")
+        await get_service(request).set_destruction(user, lst, _check_id(job_id),
+                                                   _parse_time(value, "DESTRUCTION"))
+        return see_job(request, lst, job_id)
+
+    return router

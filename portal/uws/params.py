@@ -1,0 +1,127 @@
+"""Job parameters: from the strings of a UWS request to the typed values a run function gets.
+
+UWS parameters travel as strings. :func:`normalize` checks each given value against the job
+definition (so that a bad value is refused when it is posted, with a message naming the
+parameter and the rule) and returns the (name, value) pairs to store; :func:`typed` turns a
+complete stored set into the typed dict the run function receives, defaults filled in.
+Parameter names are matched without regard to case (as TAP requires); stored names are the
+definition's own spelling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from portal.uws.definitions import JobDefinition, Parameter
+
+__all__ = ["ParameterError", "normalize", "typed", "convert"]
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+MAX_VALUE_LENGTH = 100_000
+MAX_LIST_LENGTH = 10_000
+
+
+class ParameterError(ValueError):
+    """A parameter value the definition does not accept; the message is meant for the user."""
+
+
+def _bounds(p: Parameter, value: float) -> None:
+    unit = f" {p.unit}" if p.unit else ""
+    if p.minimum is not None and value < p.minimum:
+        raise ParameterError(f"parameter {p.name}: {value:g}{unit} is below the minimum {p.minimum:g}{unit}")
+    if p.maximum is not None and value > p.maximum:
+        raise ParameterError(f"parameter {p.name}: {value:g}{unit} is above the maximum {p.maximum:g}{unit}")
+
+
+def _int(p: Parameter, text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ParameterError(f"parameter {p.name}: {text!r} is not an integer") from None
+    _bounds(p, value)
+    return value
+
+
+def convert(p: Parameter, text: str) -> Any:
+    """The typed value of ``text`` for parameter ``p``; raises :class:`ParameterError`."""
+    if len(text) > MAX_VALUE_LENGTH:
+        raise ParameterError(f"parameter {p.name}: value too long ({len(text)} characters)")
+    if p.type == "int":
+        return _int(p, text)
+    if p.type == "float":
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ParameterError(f"parameter {p.name}: {text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ParameterError(f"parameter {p.name}: {text!r} is not a finite number")
+        _bounds(p, value)
+        return value
+    if p.type == "bool":
+        low = text.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ParameterError(f"parameter {p.name}: {text!r} is not a boolean (true or false)")
+    if p.type == "int-list":
+        items = [item for item in text.replace(";", ",").replace(" ", ",").split(",") if item.strip()]
+        if not items:
+            raise ParameterError(f"parameter {p.name}: give at least one integer (comma-separated)")
+        if len(items) > MAX_LIST_LENGTH:
+            raise ParameterError(f"parameter {p.name}: too many values ({len(items)}, at most {MAX_LIST_LENGTH})")
+        return [_int(p, item) for item in items]
+    if p.type == "choice":
+        choices = p.choices or ()
+        if text in choices:
+            return text
+        lowered = {c.lower(): c for c in choices}
+        if text.strip().lower() in lowered:
+            return lowered[text.strip().lower()]
+        raise ParameterError(f"parameter {p.name}: {text!r} is not one of {', '.join(choices)}")
+    if p.type == "string":
+        return text
+    raise ParameterError(f"parameter {p.name}: unknown type {p.type!r} in the job definition")
+
+
+def _lookup(definition: JobDefinition) -> dict[str, Parameter]:
+    return {p.name.lower(): p for p in definition.parameters}
+
+
+def normalize(definition: JobDefinition, given: Iterable[tuple[str, str]],
+              current: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """Merge ``given`` into ``current`` after checking every given value.
+
+    Returns the new stored list: canonical names, one value per name, later values replacing
+    earlier ones. Unknown names and bad values raise :class:`ParameterError`.
+    """
+    known = _lookup(definition)
+    merged: dict[str, str] = dict(current)
+    for name, value in given:
+        p = known.get(name.lower())
+        if p is None:
+            names = ", ".join(q.name for q in definition.parameters) or "none"
+            raise ParameterError(f"unknown parameter {name!r} for {definition.name} jobs (known: {names})")
+        convert(p, value)
+        merged[p.name] = value
+    return [(p.name, merged[p.name]) for p in definition.parameters if p.name in merged]
+
+
+def typed(definition: JobDefinition, stored: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Every parameter of ``definition`` as a typed value; missing required ones raise."""
+    values = dict(stored)
+    out: dict[str, Any] = {}
+    missing = []
+    for p in definition.parameters:
+        if p.name in values:
+            out[p.name] = convert(p, values[p.name])
+        elif p.required:
+            missing.append(p.name)
+        else:
+            out[p.name] = p.default
+    if missing:
+        raise ParameterError(f"missing required parameter{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+    return out
