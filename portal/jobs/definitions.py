@@ -1,0 +1,110 @@
+"""The analysis job definitions: parameters and results of `spectrum`, `lightcurve`, `skymap`.
+
+This module is imported by the job service, so it must stay light: it only describes the jobs.
+The science lives in the modules named by each definition's ``run`` path, imported by the
+worker when a job starts.
+"""
+
+from __future__ import annotations
+
+from portal.uws.definitions import JobDefinition, Parameter, ResultSpec
+
+FITS = "application/fits"
+YAML = "application/x-yaml"
+PNG = "image/png"
+
+
+def _target_parameters(on_radius: bool = True) -> tuple[Parameter, ...]:
+    params = (
+        Parameter("obs_ids", "int-list", "Observations to analyse, by archive obs id (comma-separated)."),
+        Parameter("ra", "float", "Right ascension of the target (ICRS).", unit="deg", minimum=0.0, maximum=360.0),
+        Parameter("dec", "float", "Declination of the target (ICRS).", unit="deg", minimum=-90.0, maximum=90.0),
+    )
+    if on_radius:
+        params += (
+            Parameter("on_radius", "float", "Radius of the circular on region around the target.",
+                      default=0.11, unit="deg", minimum=0.02, maximum=1.0),
+        )
+    return params
+
+
+# The job service adds `log` (what the job logged, readable while it runs) and `provenance`
+# (IVOA ProvDM, built from what the job declared it used and the results it published) to
+# every job; the definitions below list only what the analyses themselves publish.
+
+SPECTRUM = JobDefinition(
+    name="spectrum",
+    description=(
+        "1D on/off spectral analysis around (ra, dec): reflected-region background with bright known "
+        "sources excluded, a safe energy range per observation, a joint likelihood fit of the chosen "
+        "spectral model, then flux points with errors, upper limits and likelihood profiles. Flux points "
+        "are published bin by bin while the job runs."
+    ),
+    run="portal.jobs.spectrum:run",
+    parameters=_target_parameters() + (
+        Parameter("model", "choice", "Spectral model: power law (pl), power law with exponential cut-off "
+                  "(ecpl) or log-parabola (lp).", default="pl", choices=("pl", "ecpl", "lp")),
+        Parameter("e_min", "float", "Lower edge of the first flux point.", default=1.0, unit="TeV",
+                  minimum=0.05, maximum=100.0),
+        Parameter("e_max", "float", "Upper edge of the last flux point.", default=30.0, unit="TeV",
+                  minimum=0.1, maximum=300.0),
+        Parameter("n_bins", "int", "Number of flux points (log-spaced between e_min and e_max).", default=8,
+                  minimum=1, maximum=30),
+    ),
+    results=(
+        ResultSpec("flux_points", FITS, "Flux points, gadf SED format with sed_type likelihood "
+                   "(norm, errors, upper limits and the norm-scan likelihood profiles)."),
+        ResultSpec("model", YAML, "Fitted model as gammapy models YAML, with values, errors and covariance."),
+    ),
+)
+
+LIGHTCURVE = JobDefinition(
+    name="lightcurve",
+    description=(
+        "Light curve of the integral flux above a threshold, per observation or per night, from a 1D "
+        "on/off analysis with reflected-region background. The spectral shape is a power law fitted "
+        "jointly to all observations; each time bin refits its normalisation. Upper limits where the "
+        "signal is not significant."
+    ),
+    run="portal.jobs.lightcurve:run",
+    parameters=_target_parameters() + (
+        Parameter("e_min", "float", "Energy threshold of the integral flux.", default=1.0, unit="TeV",
+                  minimum=0.05, maximum=100.0),
+        Parameter("e_max", "float", "Upper energy of the integral flux.", default=100.0, unit="TeV",
+                  minimum=0.1, maximum=300.0),
+        Parameter("time_bin", "choice", "One flux per observation (run) or per night.", default="run",
+                  choices=("run", "night")),
+    ),
+    results=(
+        ResultSpec("lightcurve", FITS, "Light curve in the gadf light-curve format (flux, errors, upper limits)."),
+        ResultSpec("model", YAML, "The power law fitted to all observations, gammapy models YAML."),
+        ResultSpec("preview", PNG, "Plot of the light curve."),
+    ),
+)
+
+SKYMAP = JobDefinition(
+    name="skymap",
+    description=(
+        "Counts, excess and significance maps around (ra, dec): stacked map analysis with the field-of-view "
+        "background normalised outside the known sources, significance from a correlated (top-hat) "
+        "Li & Ma / Cash test statistic."
+    ),
+    run="portal.jobs.skymap:run",
+    parameters=_target_parameters(on_radius=False) + (
+        Parameter("width", "float", "Width of the square map.", default=4.0, unit="deg", minimum=0.2, maximum=10.0),
+        Parameter("binsz", "float", "Pixel size.", default=0.02, unit="deg", minimum=0.005, maximum=0.2),
+        Parameter("e_min", "float", "Lower energy of the maps.", default=0.5, unit="TeV", minimum=0.05, maximum=100.0),
+        Parameter("e_max", "float", "Upper energy of the maps.", default=100.0, unit="TeV", minimum=0.1,
+                  maximum=300.0),
+        Parameter("correlation_radius", "float", "Radius of the top-hat correlation for excess and significance.",
+                  default=0.1, unit="deg", minimum=0.0, maximum=1.0),
+    ),
+    results=(
+        ResultSpec("counts", FITS, "Counts map (WCS image)."),
+        ResultSpec("excess", FITS, "Correlated excess map (WCS image)."),
+        ResultSpec("significance", FITS, "Significance map, sqrt(TS) with sign (WCS image)."),
+        ResultSpec("preview", PNG, "Counts, excess and significance side by side."),
+    ),
+)
+
+DEFINITIONS: tuple[JobDefinition, ...] = (SPECTRUM, LIGHTCURVE, SKYMAP)

@@ -1,0 +1,98 @@
+"""Regions to keep out of background estimates: the target and the known gamma-ray sources around it.
+
+Known sources come from the H.E.S.S. Galactic Plane Survey and gamma-cat catalogs in
+``$GAMMAPY_DATA/catalogs`` (read with gammapy's catalog classes). Without them only the target is
+excluded, and the log says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import Angle, SkyCoord
+from gammapy.maps import WcsGeom, WcsNDMap
+from regions import CircleSkyRegion
+
+log = logging.getLogger(__name__)
+
+# A source is excluded out to this margin (about three PSF widths of a Cherenkov telescope array)
+# beyond its own extent (Gaussian sigma or shell radius, counted twice).
+MARGIN = Angle(0.3, "deg")
+CATALOG_FILES = {
+    "hgps": "catalogs/hgps_catalog_v1.fits.gz",
+    "gamma-cat": "catalogs/gammacat/gammacat.fits.gz",
+}
+
+
+@dataclass(frozen=True)
+class ExcludedSource:
+    name: str
+    region: CircleSkyRegion
+    catalog: str
+
+
+def catalog_files(gammapy_data: str | os.PathLike | None = None) -> dict[str, Path]:
+    """The source catalogs present in ``gammapy_data`` (default ``$GAMMAPY_DATA``), by tag."""
+    root = gammapy_data or os.environ.get("GAMMAPY_DATA")
+    if not root:
+        return {}
+    found = {tag: Path(root) / rel for tag, rel in CATALOG_FILES.items()}
+    return {tag: path for tag, path in found.items() if path.is_file()}
+
+
+def _catalog_sources(tag: str, path: Path) -> tuple[list[str], SkyCoord, np.ndarray]:
+    """Names, positions and extents (deg, 0 for point-like) of a catalog's sources."""
+    from gammapy.catalog import SourceCatalogGammaCat, SourceCatalogHGPS
+
+    if tag == "hgps":
+        catalog = SourceCatalogHGPS(path)
+        names = [str(n) for n in catalog.table["Source_Name"]]
+        size = catalog.table["Size"]
+    else:
+        catalog = SourceCatalogGammaCat(path)
+        names = [str(n) for n in catalog.table["common_name"]]
+        size = catalog.table["morph_sigma"]
+    extent = np.ma.filled(np.ma.masked_invalid(u.Quantity(size).to_value("deg")), 0.0)
+    return names, catalog.positions.icrs, np.asarray(extent, dtype=float)
+
+
+def known_sources(center: SkyCoord, radius: Angle, catalogs: dict[str, Path]) -> list[ExcludedSource]:
+    """Catalog sources within ``radius`` of ``center``, each with its exclusion circle."""
+    sources = []
+    for tag, path in catalogs.items():
+        names, positions, extent = _catalog_sources(tag, path)
+        near = np.flatnonzero(positions.separation(center) < Angle(radius))
+        for i in near:
+            circle = CircleSkyRegion(positions[i], MARGIN + 2 * extent[i] * u.deg)
+            sources.append(ExcludedSource(names[i], circle, tag))
+    return sources
+
+
+def exclusion_regions(
+    target: SkyCoord, on_radius: Angle | u.Quantity, search_radius: Angle | u.Quantity, catalogs: dict[str, Path],
+    log: logging.Logger = log,
+) -> list[CircleSkyRegion]:
+    """The target's circle (on region plus margin) and the known sources within ``search_radius``."""
+    regions = [CircleSkyRegion(target, Angle(on_radius) + MARGIN)]
+    if not catalogs:
+        log.warning("No source catalog found ($GAMMAPY_DATA/catalogs): only the target is excluded "
+                    "from the background estimate.")
+        return regions
+    sources = known_sources(target, Angle(search_radius), catalogs)
+    names = sorted({f"{s.name} ({s.catalog})" for s in sources})
+    log.info("Excluded from the background: the target within %.2f deg, and %d catalog source(s) within "
+             "%.1f deg: %s", regions[0].radius.to_value("deg"), len(sources), Angle(search_radius).deg,
+             ", ".join(names) or "none")
+    return regions + [s.region for s in sources]
+
+
+def exclusion_mask(center: SkyCoord, width: Angle | u.Quantity, regions: list[CircleSkyRegion],
+                   binsz: float = 0.02) -> WcsNDMap:
+    """A boolean map around ``center``: True where the background may be measured."""
+    geom = WcsGeom.create(skydir=center, width=Angle(width).deg, binsz=binsz, frame="icrs", proj="TAN")
+    return ~geom.region_mask(regions)

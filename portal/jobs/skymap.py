@@ -1,0 +1,129 @@
+"""The `skymap` job: counts, excess and significance maps around a position.
+
+Each observation is reduced to a map dataset (counts, exposure, the IRF background) within its
+safe energy range and field of view; the background is renormalised per observation outside the
+known sources (FoV background), the datasets are stacked, and gammapy's ExcessMapEstimator gives
+the correlated excess and the significance (sqrt(TS), with sign).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.coordinates import Angle, SkyCoord
+from gammapy.data import Observations
+from gammapy.datasets import MapDataset
+from gammapy.estimators import ExcessMapEstimator
+from gammapy.makers import FoVBackgroundMaker, MapDatasetMaker
+from gammapy.maps import MapAxis, WcsGeom, WcsNDMap
+
+from portal.jobs import context as job_context
+from portal.jobs.definitions import FITS, PNG
+from portal.jobs.exclusion import catalog_files, exclusion_regions
+from portal.jobs.observations import MAP_IRFS, describe, max_offset, pointing, safe_mask_maker, target_coord
+from portal.jobs.plots import save_maps_png
+from portal.uws.definitions import JobContext, UsageError
+
+log = logging.getLogger(__name__)
+
+ENERGY_BINS_PER_DECADE = 5
+
+
+@dataclass
+class SkyMaps:
+    dataset: MapDataset
+    counts: WcsNDMap
+    excess: WcsNDMap
+    significance: WcsNDMap
+
+    def images(self) -> dict[str, WcsNDMap]:
+        return {"counts": self.counts, "excess": self.excess, "significance": self.significance}
+
+
+def map_geom(center: SkyCoord, width: float, binsz: float, e_min: float, e_max: float) -> WcsGeom:
+    if not 0 < e_min < e_max:
+        raise UsageError(f"The energy range must have 0 < e_min < e_max (got {e_min} to {e_max} TeV).")
+    nbin = max(1, int(np.ceil(np.log10(e_max / e_min) * ENERGY_BINS_PER_DECADE)))
+    axis = MapAxis.from_energy_bounds(e_min, e_max, nbin=nbin, unit="TeV", name="energy")
+    return WcsGeom.create(skydir=center, width=width, binsz=binsz, frame="icrs", proj="TAN", axes=[axis])
+
+
+def overlapping(observations: Observations, center: SkyCoord, width: float) -> Observations:
+    """The observations whose field of view reaches the map; none is a UsageError."""
+    half_diagonal = Angle(width / np.sqrt(2), "deg")
+    kept = Observations([o for o in observations if pointing(o).separation(center) < max_offset(o) + half_diagonal])
+    if len(kept) == 0:
+        raise UsageError(f"No observation's field of view reaches the {width:g} deg map around {describe(center)}: "
+                         "choose observations pointed closer to it.")
+    return kept
+
+
+def make_maps(
+    observations: Observations,
+    center: SkyCoord,
+    width: float = 4.0,
+    binsz: float = 0.02,
+    e_min: float = 0.5,
+    e_max: float = 100.0,
+    correlation_radius: float = 0.1,
+    catalogs: dict[str, Path] | None = None,
+    log: logging.Logger = log,
+) -> SkyMaps:
+    geom = map_geom(center, width, binsz, e_min, e_max)
+    observations = overlapping(observations, center, width)
+    regions = exclusion_regions(center, Angle(max(correlation_radius, 0.1), "deg"), Angle(width, "deg"),
+                                catalog_files() if catalogs is None else catalogs, log=log)
+    exclusion = ~geom.to_image().region_mask(regions)
+    stacked = MapDataset.create(geom=geom, name="stacked")
+    maker = MapDatasetMaker(selection=["counts", "exposure", "background"])
+    for obs in observations:
+        offset_max = max_offset(obs)
+        cutout = stacked.cutout(pointing(obs), width=2 * offset_max, name=str(obs.obs_id))
+        dataset = maker.run(cutout, obs)
+        dataset = safe_mask_maker(obs, offset_max=offset_max).run(dataset, obs)
+        background = FoVBackgroundMaker(method="scale", exclusion_mask=exclusion.cutout(pointing(obs), 2 * offset_max))
+        dataset = background.run(dataset)
+        norm = dataset.background_model.spectral_model.norm.value if dataset.background_model else np.nan
+        log.info("Observation %s: %d events in the map's safe region, background norm %.3f",
+                 obs.obs_id, int(dataset.counts.data[dataset.mask_safe.data].sum()), norm)
+        stacked.stack(dataset)
+    total = float(stacked.counts.data[stacked.mask_safe.data].sum())
+    if total == 0:
+        raise UsageError(f"No event in the map around {describe(center)} within the safe energy range.")
+    image = stacked.to_image()
+    estimator = ExcessMapEstimator(correlation_radius=Angle(correlation_radius, "deg"), selection_optional=[])
+    result = estimator.run(image)
+    counts = image.counts.sum_over_axes(keepdims=False)
+    excess = result["npred_excess"].sum_over_axes(keepdims=False)
+    significance = result["sqrt_ts"].sum_over_axes(keepdims=False)
+    peak = np.unravel_index(np.nanargmax(significance.data), significance.data.shape)
+    lon, lat = significance.geom.pix_to_coord(peak[::-1])
+    log.info("Maps: %d counts, peak significance %.1f sigma at RA %.3f, Dec %.3f deg", int(total),
+             float(significance.data[peak]), Angle(lon).deg, Angle(lat).deg)
+    return SkyMaps(stacked, counts, excess, significance)
+
+
+def run(ctx: JobContext, params: dict[str, Any]) -> None:
+    """Job service entry point (``portal.jobs.skymap:run``)."""
+    center = target_coord(params["ra"], params["dec"])
+    observations = job_context.open_observations(ctx, params["obs_ids"], MAP_IRFS)
+    catalogs = job_context.record_catalogs(ctx)
+    maps = make_maps(observations, center, width=params["width"], binsz=params["binsz"], e_min=params["e_min"],
+                     e_max=params["e_max"], correlation_radius=params["correlation_radius"], catalogs=catalogs,
+                     log=ctx.log)
+    for name, image in maps.images().items():
+        path = ctx.workdir / f"{name}.fits"
+        tmp = path.with_name(f".{name}.tmp.fits")
+        image.write(tmp, overwrite=True)
+        tmp.replace(path)
+        ctx.publish(name, path, FITS)
+    title = (f"{describe(center)}, {params['e_min']:g} to {params['e_max']:g} TeV, "
+             f"correlation radius {params['correlation_radius']:g} deg")
+    preview = save_maps_png(maps.images(), ctx.workdir / "preview.png", title=title)
+    ctx.publish("preview", preview, PNG)
+
+
