@@ -12,7 +12,7 @@ CRAB = (83.633, 22.014)
 CRAB_RUNS = [23523, 23526, 23559, 23592]  # 0.5 and 1.5 deg from the Crab
 PKS2155 = (329.71693826, -30.2255890)
 # Three nights: the July 2006 flare and two quiet nights of August 2008.
-PKS2155_RUNS = [33787, 33788, 33789, 47802, 47803, 47827]
+PKS2155_RUNS = [33787, 33788, 47802, 47827]
 
 
 @pytest.fixture(scope="session")
