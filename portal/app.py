@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from portal import __version__
 from portal.archive.handlers import router as tap_router
 from portal.config import Settings
+from portal.uws import application as uws
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the application for ``settings`` (read from the environment by default)."""
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Start and stop what runs beside the handlers (the job service, its Dask cluster)."""
+    async with uws.lifespan(app):
+        yield
+
+
+def create_app(settings: Settings | None = None, *, job_definitions=None, job_runner=None) -> FastAPI:
+    """Build the application for ``settings`` (read from the environment by default).
+
+    ``job_definitions`` (JobDefinition objects) default to ``portal.jobs.DEFINITIONS`` plus
+    ``PORTAL_JOB_DEFINITIONS``; ``job_runner`` defaults to a Dask runner.
+    """
     settings = settings or Settings.from_env()
     settings.ensure_dirs()
-    app = FastAPI(title="Gamma-ray archive portal", version=__version__)
+    app = FastAPI(title="Gamma-ray archive portal", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.include_router(tap_router, prefix="/tap", tags=["TAP"])
+    uws.install(app, settings, job_definitions, runner=job_runner)
 
     @app.get("/", include_in_schema=False)
     def index() -> dict:
-        return {"service": "gamma-portal", "version": __version__, "tap": "/tap"}
+        return {"service": "gamma-portal", "version": __version__, "tap": "/tap", "uws": "/uws"}
 
     return app

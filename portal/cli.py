@@ -13,8 +13,38 @@ def _serve(args: argparse.Namespace) -> int:
 
     from portal.app import create_app
 
+    from portal.uws.application import start_executor_early
+
     app = create_app(Settings.from_env())
+    start_executor_early(app)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from portal.auth import TokenStore, token_path
+    from portal.auth.tokens import InvalidUserName
+
+    if args.action != "list" and not args.name:
+        print(f"error: `portal token {args.action}` needs a user NAME", file=sys.stderr)
+        return 2
+    store = TokenStore(token_path(Settings.from_env().data_dir))
+    if args.action == "create":
+        try:
+            token = store.create(args.name)
+        except InvalidUserName as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(token)
+        print(f"token for {args.name} created; send it as 'Authorization: Bearer <token>' "
+              "or set PORTAL_TOKEN", file=sys.stderr)
+        return 0
+    if args.action == "revoke":
+        count = store.revoke_user(args.name)
+        print(f"revoked {count} token(s) of {args.name}", file=sys.stderr)
+        return 0 if count else 1
+    for user, count in store.users():
+        print(f"{user}\t{count}")
     return 0
 
 
@@ -56,6 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8000, help="services port (default 8000)")
     up.add_argument("--voila-port", type=int, default=8866, help="Voila port (default 8866)")
     up.set_defaults(func=_up)
+
+    token = sub.add_parser(
+        "token",
+        help="create, list or revoke the bearer tokens of the job service",
+        description="Manage the bearer tokens that authenticate users of the job service (/uws). "
+        "`portal token create NAME` prints a new token for user NAME (only its hash is stored, "
+        "in $PORTAL_DATA_DIR/auth). Under JupyterHub, hub tokens are accepted as well.",
+    )
+    token.add_argument("action", choices=["create", "list", "revoke"],
+                       help="create a token for NAME, list users with tokens, or revoke NAME's tokens")
+    token.add_argument("name", nargs="?", help="user name (for create and revoke)")
+    token.set_defaults(func=_token)
     return parser
 
 

@@ -44,7 +44,7 @@ from portal.uws.runner import Runner
 from portal.uws.service import JobService, ServiceConfig
 from portal.uws.store import JobStore
 
-__all__ = ["default_definitions", "install", "lifespan", "service_config", "uws_dir"]
+__all__ = ["default_definitions", "install", "lifespan", "service_config", "start_executor_early", "uws_dir"]
 
 log = logging.getLogger("portal.uws")
 
@@ -153,6 +153,17 @@ def install(app: FastAPI, settings: Settings, definitions: Iterable[JobDefinitio
         app.state.authenticator = Authenticator.for_data_dir(settings.data_dir)
     app.include_router(_router(), prefix="/uws", tags=["UWS"])
     return service
+
+
+def start_executor_early(app: FastAPI) -> None:
+    """Have the executor (Dask cluster) start with the server rather than at the first job.
+
+    `portal serve` does this, so that the first job does not wait for the cluster and the job
+    modules are imported by the workers ahead of time; tests and embedded apps start it lazily.
+    """
+    runner = app.state.uws.runner
+    if hasattr(runner, "eager"):
+        runner.eager = True
 
 
 @asynccontextmanager

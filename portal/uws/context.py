@@ -114,6 +114,7 @@ class RunContext:
         item = JobInput(str(path), role, checksum, clean)
         with self._lock:
             self.inputs.append(item)
+        self._report("used", item)
 
     # -- cooperative abort (in-process runners) ----------------------------------------------
 

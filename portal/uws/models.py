@@ -121,4 +121,4 @@ class Outcome:
     phase: ExecutionPhase  # COMPLETED, ERROR or ABORTED
     end_time: datetime
     error: JobFailure | None = None
-    results: tuple[JobResult, ...] = ()  # the complete final list (replaces what was published)
+    results: tuple[JobResult, ...] | None = None  # the complete final list; None keeps what was published

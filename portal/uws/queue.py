@@ -33,6 +33,7 @@ class Dispatcher:
         self.running: dict[str, str | None] = {}  # job id -> owner, for jobs handed to the runner
         self._lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task] = set()
+        self.closing = False  # set by the service when it stops: queued jobs stay queued
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -52,7 +53,7 @@ class Dispatcher:
 
     async def _dispatch(self) -> None:
         runner = self.service.runner
-        if runner is None or not runner.ready:
+        if runner is None or not runner.ready or self.closing:
             return
         if self._lock is None:
             self._lock = asyncio.Lock()
@@ -85,9 +86,11 @@ class Dispatcher:
                 try:
                     await runner.submit(request)
                 except Exception as exc:  # noqa: BLE001 - a runner failure ends this job, not the queue
-                    log.exception("could not start job %s", job.job_id)
                     self.running.pop(job.job_id, None)
                     per_owner[job.owner] -= 1
+                    if self.closing:
+                        return  # stays QUEUED: it runs after the restart
+                    log.exception("could not start job %s", job.job_id)
                     self._fail(job.job_id, f"The job could not be started: {exc}", ErrorType.TRANSIENT)
 
     async def abort(self, job_id: str) -> None:
@@ -120,8 +123,9 @@ class Dispatcher:
     def finished(self, job_id: str, outcome: Outcome) -> None:
         store = self.service.store
         job = store.get(job_id)
-        if job is not None:
-            store.set_results(job_id, outcome.results)
+        if job is not None and not (self.closing and job.phase == ExecutionPhase.QUEUED):
+            if outcome.results is not None:
+                store.set_results(job_id, outcome.results)
             store.mark_finished(job_id, outcome, start_time=job.start_time or outcome.end_time)
         self.service.call_in_loop(self._done, job_id)
 

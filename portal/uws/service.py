@@ -39,7 +39,9 @@ from portal.uws.definitions import JobDefinition
 from portal.uws.errors import InvalidPhase, InvalidRequest, JobNotFound
 from portal.uws.models import (
     ACTIVE_PHASES,
+    ErrorType,
     ExecutionPhase,
+    JobFailure,
     Job,
     JobRef,
     JobResult,
@@ -58,6 +60,7 @@ log = logging.getLogger("portal.uws")
 
 RESTART_MESSAGE = ("The job service stopped while this job was executing, so its work was lost. "
                    "Run the job again.")
+STOP_MESSAGE = "The job service was stopped while this job was executing. Run the job again."
 MAX_RUN_ID = 256
 
 
@@ -109,6 +112,11 @@ class JobService:
         self.dispatcher.kick()
 
     async def close(self) -> None:
+        """Stop: running jobs end in ERROR (their work is lost), queued ones stay queued."""
+        self.dispatcher.closing = True
+        stopped = Outcome(ExecutionPhase.ERROR, utcnow(), JobFailure(STOP_MESSAGE, ErrorType.TRANSIENT))
+        for job_id in list(self.dispatcher.running):
+            self.store.mark_finished(job_id, stopped, from_phases=[ExecutionPhase.EXECUTING])
         if self._cleaner is not None:
             self._cleaner.cancel()
             try:

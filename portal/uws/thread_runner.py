@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from portal.uws.context import LOG_FILE, RunContext
 from portal.uws.execute import call, finish
-from portal.uws.models import ExecutionPhase, JobFailure, Outcome, utcnow
+from portal.uws.models import ExecutionPhase, JobFailure, JobResult, Outcome, utcnow
 from portal.uws.runner import RunRequest, RunnerEvents
 
 __all__ = ["ThreadRunner"]
@@ -92,6 +92,7 @@ class ThreadRunner:
             ctx.request_abort()
         try:
             events.started(job_id, start)
+            events.published(job_id, JobResult("log", LOG_FILE, "text/plain"))
             phase, failure = call(request, ctx)
             if run.timed_out:
                 phase, failure = ExecutionPhase.ERROR, JobFailure(

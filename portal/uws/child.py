@@ -1,0 +1,192 @@
+"""The job process: one per running job, started by the supervising Dask task, killable as a whole.
+
+:func:`start` launches it, through a per-worker ``forkserver`` that has already imported the
+job modules (so a job starts in milliseconds, not after a multi-second gammapy import), or,
+in a daemonic worker where multiprocessing may not have children, as ``python -m
+portal.uws.child`` (slower, same behaviour).
+
+In the process, :func:`main`:
+
+- becomes the leader of its own process group, so that a kill takes whatever it started too;
+- watches a *lifeline* pipe from its supervisor and kills its group when the supervisor goes
+  away (the server was killed): no orphan keeps working on a job the service gave up;
+- sends its stdout, stderr (file descriptors 1 and 2, so C libraries too) and the logging
+  records to the job's ``log.txt``, which the service serves as the ``log`` result while it runs;
+- runs the job function (:func:`portal.uws.execute.call`) with a
+  :class:`~portal.uws.context.RunContext` whose reports (published, used) and final outcome go
+  to the supervisor over a pipe.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from portal.uws.context import LOG_FILE, RunContext
+from portal.uws.execute import call
+from portal.uws.runner import RunRequest
+
+__all__ = ["JobProcess", "main", "start"]
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_lock = threading.Lock()
+_context = None
+
+
+def _forkserver(preload: list[str]):
+    """The forkserver context of this process, preloading the job modules (None if not allowed)."""
+    global _context
+    if multiprocessing.current_process().daemon:
+        return None
+    with _lock:
+        if _context is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["portal.uws.child", *preload])
+            _context = ctx
+        return _context
+
+
+class JobProcess:
+    """A started job process, whichever way it was started."""
+
+    def __init__(self, proc, conn: Connection, lifeline: Connection) -> None:
+        self._proc = proc
+        self.conn = conn  # messages from the job: (kind, value)
+        self._lifeline = lifeline  # closing it (or dying) tells the job to stop
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def alive(self) -> bool:
+        if isinstance(self._proc, subprocess.Popen):
+            return self._proc.poll() is None
+        return self._proc.is_alive()
+
+    @property
+    def exitcode(self) -> int | None:
+        if isinstance(self._proc, subprocess.Popen):
+            return self._proc.returncode
+        return self._proc.exitcode
+
+    def kill(self) -> None:
+        """SIGKILL to the job's whole process group."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self._proc.kill()
+        except (ProcessLookupError, OSError, AttributeError):
+            pass
+
+    def join(self, timeout: float | None = None) -> None:
+        if isinstance(self._proc, subprocess.Popen):
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            self._proc.join(timeout)
+        try:
+            self._lifeline.close()
+        except OSError:
+            pass
+
+
+def start(request: RunRequest, preload: list[str]) -> JobProcess:
+    ctx = _forkserver(preload)
+    if ctx is not None:
+        receiver, sender = ctx.Pipe(duplex=False)
+        life_r, life_w = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=main, args=(request, sender, life_r), name=f"portal-job-{request.job.job_id}")
+        proc.start()
+        sender.close()
+        life_r.close()
+        return JobProcess(proc, receiver, life_w)
+    return _start_subprocess(request)
+
+
+def _start_subprocess(request: RunRequest) -> JobProcess:
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    life_r, life_w = multiprocessing.Pipe(duplex=False)
+    spec = request.workdir / ".request.pickle"
+    spec.write_bytes(pickle.dumps(request))
+    fds = (sender.fileno(), life_r.fileno())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "portal.uws.child", str(spec), str(fds[0]), str(fds[1])],
+        pass_fds=fds, start_new_session=True, stdin=subprocess.DEVNULL,
+    )
+    sender.close()
+    life_r.close()
+    return JobProcess(proc, receiver, life_w)
+
+
+def _watch(lifeline: Connection) -> None:
+    def watch() -> None:
+        try:
+            lifeline.recv()  # nothing is ever sent: this returns only when the supervisor is gone
+        except (EOFError, OSError):
+            pass
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
+def _capture_output(workdir: Path) -> logging.Logger:
+    fd = os.open(workdir / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    return logging.getLogger("portal.job")
+
+
+def main(request: RunRequest, conn: Connection, lifeline: Connection) -> None:
+    try:
+        os.setpgid(0, 0)
+    except OSError:  # already a session leader (started with start_new_session)
+        pass
+    _watch(lifeline)
+    logger = _capture_output(request.workdir)
+
+    def report(kind: str, value) -> None:
+        conn.send((kind, value))
+
+    ctx = RunContext(request.job.job_id, request.job.owner, request.workdir, report, logger=logger,
+                     archive_db=request.archive_db)
+    logger.info("%s job %s started (process %d)", request.definition.name, request.job.job_id, os.getpid())
+    phase, failure = call(request, ctx)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    conn.send(("outcome", (phase, failure)))
+    conn.close()
+
+
+def _main_subprocess(argv: list[str]) -> None:
+    from multiprocessing.connection import Connection as Conn
+
+    spec, sender_fd, lifeline_fd = argv
+    request = pickle.loads(Path(spec).read_bytes())
+    main(request, Conn(int(sender_fd), readable=False), Conn(int(lifeline_fd), writable=False))
+
+
+if __name__ == "__main__":
+    _main_subprocess(sys.argv[1:])

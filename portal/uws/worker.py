@@ -1,0 +1,126 @@
+"""The Dask task that supervises one job: runs on a Dask worker, returns the job's Outcome.
+
+A cancelled Dask future does not stop a running task, so the work itself runs in a separate
+job process (:mod:`portal.uws.child`) that this task can kill. :func:`supervise`:
+
+- returns ABORTED at once if the job was aborted before it started;
+- reports ``started`` and every ``published`` result to the service as Dask worker events
+  (topic :data:`TOPIC`), so the service shows EXECUTING and live results;
+- kills the job's process group when the service sets the job's abort :class:`distributed.Event`
+  or when the execution duration is exceeded (the job ends in ERROR saying so);
+- turns a job process that dies on its own (a signal, an exit) into a readable ERROR;
+- finishes the run (checksums, log, provenance: :func:`portal.uws.execute.finish`) and returns
+  the Outcome, whose result list is complete.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from portal.uws import child
+from portal.uws.execute import finish
+from portal.uws.models import ExecutionPhase, JobFailure, Outcome, utcnow
+from portal.uws.runner import RunRequest
+
+__all__ = ["TOPIC", "abort_event_name", "supervise"]
+
+TOPIC = "portal-uws"
+POLL = 0.1  # seconds between looks at the job process
+ABORT_POLL = 0.25  # seconds between looks at the abort event
+
+
+def abort_event_name(job_id: str) -> str:
+    return f"portal-uws-abort-{job_id}"
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "The job's process did not report how it ended"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (perhaps it ran out of memory)" if -code == signal.SIGKILL else ""
+        return f"The job's process was killed by {name}{hint}"
+    return f"The job's process ended unexpectedly with exit code {code}"
+
+
+def _append_log(request: RunRequest, line: str) -> None:
+    try:
+        with open(request.workdir / child.LOG_FILE, "a", encoding="utf-8") as handle:
+            handle.write(f"{utcnow().isoformat(timespec='milliseconds')} {line}\n")
+    except OSError:
+        pass
+
+
+def supervise(request: RunRequest, preload: list[str]) -> Outcome:
+    from distributed import Event, get_worker
+
+    worker = get_worker()
+    job_id = request.job.job_id
+    abort = Event(abort_event_name(job_id))
+
+    def emit(kind: str, **payload) -> None:
+        worker.log_event(TOPIC, {"job": job_id, "kind": kind, **payload})
+
+    if abort.is_set():
+        return Outcome(ExecutionPhase.ABORTED, utcnow())
+    start = utcnow()
+    (request.workdir / child.LOG_FILE).touch()
+    emit("started", time=start.timestamp())
+    emit("published", id="log", path=child.LOG_FILE, mime_type="text/plain", size=None)
+    proc = child.start(request, preload)
+    published, inputs, reported, stopped = {}, [], None, None
+    duration = request.job.execution_duration
+    deadline = time.monotonic() + duration if duration > 0 else None
+    next_abort_check = time.monotonic() + ABORT_POLL
+    connection_open = True
+    while True:
+        while connection_open and proc.conn.poll(0 if reported is None else POLL):
+            try:
+                kind, value = proc.conn.recv()
+            except (EOFError, OSError):
+                connection_open = False
+                break
+            if kind == "published":
+                published[value.id] = value
+                emit("published", id=value.id, path=value.path, mime_type=value.mime_type, size=value.size)
+            elif kind == "used":
+                inputs.append(value)
+            elif kind == "outcome":
+                reported = value
+        if not proc.alive() and not (connection_open and proc.conn.poll(0)):
+            break
+        now = time.monotonic()
+        if deadline is not None and now > deadline:
+            proc.kill()
+            stopped = "timeout"
+            break
+        if now >= next_abort_check:
+            next_abort_check = now + ABORT_POLL
+            if abort.is_set():
+                proc.kill()
+                stopped = "abort"
+                break
+        if connection_open:
+            proc.conn.poll(POLL)
+        else:
+            time.sleep(POLL)
+    proc.join(timeout=30)
+    end = utcnow()
+    if stopped == "abort":
+        phase, failure = ExecutionPhase.ABORTED, None
+        _append_log(request, "job aborted: its process was stopped")
+    elif stopped == "timeout":
+        phase, failure = ExecutionPhase.ERROR, JobFailure(
+            f"The job ran longer than its execution duration ({duration} s) and was stopped")
+        _append_log(request, f"execution duration of {duration} s exceeded: the job was stopped")
+    elif reported is not None:
+        phase, failure = reported
+    else:
+        phase, failure = ExecutionPhase.ERROR, JobFailure(_describe_exit(proc.exitcode))
+        _append_log(request, failure.message)
+    results = finish(request, published, inputs, phase, failure, start, end)
+    return Outcome(phase, end, failure, results)
