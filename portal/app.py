@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from portal import __version__
 from portal.archive.handlers import router as tap_router
+from portal.archive.startup import archive_lifespan
 from portal.config import Settings
 from portal.uws import application as uws
 
@@ -15,7 +16,7 @@ from portal.uws import application as uws
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     """Start and stop what runs beside the handlers (the job service, its Dask cluster)."""
-    async with uws.lifespan(app):
+    async with archive_lifespan(app), uws.lifespan(app):
         yield
 
 

@@ -48,6 +48,28 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest(args: argparse.Namespace) -> int:
+    from portal.archive.ingest import IngestError, ingest_release, ingest_synthetic
+    from portal.archive.store import db_path
+
+    if not args.paths and args.synthetic is None:
+        print("error: give release folders (PATH...) or --synthetic N", file=sys.stderr)
+        return 2
+    db = db_path(Settings.from_env().data_dir)
+    try:
+        for path in args.paths:
+            added = ingest_release(db, path)
+            print(f"{path}: {added} observation(s) added" + ("" if added else " (already in the archive)"))
+        if args.synthetic is not None:
+            added = ingest_synthetic(db, args.synthetic, seed=args.seed)
+            print(f"{added} synthetic row(s) added")
+    except IngestError as exc:
+        print(f"error: {exc}\nnothing was written for this release", file=sys.stderr)
+        return 1
+    print(f"archive: {db}")
+    return 0
+
+
 def _up(args: argparse.Namespace) -> int:
     from portal.launcher import run_all
 
@@ -86,6 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8000, help="services port (default 8000)")
     up.add_argument("--voila-port", type=int, default=8866, help="Voila port (default 8866)")
     up.set_defaults(func=_up)
+
+    ingest = sub.add_parser(
+        "ingest",
+        help="add GADF DL3 releases (or synthetic rows) to the archive",
+        description="Add GADF DL3 releases to the archive: each PATH is a folder with obs-index and "
+        "hdu-index, with full-enclosure or point-like (RAD_MAX) IRFs. One ObsCore row per observation. "
+        "Ingest is idempotent (observations already there are skipped) and transactional (a broken "
+        "release is refused with a message naming the file, and nothing is written). "
+        "The archive is $PORTAL_DATA_DIR/archive.sqlite.",
+    )
+    ingest.add_argument("paths", nargs="*", metavar="PATH", help="GADF DL3 release folder(s)")
+    ingest.add_argument("--synthetic", type=int, metavar="N", help="add N synthetic rows (scale tests)")
+    ingest.add_argument("--seed", type=int, default=None, help="random seed for --synthetic")
+    ingest.set_defaults(func=_ingest)
 
     token = sub.add_parser(
         "token",

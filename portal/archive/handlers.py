@@ -1,19 +1,118 @@
-"""HTTP handlers of the TAP service (`/tap`)."""
+"""HTTP handlers of the TAP service (`/tap`): sync queries, VOSI, TAP examples.
+
+Every failure is a VOTable error document (QUERY_STATUS=ERROR) with a readable message.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 from vo_models.vosi.availability import Availability
 
+from portal.archive import examples, output, service, store, vosi
+from portal.archive.errors import TapError
+from portal.archive.schema import OBSCORE
+from portal.archive.uploads import MAX_UPLOAD_BYTES
+
 router = APIRouter()
+log = logging.getLogger("portal.archive")
 
 XML = "application/xml"
+
+
+def db_path(request: Request):
+    return store.db_path(request.app.state.settings.data_dir)
+
+
+def base_url(request: Request) -> str:
+    """The server's public base URL, as the client reached it (for absolute access_url values)."""
+    return str(request.base_url).rstrip("/")
+
+
+def tap_url(request: Request) -> str:
+    return base_url(request) + "/tap"
+
+
+def error_response(exc: TapError) -> Response:
+    return Response(output.votable_error(exc.message), status_code=exc.status, media_type=output.VOTABLE_MIME)
+
+
+async def read_params(request: Request) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Query-string and form parameters (names lower-cased) and uploaded file parts."""
+    pairs = list(request.query_params.multi_items())
+    files: dict[str, bytes] = {}
+    if request.method == "POST":
+        try:
+            form = await request.form(max_files=64, max_fields=256, max_part_size=MAX_UPLOAD_BYTES + 1)
+        except Exception as exc:  # noqa: BLE001 - a malformed body is the client's error
+            raise TapError(f"the request body cannot be read as a form: {exc}") from None
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                pairs.append((key, value))
+            else:
+                files[key] = await value.read()
+                pairs.append((key, value.filename or ""))
+        await form.close()
+    return service.lower_keys(pairs), files
+
+
+@router.api_route("/sync", methods=["GET", "POST"])
+async def sync(request: Request) -> Response:
+    """TAP 1.1 synchronous query."""
+    try:
+        params, files = await read_params(request)
+        query = service.parse_params(params, files)
+        body = await run_in_threadpool(service.run_query, db_path(request), query, base_url(request))
+    except TapError as exc:
+        return error_response(exc)
+    except Exception:  # noqa: BLE001 - never a 500 with a traceback
+        log.exception("TAP sync query failed")
+        return error_response(TapError("the archive failed to run this query (internal error, logged)", 503))
+    return Response(body, media_type=query.fmt.mime)
 
 
 @router.get("/availability")
 def availability(request: Request) -> Response:
     """VOSI availability: the service answers as soon as it is up, even with an empty archive."""
     settings = request.app.state.settings
+    status = getattr(request.app.state, "archive_status", None)
     notes = [f"gamma-portal archive, state in {settings.data_dir}"]
+    if status is not None:
+        notes.append(status.message)
     body = Availability(available=True, note=notes).to_xml(encoding=str)
     return Response(content=body, media_type=XML)
+
+
+@router.get("/capabilities")
+def capabilities(request: Request) -> Response:
+    return Response(vosi.capabilities(tap_url(request)), media_type=XML)
+
+
+@router.get("/tables")
+def tables(request: Request) -> Response:
+    detail = request.query_params.get("detail", "max").lower() != "min"
+    nrows = {OBSCORE.qualified: store.count_rows(db_path(request))}
+    return Response(vosi.tableset(nrows, detail), media_type=XML)
+
+
+@router.get("/tables/{name}")
+def table(request: Request, name: str) -> Response:
+    rows = store.count_rows(db_path(request)) if name.lower() == OBSCORE.qualified.lower() else None
+    body = vosi.table(name, rows)
+    if body is None:
+        return Response(f"no table {name} here; see {tap_url(request)}/tables\n", status_code=404,
+                        media_type="text/plain")
+    return Response(body, media_type=XML)
+
+
+@router.get("/examples")
+def tap_examples(request: Request) -> Response:
+    return Response(examples.document(tap_url(request)), media_type="application/xhtml+xml")
+
+
+@router.get("")
+def tap_root(request: Request) -> Response:
+    """The TAP base URL: where the VOSI resources are."""
+    return Response(examples.document(tap_url(request)), media_type="application/xhtml+xml")

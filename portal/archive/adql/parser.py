@@ -1,0 +1,337 @@
+"""Parse ADQL text into the syntax tree of :mod:`portal.archive.adql.ast` (lark, LALR)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import lark
+from lark import Transformer, v_args
+
+from portal.archive.adql import ast
+
+MAX_QUERY_LENGTH = 100_000
+_EXPECT_NAMES = {
+    "RPAR": "')'", "LPAR": "'('", "COMMA": "','", "DOT": "'.'", "STAR": "'*'", "SEMICOLON": "';'",
+    "NUMBER": "a number", "STRING": "a string", "REGULAR_ID": "a name", "DELIMITED_ID": "a quoted name",
+    "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'", "CONCAT": "'||'",
+    "$END": "the end of the query",
+}
+
+
+class AdqlError(ValueError):
+    """A query that cannot be run, with a message for a person and, when known, a position."""
+
+    def __init__(self, message: str, pos: ast.Pos | None = None, query: str | None = None):
+        self.pos = pos
+        if pos and query:
+            message = f"{message} (line {pos[0]}, column {pos[1]})\n{_context(query, pos)}"
+        elif pos:
+            message = f"{message} (line {pos[0]}, column {pos[1]})"
+        super().__init__(message)
+
+
+def _context(query: str, pos: ast.Pos) -> str:
+    lines = query.splitlines() or [""]
+    line = lines[min(pos[0], len(lines)) - 1]
+    start = max(0, pos[1] - 60)
+    return "  " + line[start:start + 120] + "\n  " + " " * (pos[1] - 1 - start) + "^"
+
+
+@lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    grammar = (Path(__file__).with_name("adql.lark")).read_text()
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def parse(query: str) -> ast.QueryExpr:
+    """Parse one ADQL query. Raises :class:`AdqlError` with the position of a syntax error."""
+    if len(query) > MAX_QUERY_LENGTH:
+        raise AdqlError(f"the query is too long ({len(query)} characters; the limit is {MAX_QUERY_LENGTH})")
+    if not query.strip():
+        raise AdqlError("the query is empty")
+    try:
+        tree = _parser().parse(query)
+    except lark.exceptions.UnexpectedToken as exc:
+        tok = exc.token
+        if tok.type == "$END":
+            raise AdqlError("the query ends too early; " + _expected(exc.expected)) from None
+        raise AdqlError(f"syntax error: unexpected {str(tok)!r}; {_expected(exc.expected)}",
+                        (tok.line, tok.column), query) from None
+    except lark.exceptions.UnexpectedCharacters as exc:
+        char = query[exc.pos_in_stream] if exc.pos_in_stream < len(query) else ""
+        raise AdqlError(f"syntax error: unexpected character {char!r}", (exc.line, exc.column), query) from None
+    except lark.exceptions.UnexpectedEOF as exc:
+        raise AdqlError("the query ends too early; " + _expected(exc.expected)) from None
+    try:
+        return _ToAst().transform(tree)
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, AdqlError):
+            raise AdqlError(str(exc.orig_exc.args[0]), exc.orig_exc.pos, query) from None
+        raise
+    except RecursionError:
+        raise AdqlError("the query is nested too deeply") from None
+
+
+def _expected(names) -> str:
+    shown = sorted({_EXPECT_NAMES.get(n, n if n.isupper() else repr(n)) for n in names})
+    if len(shown) > 12:
+        return "expected something else here"
+    return "expected " + ", ".join(shown)
+
+
+def _pos(meta) -> ast.Pos:
+    return (getattr(meta, "line", 0) or 0, getattr(meta, "column", 0) or 0)
+
+
+def _tokens(children, *types):
+    return [c for c in children if isinstance(c, lark.Token) and c.type in types]
+
+
+def _nodes(children):
+    return [c for c in children if not isinstance(c, lark.Token)]
+
+
+def _integer(token: lark.Token, what: str) -> int:
+    text = str(token)
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") else int(text)
+    except ValueError:
+        raise AdqlError(f"{what} needs a whole number, not {text}", (token.line, token.column)) from None
+    return value
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    # --- names
+    def identifier(self, meta, children):
+        tok = children[0]
+        if tok.type == "DELIMITED_ID":
+            return ast.Ident(str(tok)[1:-1].replace('""', '"'), quoted=True)
+        return ast.Ident(str(tok))
+
+    def name_chain(self, meta, children):
+        parts = []
+        for c in children:
+            parts.extend(c if isinstance(c, list) else [c])
+        return parts
+
+    # --- literals and references
+    def number(self, meta, children):
+        text = str(children[0])
+        if text.lower().startswith("0x"):
+            return ast.Num(int(text, 16), text, _pos(meta))
+        if any(ch in text for ch in ".eE"):
+            return ast.Num(float(text), text, _pos(meta))
+        return ast.Num(int(text), text, _pos(meta))
+
+    def string(self, meta, children):
+        return ast.Str(str(children[0])[1:-1].replace("''", "'"), _pos(meta))
+
+    def null(self, meta, children):
+        return ast.Null(_pos(meta))
+
+    def column_ref(self, meta, children):
+        return ast.Column(children[0], _pos(meta))
+
+    def call(self, meta, children):
+        return ast.Call(children[0], _nodes(children[1:]), _pos(meta))
+
+    def call_quantified(self, meta, children):
+        name, quant, arg = children
+        return ast.Call(name, [arg], _pos(meta), quantifier=quant)
+
+    def call_star(self, meta, children):
+        return ast.Call(children[0], [], _pos(meta), star=True)
+
+    def quantifier(self, meta, children):
+        return str(children[0]).upper()
+
+    def scalar_subquery(self, meta, children):
+        return ast.Subquery(children[0], _pos(meta))
+
+    # --- operators
+    def sign(self, meta, children):
+        op, operand = children
+        if str(op) == "+":
+            return operand
+        if isinstance(operand, ast.Num):
+            return ast.Num(-operand.value, "-" + operand.text, _pos(meta))
+        return ast.Unary("-", operand, _pos(meta))
+
+    def arith(self, meta, children):
+        left, op, right = children
+        return ast.Binary(str(op), left, right, _pos(meta))
+
+    def concat(self, meta, children):
+        return ast.Binary("||", children[0], children[2], _pos(meta))
+
+    def comparison(self, meta, children):
+        left, op, right = children
+        op = "<>" if str(op) == "!=" else str(op)
+        return ast.Compare(op, left, right, _pos(meta))
+
+    def between(self, meta, children):
+        exprs = _nodes(children)
+        return ast.Between(bool(_tokens(children, "NOT")), exprs[0], exprs[1], exprs[2], _pos(meta))
+
+    def in_list(self, meta, children):
+        exprs = _nodes(children)
+        return ast.InList(bool(_tokens(children, "NOT")), exprs[0], exprs[1:], _pos(meta))
+
+    def in_subquery(self, meta, children):
+        exprs = _nodes(children)
+        return ast.InQuery(bool(_tokens(children, "NOT")), exprs[0], exprs[1], _pos(meta))
+
+    def like(self, meta, children):
+        exprs = _nodes(children)
+        return ast.Like(bool(_tokens(children, "NOT")), exprs[0], exprs[1], False, _pos(meta))
+
+    def ilike(self, meta, children):
+        exprs = _nodes(children)
+        return ast.Like(bool(_tokens(children, "NOT")), exprs[0], exprs[1], True, _pos(meta))
+
+    def is_null(self, meta, children):
+        return ast.IsNull(bool(_tokens(children, "NOT")), _nodes(children)[0], _pos(meta))
+
+    def exists(self, meta, children):
+        return ast.Exists(_nodes(children)[0], _pos(meta))
+
+    def and_(self, meta, children):
+        return ast.BoolOp("AND", children[0], children[2], _pos(meta))
+
+    def or_(self, meta, children):
+        return ast.BoolOp("OR", children[0], children[2], _pos(meta))
+
+    def not_(self, meta, children):
+        return ast.Not(children[1], _pos(meta))
+
+    # --- query structure
+    def start(self, meta, children):
+        return children[0]
+
+    def query_expression(self, meta, children):
+        q = ast.QueryExpr(body=None)
+        for c in children:
+            if isinstance(c, tuple) and c[0] == "with":
+                q.with_ = c[1]
+            elif isinstance(c, tuple) and c[0] == "order":
+                q.order_by = c[1]
+            elif isinstance(c, tuple) and c[0] == "offset":
+                q.offset = c[1]
+            else:
+                q.body = c
+        return q
+
+    def with_clause(self, meta, children):
+        return ("with", _nodes(children))
+
+    def cte(self, meta, children):
+        nodes = _nodes(children)
+        name, rest = nodes[0], nodes[1:]
+        columns = rest[0] if len(rest) == 2 else None
+        return ast.CommonTable(name, columns, rest[-1], _pos(meta))
+
+    def column_names(self, meta, children):
+        return list(children)
+
+    def _setop(self, op, meta, children):
+        nodes = _nodes(children)
+        return ast.SetOp(op, bool(_tokens(children, "ALL")), nodes[0], nodes[1], _pos(meta))
+
+    def union(self, meta, children):
+        return self._setop("UNION", meta, children)
+
+    def except_(self, meta, children):
+        return self._setop("EXCEPT", meta, children)
+
+    def intersect(self, meta, children):
+        return self._setop("INTERSECT", meta, children)
+
+    def query_spec(self, meta, children):
+        spec = ast.QuerySpec(False, None, None, [], None, [], None, _pos(meta))
+        for c in children:
+            if isinstance(c, lark.Token):
+                continue
+            if c == "DISTINCT":
+                spec.distinct = True
+            elif c == "ALL":
+                pass
+            elif isinstance(c, tuple):
+                kind, value = c
+                setattr(spec, kind, value)
+        return spec
+
+    def top(self, meta, children):
+        return ("top", _integer(children[1], "TOP"))
+
+    def select_star(self, meta, children):
+        return ("items", None)
+
+    def select_list(self, meta, children):
+        return ("items", list(children))
+
+    def select_expr(self, meta, children):
+        nodes = _nodes(children)
+        return ast.SelectExpr(nodes[0], nodes[1] if len(nodes) > 1 else None)
+
+    def select_table_star(self, meta, children):
+        return ast.SelectTableStar(children[0], _pos(meta))
+
+    def from_clause(self, meta, children):
+        return ("tables", _nodes(children))
+
+    def table_name(self, meta, children):
+        nodes = _nodes(children)
+        return ast.NamedTable(nodes[0], nodes[1] if len(nodes) > 1 else None, _pos(meta))
+
+    def derived_table(self, meta, children):
+        nodes = _nodes(children)
+        return ast.DerivedTable(nodes[0], nodes[1], _pos(meta))
+
+    def table_primary(self, meta, children):
+        return children[0]  # a parenthesised join
+
+    def join_type(self, meta, children):
+        return str(children[0]).upper()
+
+    def qualified_join(self, meta, children):
+        nodes = _nodes(children)
+        kind = next((n for n in nodes if isinstance(n, str)), "INNER")
+        left, right, spec = [n for n in nodes if not isinstance(n, str)]
+        on, using = spec
+        return ast.Join(kind, left, right, on=on, using=using, pos=_pos(meta))
+
+    def natural_join(self, meta, children):
+        nodes = _nodes(children)
+        kind = next((n for n in nodes if isinstance(n, str)), "INNER")
+        left, right = [n for n in nodes if not isinstance(n, str)]
+        return ast.Join(kind, left, right, natural=True, pos=_pos(meta))
+
+    def cross_join(self, meta, children):
+        left, right = _nodes(children)
+        return ast.Join("CROSS", left, right, pos=_pos(meta))
+
+    def join_on(self, meta, children):
+        return (_nodes(children)[0], None)
+
+    def join_using(self, meta, children):
+        return (None, _nodes(children))
+
+    def where(self, meta, children):
+        return ("where", children[1])
+
+    def group_by(self, meta, children):
+        return ("group_by", _nodes(children))
+
+    def having(self, meta, children):
+        return ("having", children[1])
+
+    def order_by(self, meta, children):
+        return ("order", _nodes(children))
+
+    def sort_spec(self, meta, children):
+        return ast.SortSpec(children[0], bool(_tokens(children, "DESC")))
+
+    def offset(self, meta, children):
+        return ("offset", _integer(children[1], "OFFSET"))

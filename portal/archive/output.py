@@ -1,0 +1,191 @@
+"""Query results and error documents: VOTable (astropy; BINARY2 or TABLEDATA), CSV and TSV.
+
+Results follow DALI/TAP 1.1: a RESOURCE of type "results" with an INFO QUERY_STATUS=OK before
+the TABLE, and an INFO QUERY_STATUS=OVERFLOW after it when MAXREC truncated the result.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTableFile
+from lxml import etree
+
+from portal import __version__
+from portal.archive import sphere
+from portal.archive.adql.types import OutputColumn
+
+VOTABLE_MIME = "application/x-votable+xml"
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    name: str
+    mime: str  # what the response says it is
+    aliases: tuple[str, ...]
+    serialization: str | None = None  # VOTable serialization: binary2, tabledata
+
+
+FORMATS = (
+    OutputFormat("votable", VOTABLE_MIME, ("votable", "votable/b2", "application/x-votable+xml",
+                                           "text/xml", "application/x-votable+xml;serialization=binary2"),
+                 "binary2"),
+    OutputFormat("votable/td", VOTABLE_MIME + ";serialization=TABLEDATA",
+                 ("votable/td", "application/x-votable+xml;serialization=tabledata"), "tabledata"),
+    OutputFormat("csv", "text/csv;header=present", ("csv", "text/csv", "text/csv;header=present")),
+    OutputFormat("tsv", "text/tab-separated-values", ("tsv", "text/tab-separated-values")),
+)
+DEFAULT_FORMAT = FORMATS[0]
+
+_NUMPY = {"boolean": "bool", "short": "i2", "int": "i4", "long": "i8", "float": "f4", "double": "f8"}
+_NULLS = {"short": -32768, "int": -2147483648, "long": -9223372036854775808}
+
+
+def find_format(value: str | None) -> OutputFormat | None:
+    if not value:
+        return DEFAULT_FORMAT
+    key = "".join(value.split()).lower()
+    for f in FORMATS:
+        if key in f.aliases:
+            return f
+    return None
+
+
+def _geometry(kind: str, text):
+    shape = sphere.parse(text)
+    if isinstance(shape, sphere.Point):
+        return [shape.ra, shape.dec]
+    if isinstance(shape, sphere.Circle):
+        return [shape.ra, shape.dec, shape.radius]
+    return [x for v in shape.vertices for x in v]
+
+
+def _field(votable: VOTableFile, column: OutputColumn) -> Field:
+    m = column.meta
+    datatype, arraysize = m.datatype, m.arraysize
+    if column.geometry_kind:
+        datatype = "double"
+        arraysize = {"point": "2", "circle": "3"}.get(column.geometry_kind, "*")
+    field = Field(votable, name=m.name, ID=None, datatype=datatype, arraysize=arraysize, unit=m.unit,
+                  ucd=m.ucd, utype=m.utype, xtype=m.xtype)
+    if m.description:
+        field.description = m.description
+    if datatype in _NULLS and not arraysize:
+        field.values.null = _NULLS[datatype]
+    return field
+
+
+def _fill(table: TableElement, columns: list[OutputColumn], rows: list[tuple]) -> None:
+    table.create_arrays(len(rows))
+    for i, (column, field) in enumerate(zip(columns, table.fields)):
+        values = [r[i] for r in rows]
+        mask = np.array([v is None for v in values], dtype=bool)
+        data, name = table.array.data, field.name
+        if column.geometry_kind:
+            fixed = field.arraysize != "*"
+            for j, v in enumerate(values):
+                if v is None:
+                    continue
+                coords = _geometry(column.geometry_kind, v)
+                data[name][j] = coords if fixed else np.array(coords, dtype=float)
+        elif field.datatype in ("char", "unicodeChar"):
+            data[name][:] = ["" if v is None else (v if isinstance(v, str) else _text(v)) for v in values]
+        else:
+            fill = 0 if field.datatype not in ("float", "double") else np.nan
+            clean = [fill if v is None else v for v in values]
+            try:
+                data[name][:] = np.asarray(clean, dtype=_NUMPY[field.datatype])
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"column {name} mixes numbers and text, which a VOTable "
+                                 "column cannot hold") from None
+            if field.datatype in _NULLS and mask.any():
+                data[name][mask] = _NULLS[field.datatype]
+        table.array.mask[name][:] = mask if not table.array.mask[name].shape[1:] else mask[:, None]
+
+
+def _text(v) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def _document(status: str, message: str | None = None, query: str | None = None) -> tuple[VOTableFile, Resource]:
+    votable = VOTableFile(version="1.4")
+    resource = Resource(type="results")
+    votable.resources.append(resource)
+    info = Info(name="QUERY_STATUS", value=status)
+    if message:
+        info.content = message
+    resource.infos.append(info)
+    provider = Info(name="PROVIDER", value="gamma-portal")
+    provider.content = f"gamma-portal {__version__}"
+    resource.infos.append(provider)
+    if query:
+        q = Info(name="QUERY", value="ADQL")
+        q.content = query
+        resource.infos.append(q)
+    return votable, resource
+
+
+def _to_bytes(votable: VOTableFile, serialization: str) -> bytes:
+    out = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        votable.to_xml(out, tabledata_format=serialization)
+    return out.getvalue()
+
+
+def votable_result(columns: list[OutputColumn], rows: list[tuple], overflow: bool, serialization: str,
+                   query: str | None = None) -> bytes:
+    votable, resource = _document("OK", query=query)
+    table = TableElement(votable, name="result")
+    resource.tables.append(table)
+    table.fields.extend(_field(votable, c) for c in columns)
+    _fill(table, columns, rows)
+    body = _to_bytes(votable, serialization)
+    return _mark_overflow(body) if overflow else body
+
+
+def _mark_overflow(body: bytes) -> bytes:
+    """Append INFO QUERY_STATUS=OVERFLOW after the TABLE (astropy writes INFOs before it)."""
+    root = etree.fromstring(body, etree.XMLParser(huge_tree=True))
+    resource = next(el for el in root if etree.QName(el).localname == "RESOURCE")
+    info = etree.SubElement(resource, etree.QName(root).namespace and f"{{{etree.QName(root).namespace}}}INFO"
+                            or "INFO", name="QUERY_STATUS", value="OVERFLOW")
+    info.tail = "\n"
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def votable_error(message: str) -> bytes:
+    """A DALI error document: QUERY_STATUS=ERROR with the message for the user."""
+    votable, _ = _document("ERROR", message)
+    return _to_bytes(votable, "tabledata")
+
+
+def separated(columns: list[OutputColumn], rows: list[tuple], delimiter: str) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if delimiter == "," else "\n")
+    writer.writerow([c.meta.name for c in columns])
+    kinds = [c.geometry_kind for c in columns]
+    for row in rows:
+        cells = []
+        for v, kind in zip(row, kinds):
+            if v is None:
+                cells.append("")
+            elif kind:
+                cells.append(" ".join(repr(x) for x in _geometry(kind, v)))
+            else:
+                cells.append(_text(v) if not isinstance(v, float) else repr(v))
+        if delimiter == "\t":
+            cells = [c.replace("\t", " ").replace("\n", " ") for c in cells]
+        writer.writerow(cells)
+    return out.getvalue().encode("utf-8")
+
+
+def render(fmt: OutputFormat, columns: list[OutputColumn], rows: list[tuple], overflow: bool,
+           query: str | None = None) -> bytes:
+    if fmt.serialization:
+        return votable_result(columns, rows, overflow, fmt.serialization, query)
+    return separated(columns, rows, "," if fmt.name == "csv" else "\t")

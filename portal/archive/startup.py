@@ -1,0 +1,47 @@
+"""Archive start-up: the default dataset is ingested in the background, so /tap answers at once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+
+from portal.archive.defaults import ensure_default_dataset
+
+log = logging.getLogger("portal.archive")
+
+
+class ArchiveStatus:
+    """What /tap/availability reports while the default dataset is being ingested."""
+
+    def __init__(self):
+        self.state = "ready"
+        self.message = "archive ready"
+
+    def set(self, state: str, message: str) -> None:
+        self.state, self.message = state, message
+
+
+def _ingest(settings, status: ArchiveStatus) -> None:
+    status.set("ingesting", "ingesting the default dataset")
+    try:
+        added = ensure_default_dataset(settings)
+    except Exception as exc:  # noqa: BLE001 - reported in availability and the log, never fatal
+        log.exception("default dataset not ingested")
+        status.set("error", f"the default dataset could not be ingested: {exc}")
+        return
+    status.set("ready", f"archive ready ({added} observations ingested at start-up)" if added else "archive ready")
+
+
+@asynccontextmanager
+async def archive_lifespan(app):
+    """Start the default-dataset ingest in a thread; wait for it (briefly) on shutdown."""
+    status = ArchiveStatus()
+    app.state.archive_status = status
+    thread = threading.Thread(target=_ingest, args=(app.state.settings, status), name="archive-ingest",
+                              daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join(timeout=5)

@@ -1,0 +1,218 @@
+"""The archive database (SQLite at ``$PORTAL_DATA_DIR/archive.sqlite``).
+
+Writers (ingest) use :func:`connect_write`. Queries use :func:`connect_query`: a ``mode=ro``
+connection with ``PRAGMA query_only``, an authorizer that allows nothing but reading and the
+ADQL support functions, and a progress handler that stops a statement at its time limit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from portal.archive import sphere
+from portal.archive.schema import OBSCORE, OBSCORE_HIDDEN_DDL, PUBLISHED_TABLES, SCHEMAS, column_name
+from portal.archive.sqlfuncs import ALLOWED_FUNCTIONS, FunctionErrors, register
+
+DB_NAME = "archive.sqlite"
+SCHEMA_VERSION = 1
+STORED_COLUMNS = [c for c in OBSCORE.columns if c.sql is None]
+RTREE_COLUMNS = "id, x0, x1, y0, y1, z0, z1"
+
+
+def db_path(data_dir: Path) -> Path:
+    return Path(data_dir) / DB_NAME
+
+
+def connect_write(path: Path) -> sqlite3.Connection:
+    """A read-write connection; creates the database and its tables when missing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: bulk ingest keeps its indexes in memory
+    if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        _create(conn)
+    return conn
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    columns = ", ".join([f'"{c.name}" {c.sqlite_type}' for c in STORED_COLUMNS] + list(OBSCORE_HIDDEN_DDL))
+    statements = [
+        f'CREATE TABLE IF NOT EXISTS {OBSCORE.sql_name} ({columns})',
+        f'CREATE UNIQUE INDEX IF NOT EXISTS "obscore_did" ON {OBSCORE.sql_name} ("obs_publisher_did")',
+        f'CREATE INDEX IF NOT EXISTS "obscore_number" ON {OBSCORE.sql_name} ("obs_number")',
+        f'CREATE VIRTUAL TABLE IF NOT EXISTS "{OBSCORE.point_index[2]}" USING rtree({RTREE_COLUMNS})',
+        f'CREATE VIRTUAL TABLE IF NOT EXISTS "{OBSCORE.region_index[1]}" USING rtree({RTREE_COLUMNS})',
+        'CREATE TABLE IF NOT EXISTS "archive_release" (id INTEGER PRIMARY KEY, collection TEXT NOT NULL, '
+        'path TEXT, ingested_at TEXT NOT NULL, n_obs INTEGER NOT NULL)',
+    ]
+    for c in STORED_COLUMNS:
+        if c.indexed and c.name not in ("obs_publisher_did", "s_ra", "s_dec", "s_region"):
+            statements.append(f'CREATE INDEX IF NOT EXISTS "obscore_{c.name}" ON {OBSCORE.sql_name} ("{c.name}")')
+    with transaction(conn):
+        for sql in statements:
+            conn.execute(sql)
+        _fill_tap_schema(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _fill_tap_schema(conn: sqlite3.Connection) -> None:
+    """(Re)write TAP_SCHEMA from portal.archive.schema, the one source of column metadata."""
+    ts = {t.name: t for t in PUBLISHED_TABLES if t.schema == "TAP_SCHEMA"}
+    for t in ts.values():
+        cols = ", ".join(f'"{c.name}" {c.sqlite_type}' for c in t.columns)
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {t.sql_name} ({cols})")
+        conn.execute(f"DELETE FROM {t.sql_name}")
+    rows = {"schemas": [], "tables": [], "columns": [], "keys": [], "key_columns": []}
+    for i, (name, description, utype) in enumerate(SCHEMAS):
+        rows["schemas"].append((name, utype, description, i))
+    for i, t in enumerate(PUBLISHED_TABLES):
+        rows["tables"].append((t.schema, t.qualified, t.table_type, t.utype, t.description, i))
+        for j, c in enumerate(t.columns):
+            size = None if c.arraysize in (None, "*") else int(c.arraysize.rstrip("*") or 0) or None
+            rows["columns"].append((t.qualified, column_name(c.name), c.datatype, c.arraysize, c.xtype, size,
+                                    c.description, c.utype, c.unit, c.ucd, int(c.indexed), int(c.principal),
+                                    int(c.std), j))
+        for fk in t.foreign_keys:
+            rows["keys"].append((fk.key_id, t.qualified, fk.target_table, fk.description, None))
+            rows["key_columns"].extend((fk.key_id, a, b) for a, b in fk.columns)
+    for name, values in rows.items():
+        if values:
+            marks = ", ".join("?" * len(values[0]))
+            conn.executemany(f"INSERT INTO {ts[name].sql_name} VALUES ({marks})", values)
+
+
+class transaction:
+    """``with transaction(conn):`` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False
+
+
+HIDDEN_COLUMNS = ["access_path", "release_id", "obs_number"]
+
+
+def insert_rows(conn: sqlite3.Connection, rows: list[dict]) -> int:
+    """Insert ObsCore rows (dicts keyed by column name, plus the hidden columns) with their index boxes.
+
+    Call inside a transaction. Returns the number of rows inserted.
+    """
+    names = [c.name for c in STORED_COLUMNS] + HIDDEN_COLUMNS
+    columns = {n: [row.get(n) for row in rows] for n in names}
+    pos = [_point_box(row["s_ra"], row["s_dec"]) for row in rows]
+    region = [sphere.cap_box(*sphere.cap(sphere.parse(row["s_region"]))) for row in rows]
+    return insert_columns(conn, columns, pos, region)
+
+
+def insert_columns(conn: sqlite3.Connection, columns: dict[str, list], pos_boxes, region_boxes) -> int:
+    """Bulk insert: equal-length value lists by column name, and the (x0, x1, y0, y1, z0, z1) boxes
+    of each row's position and region for the R*Tree indexes. Call inside a transaction.
+    """
+    names = [c.name for c in STORED_COLUMNS] + HIDDEN_COLUMNS
+    n = len(pos_boxes)
+    quoted = ", ".join(f'"{name}"' for name in ["_id", *names])
+    marks = ", ".join("?" * (len(names) + 1))
+    first = conn.execute(f'SELECT coalesce(max("_id"), 0) + 1 FROM {OBSCORE.sql_name}').fetchone()[0]
+    ids = range(first, first + n)
+    values = [columns.get(name) or [None] * n for name in names]
+    conn.executemany(f"INSERT INTO {OBSCORE.sql_name} ({quoted}) VALUES ({marks})", zip(ids, *values))
+    conn.executemany(f'INSERT INTO "{OBSCORE.point_index[2]}" VALUES (?, ?, ?, ?, ?, ?, ?)',
+                     ((i, *box) for i, box in zip(ids, pos_boxes)))
+    conn.executemany(f'INSERT INTO "{OBSCORE.region_index[1]}" VALUES (?, ?, ?, ?, ?, ?, ?)',
+                     ((i, *box) for i, box in zip(ids, region_boxes)))
+    return n
+
+
+def _point_box(ra: float, dec: float) -> tuple:
+    x, y, z = sphere.vec(ra, dec)
+    return (x, x, y, y, z, z)
+
+
+def count_rows(path: Path) -> int:
+    """Rows in ivoa.obscore; 0 when the database does not exist yet."""
+    if not Path(path).exists():
+        return 0
+    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    try:
+        return conn.execute(f"SELECT count(*) FROM {OBSCORE.sql_name}").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
+
+
+# --- queries ----------------------------------------------------------------------------
+
+_READ_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE}
+
+
+def _authorizer(action, arg1, arg2, dbname, source):
+    if action in _READ_ACTIONS:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in ALLOWED_FUNCTIONS:
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+class QueryConnection:
+    """A read-only connection for one query, with uploads, a time limit and function errors."""
+
+    def __init__(self, path: Path, base_url: str = "", time_limit: float = 60.0,
+                 uploads: list[tuple[str, list[str], list[tuple]]] | None = None):
+        if not Path(path).exists():
+            connect_write(path).close()  # an empty archive is still queryable
+        self.conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None,
+                                    check_same_thread=False)
+        self.conn.execute("PRAGMA case_sensitive_like = ON")  # ADQL LIKE is case-sensitive
+        self.errors: FunctionErrors = register(self.conn, base_url)
+        # connect the R*Tree virtual tables before the authorizer (they prepare their own statements)
+        self.conn.execute(f'SELECT count(*) FROM "{OBSCORE.point_index[2]}" WHERE id = 0').fetchone()
+        self.conn.execute(f'SELECT count(*) FROM "{OBSCORE.region_index[1]}" WHERE id = 0').fetchone()
+        if uploads:
+            self._load_uploads(uploads)
+        self.conn.execute("PRAGMA query_only = ON")
+        self.conn.set_authorizer(_authorizer)
+        self.time_limit = time_limit
+        self.deadline = time.monotonic() + time_limit
+        self.conn.set_progress_handler(self._progress, 20000)
+
+    def _load_uploads(self, uploads) -> None:
+        self.conn.execute(f"ATTACH DATABASE 'file:up{uuid.uuid4().hex}?mode=memory' AS tap_upload")
+        for name, columns, rows in uploads:
+            cols = ", ".join(f'"c{i + 1}"' for i in range(len(columns)))
+            self.conn.execute(f'CREATE TABLE tap_upload."{name}" ({cols})')
+            marks = ", ".join("?" * len(columns))
+            self.conn.executemany(f'INSERT INTO tap_upload."{name}" VALUES ({marks})', rows)
+
+    def _progress(self) -> int:
+        return 1 if time.monotonic() > self.deadline else 0
+
+    def execute(self, sql: str) -> sqlite3.Cursor:
+        self.deadline = time.monotonic() + self.time_limit
+        self.errors.message = None
+        return self.conn.execute(sql)
+
+    def timed_out(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
