@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import astropy.units as u
 import numpy as np
 from astropy.coordinates import Angle, SkyCoord
 from astropy.time import Time
@@ -25,10 +24,9 @@ from gammapy.modeling.models import SkyModel
 
 from portal.jobs import context as job_context
 from portal.jobs.definitions import FITS, PNG, YAML
-from portal.jobs.exclusion import catalog_files, exclusion_mask, exclusion_regions
 from portal.jobs.fluxpoints import write_flux_points
-from portal.jobs.observations import SPECTRUM_IRFS, check_field_of_view, pointing, target_coord
-from portal.jobs.onoff import energy_axes, reduce_onoff
+from portal.jobs.observations import SPECTRUM_IRFS, target_coord
+from portal.jobs.onoff import energy_axes, reduce_around
 from portal.jobs.plots import save_lightcurve_png
 from portal.jobs.spectrum import SOURCE, fit_spectrum, write_model
 from portal.uws.definitions import JobContext, UsageError
@@ -74,14 +72,9 @@ def analyse_lightcurve(
     """The whole light-curve analysis: reduction, joint power-law fit, one flux per time bin."""
     if time_bin not in ("run", "night"):
         raise UsageError(f"time_bin must be 'run' or 'night', not {time_bin!r}.")
-    on_radius_angle = Angle(on_radius, "deg")
-    check_field_of_view(observations, target, on_radius_angle)
     energy_axis, energy_axis_true, edges = energy_axes(e_min, e_max, 1)
-    reach = max(pointing(obs).separation(target) for obs in observations) * 2 + on_radius_angle + 0.5 * u.deg
-    regions = exclusion_regions(target, on_radius_angle, reach + 1 * u.deg,
-                                catalog_files() if catalogs is None else catalogs, log=log)
-    datasets = reduce_onoff(observations, target, on_radius_angle, energy_axis, energy_axis_true,
-                            exclusion_mask(target, 2 * reach, regions), log=log)
+    datasets = reduce_around(observations, target, Angle(on_radius, "deg"), energy_axis, energy_axis_true,
+                             catalogs=catalogs, log=log)
     model, fit = fit_spectrum(datasets, "pl", log=log)
     intervals = night_intervals(observations) if time_bin == "night" else None
     estimator = LightCurveEstimator(energy_edges=edges, source=SOURCE, time_intervals=intervals,

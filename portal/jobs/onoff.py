@@ -1,23 +1,34 @@
 """1D on/off data reduction: one spectrum per observation, reflected-region background.
 
-Shared by the `spectrum` and `lightcurve` jobs.
+Shared by the `spectrum` and `lightcurve` jobs. Full-enclosure IRFs (H.E.S.S. DR1, CTAO prod5)
+take a circular on region of the requested radius, with the PSF containment corrected;
+point-like IRFs fix the on region themselves (RAD_MAX): a circle of that radius when it is
+fixed, energy-dependent cuts around the target (wobble off regions) otherwise.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import Angle, SkyCoord
 from gammapy.data import Observations
 from gammapy.datasets import Datasets, SpectrumDataset
-from gammapy.makers import ReflectedRegionsBackgroundMaker, SpectrumDatasetMaker
+from gammapy.makers import (
+    ReflectedRegionsBackgroundMaker,
+    ReflectedRegionsFinder,
+    SpectrumDatasetMaker,
+    WobbleRegionsFinder,
+)
 from gammapy.maps import MapAxis, RegionGeom, WcsNDMap
-from regions import CircleSkyRegion
+from regions import CircleSkyRegion, PointSkyRegion, SkyRegion
 
-from portal.jobs.observations import describe, pointing, safe_mask_maker
+from portal.jobs.exclusion import catalog_files, exclusion_mask, exclusion_regions
+from portal.jobs.observations import check_field_of_view, describe, pointing, safe_mask_maker
 from portal.uws.definitions import UsageError
 
 log = logging.getLogger(__name__)
@@ -25,6 +36,45 @@ log = logging.getLogger(__name__)
 RECO_RANGE = (0.1, 100.0)  # TeV: reconstructed energies kept around the requested range
 MAX_BIN_DEX = 0.1  # reconstructed energy bins are at most 0.1 in log10(E)
 TRUE_PER_DECADE = 20
+WOBBLE_OFF_REGIONS = 3
+
+
+@dataclass(frozen=True)
+class OnRegion:
+    """Where the signal is taken, and how the instrument responses must be applied to it."""
+
+    region: SkyRegion
+    radius: Angle  # the largest extent, for field-of-view checks and exclusions
+    containment_correction: bool
+    pointlike: bool
+
+    def background_maker(self, exclusion: WcsNDMap) -> ReflectedRegionsBackgroundMaker:
+        finder = (WobbleRegionsFinder(n_off_regions=WOBBLE_OFF_REGIONS) if isinstance(self.region, PointSkyRegion)
+                  else ReflectedRegionsFinder())
+        return ReflectedRegionsBackgroundMaker(region_finder=finder, exclusion_mask=exclusion)
+
+
+def on_region(observations: Observations, target: SkyCoord, on_radius: Angle | u.Quantity,
+              log: logging.Logger = log) -> OnRegion:
+    """The on region for these observations: ``on_radius`` unless point-like IRFs fix it (RAD_MAX)."""
+    rad_max = {obs.obs_id: obs.rad_max for obs in observations}
+    pointlike = [i for i, r in rad_max.items() if r is not None]
+    if not pointlike:
+        return OnRegion(CircleSkyRegion(target, Angle(on_radius)), Angle(on_radius), True, False)
+    if len(pointlike) != len(rad_max):
+        full = [i for i, r in rad_max.items() if r is None]
+        raise UsageError(f"Observations {', '.join(map(str, pointlike))} have point-like IRFs and "
+                         f"{', '.join(map(str, full))} full-enclosure IRFs: analyse them separately.")
+    cuts = [r for r in rad_max.values()]
+    largest = Angle(max(float(r.quantity.to_value("deg").max()) for r in cuts), "deg")
+    fixed = {round(float(r.quantity.to_value("deg").ravel()[0]), 6) for r in cuts if r.is_fixed_rad_max}
+    if all(r.is_fixed_rad_max for r in cuts) and len(fixed) == 1:
+        log.info("Point-like IRFs: the on region is the IRFs' fixed RAD_MAX cut, %.3f deg (on_radius ignored)",
+                 largest.deg)
+        return OnRegion(CircleSkyRegion(target, largest), largest, False, True)
+    log.info("Point-like IRFs with energy-dependent RAD_MAX (up to %.3f deg): events are selected by the IRFs' cut, "
+             "%d wobble off regions per observation (on_radius ignored)", largest.deg, WOBBLE_OFF_REGIONS)
+    return OnRegion(PointSkyRegion(target), largest, False, True)
 
 
 def energy_axes(e_min: float, e_max: float, n_bins: int) -> tuple[MapAxis, MapAxis, u.Quantity]:
@@ -53,7 +103,7 @@ def energy_axes(e_min: float, e_max: float, n_bins: int) -> tuple[MapAxis, MapAx
 def reduce_onoff(
     observations: Observations,
     target: SkyCoord,
-    on_radius: Angle | u.Quantity,
+    on: OnRegion,
     energy_axis: MapAxis,
     energy_axis_true: MapAxis,
     exclusion: WcsNDMap,
@@ -64,11 +114,11 @@ def reduce_onoff(
     Observations where no reflected region fits outside the exclusions are left out (and logged);
     none left, or no event at all in the on region, is a :class:`UsageError`.
     """
-    on_region = CircleSkyRegion(target, Angle(on_radius))
-    geom = RegionGeom.create(region=on_region, axes=[energy_axis])
+    geom = RegionGeom.create(region=on.region, axes=[energy_axis])
     empty = SpectrumDataset.create(geom=geom, energy_axis_true=energy_axis_true)
-    maker = SpectrumDatasetMaker(containment_correction=True, selection=["counts", "exposure", "edisp"])
-    background = ReflectedRegionsBackgroundMaker(exclusion_mask=exclusion)
+    maker = SpectrumDatasetMaker(containment_correction=on.containment_correction, use_region_center=on.pointlike,
+                                 selection=["counts", "exposure", "edisp"])
+    background = on.background_maker(exclusion)
     datasets = Datasets()
     skipped = []
     for obs in observations:
@@ -91,10 +141,33 @@ def reduce_onoff(
     on_counts = sum(float(d.counts.data[d.mask_safe.data].sum()) for d in datasets)
     if on_counts == 0:
         raise UsageError(
-            f"No event in the on region ({Angle(on_radius).deg:.2f} deg around {describe(target)}) within the safe "
+            f"No event in the on region ({on.radius.deg:.2f} deg around {describe(target)}) within the safe "
             "energy range of the observations: check the target position and the observations."
         )
     return datasets
+
+
+def reduce_around(
+    observations: Observations,
+    target: SkyCoord,
+    on_radius: Angle | u.Quantity,
+    energy_axis: MapAxis,
+    energy_axis_true: MapAxis,
+    catalogs: dict[str, Path] | None = None,
+    log: logging.Logger = log,
+) -> Datasets:
+    """The whole 1D reduction around ``target``: on region, field-of-view check, exclusions, spectra.
+
+    ``catalogs`` are the source catalogs to exclude (default: those in ``$GAMMAPY_DATA``).
+    """
+    on = on_region(observations, target, on_radius, log=log)
+    check_field_of_view(observations, target, on.radius)
+    # Reflected regions lie within twice the pointing offset of the target.
+    reach = max(pointing(obs).separation(target) for obs in observations) * 2 + on.radius + 0.5 * u.deg
+    regions = exclusion_regions(target, on.radius, reach + 1 * u.deg,
+                                catalog_files() if catalogs is None else catalogs, log=log)
+    mask = exclusion_mask(target, 2 * reach, regions)
+    return reduce_onoff(observations, target, on, energy_axis, energy_axis_true, mask, log=log)
 
 
 def _log_dataset(dataset, log: logging.Logger) -> None:

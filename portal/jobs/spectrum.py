@@ -32,10 +32,9 @@ from gammapy.utils.scripts import to_yaml
 
 from portal.jobs import context as job_context
 from portal.jobs.definitions import FITS, YAML
-from portal.jobs.exclusion import catalog_files, exclusion_mask, exclusion_regions
 from portal.jobs.fluxpoints import OnFluxPoint, estimate_flux_points, write_flux_points
-from portal.jobs.observations import SPECTRUM_IRFS, check_field_of_view, pointing, target_coord
-from portal.jobs.onoff import energy_axes, reduce_onoff
+from portal.jobs.observations import SPECTRUM_IRFS, target_coord
+from portal.jobs.onoff import energy_axes, reduce_around
 from portal.uws.definitions import FatalError, JobContext
 
 log = logging.getLogger(__name__)
@@ -141,15 +140,9 @@ def analyse_spectrum(
     log: logging.Logger = log,
 ) -> SpectrumResult:
     """The whole spectral analysis: reduction, fit, flux points (``on_*`` called as results appear)."""
-    on_radius_angle = Angle(on_radius, "deg")
-    check_field_of_view(observations, target, on_radius_angle)
     energy_axis, energy_axis_true, edges = energy_axes(e_min, e_max, n_bins)
-    # Reflected regions lie within twice the pointing offset of the target.
-    reach = max(pointing(obs).separation(target) for obs in observations) * 2 + on_radius_angle + 0.5 * u.deg
-    regions = exclusion_regions(target, on_radius_angle, reach + 1 * u.deg,
-                                catalog_files() if catalogs is None else catalogs, log=log)
-    mask = exclusion_mask(target, 2 * reach, regions)
-    datasets = reduce_onoff(observations, target, on_radius_angle, energy_axis, energy_axis_true, mask, log=log)
+    datasets = reduce_around(observations, target, Angle(on_radius, "deg"), energy_axis, energy_axis_true,
+                             catalogs=catalogs, log=log)
     sky_model, fit = fit_spectrum(datasets, model, log=log)
     if on_model is not None:
         on_model(datasets.models, fit)
