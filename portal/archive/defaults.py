@@ -1,7 +1,7 @@
 """The default dataset: what `portal serve` ingests on first start when the archive is empty.
 
-:func:`default_release` makes the decision and is the one place to extend with more sources
-(a download, a simulated dataset): it returns a GADF release folder, or None.
+:func:`default_release` makes the decision (local H.E.S.S. DR1, a download, or a simulated dataset,
+see :mod:`portal.datasets.default`): it returns a GADF release folder, or None.
 :func:`ensure_default_dataset` ingests it when the archive is empty.
 """
 
@@ -17,14 +17,17 @@ log = logging.getLogger("portal.archive")
 
 
 def default_release(settings: Settings) -> Path | None:
-    """The GADF release to ingest into an empty archive: ``$GAMMAPY_DATA/hess-dl3-dr1`` when present."""
-    if settings.gammapy_data is not None:
-        candidate = Path(settings.gammapy_data) / "hess-dl3-dr1"
-        if (candidate / "obs-index.fits.gz").is_file() or (candidate / "obs-index.fits").is_file():
-            log.info("default dataset: H.E.S.S. DL3 DR1 from $GAMMAPY_DATA (%s)", candidate)
-            return candidate
-    log.info("default dataset: none found ($GAMMAPY_DATA/hess-dl3-dr1 absent); the archive stays empty")
-    return None
+    """The GADF release to ingest into an empty archive, or None.
+
+    The chain lives in :func:`portal.datasets.default.resolve_default_dataset`:
+    ``$GAMMAPY_DATA/hess-dl3-dr1``, else a download of H.E.S.S. DL3 DR1, else a simulated CTAO-like
+    release, as ``PORTAL_DEFAULT_DATASET`` allows (``portal serve`` sets ``auto``: all three); it logs
+    which path it took and why the others were not.
+    """
+    from portal.datasets.default import resolve_default_dataset
+
+    dataset = resolve_default_dataset(settings)
+    return dataset.release_dir if dataset is not None else None
 
 
 def ensure_default_dataset(settings: Settings) -> int:
@@ -32,6 +35,7 @@ def ensure_default_dataset(settings: Settings) -> int:
     from portal.archive.ingest import ingest_release
 
     path = store.db_path(settings.data_dir)
+    store.connect_write(path).close()  # creates the archive, or brings its TAP_SCHEMA up to date
     if store.count_rows(path) > 0:
         return 0
     release = default_release(settings)

@@ -56,7 +56,7 @@ def document(base: str) -> bytes:
             E.h1("Example queries for the gamma-portal archive"),
             E.p("Run them with any TAP client (pyvo, TOPCAT) against ", E.a(base, href=base), "."),
             *sections,
-            vocab="ivo://ivoa.net/std/DALI-examples#",
+            vocab="http://www.ivoa.net/rdf/examples#",  # DALI 1.1
         ),
     )
     return etree.tostring(page, xml_declaration=True, encoding="utf-8", pretty_print=True,

@@ -11,51 +11,15 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from vo_models.vosi.availability import Availability
 
-from portal.archive import examples, output, service, store, vosi
+from portal.archive import async_handlers, examples, service, store, vosi
 from portal.archive.errors import TapError
+from portal.archive.http import base_url, db_path, error_response, read_params, tap_url
 from portal.archive.schema import OBSCORE
-from portal.archive.uploads import MAX_UPLOAD_BYTES
 
 router = APIRouter()
 log = logging.getLogger("portal.archive")
 
 XML = "application/xml"
-
-
-def db_path(request: Request):
-    return store.db_path(request.app.state.settings.data_dir)
-
-
-def base_url(request: Request) -> str:
-    """The server's public base URL, as the client reached it (for absolute access_url values)."""
-    return str(request.base_url).rstrip("/")
-
-
-def tap_url(request: Request) -> str:
-    return base_url(request) + "/tap"
-
-
-def error_response(exc: TapError) -> Response:
-    return Response(output.votable_error(exc.message), status_code=exc.status, media_type=output.VOTABLE_MIME)
-
-
-async def read_params(request: Request) -> tuple[dict[str, str], dict[str, bytes]]:
-    """Query-string and form parameters (names lower-cased) and uploaded file parts."""
-    pairs = list(request.query_params.multi_items())
-    files: dict[str, bytes] = {}
-    if request.method == "POST":
-        try:
-            form = await request.form(max_files=64, max_fields=256, max_part_size=MAX_UPLOAD_BYTES + 1)
-        except Exception as exc:  # noqa: BLE001 - a malformed body is the client's error
-            raise TapError(f"the request body cannot be read as a form: {exc}") from None
-        for key, value in form.multi_items():
-            if isinstance(value, str):
-                pairs.append((key, value))
-            else:
-                files[key] = await value.read()
-                pairs.append((key, value.filename or ""))
-        await form.close()
-    return service.lower_keys(pairs), files
 
 
 @router.api_route("/sync", methods=["GET", "POST"])
@@ -116,3 +80,7 @@ def tap_examples(request: Request) -> Response:
 def tap_root(request: Request) -> Response:
     """The TAP base URL: where the VOSI resources are."""
     return Response(examples.document(tap_url(request)), media_type="application/xhtml+xml")
+
+
+for _async_router in async_handlers.routers():
+    router.include_router(_async_router, prefix="/async")

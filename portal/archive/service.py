@@ -102,8 +102,13 @@ def _maxrec(value: str | None) -> int:
     return min(n, HARD_MAXREC)
 
 
-def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float = SYNC_TIME_LIMIT) -> QueryResult:
-    """Translate and run the query on a read-only connection. Raises :class:`TapError`."""
+def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float = SYNC_TIME_LIMIT,
+            on_open=None) -> QueryResult:
+    """Translate and run the query on a read-only connection. Raises :class:`TapError`.
+
+    ``on_open(connection)`` is called once the connection is open (async jobs register its
+    ``interrupt`` to be called on abort).
+    """
     started = time.perf_counter()
     loaded = [load_upload(name, fetch(name, content) if isinstance(content, str) else content)
               for name, content in q.uploads]
@@ -114,6 +119,8 @@ def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float = SYNC_
         raise TapError(str(exc)) from None
     try:
         with QueryConnection(db_path, base_url, time_limit, [data for _, data in loaded]) as conn:
+            if on_open is not None:
+                on_open(conn)
             try:
                 cursor = conn.execute(translation.sql)
                 rows = cursor.fetchmany(q.maxrec + 1)
@@ -141,9 +148,10 @@ def _sql_error(exc: sqlite3.Error, conn: QueryConnection) -> TapError:
     return TapError(f"the query cannot be run: {text}")
 
 
-def run_query(db_path: Path, q: TapQuery, base_url: str, time_limit: float = SYNC_TIME_LIMIT) -> bytes:
+def run_query(db_path: Path, q: TapQuery, base_url: str, time_limit: float = SYNC_TIME_LIMIT,
+              on_open=None) -> bytes:
     """Execute and render in the requested format. Raises :class:`TapError`."""
-    result = execute(db_path, q, base_url, time_limit)
+    result = execute(db_path, q, base_url, time_limit, on_open)
     try:
         body = render(q.fmt, result.columns, result.rows, result.overflow)
     except ValueError as exc:

@@ -35,13 +35,20 @@ def _ingest(settings, status: ArchiveStatus) -> None:
 
 @asynccontextmanager
 async def archive_lifespan(app):
-    """Start the default-dataset ingest in a thread; wait for it (briefly) on shutdown."""
+    """Start the default-dataset ingest in a thread and the TAP async service; stop both on shutdown."""
+    from portal.archive.async_handlers import build_service
+
     status = ArchiveStatus()
     app.state.archive_status = status
     thread = threading.Thread(target=_ingest, args=(app.state.settings, status), name="archive-ingest",
                               daemon=True)
     thread.start()
+    tap_async = build_service(app.state.settings)
+    app.state.tap_async = tap_async
+    await tap_async.start()
     try:
         yield
     finally:
+        await tap_async.close()
+        tap_async.store.close()
         thread.join(timeout=5)

@@ -7,6 +7,7 @@ ADQL support functions, and a progress handler that stops a statement at its tim
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 import uuid
@@ -18,7 +19,7 @@ from portal.archive.schema import OBSCORE, OBSCORE_HIDDEN_DDL, PUBLISHED_TABLES,
 from portal.archive.sqlfuncs import ALLOWED_FUNCTIONS, FunctionErrors, register
 
 DB_NAME = "archive.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORED_COLUMNS = [c for c in OBSCORE.columns if c.sql is None]
 RTREE_COLUMNS = "id, x0, x1, y0, y1, z0, z1"
 
@@ -37,7 +38,24 @@ def connect_write(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: bulk ingest keeps its indexes in memory
     if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
         _create(conn)
+    elif _stored_fingerprint(conn) != schema_fingerprint():
+        with transaction(conn):  # column metadata changed with the code: describe it afresh
+            _fill_tap_schema(conn)
     return conn
+
+
+def schema_fingerprint() -> str:
+    """A digest of the published metadata, so that TAP_SCHEMA follows the code that serves it."""
+    text = repr([(t.qualified, t.description, t.utype, t.columns, t.foreign_keys) for t in PUBLISHED_TABLES])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stored_fingerprint(conn: sqlite3.Connection) -> str | None:
+    try:
+        row = conn.execute("SELECT value FROM \"archive_meta\" WHERE key = 'schema'").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
 
 
 def _create(conn: sqlite3.Connection) -> None:
@@ -50,6 +68,7 @@ def _create(conn: sqlite3.Connection) -> None:
         f'CREATE VIRTUAL TABLE IF NOT EXISTS "{OBSCORE.region_index[1]}" USING rtree({RTREE_COLUMNS})',
         'CREATE TABLE IF NOT EXISTS "archive_release" (id INTEGER PRIMARY KEY, collection TEXT NOT NULL, '
         'path TEXT, ingested_at TEXT NOT NULL, n_obs INTEGER NOT NULL)',
+        'CREATE TABLE IF NOT EXISTS "archive_meta" (key TEXT PRIMARY KEY, value TEXT)',
     ]
     for c in STORED_COLUMNS:
         if c.indexed and c.name not in ("obs_publisher_did", "s_ra", "s_dec", "s_region"):
@@ -68,6 +87,7 @@ def _fill_tap_schema(conn: sqlite3.Connection) -> None:
         cols = ", ".join(f'"{c.name}" {c.sqlite_type}' for c in t.columns)
         conn.execute(f"CREATE TABLE IF NOT EXISTS {t.sql_name} ({cols})")
         conn.execute(f"DELETE FROM {t.sql_name}")
+    conn.execute('INSERT OR REPLACE INTO "archive_meta" VALUES (\'schema\', ?)', (schema_fingerprint(),))
     rows = {"schemas": [], "tables": [], "columns": [], "keys": [], "key_columns": []}
     for i, (name, description, utype) in enumerate(SCHEMAS):
         rows["schemas"].append((name, utype, description, i))
@@ -204,6 +224,13 @@ class QueryConnection:
         self.deadline = time.monotonic() + self.time_limit
         self.errors.message = None
         return self.conn.execute(sql)
+
+    def interrupt(self) -> None:
+        """Stop the running statement (from another thread): an aborted async job."""
+        try:
+            self.conn.interrupt()
+        except sqlite3.ProgrammingError:  # already closed: nothing runs any more
+            pass
 
     def timed_out(self) -> bool:
         return time.monotonic() > self.deadline

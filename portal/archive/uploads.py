@@ -105,13 +105,14 @@ def _column(table: str, name: str, field):
     if field.arraysize and field.datatype not in ("char", "unicodeChar"):
         raise TapError(f"UPLOAD {table}.{name}: array columns are not supported (except point, circle, "
                        "polygon xtypes)")
+    kwargs["xtype"] = field.xtype
     if field.datatype in ("char", "unicodeChar"):
-        return meta(name, "char", **kwargs), _text
+        return meta(name, field.datatype, **kwargs), _text
     if field.datatype in ("boolean", "bit", "unsignedByte", "short", "int", "long"):
-        dt = "long" if field.datatype != "boolean" else "boolean"
+        dt = {"bit": "boolean", "unsignedByte": "short"}.get(field.datatype, field.datatype)
         return meta(name, dt, **kwargs), _integer
     if field.datatype in ("float", "double"):
-        return meta(name, "double", **kwargs), _real
+        return meta(name, field.datatype, **kwargs), _real
     raise TapError(f"UPLOAD {table}.{name}: datatype {field.datatype} is not supported")
 
 
