@@ -10,6 +10,8 @@ from portal import __version__
 from portal.archive.handlers import router as tap_router
 from portal.archive.startup import archive_lifespan
 from portal.config import Settings
+from portal.coverage.handlers import install as install_coverage
+from portal.datalink.handlers import install as install_datalink
 from portal.uws import application as uws
 
 
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None, *, job_definitions=None, job_ru
     app.state.settings = settings
     app.include_router(tap_router, prefix="/tap", tags=["TAP"])
     uws.install(app, settings, job_definitions, runner=job_runner)
+    install_datalink(app, settings)  # /datalink, /data
+    install_coverage(app, settings)  # /coverage/moc.json, /coverage/moc.fits
 
     @app.get("/", include_in_schema=False)
     def index() -> dict:

@@ -9,16 +9,33 @@ from portal.config import Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
     from portal.app import create_app
 
     from portal.uws.application import start_executor_early
 
+    # a first start on a fresh machine takes the whole default-dataset chain (local, download, simulated)
+    os.environ.setdefault("PORTAL_DEFAULT_DATASET", "auto")
+    _log_portal_events(os.environ.get("PORTAL_LOG_LEVEL", "INFO"))
     app = create_app(Settings.from_env())
     start_executor_early(app)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
+
+
+def _log_portal_events(level: str) -> None:
+    """The services' own messages (default dataset, ingest, jobs) on stderr, beside uvicorn's."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("portal")
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
 
 
 def _token(args: argparse.Namespace) -> int:

@@ -11,7 +11,12 @@ In order:
 
 :func:`resolve_default_dataset` makes the choice (downloading or simulating as needed) and says
 which path it took and why; the archive then ingests ``release_dir`` like any other release.
-``PORTAL_DEFAULT_DATASET`` (``local``, ``download`` or ``simulated``) forces one path.
+``PORTAL_DEFAULT_DATASET`` says which paths may be taken:
+
+- ``auto``: the whole chain. ``portal serve`` sets it (unless it is already set);
+- unset: ``local`` only, so that an app made in process (tests, embedding) never downloads or
+  simulates behind its caller's back;
+- ``local``, ``download`` or ``simulated``: that path only; ``none``: nothing (the archive starts empty).
 """
 
 from __future__ import annotations
@@ -53,12 +58,18 @@ def is_release(path: Path) -> bool:
         any((path / f"hdu-index.fits{ext}").is_file() for ext in ("", ".gz"))
 
 
-def resolve_default_dataset(settings: Settings, only: Source | None = None) -> DefaultDataset:
-    """Find, download or simulate the default dataset, in the order of the module docstring."""
-    only = only or _forced()
+def resolve_default_dataset(settings: Settings, sources: tuple[Source, ...] | None = None) -> DefaultDataset | None:
+    """Find, download or simulate the default dataset, trying ``sources`` in the order of the chain.
+
+    ``sources`` defaults to what ``PORTAL_DEFAULT_DATASET`` allows. Returns None when no path is
+    allowed, or when only the local path is and there is no local copy. Raises RuntimeError when the
+    paths asked for explicitly (or the whole ``auto`` chain) all fail, with every reason.
+    """
+    explicit = sources is not None or bool(os.environ.get("PORTAL_DEFAULT_DATASET", "").strip())
+    allowed = sources if sources is not None else allowed_sources()
     skipped: list[str] = []
     for source in SOURCES:
-        if only and source != only:
+        if source not in allowed:
             continue
         step = {"local": _local, "download": _download, "simulated": _simulated}[source]
         result, reason = step(settings)
@@ -68,16 +79,25 @@ def resolve_default_dataset(settings: Settings, only: Source | None = None) -> D
             return dataset
         skipped.append(f"{source}: {reason}")
         log.warning("default dataset: %s path not taken: %s", source, reason)
-    raise RuntimeError("no default dataset could be made: " + "; ".join(skipped))
+    if explicit and allowed:
+        raise RuntimeError("no default dataset could be made: " + "; ".join(skipped))
+    log.info("default dataset: none (PORTAL_DEFAULT_DATASET allows %s); the archive starts empty",
+             ", ".join(allowed) or "no path")
+    return None
 
 
-def _forced() -> Source | None:
-    value = os.environ.get("PORTAL_DEFAULT_DATASET", "").strip().lower()
-    if not value:
-        return None
-    if value not in SOURCES:
-        raise ValueError(f"PORTAL_DEFAULT_DATASET must be one of {', '.join(SOURCES)}, not {value!r}")
-    return value  # type: ignore[return-value]
+def allowed_sources(value: str | None = None) -> tuple[Source, ...]:
+    """The paths ``PORTAL_DEFAULT_DATASET`` allows (see the module docstring)."""
+    value = (os.environ.get("PORTAL_DEFAULT_DATASET", "") if value is None else value).strip().lower()
+    if value == "":
+        return ("local",)
+    if value == "auto":
+        return SOURCES
+    if value == "none":
+        return ()
+    if value in SOURCES:
+        return (value,)  # type: ignore[return-value]
+    raise ValueError(f"PORTAL_DEFAULT_DATASET must be auto, none, local, download or simulated, not {value!r}")
 
 
 def _local(settings: Settings):

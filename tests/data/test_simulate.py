@@ -45,14 +45,6 @@ def test_runs_happen_at_night():
         assert sun.alt < -18 * u.deg  # astronomical night
 
 
-@pytest.fixture(scope="module")
-def tiny_release(tmp_path_factory):
-    """One short Crab run with the parametric IRFs (no caldb): quick, and exercises that path."""
-    out = tmp_path_factory.mktemp("sim") / "tiny"
-    config = SimulationConfig(sources=("crab",), runs_per_source=1, ontime_min=5.0, seed=7)
-    return simulate_release(out, config, caldb=None, workers=1)
-
-
 def test_parametric_release_is_complete_gadf(tiny_release):
     release = tiny_release.path
     assert is_release(release)
@@ -77,7 +69,7 @@ def test_parametric_release_is_complete_gadf(tiny_release):
         assert time.min() >= events.header["TSTART"] and time.max() <= events.header["TSTOP"]
     description = json.loads((release / "simulation.json").read_text())
     assert description["sources"]["crab"]["spectral"]["index"] == 2.63
-    assert not (release.parent / "tiny.partial").exists()
+    assert not (release.parent / "tiny-sim.partial").exists()
 
 
 def test_gammapy_reads_the_simulated_release(tiny_release):

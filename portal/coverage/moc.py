@@ -1,0 +1,123 @@
+"""Build the coverage MOC from the archive's footprints (ObsCore ``s_region``, STC-S)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+
+log = logging.getLogger("portal.coverage")
+
+_SQL = 'SELECT "s_region" FROM "ivoa.obscore" WHERE "s_region" IS NOT NULL'
+_FINGERPRINT = 'SELECT count(*), max("_id") FROM "ivoa.obscore"'
+
+
+@dataclass(frozen=True)
+class Coverage:
+    moc: object  # mocpy.MOC
+    order: int  # HEALPix order of the finest cells
+    n_regions: int
+    seconds: float  # build time
+
+    @property
+    def sky_fraction(self) -> float:
+        return float(self.moc.sky_fraction) if self.n_regions else 0.0
+
+
+def order_for(n: int) -> int:
+    """Finest HEALPix order worth computing for ``n`` footprints (3.4' cells for a small archive).
+
+    The cost grows as n x 4^order; a large archive covers the sky in coarser cells anyway.
+    """
+    for limit, order in ((2_000, 10), (20_000, 8), (200_000, 6)):
+        if n <= limit:
+            return order
+    return 5
+
+
+def parse_stcs(region: str):
+    """('circle', ra, dec, r) or ('polygon', [(ra, dec), ...]) from an ICRS STC-S string, else None."""
+    words = region.replace("(", " ").replace(")", " ").split()
+    if not words:
+        return None
+    shape = words[0].upper()
+    numbers = [w for w in words[1:] if w.upper() not in ("ICRS", "J2000", "FK5", "TOPOCENTER", "GEOCENTER", "UNKNOWNFRAME")]
+    try:
+        values = [float(w) for w in numbers]
+    except ValueError:
+        return None
+    if shape == "CIRCLE" and len(values) == 3:
+        return ("circle", *values)
+    if shape == "POLYGON" and len(values) >= 6 and len(values) % 2 == 0:
+        return ("polygon", list(zip(values[::2], values[1::2])))
+    return None
+
+
+def build_coverage(regions: list[str], order: int | None = None) -> Coverage:
+    """The union of the footprints as a MOC."""
+    import astropy.units as u
+    from mocpy import MOC
+
+    started = time.perf_counter()
+    order = order if order is not None else order_for(len(regions))
+    circles, polygons, skipped = [], [], 0
+    for region in regions:
+        shape = parse_stcs(region)
+        if shape is None:
+            skipped += 1
+        elif shape[0] == "circle":
+            circles.append(shape[1:])
+        else:
+            polygons.append(shape[1])
+    if skipped:
+        log.warning("coverage: %d footprints are neither CIRCLE nor POLYGON and are left out", skipped)
+    moc = MOC.new_empty(order)
+    if circles:
+        c = np.array(circles, dtype=float)
+        moc = moc.union(MOC.from_cones(lon=c[:, 0] * u.deg, lat=c[:, 1] * u.deg, radius=c[:, 2] * u.deg,
+                                       max_depth=order, union_strategy="small_cones", delta_depth=2))
+    for vertices in polygons:
+        v = np.array(vertices, dtype=float)
+        from astropy.coordinates import SkyCoord
+
+        moc = moc.union(MOC.from_polygon_skycoord(SkyCoord(v[:, 0], v[:, 1], unit="deg"), max_depth=order))
+    return Coverage(moc, order, len(circles) + len(polygons), time.perf_counter() - started)
+
+
+class CoverageService:
+    """The archive's coverage, rebuilt when the archive's content changes (cached otherwise)."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self._lock = threading.Lock()
+        self._cached: tuple[tuple, Coverage] | None = None
+
+    def _read(self, sql: str):
+        if not self.db_path.is_file():
+            return None
+        conn = sqlite3.connect(f"file:{quote(str(self.db_path))}?mode=ro", uri=True, timeout=10)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            return conn.execute(sql).fetchall()
+        except sqlite3.OperationalError:
+            return None  # no archive table yet
+        finally:
+            conn.close()
+
+    def coverage(self) -> Coverage:
+        fingerprint = tuple(self._read(_FINGERPRINT) or [(0, None)])
+        with self._lock:  # one build at a time; concurrent callers wait for it
+            if self._cached and self._cached[0] == fingerprint:
+                return self._cached[1]
+            rows = self._read(_SQL) or []
+            coverage = build_coverage([r[0] for r in rows])
+            log.info("coverage MOC of %d footprints at order %d: %.4f of the sky, built in %.2f s",
+                     coverage.n_regions, coverage.order, coverage.sky_fraction, coverage.seconds)
+            self._cached = (fingerprint, coverage)
+            return coverage

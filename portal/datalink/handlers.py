@@ -1,0 +1,106 @@
+"""HTTP handlers: ``/datalink`` (DataLink 1.1) and ``/data`` (files by identifier, never by path)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse, PlainTextResponse, Response
+
+from portal.datalink.files import FITS, file_content_type
+from portal.datalink.lookup import NotFound
+from portal.datalink.preview import PNG
+from portal.datalink.service import HDU_LINKS, DataLinkService
+from portal.datalink.votable import DATALINK, error_votable
+
+router = APIRouter()
+
+
+def _service(request: Request) -> DataLinkService:
+    service: DataLinkService = request.app.state.datalink
+    if service.spectrum is None:  # the job service may be installed after us
+        uws = getattr(request.app.state, "uws", None)
+        definitions = getattr(uws, "definitions", {}) if uws is not None else {}
+        service.spectrum = definitions.get("spectrum")
+    return service
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _ids(request: Request, form: dict | None = None) -> list[str]:
+    ids = [v for k, v in request.query_params.multi_items() if k.upper() == "ID"]
+    if form:
+        ids += [v for k, v in form if k.upper() == "ID"]
+    return [i for i in ids if i.strip()]
+
+
+@router.api_route("/datalink", methods=["GET", "POST"], include_in_schema=True)
+async def datalink(request: Request) -> Response:
+    """DataLink 1.1 links endpoint: ``ID`` (repeatable) is an ObsCore ``obs_publisher_did``."""
+    form = list((await request.form()).multi_items()) if request.method == "POST" else None
+    ids = _ids(request, form)
+    if not ids:
+        return Response(error_votable("UsageFault: the ID parameter is required (an obs_publisher_did from "
+                                      "ivoa.obscore)"), status_code=400, media_type=DATALINK)
+    if len(ids) > 100:
+        return Response(error_votable("UsageFault: at most 100 ID values per request"), status_code=400,
+                        media_type=DATALINK)
+    service = _service(request)
+    from starlette.concurrency import run_in_threadpool
+
+    body = await run_in_threadpool(service.document, ids, _base_url(request))
+    return Response(body, media_type=DATALINK)
+
+
+@router.api_route("/data", methods=["GET", "HEAD"])
+def data(request: Request, ID: str = "", HDU: str | None = None) -> Response:  # noqa: N803 - DataLink names
+    """The DL3 file of an observation (``ID``), or one of its HDUs (``HDU=events|gti|aeff|edisp|psf|bkg``)."""
+    if not ID:
+        return _error(400, "the ID parameter is required (an obs_publisher_did from ivoa.obscore)")
+    if HDU is not None and HDU.lower() not in HDU_LINKS:
+        return _error(400, f"HDU must be one of {', '.join(HDU_LINKS)}")
+    service = _service(request)
+    try:
+        obs = service.observation(ID)
+        stem = f"{obs.collection}_{obs.obs_id}"
+        if HDU is None:
+            path = obs.events.path
+            return FileResponse(path, media_type=file_content_type(path), filename=_filename(stem, path.name))
+        hdu = obs.hdu(HDU.lower())
+        return FileResponse(service.cutter.path(hdu), media_type=FITS, filename=f"{stem}_{hdu.hdu_type}.fits")
+    except NotFound as exc:
+        return _error(404, str(exc))
+
+
+@router.api_route("/data/preview", methods=["GET", "HEAD"])
+def preview(request: Request, ID: str = "") -> Response:  # noqa: N803
+    """Counts-map preview (PNG) of an observation."""
+    if not ID:
+        return _error(400, "the ID parameter is required (an obs_publisher_did from ivoa.obscore)")
+    service = _service(request)
+    try:
+        obs = service.observation(ID)
+        path = service.previews.path(obs)
+    except NotFound as exc:
+        return _error(404, str(exc))
+    return FileResponse(path, media_type=PNG, filename=f"{obs.collection}_{obs.obs_id}_counts.png",
+                        content_disposition_type="inline")
+
+
+def _filename(stem: str, stored: str) -> str:
+    suffix = "".join(s for s in (".fits", ".gz") if s in stored) or ".fits"
+    return stem + suffix
+
+
+def _error(status: int, message: str) -> Response:
+    return PlainTextResponse(message + "\n", status_code=status)
+
+
+def install(app: FastAPI, settings) -> DataLinkService:
+    """Mount ``/datalink`` and ``/data`` on ``app``."""
+    from portal.archive.store import db_path
+
+    service = DataLinkService(db_path(settings.data_dir), settings.data_dir / "cache" / "datalink")
+    app.state.datalink = service
+    app.include_router(router, tags=["DataLink"])
+    return service

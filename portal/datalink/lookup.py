@@ -1,0 +1,137 @@
+"""From an observation identifier to its files, through the archive (read-only).
+
+The identifier is the ObsCore ``obs_publisher_did``. Its files are those the release's hdu-index
+lists for it, and only if they resolve (symlinks followed) inside that release's folder: a
+hostile or broken hdu-index cannot make the service read anything else.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+HDU_TYPES = ("events", "gti", "aeff", "edisp", "psf", "bkg", "rad_max")
+
+_SQL = ('SELECT o."obs_number", o."obs_id", o."obs_collection", o."target_name", o."s_ra", o."s_dec", '
+        'o."target_ra", o."target_dec", o."s_fov", r."path" '
+        'FROM "ivoa.obscore" AS o LEFT JOIN "archive_release" AS r ON r.id = o."release_id" '
+        'WHERE o."obs_publisher_did" = ?')
+
+
+class NotFound(LookupError):
+    """No such observation, or no such file for it (the message is for the user)."""
+
+
+@dataclass(frozen=True)
+class HDUFile:
+    hdu_type: str  # events, gti, aeff, edisp, psf, bkg, rad_max
+    hdu_class: str  # aeff_2d, psf_table, ...
+    path: Path  # resolved, inside the release folder
+    hdu_name: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    did: str
+    obs_id: int
+    collection: str
+    target_name: str | None
+    ra: float  # pointing
+    dec: float
+    target_ra: float | None
+    target_dec: float | None
+    fov_radius: float | None
+    release: Path
+    hdus: tuple[HDUFile, ...]
+
+    @property
+    def events(self) -> HDUFile:
+        for hdu in self.hdus:
+            if hdu.hdu_type == "events":
+                return hdu
+        raise NotFound(f"observation {self.did} has no events file")
+
+    def hdu(self, hdu_type: str) -> HDUFile:
+        for hdu in self.hdus:
+            if hdu.hdu_type == hdu_type:
+                return hdu
+        raise NotFound(f"observation {self.did} has no {hdu_type} HDU "
+                       f"(it has {', '.join(h.hdu_type for h in self.hdus)})")
+
+    @property
+    def quoted_id(self) -> str:
+        return quote(self.did, safe="")
+
+
+class ArchiveLookup:
+    """Observations by identifier, with their hdu-index entries (index files cached by mtime)."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self._lock = threading.Lock()
+        self._hdu_index: dict[Path, tuple[float, dict[int, list[tuple[str, str, str, str, str]]]]] = {}
+
+    def find(self, did: str) -> Observation:
+        row = self._row(did)
+        if row is None:
+            raise NotFound(f"no observation with ID {did!r} in this archive")
+        number, obs_id, collection, target, ra, dec, t_ra, t_dec, s_fov, release = row
+        if release is None:
+            raise NotFound(f"observation {did} has no data files (a synthetic row)")
+        release_dir = Path(release).resolve()
+        hdus = tuple(self._hdus(release_dir, int(number if number is not None else obs_id)))
+        return Observation(did, int(number if number is not None else obs_id), collection, target, ra, dec,
+                           t_ra, t_dec, s_fov / 2 if s_fov else None, release_dir, hdus)
+
+    def _row(self, did: str):
+        if not self.db_path.is_file():
+            return None
+        conn = sqlite3.connect(f"file:{quote(str(self.db_path))}?mode=ro", uri=True, timeout=10)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            return conn.execute(_SQL, (did,)).fetchone()
+        except sqlite3.OperationalError:
+            return None  # archive not created yet
+        finally:
+            conn.close()
+
+    def _hdus(self, release: Path, obs_id: int):
+        for hdu_type, hdu_class, file_dir, file_name, hdu_name in self._index(release).get(obs_id, []):
+            path = (release / file_dir / file_name).resolve()
+            if not path.is_relative_to(release) or not path.is_file():
+                continue  # outside the release folder, or missing: never served
+            yield HDUFile(hdu_type, hdu_class, path, hdu_name)
+
+    def _index(self, release: Path) -> dict[int, list[tuple[str, str, str, str, str]]]:
+        path = next((release / n for n in ("hdu-index.fits.gz", "hdu-index.fits") if (release / n).is_file()), None)
+        if path is None:
+            return {}
+        mtime = path.stat().st_mtime
+        with self._lock:
+            cached = self._hdu_index.get(path)
+            if cached and cached[0] == mtime:
+                return cached[1]
+        from astropy.table import Table  # only when a release's index is first read
+
+        table = Table.read(path, hdu=1)
+        by_obs: dict[int, list[tuple[str, str, str, str, str]]] = {}
+        for row in table:
+            hdu_type = _text(row["HDU_TYPE"]).lower()
+            if hdu_type not in HDU_TYPES:
+                continue
+            hdu_class = _text(row["HDU_CLASS"]).lower() if "HDU_CLASS" in table.colnames else hdu_type
+            hdu_name = _text(row["HDU_NAME"]) if "HDU_NAME" in table.colnames else hdu_type.upper()
+            by_obs.setdefault(int(row["OBS_ID"]), []).append(
+                (hdu_type, hdu_class, _text(row["FILE_DIR"]) or ".", _text(row["FILE_NAME"]), hdu_name))
+        with self._lock:
+            self._hdu_index[path] = (mtime, by_obs)
+        return by_obs
+
+
+def _text(value) -> str:
+    if isinstance(value, bytes):
+        value = value.decode()
+    return str(value).strip()
