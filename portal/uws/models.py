@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from vo_models.uws.types import ErrorType, ExecutionPhase
 
@@ -70,15 +70,18 @@ class JobInput:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class JobRef:
-    """A job as shown in a job list."""
+class JobRef(NamedTuple):
+    """A job as shown in a job list (a tuple: lists may hold many thousands)."""
 
     job_id: str
     phase: ExecutionPhase
     owner: str | None
     run_id: str | None
-    creation_time: datetime
+    created: float  # creation time, unix seconds
+
+    @property
+    def creation_time(self) -> datetime:
+        return datetime.fromtimestamp(self.created, timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ class Job:
     version: int = 0  # bumped by the store on every change
 
     def ref(self) -> JobRef:
-        return JobRef(self.job_id, self.phase, self.owner, self.run_id, self.creation_time)
+        return JobRef(self.job_id, self.phase, self.owner, self.run_id, self.creation_time.timestamp())
 
     def parameter_dict(self) -> dict[str, str]:
         return dict(self.parameters)

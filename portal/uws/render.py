@@ -8,10 +8,12 @@ to, and return ``bytes`` ready to send with :data:`XML`::
     results_xml(job, job_url)             # <uws:results>, GET {list}/{id}/results
     parameters_xml(job)                   # <uws:parameters>, GET {list}/{id}/parameters
 
-Job lists can be long (thousands of jobs) and vo-models renders about 5,000 job references a
-second, so :class:`JobListRenderer` keeps each job's rendered ``<uws:jobref>`` (keyed by id,
-phase and href) and assembles lists from those fragments inside a vo-models envelope. Every
-fragment is vo-models output; the cache only avoids rendering an unchanged job twice.
+Job lists can be long (thousands of jobs) and vo-models renders only a few thousand job
+references a second, so :class:`JobListRenderer` keeps each job's rendered ``<uws:jobref>``
+(keyed by its reference) and assembles lists from those fragments inside a vo-models envelope.
+Every fragment is vo-models output; the cache only avoids rendering an unchanged job twice.
+A jobref's href is relative to the list (``echo/<id>`` in ``/uws/echo``), so fragments do not
+depend on the host or path prefix a request came through.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ from vo_models.uws import (
 
 from portal.uws.models import Job, JobRef
 
-__all__ = ["XML", "JobListRenderer", "job_xml", "job_list_xml", "parameters_xml", "results_xml",
-           "result_url"]
+__all__ = ["XML", "JobListRenderer", "job_href", "job_xml", "job_list_xml", "parameters_xml",
+           "results_xml", "result_url"]
 
 XML = "application/xml"
 
@@ -115,51 +117,108 @@ def _jobref(ref: JobRef, href: str) -> str:
     ).to_xml(encoding=str)
 
 
+def job_href(list_name: str, job_id: str) -> str:
+    """A jobref's xlink:href, relative to the job list's URL (``/uws/echo`` + ``echo/abc``).
+
+    Relative, so that the reference holds behind any host or path prefix (a JupyterHub proxy)
+    and a rendered reference does not depend on the request.
+    """
+    return f"{list_name}/{job_id}"
+
+
+def list_name_of(list_url: str) -> str:
+    return list_url.rstrip("/").rsplit("/", 1)[-1]
+
+
 def job_list_xml(refs: Iterable[JobRef], list_url: str) -> bytes:
     """The job list rendered entirely by vo-models (no cache); see :class:`JobListRenderer`."""
+    name = list_name_of(list_url)
     jobs = Jobs(jobref=[
         ShortJobDescription(phase=r.phase, run_id=r.run_id, owner_id=r.owner, creation_time=r.creation_time,
-                            job_id=r.job_id, href=f"{list_url}/{r.job_id}")
+                            job_id=r.job_id, href=job_href(name, r.job_id))
         for r in refs
     ])
     return jobs.to_xml(encoding="UTF-8")
 
 
 class JobListRenderer:
-    """Job lists assembled from cached vo-models ``<uws:jobref>`` fragments (thread-safe, bounded)."""
+    """Job lists assembled from cached vo-models ``<uws:jobref>`` fragments (thread-safe, bounded).
+
+    A fragment is reused while the job's reference (id, phase, owner, run id, creation time)
+    and the list's name are unchanged. :meth:`warm` renders references ahead of the first
+    request (the service does it in the background when it starts). Fragments lose the
+    namespace declarations the envelope already makes, when they are exactly those
+    (otherwise they keep them: still valid XML).
+    """
 
     def __init__(self, max_entries: int = 200_000) -> None:
-        self._cache: OrderedDict[str, tuple[tuple, str]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[JobRef, str, str]] = OrderedDict()
         self._max = max_entries
+        self.capacity = max_entries
         self._lock = threading.Lock()
         envelope = Jobs().to_xml(encoding=str)
         if not envelope.endswith("/>"):  # pragma: no cover - depends on vo-models' output form
             raise RuntimeError(f"unexpected empty job list form: {envelope!r}")
         self._head = envelope[:-2] + ">"
-        self._tail = f"</{envelope[1:].split(' ', 1)[0]}>"
+        tag = envelope[1:].split(" ", 1)[0]
+        self._tail = f"</{tag}>"
+        self._declarations = envelope[len(tag) + 1:].split(" version=", 1)[0]
 
-    def fragment(self, ref: JobRef, list_url: str) -> str:
-        href = f"{list_url}/{ref.job_id}"
-        key = (ref.phase, ref.run_id, ref.owner, ref.creation_time, href)
-        with self._lock:
-            hit = self._cache.get(ref.job_id)
-            if hit is not None and hit[0] == key:
-                self._cache.move_to_end(ref.job_id)
-                return hit[1]
-        text = _jobref(ref, href)
-        with self._lock:
-            self._cache[ref.job_id] = (key, text)
-            self._cache.move_to_end(ref.job_id)
-            while len(self._cache) > self._max:
-                self._cache.popitem(last=False)
+    def _render(self, ref: JobRef, name: str) -> str:
+        text = _jobref(ref, job_href(name, ref.job_id))
+        tag = text[1:].split(" ", 1)[0]
+        prefix = f"<{tag}{self._declarations} "
+        if self._declarations and text.startswith(prefix):
+            text = f"<{tag} " + text[len(prefix):]
         return text
 
     def forget(self, job_id: str) -> None:
         with self._lock:
             self._cache.pop(job_id, None)
 
+    def _store(self, fresh: list[tuple[JobRef, str, str]]) -> None:
+        with self._lock:
+            for ref, name, text in fresh:
+                self._cache[ref.job_id] = (ref, name, text)
+                self._cache.move_to_end(ref.job_id)
+            while len(self._cache) > self._max:
+                self._cache.popitem(last=False)
+
+    def warm(self, refs: Iterable[JobRef], list_name: str, stop: threading.Event | None = None,
+             chunk: int = 200) -> int:
+        """Render the references not cached yet; returns how many were rendered."""
+        batch: list[tuple[JobRef, str, str]] = []
+        done = 0
+        for ref in refs:
+            if stop is not None and stop.is_set():
+                break
+            with self._lock:
+                hit = self._cache.get(ref.job_id)
+            if hit is not None and hit[0] == ref and hit[1] == list_name:
+                continue
+            batch.append((ref, list_name, self._render(ref, list_name)))
+            if len(batch) >= chunk:
+                self._store(batch)
+                done += len(batch)
+                batch = []
+        self._store(batch)
+        return done + len(batch)
+
     def render(self, refs: Iterable[JobRef], list_url: str) -> bytes:
-        parts = [self._head]
-        parts.extend(self.fragment(r, list_url) for r in refs)
-        parts.append(self._tail)
-        return "".join(parts).encode("utf-8")
+        name = list_name_of(list_url)
+        parts: list[str | None] = []
+        missing: list[tuple[int, JobRef]] = []
+        with self._lock:
+            cache = self._cache
+            for ref in refs:
+                hit = cache.get(ref.job_id)
+                if hit is not None and hit[0] == ref and hit[1] == name:
+                    parts.append(hit[2])
+                else:
+                    missing.append((len(parts), ref))
+                    parts.append(None)
+        fresh = [(ref, name, self._render(ref, name)) for _, ref in missing]
+        for (i, _), (_, _, text) in zip(missing, fresh):
+            parts[i] = text
+        self._store(fresh)
+        return "".join([self._head, *parts, self._tail]).encode("utf-8")

@@ -30,6 +30,7 @@ import asyncio
 import logging
 import secrets
 import shutil
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -95,6 +96,8 @@ class JobService:
         self._changed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._cleaner: asyncio.Task | None = None
+        self._warming: asyncio.Task | None = None
+        self._stop_warming = threading.Event()
         self.dispatcher = Dispatcher(self)
 
     # -- life cycle --------------------------------------------------------------------------
@@ -109,14 +112,25 @@ class JobService:
         if self.runner is not None:
             await self.runner.start(self.dispatcher)
         self._cleaner = asyncio.create_task(self._clean_periodically(), name="uws-cleaner")
+        self._stop_warming = threading.Event()
+        self._warming = asyncio.create_task(asyncio.to_thread(self._warm_lists), name="uws-warm-lists")
         self.dispatcher.kick()
+
+    def _warm_lists(self) -> None:
+        """Render the job lists' references in the background, so that first listings are fast."""
+        for job_list in self.definitions:
+            refs = self.store.all_refs(job_list, self.renderer.capacity)
+            self.renderer.warm(refs, job_list, stop=self._stop_warming)
 
     async def close(self) -> None:
         """Stop: running jobs end in ERROR (their work is lost), queued ones stay queued."""
+        self._stop_warming.set()
         self.dispatcher.closing = True
         stopped = Outcome(ExecutionPhase.ERROR, utcnow(), JobFailure(STOP_MESSAGE, ErrorType.TRANSIENT))
         for job_id in list(self.dispatcher.running):
             self.store.mark_finished(job_id, stopped, from_phases=[ExecutionPhase.EXECUTING])
+        if self._warming is not None:
+            await asyncio.gather(self._warming, return_exceptions=True)
         if self._cleaner is not None:
             self._cleaner.cancel()
             try:

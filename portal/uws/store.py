@@ -16,6 +16,7 @@ API (all synchronous, all thread-safe)::
     store.add(job)                              # insert a new Job (PENDING)
     store.get(job_id) -> Job | None
     store.list_refs(job_list, owner, phases=None, after=None, last=None) -> list[JobRef]
+    store.all_refs(job_list, limit) -> list[JobRef]           # every owner, newest first
     store.set_parameters(job_id, params) -> bool          # only while PENDING
     store.set_execution_duration(job_id, seconds) -> bool  # only while PENDING
     store.set_destruction(job_id, when) -> bool
@@ -71,7 +72,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     error_detail TEXT,
     version INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (job_list, owner, creation_time);
+DROP INDEX IF EXISTS jobs_by_owner;
+CREATE INDEX IF NOT EXISTS jobs_listing ON jobs (job_list, owner, creation_time, job_id, phase, run_id);
 CREATE INDEX IF NOT EXISTS jobs_by_phase ON jobs (phase, queued_time);
 CREATE INDEX IF NOT EXISTS jobs_by_destruction ON jobs (destruction);
 CREATE TABLE IF NOT EXISTS results (
@@ -88,6 +90,9 @@ CREATE TABLE IF NOT EXISTS results (
 
 _JOB_COLUMNS = ("job_id, job_list, owner, phase, run_id, parameters, creation_time, start_time, end_time, "
                 "execution_duration, destruction, quote, error_type, error_message, error_detail, version")
+
+
+_PHASES = {p.value: p for p in ExecutionPhase}
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -195,12 +200,20 @@ class JobStore:
         if after is not None:
             sql += " AND creation_time > ?"
             args.append(after.timestamp())
-        sql += " ORDER BY creation_time DESC, job_id"
+        sql += " ORDER BY creation_time DESC, job_id DESC"  # the covering index, read backwards
         if last is not None:
             sql += " LIMIT ?"
             args.append(last)
-        rows = self._conn().execute(sql, args).fetchall()
-        return [JobRef(jid, ExecutionPhase(ph), own, run, _dt(ct)) for jid, ph, own, run, ct in rows]
+        phase = _PHASES.__getitem__
+        return [JobRef(jid, phase(ph), own, run, ct) for jid, ph, own, run, ct in self._conn().execute(sql, args)]
+
+    def all_refs(self, job_list: str, limit: int) -> list[JobRef]:
+        """The newest ``limit`` jobs of a list, every owner (to warm caches)."""
+        phase = _PHASES.__getitem__
+        rows = self._conn().execute(
+            "SELECT job_id, phase, owner, run_id, creation_time FROM jobs WHERE job_list = ? "
+            "ORDER BY creation_time DESC LIMIT ?", (job_list, limit))
+        return [JobRef(jid, phase(ph), own, run, ct) for jid, ph, own, run, ct in rows]
 
     def queued(self) -> list[Job]:
         """QUEUED jobs, in the order they were asked to run."""

@@ -3,9 +3,9 @@
 A cancelled Dask future does not stop a running task, so the work itself runs in a separate
 job process (:mod:`portal.uws.child`) that this task can kill. :func:`supervise`:
 
-- returns ABORTED at once if the job was aborted before it started;
 - reports ``started`` and every ``published`` result to the service as Dask worker events
   (topic :data:`TOPIC`), so the service shows EXECUTING and live results;
+- returns ABORTED before starting anything if the job was aborted while it waited;
 - kills the job's process group when the service sets the job's abort :class:`distributed.Event`
   or when the execution duration is exceeded (the job ends in ERROR saying so);
 - turns a job process that dies on its own (a signal, an exit) into a readable ERROR;
@@ -60,17 +60,17 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
 
     worker = get_worker()
     job_id = request.job.job_id
-    abort = Event(abort_event_name(job_id))
 
     def emit(kind: str, **payload) -> None:
         worker.log_event(TOPIC, {"job": job_id, "kind": kind, **payload})
 
-    if abort.is_set():
-        return Outcome(ExecutionPhase.ABORTED, utcnow())
     start = utcnow()
     (request.workdir / child.LOG_FILE).touch()
-    emit("started", time=start.timestamp())
+    emit("started", time=start.timestamp())  # first: the service shows EXECUTING at once
     emit("published", id="log", path=child.LOG_FILE, mime_type="text/plain", size=None)
+    abort = Event(abort_event_name(job_id))
+    if abort.is_set():  # aborted while it waited for a worker (the service ignores the start)
+        return Outcome(ExecutionPhase.ABORTED, utcnow())
     proc = child.start(request, preload)
     published, inputs, reported, stopped = {}, [], None, None
     duration = request.job.execution_duration

@@ -6,13 +6,17 @@ import io
 import json
 from datetime import datetime, timedelta, timezone
 
+from urllib.parse import urljoin
+
 import pytest
+from lxml import etree
 from pyvo.io.uws import parse_job_list
 from vo_models.uws import Parameters, Results
 
 from tests.uws.conftest import jobs_dir
 
 A = "alice"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 
 def text(uws, url, user=A):
@@ -181,6 +185,8 @@ def test_job_list_filters(uws):
     jobs = parse_job_list(io.BytesIO(listing.content))
     ids = [j.jobid for j in jobs]
     assert set(u.rsplit("/", 1)[1] for u in urls) <= set(ids)
+    hrefs = etree.fromstring(listing.content).findall("{*}jobref")
+    assert {urljoin(str(listing.url), h.get(XLINK_HREF)) for h in hrefs} >= set(urls)
     assert all(j.ownerid == "bob" for j in jobs)
     created = [j.creationtime.unix for j in jobs]
     assert created == sorted(created, reverse=True)  # newest first

@@ -1,0 +1,149 @@
+"""The job service over HTTP against a real `portal serve` (LocalCluster executor).
+
+- submission to EXECUTING: POST with PHASE=RUN, then blocking GETs (WAIT) until the phase is no
+  longer QUEUED; p50 and p95 over warm runs (the cluster and the job processes' server are warm);
+- listing 10,000 jobs of one user: the first (cold) request after the jobs were stored, and the
+  p50 of repeated requests;
+- 20 jobs submitted at once with a running limit of 4: all complete, and the largest number
+  executing at one instant (from their start and end times) stays within the limit.
+
+The test job definitions (tests.uws.jobs) stand in for analyses, so that the service's own
+overhead is what is measured. The machine is shared: figures taken while others run are noisy.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from pyvo.io.uws import parse_job, parse_job_list
+
+from benchmarks.measure import Measure, median, percentile
+from portal.auth import TokenStore, token_path
+from portal.uws.models import ExecutionPhase, Job, utcnow
+from portal.uws.store import JobStore
+from tests.support.servers import start_portal
+
+LIMIT = 4
+ENV = {
+    "PORTAL_JOB_DEFINITIONS": "tests.uws.jobs:DEFINITIONS",
+    "PORTAL_UWS_MAX_RUNNING": str(LIMIT),
+    "PORTAL_UWS_MAX_RUNNING_PER_USER": str(LIMIT),
+    "PORTAL_DEFAULT_DATASET": "none",  # an empty archive is enough: no ingest, download or simulation
+}
+FINAL = {"COMPLETED", "ERROR", "ABORTED"}
+
+
+def _job(client: httpx.Client, url: str, **params):
+    return parse_job(io.BytesIO(client.get(url, params=params).content))
+
+
+def _wait(client, url, phases, timeout=300):
+    deadline = time.monotonic() + timeout
+    job = _job(client, url)
+    while job.phase not in phases:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} still {job.phase}")
+        job = _job(client, url, WAIT=10, PHASE=job.phase)
+    return job
+
+
+def _submit(client, **data) -> str:
+    response = client.post("/uws/count", data={**data, "PHASE": "RUN"}, follow_redirects=False)
+    if response.status_code != 303:
+        raise RuntimeError(f"job creation failed: {response.status_code} {response.text}")
+    return response.headers["location"]
+
+
+def _to_executing(client) -> float:
+    started = time.perf_counter()
+    url = _submit(client, n="4", interval="0.05")
+    job = _job(client, url)
+    while job.phase in ("PENDING", "QUEUED"):
+        job = _job(client, url, WAIT=10, PHASE=job.phase)
+    elapsed = time.perf_counter() - started
+    _wait(client, url, FINAL)
+    return elapsed
+
+
+def _max_concurrency(jobs) -> int:
+    edges = sorted([(j.starttime.unix, 1) for j in jobs] + [(j.endtime.unix, -1) for j in jobs],
+                   key=lambda e: (e[0], e[1]))
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def _listing(server, data: Path, n: int = 10_000) -> tuple[float, float]:
+    token = TokenStore(token_path(data)).create("lister")
+    now = utcnow()
+    store = JobStore(data / "uws" / "jobs.sqlite")
+    store.add_many(Job(f"bench{i:06d}", "echo", "lister", ExecutionPhase.COMPLETED, (("text", str(i)),),
+                       now - timedelta(seconds=i), 60, now + timedelta(days=1)) for i in range(n))
+    store.close()
+    client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    started = time.perf_counter()
+    first = client.get("/uws/echo")
+    cold = time.perf_counter() - started
+    assert len(parse_job_list(io.BytesIO(first.content))) == n
+    warm = []
+    for _ in range(10):
+        started = time.perf_counter()
+        client.get("/uws/echo").raise_for_status()
+        warm.append(time.perf_counter() - started)
+    return cold, median(warm)
+
+
+def run() -> list[Measure]:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        token = TokenStore(token_path(data)).create("bench")
+        server = start_portal(data, ENV)
+        try:
+            client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+            for _ in range(3):  # warm: the cluster, the job-process server and its imports
+                _to_executing(client)
+            latencies = [_to_executing(client) for _ in range(20)]
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(20) as pool:
+                urls = list(pool.map(lambda _: _submit(client, n="10", interval="0.1"), range(20)))
+            jobs = [_wait(client, url, FINAL) for url in urls]
+            burst = time.perf_counter() - started
+            completed = sum(j.phase == "COMPLETED" for j in jobs)
+            peak = _max_concurrency(jobs)
+
+            cold, warm = _listing(server, data)
+        finally:
+            server.stop()
+    p50 = percentile(latencies, 50)
+    load = os.getloadavg()[0]
+    return [
+        Measure("uws", "machine load average (1 min) at the end, for context", load, "",
+                goal=f"{os.cpu_count()} cores: figures are noisy above that"),
+        Measure("uws", "submission to EXECUTING, p50 (warm local cluster)", p50 * 1000, "ms",
+                goal="<= 200 ms", met=p50 <= 0.2),
+        Measure("uws", "submission to EXECUTING, p95", percentile(latencies, 95) * 1000, "ms"),
+        Measure("uws", "list 10,000 jobs, p50 of repeated requests", warm * 1000, "ms",
+                goal="<= 100 ms", met=warm <= 0.1),
+        Measure("uws", "list 10,000 jobs, first request after they were stored", cold * 1000, "ms"),
+        Measure("uws", "20 concurrent 1 s jobs: completed", completed, "jobs", goal="20", met=completed == 20),
+        Measure("uws", f"20 concurrent jobs: most executing at once (limit {LIMIT})", peak, "jobs",
+                goal=f"<= {LIMIT}", met=peak <= LIMIT),
+        Measure("uws", "20 concurrent 1 s jobs: wall time", burst, "s",
+                goal=f">= {20 // LIMIT} s (the limit serialises them)"),
+    ]
+
+
+if __name__ == "__main__":
+    from benchmarks.__main__ import format_table
+
+    print(format_table(run()))

@@ -1,0 +1,114 @@
+"""Bearer tokens: `portal token create`, hashed storage, and JupyterHub's API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from portal.auth import Authenticator, HubAuthenticator, TokenStore, token_path
+from portal.auth.tokens import InvalidUserName, hash_token
+from tests.support.servers import REPO
+
+
+def test_tokens_are_stored_hashed(tmp_path):
+    store = TokenStore(tmp_path / "t.sqlite")
+    token = store.create("carol")
+    assert token.startswith("gp_") and len(token) > 40
+    assert store.user_for(token) == "carol"
+    assert store.user_for(token + "x") is None
+    assert store.user_for("") is None
+    raw = (tmp_path / "t.sqlite").read_bytes()
+    assert token.encode() not in raw
+    rows = sqlite3.connect(tmp_path / "t.sqlite").execute("SELECT hash, user FROM tokens").fetchall()
+    assert rows == [(hash_token(token), "carol")]
+    assert store.revoke_user("carol") == 1
+    assert store.user_for(token) is None
+
+
+@pytest.mark.parametrize("name", ["", "a b", "../x", "x" * 65, "-lead", "name\n"])
+def test_bad_user_names(tmp_path, name):
+    with pytest.raises(InvalidUserName):
+        TokenStore(tmp_path / "t.sqlite").create(name)
+
+
+def test_cli_token_create(tmp_path):
+    env = {**os.environ, "PORTAL_DATA_DIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-m", "portal.cli", "token", "create", "dave"], env=env, cwd=REPO,
+                         capture_output=True, text=True, check=True)
+    token = run.stdout.strip()
+    assert token.startswith("gp_") and "\n" not in token
+    assert "Bearer" in run.stderr
+    assert TokenStore(token_path(tmp_path)).user_for(token) == "dave"
+    listed = subprocess.run([sys.executable, "-m", "portal.cli", "token", "list"], env=env, cwd=REPO,
+                            capture_output=True, text=True, check=True)
+    assert listed.stdout.strip() == "dave\t1"
+    bad = subprocess.run([sys.executable, "-m", "portal.cli", "token", "create"], env=env, cwd=REPO,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "needs a user NAME" in bad.stderr
+
+
+class Hub(BaseHTTPRequestHandler):
+    """Answers `GET /hub/api/user` as JupyterHub does: the model of the token's owner, or 403."""
+
+    users = {"hubtoken-erin": "erin"}
+    calls = 0
+
+    def do_GET(self):  # noqa: N802
+        type(self).calls += 1
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        name = self.users.get(token) if scheme == "token" else None
+        if self.path != "/hub/api/user" or name is None:
+            self.send_response(403)
+            self.end_headers()
+            return
+        body = json.dumps({"kind": "user", "name": name, "admin": False}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hub():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hub/api"
+    server.shutdown()
+
+
+def test_hub_tokens_identify_hub_users(tmp_path, hub):
+    auth = Authenticator.for_data_dir(tmp_path, {"JUPYTERHUB_API_URL": hub})
+    assert isinstance(auth.hub, HubAuthenticator)
+    local = auth.tokens.create("frank")
+
+    async def check():
+        assert await auth.user_for("hubtoken-erin") == "erin"
+        calls = Hub.calls
+        assert await auth.user_for("hubtoken-erin") == "erin"
+        assert Hub.calls == calls  # cached
+        assert await auth.user_for("not-a-hub-token") is None
+        assert await auth.user_for(local) == "frank"  # local tokens still work under a hub
+
+    asyncio.run(check())
+
+
+def test_unreachable_hub_means_unauthenticated(tmp_path):
+    auth = HubAuthenticator("http://127.0.0.1:9/hub/api", timeout=1)
+    assert asyncio.run(auth.user_for("anything")) is None
+
+
+def test_without_hub_only_local_tokens(tmp_path):
+    assert Authenticator.for_data_dir(tmp_path, {}).hub is None

@@ -1,0 +1,82 @@
+"""Documents: GET /uws (definitions for forms, XML and JSON), the cached job-list rendering, and
+the definitions registry."""
+
+from __future__ import annotations
+
+import random
+from lxml import etree
+
+from portal.uws.application import default_definitions
+from portal.uws.catalog import NAMESPACE
+from portal.uws.models import ExecutionPhase, JobRef, utcnow
+from portal.uws.render import JobListRenderer, job_list_xml
+
+A = "alice"
+
+
+def test_definitions_as_json(uws):
+    response = uws.client.get("/uws", params={"format": "json"}, headers=uws.headers(A))
+    assert response.status_code == 200
+    defs = {d["name"]: d for d in response.json()["definitions"]}
+    assert set(defs) == {"count", "echo"}
+    echo = defs["echo"]
+    assert echo["url"] == "http://testserver/uws/echo"
+    params = {p["name"]: p for p in echo["parameters"]}
+    assert params["number"] == {"name": "number", "type": "float", "unit": "m", "required": False, "default": 1.5,
+                                "minimum": 0.0, "maximum": 10.0, "choices": None, "doc": "A bounded number."}
+    assert params["text"]["required"] is True and params["text"]["default"] is None
+    assert params["ids"]["default"] == [1, 2]
+    count = {p["name"]: p for p in defs["count"]["parameters"]}
+    assert count["fail"]["choices"] == ["none", "usage", "fatal", "transient", "crash", "exit"]
+    assert [r["id"] for r in echo["results"]] == ["echo", "log", "provenance", "provn"]
+    same = uws.client.get("/uws", headers={**uws.headers(A), "Accept": "application/json"})
+    assert same.json() == response.json()
+
+
+def test_definitions_as_xml(uws):
+    response = uws.client.get("/uws", headers=uws.headers(A))
+    assert response.headers["content-type"].startswith("application/xml")
+    root = etree.fromstring(response.content)
+    ns = {"d": NAMESPACE}
+    assert root.tag == f"{{{NAMESPACE}}}definitions"
+    number = root.find("d:definition[@name='echo']/d:parameter[@name='number']", ns)
+    assert number.get("type") == "float" and number.get("unit") == "m" and number.get("default") == "1.5"
+    assert float(number.get("minimum")) == 0 and float(number.get("maximum")) == 10
+    assert number.findtext("d:doc", namespaces=ns) == "A bounded number."
+    choices = root.findall("d:definition[@name='count']/d:parameter[@name='fail']/d:choice", ns)
+    assert [c.text for c in choices][:2] == ["none", "usage"]
+    assert root.find("d:definition[@name='echo']", ns).get("href") == "http://testserver/uws/echo"
+
+
+def _tree(element):
+    return (element.tag, dict(element.attrib), (element.text or "").strip(), [_tree(c) for c in element])
+
+
+def test_cached_job_list_equals_vo_models_rendering():
+    now = utcnow()
+    phases = list(ExecutionPhase)
+    refs = [JobRef(f"job{i:04d}", random.choice(phases), random.choice(["alice", None]),
+                   random.choice([None, "run <&> 'x'"]), now.timestamp() - i) for i in range(300)]
+    renderer = JobListRenderer(max_entries=100)
+    url = "http://h/uws/echo"
+    cached = renderer.render(refs, url)
+    assert _tree(etree.fromstring(cached)) == _tree(etree.fromstring(job_list_xml(refs, url)))
+    again = renderer.render(refs, url)  # partly from the (bounded) cache this time
+    assert again == cached
+    assert b'xlink:href="echo/job0000"' in cached  # relative to the list: /uws/echo + echo/job0000
+    moved = renderer.render(refs[:3], "http://other/tap/async")
+    assert b'xlink:href="async/job0000"' in moved
+    warm = JobListRenderer()
+    assert warm.warm(refs, "echo") == len(refs) and warm.warm(refs, "echo") == 0
+    assert warm.render(refs, url) == cached
+
+
+def test_default_definitions_are_explicit():
+    extra = default_definitions({"PORTAL_JOB_DEFINITIONS": "tests.uws.jobs:DEFINITIONS"})
+    names = [d.name for d in extra]
+    assert names[-2:] == ["count", "echo"]
+    try:
+        from portal.jobs import DEFINITIONS
+    except ImportError:
+        DEFINITIONS = ()
+    assert names[:len(DEFINITIONS)] == [d.name for d in DEFINITIONS]

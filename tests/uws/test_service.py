@@ -1,0 +1,182 @@
+"""The service and the store without HTTP: run limits, the cleaner, atomic transitions, persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+
+import pytest
+
+from portal.uws.models import ExecutionPhase, Job, Outcome, utcnow
+from portal.uws.service import JobService, ServiceConfig
+from portal.uws.store import JobStore
+from portal.uws.thread_runner import ThreadRunner
+from tests.uws.jobs import COUNT, ECHO
+
+
+def service(tmp_path, **config) -> JobService:
+    cfg = ServiceConfig(jobs_dir=tmp_path / "jobs", **config)
+    return JobService(JobStore(tmp_path / "jobs.sqlite"), cfg, definitions={"count": COUNT, "echo": ECHO},
+                      runner=ThreadRunner(max_workers=8))
+
+
+async def wait_final(svc, user, job_list, job_id, timeout=60):
+    job = await svc.get(user, job_list, job_id)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while job.phase not in (ExecutionPhase.COMPLETED, ExecutionPhase.ERROR, ExecutionPhase.ABORTED):
+        assert asyncio.get_running_loop().time() < deadline
+        job = await svc.get(user, job_list, job_id, wait=5)
+    return job
+
+
+def max_overlap(jobs, key=lambda j: True) -> int:
+    """The largest number of ``jobs`` (selected by ``key``) executing at one instant."""
+    edges = []
+    for j in jobs:
+        if key(j):
+            edges += [(j.start_time, 1), (j.end_time, -1)]
+    running = peak = 0
+    for _, step in sorted(edges, key=lambda e: (e[0], e[1])):
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def test_running_limits_in_total_and_per_owner(tmp_path):
+    async def scenario():
+        svc = service(tmp_path, max_running=3, max_running_per_owner=2)
+        await svc.start()
+        try:
+            params = [("n", "6"), ("interval", "0.05")]
+            alice = [await svc.create("alice", "count", params, run=True) for _ in range(5)]
+            await asyncio.sleep(0.1)
+            bob = [await svc.create("bob", "count", params, run=True) for _ in range(3)]
+            # bob's first job starts although alice's queue is longer: no head-of-line blocking
+            first_bob = await svc.get("bob", "count", bob[0].job_id, wait=10, wait_phase=ExecutionPhase.QUEUED)
+            assert first_bob.phase in (ExecutionPhase.EXECUTING, ExecutionPhase.COMPLETED)
+            done = [await wait_final(svc, j.owner, "count", j.job_id) for j in alice + bob]
+        finally:
+            await svc.close()
+        assert all(j.phase == ExecutionPhase.COMPLETED for j in done)
+        assert max_overlap(done) <= 3
+        assert max_overlap(done, lambda j: j.owner == "alice") <= 2
+        assert max_overlap(done, lambda j: j.owner == "bob") <= 2
+        assert max_overlap(done) == 3  # the limit is used, not just respected
+    asyncio.run(scenario())
+
+
+def test_queued_jobs_run_in_request_order(tmp_path):
+    async def scenario():
+        svc = service(tmp_path, max_running=1, max_running_per_owner=1)
+        await svc.start()
+        try:
+            jobs = [await svc.create("alice", "echo", [("text", str(i))], run=True) for i in range(4)]
+            done = [await wait_final(svc, "alice", "echo", j.job_id) for j in jobs]
+        finally:
+            await svc.close()
+        starts = [j.start_time for j in done]
+        assert starts == sorted(starts)
+        assert max_overlap(done) == 1
+    asyncio.run(scenario())
+
+
+def test_cleaner_removes_expired_jobs_and_their_files(tmp_path):
+    async def scenario():
+        svc = service(tmp_path, cleanup_interval=0.2)
+        await svc.start()
+        try:
+            keep = await svc.create("alice", "echo", [("text", "keep")], run=True)
+            soon = utcnow() + timedelta(seconds=1)
+            gone = await svc.create("alice", "echo", [("text", "gone")], run=True, destruction=soon)
+            running = await svc.create("alice", "count", [("n", "1000"), ("interval", "0.05")], run=True,
+                                       destruction=soon)
+            await wait_final(svc, "alice", "echo", gone.job_id)
+            folder = svc.workdir(gone.job_id)
+            assert folder.is_dir()
+            await asyncio.sleep(2.0)
+            assert svc.store.get(gone.job_id) is None and not folder.exists()
+            assert svc.store.get(running.job_id) is None  # an expired running job is stopped and removed
+            assert not svc.workdir(running.job_id).exists()
+            assert svc.store.get(keep.job_id) is not None
+        finally:
+            await svc.close()
+    asyncio.run(scenario())
+
+
+def test_thread_runner_duration_and_abort_are_cooperative(tmp_path):
+    async def scenario():
+        svc = service(tmp_path)
+        await svc.start()
+        try:
+            slow = await svc.create("alice", "count", [("n", "10000"), ("interval", "0.02")], run=True,
+                                    execution_duration=1)
+            timed_out = await wait_final(svc, "alice", "count", slow.job_id)
+            assert timed_out.phase == ExecutionPhase.ERROR
+            assert "execution duration (1 s)" in timed_out.error.message
+            other = await svc.create("alice", "count", [("n", "10000"), ("interval", "0.02")], run=True)
+            await svc.get("alice", "count", other.job_id, wait=10, wait_phase=ExecutionPhase.QUEUED)
+            aborted = await svc.abort("alice", "count", other.job_id)
+            assert aborted.phase == ExecutionPhase.ABORTED
+            assert "log" in [r.id for r in (await svc.get("alice", "count", other.job_id)).results]
+        finally:
+            await svc.close()
+    asyncio.run(scenario())
+
+
+def new_job(job_id: str, owner="alice", job_list="echo") -> Job:
+    now = utcnow()
+    return Job(job_id, job_list, owner, ExecutionPhase.PENDING, (("text", "t"),), now, 60, now + timedelta(days=1))
+
+
+def test_store_transitions_are_atomic_under_concurrency(tmp_path):
+    store = JobStore(tmp_path / "s.sqlite")
+    store.add(new_job("race"))
+    assert store.mark_queued("race", utcnow())
+    assert store.mark_executing("race", utcnow())
+    wins = []
+    barrier = threading.Barrier(16)
+
+    def finish(phase):
+        barrier.wait()
+        if store.mark_finished("race", Outcome(phase, utcnow())):
+            wins.append(phase)
+
+    threads = [threading.Thread(target=finish, args=(p,))
+               for p in [ExecutionPhase.COMPLETED, ExecutionPhase.ABORTED] * 8]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1
+    assert store.get("race").phase == wins[0]
+    assert not store.mark_executing("race", utcnow())  # a final phase is final
+
+
+def test_store_under_concurrent_writers_and_reopening(tmp_path):
+    path = tmp_path / "s.sqlite"
+    store = JobStore(path)
+
+    def writer(n):
+        for i in range(50):
+            store.add(new_job(f"w{n}-{i}", owner=f"user{n}"))
+            store.mark_queued(f"w{n}-{i}", utcnow())
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.close()
+    again = JobStore(path)
+    assert again.count() == 400
+    assert len(again.queued()) == 400
+    assert len(again.list_refs("echo", "user3")) == 50
+    assert again.list_refs("echo", None) == []
+
+
+@pytest.mark.parametrize("requested, expected", [(None, 60), (10, 10), (0, 3600), (999_999, 3600)])
+def test_execution_duration_is_capped(tmp_path, requested, expected):
+    svc = service(tmp_path, max_execution_duration=3600)
+    job = asyncio.run(svc.create("alice", "echo", [("text", "t")], execution_duration=requested))
+    assert job.execution_duration == expected
