@@ -12,6 +12,7 @@ from portal.archive.startup import archive_lifespan
 from portal.config import Settings
 from portal.coverage.handlers import install as install_coverage
 from portal.datalink.handlers import install as install_datalink
+from portal.resolver.handlers import router as resolver_router
 from portal.uws import application as uws
 
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, *, job_definitions=None, job_ru
     app = FastAPI(title="Gamma-ray archive portal", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.include_router(tap_router, prefix="/tap", tags=["TAP"])
+    app.include_router(resolver_router, prefix="/resolver", tags=["Names"])
     uws.install(app, settings, job_definitions, runner=job_runner)
     install_datalink(app, settings)  # /datalink, /data
     install_coverage(app, settings)  # /coverage/moc.json, /coverage/moc.fits

@@ -31,12 +31,15 @@ def wait_for(url: str, timeout: float, proc: subprocess.Popen) -> bool:
 
 
 def voila_command(notebooks: Path, host: str, port: int) -> list[str]:
+    from widgets.jupyter.install import voila_options  # the portal's template (offline assets)
+
     return [
         sys.executable, "-m", "voila", str(notebooks),
         "--no-browser",
         f"--port={port}",
         f"--Voila.ip={host}",
         "--show_tracebacks=False",
+        *voila_options(),
     ]
 
 

@@ -43,6 +43,7 @@ class ServiceStatus(w.VBox):
         refresh = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="auto"))
         refresh.on_click(lambda _: self.state.refresh())
         self.state.observe(self._render, "statuses")
+        kwargs.setdefault("layout", w.Layout(align_items="flex-start"))
         super().__init__([self._table, refresh], **kwargs)
         self.state.refresh()
 

@@ -3,7 +3,8 @@
 ipyaladin imports Aladin Lite from a CDN (esm.sh), which fails offline. The npm package
 ``aladin-lite`` ships the same code as one ES module (``dist/aladin.js``). `make setup` runs
 ``python -m widgets.vendor`` to download the tarball, check it against the registry's
-integrity hash, and keep only that file. Nothing third-party is committed.
+integrity hash, and keep only that file; then it installs the Jupyter side that serves it
+(:mod:`widgets.jupyter.install`). Nothing third-party is committed.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def main() -> int:
         print(f"could not fetch {PACKAGE} from {registry_url()}: {exc}", file=sys.stderr)
         return 1
     print(f"{PACKAGE}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    # Serve it from Jupyter: the Voila template and the server extension (see widgets/jupyter/install.py).
+    from widgets.jupyter.install import ensure_installed
+
+    for installed in ensure_installed():
+        print(f"installed {installed}")
     return 0
 
 

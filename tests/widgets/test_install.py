@@ -1,0 +1,91 @@
+"""The Jupyter integration: Voila template, offline sky, server extension config, and the static route."""
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+import tornado.httpserver
+import tornado.ioloop
+import tornado.netutil
+import tornado.web
+
+from widgets.jupyter import install
+from widgets.jupyter.server_extension import _load_jupyter_server_extension
+from widgets.vendor import aladin_path
+
+
+def test_install_into_a_prefix(tmp_path):
+    changed = install.ensure_installed(tmp_path)
+    template = install.template_dir(tmp_path)
+    assert (template / "conf.json").is_file() and (template / "index.html.j2").is_file()
+    assert json.loads((template / "conf.json").read_text())["base_template"] == "lab"
+    assert "fontawesome" not in (template / "index.html.j2").read_text().lower().replace("font awesome", "")
+    sky = install.static_dir(tmp_path) / "hips" / install.OFFLINE_HIPS
+    assert "hips_order" in (sky / "properties").read_text()
+    assert len(list((sky / "Norder0" / "Dir0").glob("Npix*.png"))) == 12
+    config = json.loads(install.server_config_path(tmp_path).read_text())
+    assert config["ServerApp"]["jpserver_extensions"] == {"widgets.jupyter.server_extension": True}
+    if aladin_path().exists():
+        copy = install.static_dir(tmp_path) / "aladin-lite" / aladin_path().parent.name / "aladin.js"
+        assert copy.stat().st_size == aladin_path().stat().st_size
+    assert changed
+    assert install.ensure_installed(tmp_path) == []  # idempotent
+
+
+def test_voila_options_name_the_template():
+    assert install.voila_options() == ["--template=gamma-portal"]
+    assert (install.template_dir() / "index.html.j2").is_file()
+
+
+class FakeServerApp:
+    def __init__(self):
+        self.web_app = tornado.web.Application(base_url="/base/")
+        self.log = type("Log", (), {"info": staticmethod(lambda *a: None)})()
+
+
+@pytest.fixture(scope="module")
+def extension_url():
+    install.ensure_installed()
+    app = FakeServerApp()
+    _load_jupyter_server_extension(app)
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    port = sockets[0].getsockname()[1]
+    loop_holder = {}
+
+    def serve():
+        import asyncio
+
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        server = tornado.httpserver.HTTPServer(app.web_app)
+        server.add_sockets(sockets)
+        loop_holder["loop"] = tornado.ioloop.IOLoop.current()
+        loop_holder["loop"].start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    while "loop" not in loop_holder:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}/base/gamma-portal/static/"
+    loop_holder["loop"].add_callback(loop_holder["loop"].stop)
+
+
+def test_extension_serves_the_offline_sky(extension_url):
+    response = httpx.get(extension_url + "hips/offline-sky/properties")
+    assert response.status_code == 200 and "hips_frame" in response.text
+
+
+@pytest.mark.skipif(not aladin_path().exists(), reason="Aladin Lite not fetched (make setup)")
+def test_extension_serves_aladin_as_javascript(extension_url):
+    version = aladin_path().parent.name
+    response = httpx.get(extension_url + f"aladin-lite/{version}/aladin.js")
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+
+
+@pytest.mark.parametrize("path", ["../conf.json", "..%2Fconf.json", "%2e%2e/%2e%2e/etc/passwd", "/etc/passwd"])
+def test_extension_serves_nothing_outside_its_folder(extension_url, path):
+    response = httpx.get(extension_url + path)
+    assert response.status_code in (403, 404)
+    assert "base_template" not in response.text and "root:" not in response.text

@@ -1,0 +1,55 @@
+"""Messages in the views: readable, escaped before they become HTML, never a traceback."""
+
+from widgets.obscore.state import SearchState
+from widgets.obscore.view import ObsCoreSearch
+from widgets.target.resolver import NameResolver
+from widgets.target.state import TargetState
+from widgets.target.view import TargetSearch
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+class Nothing:
+    label = "test names"
+
+    def resolve(self, name):
+        return None
+
+
+def test_target_message_is_escaped():
+    view = TargetSearch(TargetState(resolver=NameResolver([Nothing()])), background=False)
+    view.search(HOSTILE)
+    assert view.state.status == "error"
+    assert "<img" not in view._message.value and "&lt;img src=x onerror=alert(1)&gt;" in view._message.value
+
+
+def test_target_radius_error_in_view():
+    view = TargetSearch(TargetState(resolver=NameResolver([Nothing()])), background=False)
+    view.search("83.6 22.0", radius="-1 deg")
+    assert "The radius must be larger than zero, not -1 deg" in view._message.value
+    assert view.target is None
+
+
+def test_target_found_calls_back_per_view():
+    one = TargetSearch(TargetState(resolver=NameResolver([Nothing()])), background=False)
+    two = TargetSearch(TargetState(resolver=NameResolver([Nothing()])), background=False)
+    got = []
+    one.on_target(lambda coord, radius, name: got.append((round(coord.ra.deg, 3), radius.deg)))
+    one.search("83.633 22.0145", radius="30 arcmin")
+    two.search("10 10")
+    assert got == [(83.633, 0.5)]
+
+
+def test_search_messages_are_escaped():
+    search = ObsCoreSearch(SearchState(), background=False)
+    search.state.form.target_name = "x"
+    search.state.form.set_number("energy_max", HOSTILE, "Energy max (TeV)")
+    assert "<img" not in search._problems.value and "&lt;img" in search._problems.value
+    search.state.status, search.state.message = "error", HOSTILE
+    assert "<img" not in search._status.value
+
+
+def test_export_without_selection_says_so():
+    search = ObsCoreSearch(SearchState(), background=False)
+    search.results_panel.export_link()
+    assert search.results_panel._link.value == "<span style='color:#c62828'>Select rows first.</span>"

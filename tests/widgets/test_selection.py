@@ -1,0 +1,132 @@
+"""One selection shared by the results table and the sky, through the states (no browser)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.table import Table
+
+from widgets.links import connect
+from widgets.obscore.state import SearchState
+from widgets.obscore.table import ResultsGrid, RowMapping, SelectionBinding, rectangles, rows_of, to_dataframe
+from widgets.obscore.view import ObsCoreSearch
+from widgets.sky.state import SkyState
+from widgets.sky.view import SkyView
+
+
+def results(n=6) -> Table:
+    return Table({
+        "obs_id": [str(23500 + i) for i in range(n)],
+        "s_ra": np.linspace(80, 85, n),
+        "s_dec": np.full(n, 22.0),
+        "t_exptime": [1800.0 - 100 * i for i in range(n)],
+        "s_region": [f"CIRCLE ICRS {80 + i} 22.0 2.5" for i in range(n)],
+    })
+
+
+@pytest.fixture
+def linked():
+    search = ObsCoreSearch(SearchState(), background=False)
+    sky = SkyView(online=False)
+    links = connect(search=search, sky=sky)
+    search.state.results = results()
+    yield search, sky
+    for link in links:
+        link.unlink()
+    sky.aladin.close()
+
+
+def test_results_become_footprints(linked):
+    search, sky = linked
+    assert sky.state.footprints == [(i, f"CIRCLE ICRS {80 + i} 22.0 2.5") for i in range(6)]
+    assert sky.aladin._portal_footprints[0] == [0, "CIRCLE ICRS 80 22.0 2.5"]
+
+
+def test_table_selection_highlights_footprints(linked):
+    search, sky = linked
+    search.state.selection = [4, 1, 1]
+    assert sky.state.selection == [1, 4]
+    assert sky.aladin._portal_selected == [1, 4]
+    assert list(search.selected["obs_id"]) == ["23501", "23504"]
+
+
+def test_click_on_footprints_selects_rows(linked):
+    search, sky = linked
+    sky.aladin._footprint_clicks([2, 3], False)  # what a click message from the front end does
+    assert search.state.selection == [2, 3]
+    sky.aladin._footprint_clicks([3, 5], True)  # with Ctrl: toggle
+    assert search.state.selection == [2, 5]
+    assert list(search.selected["obs_id"]) == ["23502", "23505"]
+
+
+def test_click_message_from_front_end(linked):
+    search, sky = linked
+    sky.aladin._portal_message(sky.aladin, {"event_type": "portal_footprints_clicked", "rows": [0], "additive": False},
+                               [])
+    assert search.state.selection == [0]
+
+
+def test_on_click_callbacks_are_per_view(linked):
+    search, sky = linked
+    other = SkyView(online=False)
+    seen, seen_other = [], []
+    sky.on_click(seen.append)
+    other.on_click(seen_other.append)
+    sky.aladin._footprint_clicks([1], False)
+    assert seen == [[1]] and seen_other == []
+    sky.on_click(seen.append, remove=True)
+    sky.aladin._footprint_clicks([2], False)
+    assert seen == [[1]]
+    other.aladin.close()
+
+
+def test_new_results_clear_the_selection(linked):
+    search, sky = linked
+    search.state.selection = [1]
+    search.state.results = results(3)
+    assert search.state.selection == [] and sky.state.selection == []
+    assert len(sky.state.footprints) == 3
+
+
+def test_selection_outside_the_results_is_dropped(linked):
+    search, _sky = linked
+    search.state.selection = [2, 99, -1]
+    assert search.state.selection == [2]
+
+
+def test_grid_rows_follow_a_sort():
+    frame = to_dataframe(results())
+    grid = ResultsGrid(frame)
+    state = SearchState()
+    state.results = results()
+    binding = SelectionBinding(grid, state, len(frame.columns))
+    grid.transform([{"type": "sort", "columnIndex": 4, "column": "t_exptime", "desc": False}])
+    assert grid.mapping().order.tolist() == [5, 4, 3, 2, 1, 0]
+    grid.selections = [{"r1": 0, "r2": 1, "c1": 0, "c2": 4}]  # the user selects the first two view rows
+    assert state.selection == [4, 5]
+    state.selection = [0]  # the sky selects table row 0: the last view row
+    assert rows_of(grid.selections) == [5]
+    binding.unbind()
+    grid.close()
+
+
+def test_row_mapping_and_rectangles():
+    mapping = RowMapping(np.array([3, 1, 2, 0]))
+    assert mapping.to_table([0, 1, 7]) == [1, 3]
+    assert mapping.to_view([0, 3]) == [0, 3]
+    assert rectangles([0, 1, 2, 5], 4) == [{"r1": 0, "r2": 2, "c1": 0, "c2": 3}, {"r1": 5, "r2": 5, "c1": 0, "c2": 3}]
+    assert rows_of([{"r1": 2, "r2": 0}, {"r1": 5, "r2": 5}]) == [0, 1, 2, 5]
+
+
+def test_dataframe_for_display():
+    table = Table({"s_region": [np.array([1.0, 2.0, 3.0])] * 2, "name": [b"a", b"b"], "obs_id": ["1", "2"]})
+    frame = to_dataframe(table)
+    assert list(frame.columns) == ["obs_id", "s_region", "name"]  # telling columns first
+    assert frame["s_region"].tolist() == ["1 2 3", "1 2 3"]
+    assert frame["name"].tolist() == ["a", "b"]
+    assert isinstance(frame.index, pd.RangeIndex) and frame.index.name == "row"
+
+
+def test_sky_state_validates_selection():
+    state = SkyState()
+    state.selection = [3, 1, 3]
+    assert state.selection == [1, 3]

@@ -1,0 +1,149 @@
+"""Install the widgets' Jupyter integration into the environment (``sys.prefix``).
+
+Two things make Aladin Lite load from the machine itself rather than from a CDN:
+
+* a **Voila template** ``gamma-portal`` (Voila's ``lab`` template without its Font Awesome CDN
+  links) whose static folder holds Aladin Lite. Voila serves template static files at
+  ``voila/templates/gamma-portal/static/...``, both standalone (``voila notebooks/``) and as a
+  Jupyter server extension (Binder's ``/voila/render/...``);
+* a **Jupyter server extension** (:mod:`widgets.jupyter.server_extension`) that serves the same
+  folder at ``gamma-portal/static/...`` in JupyterLab, Notebook 7 and any jupyter-server.
+
+Editable installs (``pip install -e``) do not install ``data_files``, so this module writes the
+files itself. It is idempotent and cheap: ``make setup`` (through ``python -m widgets.vendor``),
+Binder's ``postBuild`` and the Voila launcher call :func:`ensure_installed`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from widgets.vendor import VENDOR_DIR
+
+TEMPLATE_NAME = "gamma-portal"
+TEMPLATE_SOURCE = Path(__file__).resolve().parent / "templates" / TEMPLATE_NAME
+SERVER_EXTENSION = "widgets.jupyter.server_extension"
+SERVER_CONFIG_NAME = "gamma-portal-widgets.json"
+OFFLINE_HIPS = "offline-sky"
+OFFLINE_TILE = 64
+OFFLINE_COLOR = (28, 31, 38)
+OFFLINE_HIPS_PROPERTIES = {
+    "creator_did": "ivo://gamma-portal/P/offline-sky",
+    "obs_title": "Offline sky (no survey: HiPS need the network)",
+    "dataproduct_type": "image",
+    "hips_version": "1.4",
+    "hips_frame": "equatorial",
+    "hips_order": "0",
+    "hips_order_min": "0",
+    "hips_tile_width": str(OFFLINE_TILE),
+    "hips_tile_format": "png",
+    "hips_status": "public master unclonable",
+}
+
+
+def static_dir(prefix: str | Path | None = None) -> Path:
+    """The folder both routes serve: the installed template's static folder."""
+    return template_dir(prefix) / "static"
+
+
+def template_dir(prefix: str | Path | None = None) -> Path:
+    return Path(prefix or sys.prefix) / "share" / "jupyter" / "voila" / "templates" / TEMPLATE_NAME
+
+
+def server_config_path(prefix: str | Path | None = None) -> Path:
+    return Path(prefix or sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / SERVER_CONFIG_NAME
+
+
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return True
+
+
+def _copy_vendor(static: Path) -> list[Path]:
+    """Copy widgets/_vendor/aladin-lite into the template's static folder.
+
+    A copy, not a symlink: tornado's static handler refuses symlinks that leave its root.
+    Files are compared by size and modification time, so a new fetch is picked up cheaply.
+    """
+    changed = []
+    source_root = VENDOR_DIR / "aladin-lite"
+    if not source_root.is_dir():
+        return changed
+    dest_root = static / "aladin-lite"
+    if dest_root.is_symlink():
+        dest_root.unlink()
+    for source in sorted(source_root.rglob("*")):
+        if not source.is_file() or source.suffix == ".part":
+            continue
+        dest = dest_root / source.relative_to(source_root)
+        st = source.stat()
+        if dest.is_file() and dest.stat().st_size == st.st_size and dest.stat().st_mtime == st.st_mtime:
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, dest)
+        changed.append(dest)
+    return changed
+
+
+def _offline_sky(static: Path) -> list[Path]:
+    """A blank HiPS (uniform dark tiles at order 0) that Aladin uses as its base layer offline.
+
+    Aladin Lite needs a base image layer; every survey it knows lives on CDS servers. This one is
+    served by the Jupyter server like Aladin Lite itself, so the view draws with no network.
+    """
+    from PIL import Image
+
+    root = static / "hips" / OFFLINE_HIPS
+    properties = "\n".join(f"{k:<22}= {v}" for k, v in OFFLINE_HIPS_PROPERTIES.items()) + "\n"
+    changed = []
+    if _write_if_changed(root / "properties", properties.encode()):
+        changed.append(root / "properties")
+    tiles = [root / "Norder0" / "Dir0" / f"Npix{n}.png" for n in range(12)] + [root / "Norder3" / "Allsky.png"]
+    for tile in tiles:
+        if tile.is_file():
+            continue
+        tile.parent.mkdir(parents=True, exist_ok=True)
+        size = (OFFLINE_TILE * 27, OFFLINE_TILE * 29) if tile.name == "Allsky.png" else (OFFLINE_TILE, OFFLINE_TILE)
+        Image.new("RGB", size, OFFLINE_COLOR).save(tile)
+        changed.append(tile)
+    return changed
+
+
+def ensure_installed(prefix: str | Path | None = None) -> list[Path]:
+    """Install or refresh the template and the server-extension config; return what changed."""
+    changed = []
+    dest = template_dir(prefix)
+    for source in sorted(TEMPLATE_SOURCE.iterdir()):
+        if source.is_file() and _write_if_changed(dest / source.name, source.read_bytes()):
+            changed.append(dest / source.name)
+    changed += _copy_vendor(dest / "static")
+    changed += _offline_sky(dest / "static")
+    config = {"ServerApp": {"jpserver_extensions": {SERVER_EXTENSION: True}}}
+    path = server_config_path(prefix)
+    if _write_if_changed(path, (json.dumps(config, indent=2) + "\n").encode()):
+        changed.append(path)
+    return changed
+
+
+def voila_options() -> list[str]:
+    """The Voila command-line options the portal's dashboards need (installs the template first)."""
+    ensure_installed()
+    return [f"--template={TEMPLATE_NAME}"]
+
+
+def main() -> int:
+    for path in ensure_installed():
+        print(f"installed {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

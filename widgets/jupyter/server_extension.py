@@ -1,0 +1,36 @@
+"""Jupyter server extension: serve the widgets' static assets (Aladin Lite) from this machine.
+
+Enabled by ``etc/jupyter/jupyter_server_config.d/gamma-portal-widgets.json`` (written by
+:mod:`widgets.jupyter.install`). It adds one read-only route, ``{base_url}gamma-portal/static/``,
+rooted at the installed Voila template's static folder (Aladin Lite and the offline sky), the same
+folder Voila serves: tornado's static handler refuses any path outside it.
+"""
+
+from __future__ import annotations
+
+from tornado.web import StaticFileHandler
+
+from widgets.jupyter.install import static_dir
+
+ROUTE = "gamma-portal/static"
+
+
+class VendorHandler(StaticFileHandler):
+    """Static files with a short revalidation period (the files are versioned by folder)."""
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", "public, max-age=3600")
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    return [{"module": "widgets.jupyter.server_extension"}]
+
+
+def _load_jupyter_server_extension(server_app) -> None:
+    from jupyter_server.utils import url_path_join
+
+    web_app = server_app.web_app
+    root = static_dir()
+    pattern = url_path_join(web_app.settings["base_url"], ROUTE, "(.*)")
+    web_app.add_handlers(".*$", [(pattern, VendorHandler, {"path": str(root)})])
+    server_app.log.info("gamma-portal widgets: serving %s at %s", root, pattern)

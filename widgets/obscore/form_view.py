@@ -1,0 +1,115 @@
+"""The ObsCore form: one input per field of :class:`~widgets.obscore.form.ObsCoreForm`, nothing more."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+from widgets.obscore.adql import DATA_LEVELS
+from widgets.obscore.form import DATAPRODUCT_TYPES, IRF_TYPES, ObsCoreForm
+
+LABEL = {"description_width": "9em"}
+NARROW = w.Layout(width="17em")
+WIDE = w.Layout(width="26em")
+
+# (trait, label, placeholder) of the optional numbers typed as text
+NUMBERS_WHERE = [("ra", "RA (deg)", "e.g. 83.633"), ("dec", "Dec (deg)", "e.g. 22.014"),
+                 ("radius", "Radius (deg)", "e.g. 0.5")]
+NUMBERS_WHEN = [("energy_min", "Energy min (TeV)", "any"), ("energy_max", "Energy max (TeV)", "any"),
+                ("exposure_min", "Exposure min (s)", "any"), ("exposure_max", "Exposure max (s)", "any")]
+NUMBERS_HE = [("zenith_max", "Zenith max (deg)", "any"), ("offset_max", "Offset max (deg)", "any"),
+              ("n_tels_min", "Telescopes min", "any"), ("livetime_min", "Live time min (s)", "any"),
+              ("events_min", "Events min", "any")]
+TEXTS = [("obs_collection", "Collection", "e.g. hess-dl3-dr1"), ("facility_name", "Facility", "e.g. H.E.S.S."),
+         ("instrument_name", "Instrument", "e.g. H.E.S.S."), ("target_name", "Target name", "e.g. Crab (* is a wildcard)"),
+         ("obs_ids", "Obs ids", "e.g. 23523, 23526"), ("proposal_id", "Proposal id", "")]
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class FormView(w.VBox):
+    """Inputs bound to an ObsCoreForm. Numbers are typed as text so that a field can stay empty."""
+
+    def __init__(self, form: ObsCoreForm, **kwargs) -> None:
+        self.form = form
+        self.numbers: dict[str, w.Text] = {}
+        self.texts: dict[str, w.Combobox] = {}
+        where = [self._number(*spec) for spec in NUMBERS_WHERE]
+        self.cone_mode = w.ToggleButtons(options=[("Field of view overlaps", "fov"), ("Pointing inside", "pointing")],
+                                         value=form.cone_mode, tooltips=["INTERSECTS(s_region, CIRCLE)",
+                                                                         "CONTAINS(POINT(s_ra, s_dec), CIRCLE)"],
+                                         style={"button_width": "13em"})
+        self.cone_mode.observe(lambda c: setattr(form, "cone_mode", c["new"]), "value")
+        self.products = w.TagsInput(value=list(form.dataproduct_type), allowed_tags=list(DATAPRODUCT_TYPES),
+                                    allow_duplicates=False, placeholder="dataproduct_type: event, image...")
+        self.products.observe(lambda c: setattr(form, "dataproduct_type", list(c["new"])), "value")
+        self.levels = {lv: w.Checkbox(value=lv in form.data_levels, description=lv, indent=False,
+                                      layout=w.Layout(width="4.5em")) for lv in DATA_LEVELS}
+        for box in self.levels.values():
+            box.observe(self._on_levels, "value")
+        texts = [self._text(*spec) for spec in TEXTS]
+        self.date_start = w.DatePicker(description="From", value=form.date_start, style=LABEL, layout=NARROW)
+        self.date_end = w.DatePicker(description="To", value=form.date_end, style=LABEL, layout=NARROW)
+        self.date_start.observe(lambda c: setattr(form, "date_start", c["new"]), "value")
+        self.date_end.observe(lambda c: setattr(form, "date_end", c["new"]), "value")
+        when = [self._number(*spec) for spec in NUMBERS_WHEN]
+        he = [self._number(*spec) for spec in NUMBERS_HE]
+        self.irf_type = w.Dropdown(options=[("any", "")] + [(v, v) for v in IRF_TYPES], value=form.irf_type,
+                                   description="IRF type", style=LABEL, layout=NARROW)
+        self.irf_type.observe(lambda c: setattr(form, "irf_type", c["new"]), "value")
+        self.high_energy = w.VBox([w.HTML("<b>High-energy columns</b>"), _grid(he + [self.irf_type])])
+        level_row = w.HBox([w.Label("Data level", layout=w.Layout(width="9em")), *self.levels.values()])
+        self.sections = w.Accordion(children=[
+            w.VBox([_grid(where), self.cone_mode]),
+            w.VBox([self.products, level_row, _grid(texts)]),
+            w.VBox([_grid([self.date_start, self.date_end] + when), self.high_energy]),
+        ], titles=("Where: cone", "What: products, collection, instrument, target, ids",
+                   "When, energies, exposure, high-energy columns"))
+        self.sections.selected_index = 0
+        super().__init__([self.sections], **kwargs)
+        form.observe(self._show_form)
+        self._show_form()
+
+    def _number(self, name: str, label: str, placeholder: str) -> w.Text:
+        box = w.Text(value=_fmt(getattr(self.form, name)), description=label, placeholder=placeholder,
+                     continuous_update=False, style=LABEL, layout=NARROW)
+        box.observe(lambda c, n=name, lb=label: self.form.set_number(n, c["new"], lb), "value")
+        self.numbers[name] = box
+        return box
+
+    def _text(self, name: str, label: str, placeholder: str) -> w.Combobox:
+        box = w.Combobox(value=getattr(self.form, name), description=label, placeholder=placeholder,
+                         ensure_option=False, continuous_update=False, style=LABEL, layout=WIDE)
+        box.observe(lambda c, n=name: setattr(self.form, n, c["new"]), "value")
+        self.texts[name] = box
+        return box
+
+    def _on_levels(self, _change) -> None:
+        self.form.data_levels = [lv for lv, box in self.levels.items() if box.value]
+
+    def _show_form(self, change=None) -> None:
+        """Show values set from Python (e.g. the cone from the target search) and the HE fields."""
+        name = change["name"] if change else None
+        if name in self.numbers and name not in self.form.input_errors:
+            text = _fmt(change["new"])
+            box = self.numbers[name]
+            try:
+                same = box.value.strip() != "" and float(box.value) == change["new"]
+            except (TypeError, ValueError):
+                same = False
+            if not same and box.value != text:
+                box.value = text
+        elif name in self.texts and self.texts[name].value != change["new"]:
+            self.texts[name].value = change["new"]
+        self.high_energy.layout.display = None if self.form.high_energy() else "none"
+
+    def suggest(self, name: str, values: list[str]) -> None:
+        """Offer ``values`` (e.g. the service's distinct collections) in the text field ``name``."""
+        if name in self.texts:
+            self.texts[name].options = tuple(values)
+
+
+def _grid(children: list) -> w.GridBox:
+    return w.GridBox(children, layout=w.Layout(grid_template_columns="repeat(auto-fill, minmax(17em, 1fr))",
+                                               grid_gap="2px 12px"))

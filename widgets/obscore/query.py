@@ -1,0 +1,86 @@
+"""Run an ADQL query on a TAP service with pyvo (sync or async), as an outcome with a readable message."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+from widgets.obscore.services import Service
+
+MAX_MAXREC = 1_000_000
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    message: str
+    table: object = None  # astropy Table
+    overflow: bool = False
+    seconds: float = 0.0
+
+
+def _reason(exc: Exception) -> str:
+    text = str(getattr(exc, "reason", "") or exc).strip()
+    return " ".join(text.split())[:600] or type(exc).__name__
+
+
+def _network_failure(exc: BaseException) -> str | None:
+    """'connection refused', 'timed out'... when the error is the network's, else None."""
+    import requests
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, requests.exceptions.Timeout):
+            return "timed out"
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            text = str(exc).lower()
+            if "refused" in text:
+                return "connection refused"
+            if "name or service not known" in text or "resolve" in text or "nodename" in text:
+                return "host name not found"
+            return "connection failed"
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+    return None
+
+
+def run(service: Service, query: str, maxrec: int, mode: str = "sync", timeout: float = 600.0) -> Outcome:
+    """Run ``query``; never raises: errors come back as an Outcome with ok=False and a message."""
+    import pyvo
+    from pyvo.dal import DALFormatError, DALOverflowWarning, DALQueryError, DALServiceError
+
+    if not query.strip():
+        return Outcome(False, "the query is empty")
+    if not 0 < maxrec <= MAX_MAXREC:
+        return Outcome(False, f"MAXREC must be between 1 and {MAX_MAXREC:,}, not {maxrec:,}")
+    started = time.perf_counter()
+    try:
+        tap = pyvo.dal.TAPService(service.url)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if mode == "async":
+                results = tap.run_async(query, maxrec=maxrec, timeout=timeout)
+            else:
+                results = tap.run_sync(query, maxrec=maxrec)
+            table = results.to_table()
+    except DALQueryError as exc:
+        return Outcome(False, f"the service refused the query: {_reason(exc)}")
+    except (DALFormatError, DALServiceError) as exc:
+        network = _network_failure(exc)
+        if network:
+            return Outcome(False, f"the service at {service.url} cannot be reached ({network})")
+        if isinstance(exc, DALFormatError):
+            return Outcome(False, f"the service at {service.url} did not answer with a VOTable: {_reason(exc)}")
+        return Outcome(False, f"the service at {service.url} cannot be used now: {_reason(exc)}")
+    except Exception as exc:  # noqa: BLE001 - any other failure is reported, never raised into the page
+        return Outcome(False, f"the query failed: {_reason(exc)}")
+    seconds = time.perf_counter() - started
+    overflow = (results.query_status or "").upper() == "OVERFLOW" or any(
+        issubclass(w.category, DALOverflowWarning) for w in caught)
+    n = len(table)
+    message = f"{n:,} row{'s' if n != 1 else ''} in {seconds:.2f} s ({mode})"
+    if overflow:
+        message += (f". The result was truncated at MAXREC = {maxrec:,} rows: raise MAXREC, narrow the "
+                    "search, or run it as an async job for more")
+    return Outcome(True, message, table, overflow, seconds)

@@ -1,0 +1,82 @@
+"""The results panel: the data grid, how many rows are selected, and export of the selection."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+
+from widgets.obscore.export import FORMATS, download_link
+from widgets.obscore.state import SearchState
+from widgets.obscore.table import ResultsGrid, SelectionBinding, to_dataframe
+
+MAX_LINK_ROWS = 50_000  # larger selections: use search.export() in a notebook
+
+
+class ResultsPanel(w.VBox):
+    def __init__(self, state: SearchState, height: str = "360px", **kwargs) -> None:
+        self.state = state
+        self.height = height
+        self.grid: ResultsGrid | None = None
+        self._binding: SelectionBinding | None = None
+        self._holder = w.Box(layout=w.Layout(width="100%"))
+        self._count = w.HTML()
+        self._format = w.Dropdown(options=list(FORMATS), value="VOTable", layout=w.Layout(width="9em"))
+        self._export = w.Button(description="Export selection", icon="download", layout=w.Layout(width="auto"))
+        self._export.on_click(lambda _b: self.export_link())
+        self._clear = w.Button(description="Clear selection", layout=w.Layout(width="auto"))
+        self._clear.on_click(lambda _b: setattr(self.state, "selection", []))
+        self._link = w.HTML()
+        self._link.add_class("portal-export")
+        bar = w.HBox([self._count, self._format, self._export, self._clear, self._link],
+                     layout=w.Layout(align_items="center", flex_flow="row wrap", grid_gap="8px"))
+        super().__init__([bar, self._holder], **kwargs)
+        self.add_class("portal-results")
+        state.observe(self._show_results, "results")
+        state.observe(self._show_count, ["selection", "results", "overflow"])
+        self._show_results()
+        self._show_count()
+
+    def _show_results(self, _change=None) -> None:
+        if self._binding is not None:
+            self._binding.unbind()
+            self._binding = None
+        if self.grid is not None:
+            self.grid.close()
+            self.grid = None
+        self._link.value = ""
+        table = self.state.results
+        if table is None:
+            self._holder.children = [w.HTML("<i>No results yet: fill the form and press Search.</i>")]
+            return
+        frame = to_dataframe(table)
+        self.grid = ResultsGrid(frame, layout=w.Layout(height=self.height, width="100%"), base_column_size=120,
+                                header_visibility="all")
+        self.grid.add_class("portal-results-grid")
+        self._binding = SelectionBinding(self.grid, self.state, len(frame.columns))
+        self._holder.children = [self.grid]
+
+    def _show_count(self, _change=None) -> None:
+        table = self.state.results
+        if table is None:
+            self._count.value = ""
+            return
+        note = " (truncated at MAXREC)" if self.state.overflow else ""
+        self._count.value = (f"<b>{len(table):,}</b> rows{html.escape(note)}, "
+                             f"<b>{len(self.state.selection):,}</b> selected")
+        self._export.disabled = not self.state.selection
+
+    def export_link(self) -> None:
+        """Put a download link for the selected rows in the panel."""
+        rows = self.state.selection
+        if not rows:
+            self._link.value = "<span style='color:#c62828'>Select rows first.</span>"
+            return
+        if len(rows) > MAX_LINK_ROWS:
+            self._link.value = (f"<span style='color:#c62828'>{len(rows):,} rows are too many for a browser "
+                                f"download; in a notebook use search.export(...)</span>")
+            return
+        try:
+            self._link.value = download_link(self.state.selected, self._format.value)
+        except Exception as exc:  # noqa: BLE001 - a table astropy cannot write
+            self._link.value = f"<span style='color:#c62828'>{html.escape(f'Export failed: {exc}')}</span>"

@@ -1,0 +1,142 @@
+"""SearchState: the service, the form, the ADQL, the results and the selected rows of an ObsCore search."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import traitlets as t
+from astropy.table import Table
+
+from widgets.obscore import query as tap_query
+from widgets.obscore.code import pyvo_code
+from widgets.obscore.export import to_bytes
+from widgets.obscore.form import FormError, ObsCoreForm
+from widgets.obscore.services import Column, Service, describe, embedded
+
+
+class SearchState(t.HasTraits):
+    """ObsCore search over TAP. The ADQL follows the form until the user edits it by hand.
+
+    ``results`` is an astropy Table (None before the first run); ``selection`` lists selected row
+    numbers of ``results`` (sorted). ``status`` is ``idle``, ``running``, ``done`` or ``error``;
+    ``message`` says what happened (plain text); ``problems`` lists what is wrong with the form.
+    """
+
+    service = t.Instance(Service)
+    form = t.Instance(ObsCoreForm)
+    adql = t.Unicode("")
+    editing = t.Bool(False)
+    mode = t.Enum(["sync", "async"], "sync")
+    maxrec = t.Int(10_000)
+    status = t.Enum(["idle", "running", "done", "error"], "idle")
+    message = t.Unicode("")
+    problems = t.List(t.Unicode())
+    overflow = t.Bool(False)
+    results = t.Instance(Table, allow_none=True)
+    selection = t.List(t.Int())
+    columns = t.List(t.Instance(Column))
+    columns_note = t.Unicode("")
+
+    def __init__(self, service: Service | None = None, **kwargs) -> None:
+        kwargs.setdefault("form", ObsCoreForm())
+        super().__init__(service=service or embedded(), **kwargs)
+        self._run_lock = threading.Lock()
+        self.form.table = self.service.table
+        self.form.observe(self._on_form_edit)
+        self._on_form_edit()
+
+    @t.validate("selection")
+    def _valid_selection(self, proposal):
+        n = 0 if self.results is None else len(self.results)
+        return sorted({int(r) for r in proposal["value"] if 0 <= int(r) < n})
+
+    # -- the query ----------------------------------------------------------------------------------
+    def _on_form_edit(self, _change=None) -> None:
+        self.problems = self.form.problems()
+        if self.editing:
+            return
+        try:
+            self.adql = self.form.adql()
+        except FormError:
+            pass  # the previous query stays; `problems` says why the form cannot make a new one
+
+    @t.observe("results")
+    def _new_results(self, _change) -> None:
+        self.selection = []  # rows of the previous results mean nothing now
+
+    @t.observe("editing")
+    def _on_editing(self, change) -> None:
+        if not change["new"]:
+            self._on_form_edit()  # back to the form: the ADQL follows it again
+
+    def set_service(self, service: Service, background: bool = False) -> None:
+        """Use another TAP service; its table's columns are read from VOSI /tables."""
+        self.service = service
+        self.form.table = service.table
+        self.columns, self.columns_note = [], f"reading the columns of {service.table}..."
+        if background:
+            threading.Thread(target=self.describe, daemon=True).start()
+        else:
+            self.describe()
+
+    def describe(self) -> bool:
+        service = self.service
+        try:
+            columns = describe(service)
+        except Exception as exc:  # noqa: BLE001 - a service down or without /tables
+            if service is self.service:
+                self.columns_note = (f"could not read the columns of {service.table} at {service.url} "
+                                     f"({type(exc).__name__}); the form assumes standard ObsCore")
+                self.form.columns = []
+            return False
+        if service is self.service:
+            self.columns = columns
+            self.form.columns = [c.name for c in columns]
+            extra = " including the high-energy ones" if self.form.high_energy() else ""
+            self.columns_note = f"{service.table}: {len(columns)} columns{extra}"
+        return True
+
+    def run(self) -> bool:
+        """Run the query (in the calling thread); True when results arrived."""
+        if not self.editing and self.problems:
+            self.status, self.message = "error", "The form cannot make a query: " + "; ".join(self.problems)
+            return False
+        if not self._run_lock.acquire(blocking=False):
+            self.message = "A query is already running."
+            return False
+        try:
+            self.status, self.message = "running", f"Running the query on {self.service.url} ({self.mode})..."
+            outcome = tap_query.run(self.service, self.adql, self.maxrec, self.mode)
+            if not outcome.ok:
+                self.status, self.message = "error", outcome.message[:1].upper() + outcome.message[1:]
+                return False
+            with self.hold_trait_notifications():
+                self.overflow = outcome.overflow
+                self.results = outcome.table
+                self.status, self.message = "done", outcome.message
+            return True
+        finally:
+            self._run_lock.release()
+
+    def run_in_background(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, daemon=True, name="obscore-query")
+        thread.start()
+        return thread
+
+    # -- results ------------------------------------------------------------------------------------
+    @property
+    def selected(self) -> Table | None:
+        if self.results is None:
+            return None
+        return self.results[np.asarray(self.selection, dtype=int)]
+
+    def export(self, fmt: str = "VOTable", rows: list[int] | None = None) -> bytes:
+        """The selected rows (or ``rows``) as file content in ``fmt`` ("VOTable" or "CSV")."""
+        if self.results is None:
+            raise ValueError("there are no results yet: run a search first")
+        chosen = self.selection if rows is None else rows
+        return to_bytes(self.results[np.asarray(chosen, dtype=int)], fmt)
+
+    def pyvo_code(self) -> str:
+        return pyvo_code(self.service, self.adql, self.maxrec, self.mode)

@@ -1,0 +1,134 @@
+"""The results in a data grid: ipydatagrid's StreamingDataGrid (only the rows in view travel to the
+browser, so 100,000 rows stay fast), sortable and filterable, with row selection bound to the state.
+
+The grid's selections are rectangles of *view* rows (after sorting and filtering); the state's
+selection is a list of *table* rows. :class:`RowMapping` converts between the two.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import traitlets as t
+from ipydatagrid import StreamingDataGrid
+
+ROW_INDEX = "row"
+# Columns shown first (when present), the most telling ones for choosing observations.
+FIRST_COLUMNS = ("obs_id", "target_name", "s_ra", "s_dec", "t_min", "t_exptime", "energy_min", "energy_max",
+                 "zenith", "target_offset", "livetime", "n_tels", "ev_xel", "dataproduct_type", "calib_level",
+                 "obs_collection", "facility_name", "instrument_name")
+
+
+def to_dataframe(table) -> pd.DataFrame:
+    """A DataFrame of the table for display: text for bytes and array cells, index = table row."""
+    columns = {}
+    names = [c for c in FIRST_COLUMNS if c in table.colnames]
+    names += [c for c in table.colnames if c not in names]
+    for name in names:
+        col = table[name]
+        if col.ndim > 1 or col.dtype.kind == "O":
+            columns[name] = [_cell_text(v) for v in col]
+        elif col.dtype.kind == "S":
+            columns[name] = np.char.decode(np.asarray(col, dtype=col.dtype), "utf-8", "replace")
+        elif hasattr(col, "mask") and np.any(col.mask):
+            filled = col.filled(np.nan) if col.dtype.kind == "f" else col.astype(object).filled(None)
+            columns[name] = np.asarray(filled)
+        else:
+            columns[name] = np.asarray(col)
+    frame = pd.DataFrame(columns)
+    frame.index = pd.RangeIndex(len(table), name=ROW_INDEX)
+    return frame
+
+
+def _cell_text(value) -> str:
+    if value is None or np.ma.is_masked(value):
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in np.ravel(value))
+    return str(value)
+
+
+class RowMapping:
+    """Table rows in the grid's current view order (after its sort and filter transforms)."""
+
+    def __init__(self, order: np.ndarray) -> None:
+        self.order = np.asarray(order, dtype=int)  # view row -> table row
+        self._index = pd.Index(self.order)
+
+    def to_table(self, view_rows) -> list[int]:
+        view_rows = np.asarray([r for r in view_rows if 0 <= r < len(self.order)], dtype=int)
+        return sorted(set(self.order[view_rows].tolist()))
+
+    def to_view(self, table_rows) -> list[int]:
+        positions = self._index.get_indexer(np.asarray(list(table_rows), dtype=int))
+        return sorted(int(p) for p in positions if p >= 0)
+
+
+def rectangles(view_rows: list[int], n_columns: int) -> list[dict]:
+    """Grid selection rectangles covering ``view_rows`` (one per run of consecutive rows)."""
+    rects = []
+    for row in sorted(set(view_rows)):
+        if rects and rects[-1]["r2"] == row - 1:
+            rects[-1]["r2"] = row
+        else:
+            rects.append({"r1": row, "r2": row, "c1": 0, "c2": max(0, n_columns - 1)})
+    return rects
+
+
+def rows_of(selections: list[dict]) -> list[int]:
+    rows: set[int] = set()
+    for rect in selections:
+        lo, hi = sorted((int(rect["r1"]), int(rect["r2"])))
+        rows.update(range(lo, hi + 1))
+    return sorted(rows)
+
+
+class ResultsGrid(StreamingDataGrid):
+    """A StreamingDataGrid that knows which table row each view row shows."""
+
+    def __init__(self, frame: pd.DataFrame, **kwargs) -> None:
+        self._frame = frame
+        super().__init__(frame, selection_mode="row", **kwargs)
+
+    def mapping(self) -> RowMapping:
+        transformed = getattr(self, "_transformed_data", None)
+        order = (transformed if transformed is not None else self._frame).index.to_numpy()
+        return RowMapping(order)
+
+
+class SelectionBinding:
+    """Keep ``state.selection`` (table rows) and ``grid.selections`` (view rectangles) in step."""
+
+    def __init__(self, grid: ResultsGrid, state: t.HasTraits, n_columns: int) -> None:
+        self.grid, self.state, self.n_columns = grid, state, n_columns
+        self._busy = False
+        grid.observe(self._from_grid, "selections")
+        grid.observe(self._to_grid, "_transforms")  # a new sort: redraw the same rows where they now are
+        state.observe(self._to_grid, "selection")
+        self._to_grid()
+
+    def unbind(self) -> None:
+        self.grid.unobserve(self._from_grid, "selections")
+        self.grid.unobserve(self._to_grid, "_transforms")
+        self.state.unobserve(self._to_grid, "selection")
+
+    def _from_grid(self, change) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self.state.selection = self.grid.mapping().to_table(rows_of(change["new"]))
+        finally:
+            self._busy = False
+
+    def _to_grid(self, _change=None) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            view_rows = self.grid.mapping().to_view(self.state.selection)
+            self.grid.selections = rectangles(view_rows, self.n_columns)
+        finally:
+            self._busy = False

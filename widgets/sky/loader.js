@@ -1,0 +1,80 @@
+// Loader: Aladin Lite comes from the Jupyter server that serves this page, never from a CDN.
+// `__portalAladin` stands in for the namespace ipyaladin imported statically; it forwards to the
+// real namespace once `__portalLoad` has imported it, and records each Aladin instance created.
+let __portalA = null;
+let __portalLastCreated = null;
+let __portalLoading = null;
+let __portalStaticBase = null; // URL of the static folder aladin.js was loaded from
+
+// Surveys named "gamma-portal:<name>" are HiPS served next to aladin.js (the offline sky).
+const __portalLocalPrefix = "gamma-portal:";
+
+function __portalSurvey(survey) {
+  if (typeof survey === "string" && survey.startsWith(__portalLocalPrefix)) {
+    return new URL("hips/" + survey.slice(__portalLocalPrefix.length), __portalStaticBase).href;
+  }
+  return survey;
+}
+
+function __portalCreate(div, options) {
+  const resolved = Object.assign({}, options, { survey: __portalSurvey(options.survey) });
+  const instance = __portalA.aladin(div, resolved);
+  for (const method of ["setImageSurvey", "setBaseImageLayer"]) {
+    const original = instance[method].bind(instance);
+    instance[method] = (survey, ...rest) => original(__portalSurvey(survey), ...rest);
+  }
+  __portalLastCreated = instance;
+  return instance;
+}
+
+const __portalAladin = new Proxy({}, {
+  get(_target, key) {
+    if (key === "aladin") return __portalCreate;
+    if (__portalA === null) throw new Error("Aladin Lite is not loaded");
+    return __portalA[key];
+  },
+});
+
+function __portalBaseUrl() {
+  const node = document.getElementById("jupyter-config-data");
+  if (node) {
+    try {
+      const base = JSON.parse(node.textContent).baseUrl;
+      if (base) return base.endsWith("/") ? base : base + "/";
+    } catch (_err) { /* fall through */ }
+  }
+  return "/";
+}
+
+function __portalCandidates(paths) {
+  const inVoila = document.body && document.body.dataset && document.body.dataset.voila !== undefined;
+  const ordered = inVoila ? paths.slice() : paths.slice().reverse();
+  const base = new URL(__portalBaseUrl(), window.location.origin);
+  return ordered.map((p) => new URL(p, base).href);
+}
+
+async function __portalLoad(paths) {
+  if (__portalA !== null) return __portalA;
+  if (__portalLoading === null) {
+    __portalLoading = (async () => {
+      const tried = [];
+      for (const url of __portalCandidates(paths)) {
+        try {
+          const module = await import(/* webpackIgnore: true */ url);
+          const A = module.default;
+          await A.init;
+          __portalA = A;
+          __portalStaticBase = new URL("../../", url).href; // <static>/aladin-lite/<version>/aladin.js
+          return A;
+        } catch (err) {
+          tried.push(`${url} (${err && err.message ? err.message : err})`);
+        }
+      }
+      throw new Error(
+        "Aladin Lite could not be loaded from the Jupyter server. Run `make setup` " +
+        "(or `python -m widgets.vendor`) to fetch it. Tried: " + tried.join("; ")
+      );
+    })();
+  }
+  return __portalLoading;
+}

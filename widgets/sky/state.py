@@ -1,0 +1,81 @@
+"""SkyState: what the sky view shows, as plain traits (testable without a browser)."""
+
+from __future__ import annotations
+
+import httpx
+import traitlets as t
+from astropy.coordinates import SkyCoord
+
+from widgets.sky.footprints import footprints_from_table
+
+OFFLINE_SURVEY = "gamma-portal:offline-sky"
+# Remote HiPS offered when the network is up (CDS identifiers, resolved by Aladin Lite).
+REMOTE_SURVEYS = {
+    "DSS2 colour (optical)": "CDS/P/DSS2/color",
+    "Mellinger colour (optical, wide field)": "CDS/P/Mellinger/color",
+    "2MASS colour (near infrared)": "CDS/P/2MASS/color",
+    "Planck HFI colour (microwave)": "CDS/P/PLANCK/R2/HFI/color",
+    "Fermi-LAT colour (gamma rays)": "CDS/P/Fermi/color",
+}
+OFFLINE_LABEL = "Offline sky (no survey)"
+
+
+class SkyState(t.HasTraits):
+    """The target and search circle, the observations' footprints, the selection and the coverage.
+
+    ``footprints`` is a list of ``(row, stcs)``: row numbers index the results table, so a selection
+    (a sorted list of rows) means the same thing in the table and in the sky.
+    """
+
+    target = t.Instance(SkyCoord, allow_none=True)
+    target_name = t.Unicode("")
+    radius = t.Float(0.0)  # degrees; 0 hides the search circle
+    footprints = t.List()
+    selection = t.List(t.Int())
+    survey = t.Unicode(OFFLINE_SURVEY)
+    online = t.Bool(False)
+    coverage = t.Dict()  # MOC JSON {order: [cells]}
+    coverage_note = t.Unicode("")
+
+    @t.validate("selection")
+    def _sorted_unique(self, proposal):
+        return sorted({int(r) for r in proposal["value"]})
+
+    def surveys(self) -> dict[str, str]:
+        """The surveys to offer: remote HiPS only when online, the offline sky always."""
+        offered = dict(REMOTE_SURVEYS) if self.online else {}
+        offered[OFFLINE_LABEL] = OFFLINE_SURVEY
+        return offered
+
+    def set_results(self, table, region_column: str = "s_region") -> None:
+        """Footprints from a results table (rows are numbered in table order); clears the selection."""
+        with self.hold_trait_notifications():
+            self.selection = []
+            self.footprints = footprints_from_table(table, region_column) if table is not None else []
+
+    def click(self, rows: list[int], additive: bool = False) -> None:
+        """A click on footprints: select their rows; with Ctrl/Shift, toggle them in the selection."""
+        rows = set(rows)
+        if additive:
+            self.selection = sorted(set(self.selection) ^ rows)
+        else:
+            self.selection = sorted(rows)
+
+    def load_coverage(self, url: str, timeout: float = 30.0) -> bool:
+        """Fetch a MOC JSON (the archive's ``/coverage/moc.json``); the note says what happened."""
+        try:
+            response = httpx.get(url, timeout=timeout)
+        except httpx.HTTPError as exc:
+            self.coverage, self.coverage_note = {}, f"coverage unavailable: {url} cannot be reached ({type(exc).__name__})"
+            return False
+        if response.status_code != 200:
+            self.coverage, self.coverage_note = {}, f"coverage unavailable: {url} answered HTTP {response.status_code}"
+            return False
+        try:
+            moc = response.json()
+        except ValueError:
+            self.coverage, self.coverage_note = {}, f"coverage unavailable: {url} did not return MOC JSON"
+            return False
+        self.coverage = moc if isinstance(moc, dict) else {}
+        self.coverage_note = "" if self.coverage else "the archive is empty: no coverage to show"
+        return bool(self.coverage)

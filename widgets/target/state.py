@@ -1,0 +1,113 @@
+"""TargetState: what the user typed, and the position and radius it means (or why it cannot be used)."""
+
+from __future__ import annotations
+
+import threading
+
+import traitlets as t
+from astropy.coordinates import Angle, SkyCoord
+
+from widgets.config import portal_url
+from widgets.target.coords import (
+    InputError,
+    format_position,
+    galactic_name_position,
+    looks_like_position,
+    parse_position,
+    parse_radius,
+)
+from widgets.target.resolver import (
+    ArchiveTargets,
+    NameNotFound,
+    NameResolver,
+    PortalNames,
+    SesameClient,
+)
+
+DEFAULT_RADIUS = "0.5 deg"
+
+
+def default_resolver(tap_url: str | None = None, portal: str | None = None) -> NameResolver:
+    """Sesame, then the portal's local catalogs, then the archive's target names."""
+    base = portal or portal_url()
+    return NameResolver([SesameClient(), PortalNames(base), ArchiveTargets(tap_url or base + "/tap")])
+
+
+class TargetState(t.HasTraits):
+    """The target of a search. ``search()`` resolves ``text`` and checks ``radius_text``.
+
+    ``status`` is ``idle``, ``resolving``, ``ok`` or ``error``; ``message`` says what happened, in
+    plain text (views escape it). ``target`` is an ICRS SkyCoord, or None until a search succeeds.
+    """
+
+    text = t.Unicode("")
+    radius_text = t.Unicode(DEFAULT_RADIUS)
+    target = t.Instance(SkyCoord, allow_none=True)
+    name = t.Unicode("")
+    radius = t.Float(0.5)  # degrees
+    source = t.Unicode("")
+    status = t.Enum(["idle", "resolving", "ok", "error"], "idle")
+    message = t.Unicode("")
+
+    def __init__(self, resolver: NameResolver | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.resolver = resolver or default_resolver()
+        self._lock = threading.Lock()
+        self._last: tuple[str, str] | None = None
+
+    def search(self, text: str | None = None, radius: str | None = None) -> bool:
+        """Resolve ``text`` (a name or a position) with ``radius``; True when the target is set."""
+        if text is not None:
+            self.text = text
+        if radius is not None:
+            self.radius_text = str(radius)
+        with self._lock:
+            return self._search(self.text.strip(), self.radius_text.strip())
+
+    def search_in_background(self) -> threading.Thread:
+        """The same as :meth:`search`, in a thread, so that the page stays responsive."""
+        thread = threading.Thread(target=self.search, daemon=True, name="target-search")
+        thread.start()
+        return thread
+
+    def _search(self, text: str, radius_text: str) -> bool:
+        if self._last == (text, radius_text) and self.status == "ok":
+            return True
+        try:
+            radius = parse_radius(radius_text)
+        except InputError as exc:
+            return self._fail(str(exc))
+        if looks_like_position(text) or not text:
+            try:
+                coord = parse_position(text)
+            except InputError as exc:
+                return self._fail(str(exc))
+            return self._set(text, coord, radius, "", "position as typed")
+        self.status, self.message = "resolving", f"Resolving {text!r}..."
+        try:
+            found = self.resolver.resolve(text)
+        except NameNotFound as exc:
+            coord = galactic_name_position(text)
+            if coord is not None:
+                return self._set(text, coord, radius, text, "Galactic coordinates read from the name")
+            return self._fail(str(exc))
+        except Exception as exc:  # noqa: BLE001 - any failure of a service becomes a message
+            return self._fail(f"could not resolve {text!r}: {exc}")
+        source = found.source + (f", {found.note}" if found.note else "")
+        return self._set(text, found.coord, radius, found.name, source)
+
+    def _set(self, text: str, coord: SkyCoord, radius: Angle, name: str, source: str) -> bool:
+        with self.hold_trait_notifications():
+            self.name = name
+            self.radius = float(radius.deg)
+            self.source = source
+            self.target = coord
+            self.status = "ok"
+            label = f"{name}: " if name else ""
+            self.message = f"{label}{format_position(coord)}, radius {radius.deg:g} deg ({source})"
+        self._last = (text, self.radius_text.strip())
+        return True
+
+    def _fail(self, message: str) -> bool:
+        self.status, self.message = "error", message[:1].upper() + message[1:]
+        return False
