@@ -107,12 +107,15 @@ def service_config(settings: Settings, environ: Mapping[str, str] | None = None)
     )
 
 
-def default_runner(settings: Settings, definitions: Iterable[JobDefinition],
+def default_runner(settings: Settings, definitions: Iterable[JobDefinition], config: ServiceConfig,
                    environ: Mapping[str, str] | None = None) -> Runner:
+    """A Dask runner; a local cluster gets enough threads for ``config.max_running`` supervisors."""
     from portal.uws.dask_runner import DaskRunner
 
     env = os.environ if environ is None else environ
-    return DaskRunner(settings.dask_scheduler, n_workers=int(_number(env, "PORTAL_DASK_WORKERS", 2)),
+    workers = max(1, int(_number(env, "PORTAL_DASK_WORKERS", 2)))
+    return DaskRunner(settings.dask_scheduler, n_workers=workers,
+                      threads_per_worker=max(1, -(-config.max_running // workers)),
                       preload=[d.run.split(":")[0] for d in definitions])
 
 
@@ -146,7 +149,7 @@ def install(app: FastAPI, settings: Settings, definitions: Iterable[JobDefinitio
     config = config or service_config(settings)
     store = JobStore(uws_dir(settings.data_dir) / "jobs.sqlite")
     if runner is None:
-        runner = default_runner(settings, definitions)
+        runner = default_runner(settings, definitions, config)
     service = JobService(store, config, definitions={d.name: d for d in definitions}, runner=runner)
     app.state.uws = service
     if not hasattr(app.state, "authenticator"):

@@ -185,6 +185,7 @@ def _main_subprocess(argv: list[str]) -> None:
 
     spec, sender_fd, lifeline_fd = argv
     request = pickle.loads(Path(spec).read_bytes())
+    Path(spec).unlink(missing_ok=True)
     main(request, Conn(int(sender_fd), readable=False), Conn(int(lifeline_fd), writable=False))
 
 

@@ -53,6 +53,7 @@ class DaskRunner:
         self._events: RunnerEvents | None = None
         self._connecting: asyncio.Task | None = None
         self._watchers: dict[str, asyncio.Task] = {}
+        self._external = None  # a client or cluster a factory made (PORTAL_DASK_SCHEDULER=module:callable)
         self._closing = False
 
     @property
@@ -69,14 +70,21 @@ class DaskRunner:
             self._connecting = asyncio.create_task(self._connect(), name="dask-connect")
         return self._connecting
 
-    @staticmethod
-    async def _client_for(target):
-        """A client for what a factory returned: a Client, an address or a cluster object."""
+    async def _client_for(self, target):
+        """A client of our own for what a factory returned: a Client, a cluster or an address."""
         from distributed import Client
 
+        if isinstance(target, str):
+            return await Client(target, asynchronous=True)
         if isinstance(target, Client):
-            return await Client(target.scheduler.address, security=target.security, asynchronous=True)
-        return await Client(target, asynchronous=True)
+            address, security = target.scheduler.address, target.security
+        elif getattr(target, "scheduler_address", None):
+            address, security = target.scheduler_address, getattr(target, "security", None)
+        else:
+            raise TypeError(f"{self.scheduler} returned {type(target).__name__}; "
+                            "expected a distributed.Client, a cluster or a scheduler address")
+        self._external = target  # kept alive while we run, closed with us
+        return await Client(address, security=security, asynchronous=True)
 
     async def _connect(self) -> None:
         import dask
@@ -197,6 +205,11 @@ class DaskRunner:
                 await self.cluster.close()
             except Exception:  # noqa: BLE001
                 pass
+        if self._external is not None:
+            try:
+                await asyncio.to_thread(self._external.close)
+            except Exception:  # noqa: BLE001
+                log.warning("could not close the Dask cluster made by %s", self.scheduler, exc_info=True)
 
 
 def _topic() -> str:
