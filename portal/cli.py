@@ -107,8 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="serve the archive (/tap) and the job service (/uws) on one port",
         description="Start the archive (TAP 1.1, ObsCore 1.1, VOSI) and the job service "
-        "(UWS 1.1) on one port. On first start with an empty archive the default dataset "
-        "is ingested.",
+        "(UWS 1.1) on one port, with DataLink (/datalink, /data) and the coverage MOC (/coverage). "
+        "On first start with an empty archive the default dataset is ingested: "
+        "$GAMMAPY_DATA/hess-dl3-dr1, else a download of H.E.S.S. DL3 DR1, else a simulated CTAO-like "
+        "dataset (PORTAL_DEFAULT_DATASET=auto|local|download|simulated|none chooses); the log says which.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")

@@ -12,6 +12,8 @@ from portal.datalink.service import HDU_LINKS, DataLinkService
 from portal.datalink.votable import DATALINK, error_votable
 
 router = APIRouter()
+# DataLink 1.1: the links document is a VOTable; these spellings all ask for it
+ACCEPTED_FORMATS = {"application/x-votable+xml", "text/xml", "votable", "application/xml"}
 
 
 def _service(request: Request) -> DataLinkService:
@@ -39,6 +41,11 @@ async def datalink(request: Request) -> Response:
     """DataLink 1.1 links endpoint: ``ID`` (repeatable) is an ObsCore ``obs_publisher_did``."""
     form = list((await request.form()).multi_items()) if request.method == "POST" else None
     ids = _ids(request, form)
+    params = list(request.query_params.multi_items()) + (form or [])
+    formats = [v for k, v in params if k.upper() == "RESPONSEFORMAT"]
+    if any(f.split(";")[0].strip() not in ACCEPTED_FORMATS for f in formats):
+        return Response(error_votable(f"UsageFault: RESPONSEFORMAT {formats[0]!r} is not supported; use "
+                                      f"{DATALINK}"), status_code=400, media_type=DATALINK)
     if not ids:
         return Response(error_votable("UsageFault: the ID parameter is required (an obs_publisher_did from "
                                       "ivoa.obscore)"), status_code=400, media_type=DATALINK)
@@ -50,6 +57,22 @@ async def datalink(request: Request) -> Response:
 
     body = await run_in_threadpool(service.document, ids, _base_url(request))
     return Response(body, media_type=DATALINK)
+
+
+@router.get("/datalink/capabilities")
+def capabilities(request: Request) -> Response:
+    """VOSI capabilities of the DataLink service."""
+    from portal.datalink.vosi import capabilities as document
+
+    return Response(document(_base_url(request)), media_type="application/xml")
+
+
+@router.get("/datalink/availability")
+def availability(request: Request) -> Response:
+    """VOSI availability: DataLink answers whenever the server does."""
+    from portal.datalink.vosi import availability as document
+
+    return Response(document(_service(request).lookup.db_path.is_file()), media_type="application/xml")
 
 
 @router.api_route("/data", methods=["GET", "HEAD"])

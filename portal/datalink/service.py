@@ -49,7 +49,7 @@ class DataLinkService:
                 service = self._spectrum_service(obs, base_url, f"spectrum-{n}")
                 services.append(service)
                 links.append(Link(did, service_def=service.id, semantics="#proc", description=service.description,
-                                  local_semantics="spectrum"))
+                                  local_semantics="spectrum", link_auth="true"))  # UWS needs a token
         return datalink_votable(links, services)
 
     def links(self, obs: Observation, base_url: str) -> list[Link]:

@@ -218,3 +218,18 @@ def test_files_outside_the_release_are_never_served(hostile_archive):
         for kind in ("psf", "bkg"):
             response = c.get("/data", params={"ID": did, "HDU": kind})
             assert response.status_code == 404 and f"no {kind} HDU" in response.text
+
+
+def test_vosi_and_response_format(client):
+    from vo_models.vosi.capabilities.models import VOSICapabilities
+
+    caps = VOSICapabilities.from_xml(client.get("/datalink/capabilities").content)
+    ids = {str(c.standard_id) for c in caps.capability}
+    assert "ivo://ivoa.net/std/DataLink#links-1.1" in ids and "ivo://ivoa.net/std/VOSI#availability" in ids
+    assert b'available>true<' in client.get("/datalink/availability").content.replace(b"vosi:", b"")
+    ok = client.get("/datalink", params={"ID": CRAB, "RESPONSEFORMAT": DATALINK})
+    assert ok.status_code == 200
+    bad = client.get("/datalink", params={"ID": CRAB, "RESPONSEFORMAT": "text/csv"})
+    assert bad.status_code == 400 and b"UsageFault" in bad.content
+    proc = [r for r in links(client, CRAB) if r.semantics == "#proc"][0]
+    assert proc["link_auth"] == "true"
