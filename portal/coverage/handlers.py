@@ -11,6 +11,9 @@ from fastapi.responses import Response
 from portal.coverage.moc import CoverageService
 
 router = APIRouter()
+# public, read-only: Aladin Lite in a page served from another port (Voila) may fetch it directly
+PUBLIC = {"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*",
+          "Access-Control-Expose-Headers": "X-MOC-Order, X-Sky-Fraction"}
 
 
 def _coverage(request: Request):
@@ -22,8 +25,7 @@ def moc_json(request: Request) -> Response:
     """MOC JSON (``{"order": [cells]}``), as Aladin Lite's ``A.MOCFromJSON`` and ipyaladin's add_moc read it."""
     cov = _coverage(request)
     body = cov.moc.serialize("json") if cov.n_regions else {}
-    headers = {"X-MOC-Order": str(cov.order), "X-Sky-Fraction": f"{cov.sky_fraction:.6g}",
-               "Cache-Control": "no-cache"}
+    headers = {"X-MOC-Order": str(cov.order), "X-Sky-Fraction": f"{cov.sky_fraction:.6g}", **PUBLIC}
     return Response(json.dumps(body), media_type="application/json", headers=headers)
 
 
@@ -34,8 +36,7 @@ def moc_fits(request: Request) -> Response:
     buffer = io.BytesIO()
     cov.moc.serialize("fits").writeto(buffer)
     return Response(buffer.getvalue(), media_type="application/fits",
-                    headers={"Content-Disposition": 'attachment; filename="archive-coverage.moc.fits"',
-                             "Cache-Control": "no-cache"})
+                    headers={"Content-Disposition": 'attachment; filename="archive-coverage.moc.fits"', **PUBLIC})
 
 
 def install(app: FastAPI, settings) -> CoverageService:

@@ -51,6 +51,7 @@ def test_empty_archive_has_empty_coverage(tmp_path):
 def test_served_coverage_matches_the_archive(client):
     response = client.get("/coverage/moc.json")
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    assert response.headers["access-control-allow-origin"] == "*"  # Aladin Lite in the Voila page fetches it
     moc = MOC.from_json(response.json())
     fits_body = client.get("/coverage/moc.fits")
     assert fits_body.headers["content-type"] == "application/fits"
