@@ -66,6 +66,8 @@ def routers() -> list[APIRouter]:
             return PlainTextResponse(exc.message, status_code=exc.status)
         except UWSError as exc:
             return PlainTextResponse(exc.message, status_code=exc.status_code)
+        except OSError as exc:
+            return PlainTextResponse(f"the job could not be stored ({exc}); try again", status_code=503)
         return RedirectResponse(f"{request.url_for(NAME + '_list')}/{job.job_id}", status_code=303)
 
     @r.get("/{job_id}/error")

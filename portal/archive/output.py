@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +19,7 @@ from lxml import etree
 
 from portal import __version__
 from portal.archive import sphere
+from portal.archive.binary2 import FastTableElement
 from portal.archive.adql.types import OutputColumn
 
 VOTABLE_MIME = "application/x-votable+xml"
@@ -64,9 +67,11 @@ def _geometry(kind: str, text):
     return [x for v in shape.vertices for x in v]
 
 
-def _field(votable: VOTableFile, column: OutputColumn) -> Field:
+def _field(votable: VOTableFile, column: OutputColumn, unicode: bool = False) -> Field:
     m = column.meta
     datatype, arraysize = m.datatype, m.arraysize
+    if datatype == "char" and unicode:
+        datatype = "unicodeChar"  # char is ASCII only
     if column.geometry_kind:
         datatype = "double"
         arraysize = {"point": "2", "circle": "3"}.get(column.geometry_kind, "*")
@@ -107,11 +112,15 @@ def _fill(table: TableElement, columns: list[OutputColumn], rows: list[tuple]) -
         table.array.mask[name][:] = mask if not table.array.mask[name].shape[1:] else mask[:, None]
 
 
+def _non_ascii(rows: list[tuple], i: int) -> bool:
+    return any(isinstance(r[i], str) and not r[i].isascii() for r in rows)
+
+
 def _text(v) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def _document(status: str, message: str | None = None, query: str | None = None) -> tuple[VOTableFile, Resource]:
+def _document(status: str, message: str | None = None) -> tuple[VOTableFile, Resource]:
     votable = VOTableFile(version="1.4")
     resource = Resource(type="results")
     votable.resources.append(resource)
@@ -122,10 +131,6 @@ def _document(status: str, message: str | None = None, query: str | None = None)
     provider = Info(name="PROVIDER", value="gamma-portal")
     provider.content = f"gamma-portal {__version__}"
     resource.infos.append(provider)
-    if query:
-        q = Info(name="QUERY", value="ADQL")
-        q.content = query
-        resource.infos.append(q)
     return votable, resource
 
 
@@ -137,14 +142,46 @@ def _to_bytes(votable: VOTableFile, serialization: str) -> bytes:
     return out.getvalue()
 
 
-def votable_result(columns: list[OutputColumn], rows: list[tuple], overflow: bool, serialization: str,
-                   query: str | None = None) -> bytes:
-    votable, resource = _document("OK", query=query)
-    table = TableElement(votable, name="result")
-    resource.tables.append(table)
-    table.fields.extend(_field(votable, c) for c in columns)
-    _fill(table, columns, rows)
-    body = _to_bytes(votable, serialization)
+class _Template:
+    """A result document with its FIELDs built once per column set (astropy's FIELD set-up is slow)."""
+
+    def __init__(self, columns: list[OutputColumn], unicode: tuple[bool, ...]):
+        self.votable, resource = _document("OK")
+        self.table = FastTableElement(self.votable, name="result")
+        resource.tables.append(self.table)
+        self.table.fields.extend(_field(self.votable, c, u) for c, u in zip(columns, unicode))
+        self.lock = threading.Lock()
+
+
+_TEMPLATES: OrderedDict[tuple, _Template] = OrderedDict()
+_TEMPLATES_LOCK = threading.Lock()
+
+
+def _template(columns: list[OutputColumn], unicode: tuple[bool, ...]) -> _Template:
+    key = (tuple((c.meta, c.geometry_kind) for c in columns), unicode)
+    with _TEMPLATES_LOCK:
+        found = _TEMPLATES.get(key)
+        if found is not None:
+            _TEMPLATES.move_to_end(key)
+            return found
+    made = _Template(columns, unicode)
+    with _TEMPLATES_LOCK:
+        _TEMPLATES[key] = made
+        while len(_TEMPLATES) > 64:
+            _TEMPLATES.popitem(last=False)
+    return made
+
+
+def votable_result(columns: list[OutputColumn], rows: list[tuple], overflow: bool, serialization: str) -> bytes:
+    unicode = tuple(c.meta.datatype == "char" and _non_ascii(rows, i) for i, c in enumerate(columns))
+    template = _template(columns, unicode)
+    with template.lock:
+        try:
+            _fill(template.table, columns, rows)
+            body = _to_bytes(template.votable, serialization)
+        finally:
+            if len(rows) > 1000:
+                template.table.create_arrays(0)  # do not keep large results in memory
     return _mark_overflow(body) if overflow else body
 
 
@@ -184,8 +221,7 @@ def separated(columns: list[OutputColumn], rows: list[tuple], delimiter: str) ->
     return out.getvalue().encode("utf-8")
 
 
-def render(fmt: OutputFormat, columns: list[OutputColumn], rows: list[tuple], overflow: bool,
-           query: str | None = None) -> bytes:
+def render(fmt: OutputFormat, columns: list[OutputColumn], rows: list[tuple], overflow: bool) -> bytes:
     if fmt.serialization:
-        return votable_result(columns, rows, overflow, fmt.serialization, query)
+        return votable_result(columns, rows, overflow, fmt.serialization)
     return separated(columns, rows, "," if fmt.name == "csv" else "\t")

@@ -154,7 +154,7 @@ def run_query(db_path: Path, q: TapQuery, base_url: str, time_limit: float = SYN
     result = execute(db_path, q, base_url, time_limit, on_open)
     try:
         body = render(q.fmt, result.columns, result.rows, result.overflow)
-    except ValueError as exc:
+    except Exception as exc:  # noqa: BLE001 - astropy's VOTable errors are not all ValueErrors
         raise TapError(f"the result cannot be written as {q.fmt.name}: {exc}") from None
     log.info("TAP query: %d rows%s in %.3f s", len(result.rows), " (overflow)" if result.overflow else "",
              result.seconds)

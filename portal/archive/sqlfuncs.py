@@ -52,6 +52,11 @@ def _circle(ra, dec, r):
     return sphere.build("CIRCLE", [float(ra), float(dec), float(r)]).stcs()
 
 
+def _cone(ra, dec, r):
+    """The circle a DISTANCE(...) < r condition selects: any r is valid there (clamped to [0, 180])."""
+    return sphere.Circle(float(ra), sphere._dec(float(dec)), min(max(float(r), 0.0), 180.0)).stcs()
+
+
 def _box(ra, dec, w, h):
     return sphere.build("BOX", [float(ra), float(dec), float(w), float(h)]).stcs()
 
@@ -73,8 +78,15 @@ def _point_in(ra, dec, shape):
     return int(sphere.within(p, _shape(shape)))
 
 
+_RAD = math.pi / 180
+
+
 def _in_circle(ra, dec, cra, cdec, r):
-    return int(sphere.distance(ra, dec, cra, cdec) <= r)
+    """Point in cone, called once per row in scans: plain haversine, no allocation."""
+    s1 = math.sin((dec - cdec) * _RAD / 2)
+    s2 = math.sin((ra - cra) * _RAD / 2)
+    h = s1 * s1 + math.cos(dec * _RAD) * math.cos(cdec * _RAD) * s2 * s2
+    return int(2 * math.asin(math.sqrt(min(1.0, h))) <= r * _RAD)
 
 
 def _distance(a, b):
@@ -123,7 +135,7 @@ def register(conn: sqlite3.Connection, base_url: str = "") -> FunctionErrors:
     """Register the ADQL support functions on ``conn``; returns its error holder."""
     errors = FunctionErrors()
     functions = {
-        "adql_point": (2, _point), "adql_circle": (3, _circle), "adql_box": (4, _box),
+        "adql_point": (2, _point), "adql_circle": (3, _circle), "adql_cone": (3, _cone), "adql_box": (4, _box),
         "adql_polygon": (-1, _polygon), "adql_contains": (2, _contains),
         "adql_intersects": (2, _intersects), "adql_point_in": (3, _point_in),
         "adql_in_circle": (5, _in_circle), "adql_distance": (2, _distance),
@@ -141,7 +153,7 @@ def register(conn: sqlite3.Connection, base_url: str = "") -> FunctionErrors:
 
 
 ALLOWED_FUNCTIONS = SQLITE_BUILTINS | {
-    "adql_point", "adql_circle", "adql_box", "adql_polygon", "adql_contains", "adql_intersects",
+    "adql_point", "adql_circle", "adql_cone", "adql_box", "adql_polygon", "adql_contains", "adql_intersects",
     "adql_point_in", "adql_in_circle", "adql_distance", "adql_dist", "adql_coord1", "adql_coord2",
     "adql_area", "adql_centroid", "adql_bbox", "adql_round", "adql_truncate", "adql_cot", "adql_rand",
     "adql_base_url",

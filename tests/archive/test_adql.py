@@ -297,3 +297,18 @@ def test_maxrec_truncates_and_flags_overflow(small_db):
     assert len(result.rows) == 7 and not result.overflow
     result = service.execute(small_db, TapQuery("SELECT obs_id FROM ivoa.obscore", maxrec=0), "")
     assert result.rows == [] and result.overflow
+
+
+def test_distance_condition_with_any_radius(small_db, everything):
+    where = "DISTANCE(POINT('ICRS', s_ra, s_dec), POINT('ICRS', 12, 34)) < {}"
+    assert query(small_db, "SELECT COUNT(*) FROM ivoa.obscore WHERE " + where.format(200))[1][0][0] == len(everything)
+    assert query(small_db, "SELECT COUNT(*) FROM ivoa.obscore WHERE " + where.format(-1))[1][0][0] == 0
+
+
+def test_maxrec_hard_limit_and_default():
+    from portal.archive.service import DEFAULT_MAXREC, HARD_MAXREC, parse_params
+
+    base = {"lang": "ADQL", "query": "SELECT 1 FROM ivoa.obscore"}
+    assert parse_params(base).maxrec == DEFAULT_MAXREC
+    assert parse_params({**base, "maxrec": str(10**12)}).maxrec == HARD_MAXREC
+    assert parse_params({**base, "maxrec": "0"}).maxrec == 0

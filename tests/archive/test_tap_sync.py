@@ -167,3 +167,8 @@ def test_single_table_endpoint(tap_server):
     assert httpx.get(tap_server.url + "/tap/tables/nope.nope").status_code == 404
     minimal = httpx.get(tap_server.url + "/tap/tables", params={"detail": "min"}).text
     assert "ivoa.obscore" in minimal and "<column>" not in minimal
+
+
+def test_non_ascii_text_round_trips(tap):
+    result = tap.run_sync("SELECT TOP 1 'Nébuleuse du Crabe ✓' AS s, LOWER('ÄB') AS l FROM TAP_SCHEMA.schemas")
+    assert result["s"][0] == "Nébuleuse du Crabe ✓"

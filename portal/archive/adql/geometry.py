@@ -185,7 +185,7 @@ def compare(tr: "ExpressionTranslator", node: ast.Compare, scope) -> Typed | Non
                     item = _point_item(here)
                     if item is not None and id(item) not in merge_refs(there, radius):
                         c = there.geo.args
-                        hints.append(("pos", item, f"adql_circle({c[0].sql}, {c[1].sql}, {radius.sql})"))
+                        hints.append(("pos", item, f"adql_cone({c[0].sql}, {c[1].sql}, {radius.sql})"))
             sql = f"({radius.sql} {node.op} {dist.sql})" if flipped else f"({dist.sql} {node.op} {radius.sql})"
             return Typed(sql, BOOL, True, refs=merge_refs(dist, radius), hints=tuple(hints))
     return None

@@ -1,0 +1,71 @@
+"""Result documents: the fast BINARY2 writer gives astropy's bytes; CSV/TSV; error documents."""
+
+import io
+
+import numpy as np
+import pytest
+from astropy.io.votable import parse
+from astropy.io.votable.tree import Field, Resource, TableElement, VOTableFile
+
+from portal.archive.adql.types import OutputColumn, meta
+from portal.archive.binary2 import FastTableElement
+from portal.archive.output import FORMATS, find_format, render, votable_error
+
+
+def _table(cls, rows):
+    votable = VOTableFile(version="1.4")
+    resource = Resource(type="results")
+    votable.resources.append(resource)
+    table = cls(votable, name="t")
+    resource.tables.append(table)
+    table.fields.extend([
+        Field(votable, name="s", datatype="char", arraysize="*"),
+        Field(votable, name="u", datatype="unicodeChar", arraysize="*"),
+        Field(votable, name="i", datatype="long"), Field(votable, name="j", datatype="int"),
+        Field(votable, name="h", datatype="short"), Field(votable, name="f", datatype="float"),
+        Field(votable, name="d", datatype="double"), Field(votable, name="b", datatype="boolean"),
+        Field(votable, name="p", datatype="double", arraysize="2", xtype="point"),
+    ])
+    for f in table.fields[2:5]:
+        f.values.null = -1
+    table.create_arrays(len(rows))
+    for k, row in enumerate(rows):
+        for name, value in zip("suijhfdbp", row):
+            table.array[name][k] = value
+    rng = np.random.default_rng(5)
+    for name in "suijhfdp":
+        table.array.mask[name][rng.uniform(0, 1, len(rows)) < 0.2] = True
+    return votable
+
+
+@pytest.mark.parametrize("n", [0, 1, 37])
+def test_fast_binary2_matches_astropy(n):
+    rng = np.random.default_rng(n)
+    rows = [(f"row {k}", "é" * (k % 3), int(rng.integers(-1e12, 1e12)), int(rng.integers(-1e9, 1e9)),
+             int(rng.integers(-3e4, 3e4)), float(rng.normal()), float(rng.normal()) * 1e300, bool(k % 2),
+             (rng.uniform(0, 360), rng.uniform(-90, 90))) for k in range(n)]
+    outputs = []
+    for cls in (TableElement, FastTableElement):
+        buf = io.BytesIO()
+        _table(cls, rows).to_xml(buf, tabledata_format="binary2")
+        outputs.append(buf.getvalue())
+    assert outputs[0] == outputs[1]
+
+
+def test_separated_values_and_formats():
+    columns = [OutputColumn(meta("name", "char"), "c1"), OutputColumn(meta("x", "double"), "c2"),
+               OutputColumn(meta("p", "double", "2", "point"), "c3", "point")]
+    rows = [("a,b", 1.5, "POINT ICRS 1.0 2.0"), ("tab\there", None, None)]
+    csv = render(find_format("csv"), columns, rows, False).decode()
+    assert csv.splitlines() == ["name,x,p", '"a,b",1.5,1.0 2.0', "tab\there,,"]
+    tsv = render(find_format("text/tab-separated-values"), columns, rows, False).decode()
+    assert tsv.splitlines()[2] == "tab here\t\t"
+    assert find_format("application/x-votable+xml;serialization=TABLEDATA").name == "votable/td"
+    assert find_format(None) is FORMATS[0] and find_format("fits") is None
+
+
+def test_error_document():
+    votable = parse(io.BytesIO(votable_error("it went wrong <here> & there")))
+    info = votable.resources[0].infos[0]
+    assert votable.resources[0].type == "results"
+    assert (info.name, info.value, info.content) == ("QUERY_STATUS", "ERROR", "it went wrong <here> & there")
