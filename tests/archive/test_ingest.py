@@ -202,3 +202,29 @@ def test_same_obs_ids_in_two_releases(tmp_path):
     assert count(db) == 6
     assert locate_observations(db, [1001])[0].release_dir == first.resolve()  # the first ingested wins
     assert np.all([r[0] for r in query(db, "SELECT DISTINCT obs_collection FROM ivoa.obscore")[1]])
+
+
+@pytest.mark.requires_data
+def test_first_start_ingests_dr1_in_the_background(tmp_path):
+    """An empty archive gets $GAMMAPY_DATA/hess-dl3-dr1 at start-up; /tap/availability answers meanwhile."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from portal.app import create_app
+    from portal.config import Settings
+    from tests.archive.conftest import GAMMAPY_DATA
+
+    settings = Settings(data_dir=tmp_path / "state", gammapy_data=GAMMAPY_DATA)
+    with TestClient(create_app(settings)) as client:
+        started = time.monotonic()
+        first = client.get("/tap/availability")
+        assert first.status_code == 200 and time.monotonic() - started < 5
+        text = first.text
+        while "archive ready" not in text and time.monotonic() - started < 120:
+            time.sleep(0.2)
+            text = client.get("/tap/availability").text
+        assert "105 observations ingested" in text
+        r = client.get("/tap/sync", params={"LANG": "ADQL", "QUERY": "SELECT COUNT(*) AS n FROM ivoa.obscore",
+                                            "RESPONSEFORMAT": "csv"})
+        assert r.text.splitlines() == ["n", "105"]
