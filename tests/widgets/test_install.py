@@ -35,7 +35,7 @@ def test_install_into_a_prefix(tmp_path):
 
 
 def test_voila_options_name_the_template():
-    assert install.voila_options() == ["--template=gamma-portal"]
+    assert install.voila_options() == ["--template=gamma-portal", "--VoilaExecutor.iopub_timeout=30"]
     assert (install.template_dir() / "index.html.j2").is_file()
 
 

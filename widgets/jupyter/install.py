@@ -134,9 +134,13 @@ def ensure_installed(prefix: str | Path | None = None) -> list[Path]:
 
 
 def voila_options() -> list[str]:
-    """The Voila command-line options the portal's dashboards need (installs the template first)."""
+    """The Voila command-line options the portal's dashboards need (installs the template first).
+
+    ``iopub_timeout``: Voila stops collecting a cell's output 4 s after the cell finished by default;
+    on a loaded machine a dashboard's widget output could be dropped, leaving an empty page.
+    """
     ensure_installed()
-    return [f"--template={TEMPLATE_NAME}"]
+    return [f"--template={TEMPLATE_NAME}", "--VoilaExecutor.iopub_timeout=30"]
 
 
 def main() -> int:

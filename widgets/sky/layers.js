@@ -32,6 +32,8 @@ function __portalLayers(aladin, model) {
   aladin.addOverlay(selected);
   aladin.addOverlay(circle);
   aladin.addCatalog(target);
+  // The instance, reachable from its element (browser tests and benchmarks convert sky to pixels).
+  Object.defineProperty(aladin.aladinDiv, "portalAladin", { value: aladin, configurable: true });
   let moc = null;
   let regionByRow = new Map();
 
@@ -44,6 +46,10 @@ function __portalLayers(aladin, model) {
     }
     selected.addFootprints(shapes);
     aladin.view.requestRedraw();
+    const count = new Set(shapes.map((shape) => shape.__portalRow)).size;
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      aladin.aladinDiv.dataset.portalSelected = String(count);
+    }));
   }
 
   function drawFootprints() {
