@@ -15,13 +15,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     from portal.app import create_app
 
-    from portal.uws.application import start_executor_early
-
     # a first start on a fresh machine takes the whole default-dataset chain (local, download, simulated)
     os.environ.setdefault("PORTAL_DEFAULT_DATASET", "auto")
     _log_portal_events(os.environ.get("PORTAL_LOG_LEVEL", "INFO"))
     app = create_app(Settings.from_env())
-    start_executor_early(app)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

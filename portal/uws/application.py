@@ -3,15 +3,16 @@
 ``create_app`` calls :func:`install` with the job definitions it was given (by default
 :func:`default_definitions`: ``portal.jobs.DEFINITIONS`` plus any named in
 ``PORTAL_JOB_DEFINITIONS``), then enters :func:`lifespan` while the server runs. The Dask
-cluster starts in the background, so the server answers at once; jobs asked to run before the
-cluster is up wait in QUEUED.
+cluster starts in the background at the first request to `/uws`, so the server answers at once;
+jobs asked to run before the cluster is up wait in QUEUED.
 
 Settings (environment):
 
 =================================== ==========================================================
 ``PORTAL_DASK_SCHEDULER``           external scheduler address, or ``module:callable``
                                     returning a cluster/client/address; unset: a LocalCluster
-``PORTAL_DASK_WORKERS``             worker processes of the LocalCluster (default 2)
+``PORTAL_DASK_WORKERS``             worker processes of the LocalCluster (default 1: each job
+                                    runs in a process of its own anyway)
 ``PORTAL_UWS_MAX_RUNNING``          jobs running at once in total (default: CPU count, min 2)
 ``PORTAL_UWS_MAX_RUNNING_PER_USER`` jobs running at once per user (default: half the total)
 ``PORTAL_UWS_LIFETIME_DAYS``        default time from creation to destruction (default 7)
@@ -113,7 +114,7 @@ def default_runner(settings: Settings, definitions: Iterable[JobDefinition], con
     from portal.uws.dask_runner import DaskRunner
 
     env = os.environ if environ is None else environ
-    workers = max(1, int(_number(env, "PORTAL_DASK_WORKERS", 2)))
+    workers = max(1, int(_number(env, "PORTAL_DASK_WORKERS", 1)))
     return DaskRunner(settings.dask_scheduler, n_workers=workers,
                       threads_per_worker=max(1, -(-config.max_running // workers)),
                       preload=[d.run.split(":")[0] for d in definitions])
@@ -128,6 +129,7 @@ def _router() -> APIRouter:
     @router.get("", name="uws_definitions")
     async def definitions(request: Request, user: str = Depends(require_user)) -> Response:
         svc = service(request)
+        svc.prepare_runner()  # a form is being built: a job may follow
         base = str(request.url_for("uws_definitions"))
         wants_json = (request.query_params.get("format", "").lower() == "json"
                       or "application/json" in request.headers.get("accept", ""))
@@ -159,10 +161,10 @@ def install(app: FastAPI, settings: Settings, definitions: Iterable[JobDefinitio
 
 
 def start_executor_early(app: FastAPI) -> None:
-    """Have the executor (Dask cluster) start with the server rather than at the first job.
+    """Have the executor (Dask cluster) start with the server.
 
-    `portal serve` does this, so that the first job does not wait for the cluster and the job
-    modules are imported by the workers ahead of time; tests and embedded apps start it lazily.
+    By default it starts at the first request to `/uws` (a form asking for the definitions, a
+    job list) or at the first job, so that a server nobody asks for jobs runs no cluster.
     """
     runner = app.state.uws.runner
     if hasattr(runner, "eager"):

@@ -13,8 +13,8 @@ cluster comes from (``PORTAL_DASK_SCHEDULER``):
 Workers must see ``$PORTAL_DATA_DIR`` at the same path (a shared file system) and have the
 portal installed: jobs write their results into the job folders and read the archive there.
 
-The cluster starts in the background when the service starts, so the server answers at once;
-``ready`` turns true when the client is connected. Live reports (``started``, ``published``)
+The cluster starts in the background at the first request to the job service (``prepare``), or
+at the first job, so the server answers at once and a server nobody asks for jobs starts none. Live reports (``started``, ``published``)
 arrive as worker events; the final Outcome is the task's result. ABORT sets the job's
 ``distributed.Event``, which the supervising task watches before killing the job's process.
 """
@@ -40,11 +40,11 @@ class RunnerClosed(RuntimeError):
 
 
 class DaskRunner:
-    def __init__(self, scheduler: str | None = None, *, n_workers: int = 2,
+    def __init__(self, scheduler: str | None = None, *, n_workers: int = 1,
                  threads_per_worker: int | None = None, preload: list[str] | tuple[str, ...] = (),
                  eager: bool = False) -> None:
         self.scheduler = scheduler
-        self.eager = eager  # connect when the service starts, not at the first job
+        self.eager = eager  # connect when the service starts, not at the first /uws request
         self.n_workers = max(1, n_workers)
         self.threads_per_worker = threads_per_worker
         self.preload = sorted(set(preload))
@@ -63,6 +63,16 @@ class DaskRunner:
     async def start(self, events: RunnerEvents) -> None:
         self._events = events
         if self.eager:
+            self._connection()
+
+    def prepare(self) -> None:
+        """Start connecting (and warming the workers) in the background, ahead of the first job.
+
+        The service calls it at the first request to the job service (a form asking for the job
+        definitions, a job list): the cluster is ready by the time a job is submitted, while a
+        server nobody asks for jobs starts no cluster at all.
+        """
+        if self._events is not None and not self._closing:
             self._connection()
 
     def _connection(self) -> asyncio.Task:

@@ -164,6 +164,7 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         last_n = _parse_int(last, "LAST") if last is not None else None
         if last_n is not None and last_n < 0:
             raise InvalidRequest("LAST must be 0 or more")
+        get_service(request).prepare_runner()
         refs = await get_service(request).list_jobs(
             user, lst, phases=phases, after=_parse_time(after, "AFTER") if after else None, last=last_n)
         return _xml(get_service(request).renderer.render(refs, list_url(request, lst)))
@@ -172,6 +173,7 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         @router.post(base, name=f"{name}_create")
         @_uws_errors
         async def create_job(request: Request, user=Depends(get_user), lst: str = Depends(job_list)) -> Response:
+            get_service(request).prepare_runner()
             items = await _params(request)
             duration = _control(items, "EXECUTIONDURATION")
             destruction = _control(items, "DESTRUCTION")

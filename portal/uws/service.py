@@ -146,6 +146,12 @@ class JobService:
         event, self._changed = self._changed, asyncio.Event()
         event.set()
 
+    def prepare_runner(self) -> None:
+        """Someone uses the job service: let the runner get ready (start a cluster) in the background."""
+        prepare = getattr(self.runner, "prepare", None)
+        if prepare is not None:
+            prepare()
+
     def call_in_loop(self, fn, *args) -> None:
         if self._loop is None:
             fn(*args)
