@@ -79,7 +79,7 @@ def _datalink(gammapy_data: Path) -> list[Measure]:
             with httpx.Client(base_url=server.url, timeout=30) as client:
                 baseline = _timed(client, "/tap/availability", 50)
                 cold = [_timed(client, f"/datalink?ID={quote(i, safe='')}")[0] for i in ids[:40]]
-                warm = [t for i in rng.choices(ids[:40], k=200) for t in _timed(client, f"/datalink?ID={quote(i, safe='')}")]
+                warm = [_timed(client, f"/datalink?ID={quote(i, safe='')}")[0] for i in rng.choices(ids[:40], k=200)]
                 hdu = [_timed(client, f"/data?ID={quote(i, safe='')}&HDU=events")[0] for i in ids[40:60]]
                 moc_first = _timed(client, "/coverage/moc.json")[0]
                 moc = _timed(client, "/coverage/moc.json", 20)

@@ -209,6 +209,7 @@ def _separation(ra: float, dec: float, ras: np.ndarray, decs: np.ndarray) -> np.
     """Great-circle distances in degrees (Vincenty formula, stable at all separations)."""
     lon1, lat1, lon2, lat2 = map(np.radians, (ra, dec, ras, decs))
     dlon = lon2 - lon1
-    num = np.hypot(np.cos(lat2) * np.sin(dlon), np.cos(lat1) * np.sin(lat2) - np.sin(lat1) * np.cos(lat2) * np.cos(dlon))
+    num = np.hypot(np.cos(lat2) * np.sin(dlon),
+                   np.cos(lat1) * np.sin(lat2) - np.sin(lat1) * np.cos(lat2) * np.cos(dlon))
     den = np.sin(lat1) * np.sin(lat2) + np.cos(lat1) * np.cos(lat2) * np.cos(dlon)
     return np.degrees(np.arctan2(num, den))

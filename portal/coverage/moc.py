@@ -14,6 +14,7 @@ import numpy as np
 
 log = logging.getLogger("portal.coverage")
 
+FRAMES = {"ICRS", "J2000", "FK5", "TOPOCENTER", "GEOCENTER", "BARYCENTER", "UNKNOWNFRAME"}
 _SQL = 'SELECT "s_region" FROM "ivoa.obscore" WHERE "s_region" IS NOT NULL'
 _FINGERPRINT = 'SELECT count(*), max("_id") FROM "ivoa.obscore"'
 
@@ -47,7 +48,7 @@ def parse_stcs(region: str):
     if not words:
         return None
     shape = words[0].upper()
-    numbers = [w for w in words[1:] if w.upper() not in ("ICRS", "J2000", "FK5", "TOPOCENTER", "GEOCENTER", "UNKNOWNFRAME")]
+    numbers = [w for w in words[1:] if w.upper() not in FRAMES]
     try:
         values = [float(w) for w in numbers]
     except ValueError:
@@ -55,7 +56,7 @@ def parse_stcs(region: str):
     if shape == "CIRCLE" and len(values) == 3:
         return ("circle", *values)
     if shape == "POLYGON" and len(values) >= 6 and len(values) % 2 == 0:
-        return ("polygon", list(zip(values[::2], values[1::2])))
+        return ("polygon", list(zip(values[::2], values[1::2], strict=True)))
     return None
 
 

@@ -83,7 +83,7 @@ class HDUCutter:
                 info = hdul.fileinfo(i)
                 spans.append((info["hdrLoc"], info["datLoc"] + info["datSpan"]))
             names = [h.name.upper() for h in hdul]
-        layout = _Layout(spans[0], {name: span for name, span in zip(names[1:], spans[1:])})
+        layout = _Layout(spans[0], {name: span for name, span in zip(names[1:], spans[1:], strict=True)})
         with self._lock:
             self._layouts[key] = layout
         return layout

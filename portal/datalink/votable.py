@@ -88,7 +88,8 @@ def datalink_votable(links: list[Link], services: list[ServiceDescriptor], statu
         values = (link.id, link.access_url, link.service_def, link.error_message, link.description, link.semantics,
                   link.content_type, link.content_length, link.content_qualifier, link.local_semantics,
                   link.link_auth, None)
-        row = [("" if v is None else v) if datatype == "char" else v for v, (_, datatype, _) in zip(values, COLUMNS)]
+        types = [datatype for _, datatype, _ in COLUMNS]
+        row = [("" if v is None else v) if t == "char" else v for v, t in zip(values, types, strict=True)]
         mask = [v is None for v in values]
         row[7] = 0 if link.content_length is None else int(link.content_length)
         row[11] = False

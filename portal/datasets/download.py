@@ -95,7 +95,8 @@ def _verified(target: Path, entry: FileEntry) -> bool:
     if not target.is_file() or target.stat().st_size != entry.size:
         return False
     stamp = target.with_name(target.name + ".sha256")
-    if stamp.is_file() and stamp.read_text().strip() == entry.sha256 and stamp.stat().st_mtime >= target.stat().st_mtime:
+    fresh = stamp.is_file() and stamp.stat().st_mtime >= target.stat().st_mtime
+    if fresh and stamp.read_text().strip() == entry.sha256:
         return True
     if sha256_of(target) == entry.sha256:
         stamp.write_text(entry.sha256 + "\n")

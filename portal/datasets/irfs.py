@@ -3,7 +3,8 @@
 The CTAO prod5 IRFs (Zenodo 5499840) ship in ``$GAMMAPY_DATA/cta-caldb``. Without them the
 simulation uses a smooth parametrization that approximates prod5 South at 20 degrees zenith
 (effective area within a factor 1.5 from 100 GeV to 100 TeV, background rate within a factor 2
-above 100 GeV, PSF and energy resolution within about 20 %), so that a machine with neither gammapy-data nor a network still gets CTAO-like data.
+above 100 GeV, PSF and energy resolution within about 20 %), so that a machine with neither
+gammapy-data nor a network still gets CTAO-like data.
 """
 
 from __future__ import annotations

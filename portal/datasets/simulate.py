@@ -73,9 +73,9 @@ def simulate_release(out_dir: Path, config: SimulationConfig | None = None, cald
     sites = sorted({run.site for run in runs})
     origins = {site: _irfs(site, caldb).origin for site in sites}
     paths = [tmp / "data" / f"ctao_sim_obs_{run.obs_id:06d}.fits.gz" for run in runs]
-    jobs = [(run, config, caldb, path) for run, path in zip(runs, paths)]
+    jobs = [(run, config, caldb, path) for run, path in zip(runs, paths, strict=True)]
     obs_rows, hdu_rows = [], []
-    for i, (run, path, row) in enumerate(zip(runs, paths, _run_all(jobs, workers)), 1):
+    for i, (run, path, row) in enumerate(zip(runs, paths, _run_all(jobs, workers), strict=True), 1):
         obs_rows.append(row)
         hdu_rows.extend(gadf.hdu_index_rows(tmp, path, run.obs_id))
         log.info("simulated obs %d (%s, %d/%d): %d events", run.obs_id, run.source.name, i, len(runs),

@@ -54,7 +54,7 @@ def test_every_datalink_row_resolves(client, dr1_archive):
 
     Previews are drawn (about 0.5 s each) for every tenth observation and the simulated one only.
     """
-    for n, (did, access_path, obs_id, _) in enumerate(all_rows(dr1_archive)):
+    for n, (did, access_path, _, _) in enumerate(all_rows(dr1_archive)):
         result = links(client, url=access_path)
         table = result.to_table()
         assert set(table["ID"]) == {did}
