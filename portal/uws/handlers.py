@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -157,6 +158,7 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
     @router.get(base, name=f"{name}_list")
     @_uws_errors
     async def get_list(request: Request, user=Depends(get_user), lst: str = Depends(job_list)) -> Response:
+        started = time.perf_counter()
         items = list(request.query_params.multi_items())
         phases = [_phase(v) for k, v in items if k.upper() == "PHASE"] or None
         after = _control(items, "AFTER")
@@ -167,7 +169,9 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         get_service(request).prepare_runner()
         refs = await get_service(request).list_jobs(
             user, lst, phases=phases, after=_parse_time(after, "AFTER") if after else None, last=last_n)
-        return _xml(get_service(request).renderer.render(refs, list_url(request, lst)))
+        response = _xml(get_service(request).renderer.render(refs, list_url(request, lst)))
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
 
     if create:
         @router.post(base, name=f"{name}_create")
