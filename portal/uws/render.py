@@ -19,6 +19,7 @@ depend on the host or path prefix a request came through.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -185,8 +186,11 @@ class JobListRenderer:
                 self._cache.popitem(last=False)
 
     def warm(self, refs: Iterable[JobRef], list_name: str, stop: threading.Event | None = None,
-             chunk: int = 200) -> int:
-        """Render the references not cached yet; returns how many were rendered."""
+             chunk: int = 200, pause: float = 0.0) -> int:
+        """Render the references not cached yet; returns how many were rendered.
+
+        ``pause`` seconds between chunks leave the interpreter to the server's requests.
+        """
         batch: list[tuple[JobRef, str, str]] = []
         done = 0
         for ref in refs:
@@ -201,6 +205,8 @@ class JobListRenderer:
                 self._store(batch)
                 done += len(batch)
                 batch = []
+                if pause:
+                    time.sleep(pause)
         self._store(batch)
         return done + len(batch)
 

@@ -63,6 +63,7 @@ RESTART_MESSAGE = ("The job service stopped while this job was executing, so its
                    "Run the job again.")
 STOP_MESSAGE = "The job service was stopped while this job was executing. Run the job again."
 MAX_RUN_ID = 256
+WARM_LIMIT = 20_000  # newest jobs per list whose references are rendered in the background at start
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,8 @@ class JobService:
     def _warm_lists(self) -> None:
         """Render the job lists' references in the background, so that first listings are fast."""
         for job_list in self.definitions:
-            refs = self.store.all_refs(job_list, self.renderer.capacity)
-            self.renderer.warm(refs, job_list, stop=self._stop_warming)
+            refs = self.store.all_refs(job_list, min(self.renderer.capacity, WARM_LIMIT))
+            self.renderer.warm(refs, job_list, stop=self._stop_warming, pause=0.005)
 
     async def close(self) -> None:
         """Stop: running jobs end in ERROR (their work is lost), queued ones stay queued."""
