@@ -28,6 +28,12 @@ def test_columns_read_from_vosi_tables(search):
     assert search.form_view.high_energy.layout.display is None  # the high-energy fields are shown
 
 
+def test_text_fields_suggest_the_archives_values(search):
+    assert search.state.suggestions["obs_collection"] == ["hess-dl3-dr1"]
+    assert "Crab" in search.state.suggestions["target_name"]
+    assert search.form_view.texts["facility_name"].options == tuple(search.state.suggestions["facility_name"])
+
+
 def test_field_of_view_cone_finds_the_crab_runs(search):
     search.set_cone(CRAB, 0.5)
     search.run()

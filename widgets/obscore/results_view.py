@@ -8,7 +8,6 @@ import ipywidgets as w
 
 from widgets.obscore.export import FORMATS, download_link
 from widgets.obscore.state import SearchState
-from widgets.obscore.table import ResultsGrid, SelectionBinding, to_dataframe
 
 MAX_LINK_ROWS = 50_000  # larger selections: use search.export() in a notebook
 
@@ -17,8 +16,8 @@ class ResultsPanel(w.VBox):
     def __init__(self, state: SearchState, height: str = "360px", **kwargs) -> None:
         self.state = state
         self.height = height
-        self.grid: ResultsGrid | None = None
-        self._binding: SelectionBinding | None = None
+        self.grid = None  # a ResultsGrid once there are results (pandas and ipydatagrid load then)
+        self._binding = None
         self._holder = w.Box(layout=w.Layout(width="100%"))
         self._count = w.HTML()
         self._format = w.Dropdown(options=list(FORMATS), value="VOTable", layout=w.Layout(width="9em"))
@@ -49,6 +48,8 @@ class ResultsPanel(w.VBox):
         if table is None:
             self._holder.children = [w.HTML("<i>No results yet: fill the form and press Search.</i>")]
             return
+        from widgets.obscore.table import ResultsGrid, SelectionBinding, to_dataframe
+
         frame = to_dataframe(table)
         self.grid = ResultsGrid(frame, layout=w.Layout(height=self.height, width="100%"), base_column_size=120,
                                 header_visibility="all")

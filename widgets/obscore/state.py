@@ -15,6 +15,25 @@ from widgets.obscore.form import FormError, ObsCoreForm
 from widgets.obscore.services import Column, Service, describe, embedded
 
 
+SUGGESTED = ("obs_collection", "facility_name", "instrument_name", "target_name")
+
+
+def distinct_values(service: Service, columns: list[str], limit: int = 500) -> dict[str, list[str]]:
+    """The distinct values of a few text columns (for suggestions); columns that fail are left out."""
+    import pyvo
+
+    tap = pyvo.dal.TAPService(service.url)
+    out = {}
+    for column in columns:
+        try:
+            table = tap.run_sync(f"SELECT DISTINCT {column} FROM {service.table}", maxrec=limit).to_table()
+        except Exception:  # noqa: BLE001 - suggestions are a convenience
+            continue
+        values = {str(v).strip() for v in table[column] if not np.ma.is_masked(v) and str(v).strip()}
+        out[column] = sorted(values, key=str.lower)
+    return out
+
+
 class SearchState(t.HasTraits):
     """ObsCore search over TAP. The ADQL follows the form until the user edits it by hand.
 
@@ -37,6 +56,7 @@ class SearchState(t.HasTraits):
     selection = t.List(t.Int())
     columns = t.List(t.Instance(Column))
     columns_note = t.Unicode("")
+    suggestions = t.Dict()  # column -> distinct values, offered in the form's text fields
 
     def __init__(self, service: Service | None = None, **kwargs) -> None:
         kwargs.setdefault("form", ObsCoreForm())
@@ -95,6 +115,8 @@ class SearchState(t.HasTraits):
             self.form.columns = [c.name for c in columns]
             extra = " including the high-energy ones" if self.form.high_energy() else ""
             self.columns_note = f"{service.table}: {len(columns)} columns{extra}"
+            if not service.remote:
+                self.suggestions = distinct_values(service, [c for c in SUGGESTED if c in self.form.columns])
         return True
 
     def run(self) -> bool:

@@ -44,6 +44,7 @@ class ObsCoreSearch(w.VBox):
         s.observe(lambda _c: self._render_status(), ["status", "message", "problems"])
         s.observe(lambda _c: self._render_columns(), ["columns_note"])
         s.observe(self._on_new_results, "results")
+        s.observe(self._suggest, "suggestions")
         self._render_adql()
         self._render_status()
         self.state.set_service(self.state.service, background=background)
@@ -162,6 +163,10 @@ class ObsCoreSearch(w.VBox):
     def _on_new_results(self, change) -> None:
         if change["new"] is not None:
             self._results_callbacks(change["new"])
+
+    def _suggest(self, change) -> None:
+        for column, values in change["new"].items():
+            self.form_view.suggest(column, values)
 
     def _say(self, status: str, message: str) -> None:
         self.state.status, self.state.message = status, message[:1].upper() + message[1:]
