@@ -42,6 +42,16 @@ def test_field_of_view_cone_finds_the_crab_runs(search):
     assert search.state.message.startswith("4 rows in ")
 
 
+def test_async_run(search):
+    search.state.mode = "async"
+    search.set_cone(CRAB, 0.5)
+    search.run()
+    assert search.state.status == "done", search.state.message
+    assert sorted(search.results["obs_id"]) == CRAB_RUNS
+    assert search.state.message.endswith("(async)")
+    assert "service.run_async(query, maxrec=10000)" in search.state.pyvo_code()
+
+
 def test_pointing_cone_needs_a_wide_circle(search):
     search.state.form.cone_mode = "pointing"
     search.set_cone(CRAB, 0.6)
