@@ -38,8 +38,9 @@ def _sep(ra1, dec1, ra2, dec2):
     return math.degrees(math.acos(max(-1.0, min(1.0, c))))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser):
+    """One dashboard page for the module (a cold Voila page costs seconds)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     page.requests, page.errors = [], []
     page.on("request", lambda r: page.requests.append(r.url))

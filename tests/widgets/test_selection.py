@@ -130,3 +130,24 @@ def test_sky_state_validates_selection():
     state = SkyState()
     state.selection = [3, 1, 3]
     assert state.selection == [1, 3]
+
+
+def test_sky_draws_at_most_max_footprints():
+    from widgets.sky.view import MAX_FOOTPRINTS
+
+    sky = SkyView(online=False)
+    sky.state.footprints = [(i, "CIRCLE ICRS 10 10 1") for i in range(MAX_FOOTPRINTS + 5)]
+    assert len(sky.aladin._portal_footprints) == MAX_FOOTPRINTS
+    assert f"Only the first {MAX_FOOTPRINTS:,} of {MAX_FOOTPRINTS + 5:,} footprints are drawn." in sky._note.value
+    sky.aladin.close()
+
+
+def test_sky_offline_offers_only_the_offline_sky():
+    sky = SkyView(online=False)
+    assert [v for _label, v in sky._survey.options] == ["gamma-portal:offline-sky"]
+    assert "Offline: sky surveys (HiPS)" in sky._note.value
+    online = SkyView(online=True)
+    assert len(online._survey.options) > 1 and online.aladin._init_options["log"] is True
+    assert online.aladin.survey == "CDS/P/DSS2/color"
+    sky.aladin.close()
+    online.aladin.close()

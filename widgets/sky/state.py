@@ -18,6 +18,7 @@ REMOTE_SURVEYS = {
     "Fermi-LAT colour (gamma rays)": "CDS/P/Fermi/color",
 }
 OFFLINE_LABEL = "Offline sky (no survey)"
+DEFAULT_ONLINE_SURVEY = REMOTE_SURVEYS["DSS2 colour (optical)"]
 
 
 class SkyState(t.HasTraits):

@@ -16,8 +16,9 @@ from widgets.events import Dispatcher
 from widgets.network import online as network_online
 from widgets.sky.aladin import LocalAladin
 from widgets.sky.footprints import extent
-from widgets.sky.state import OFFLINE_LABEL, OFFLINE_SURVEY, SkyState
+from widgets.sky.state import DEFAULT_ONLINE_SURVEY, OFFLINE_LABEL, OFFLINE_SURVEY, SkyState
 
+MAX_FOOTPRINTS = 20_000  # more would make Aladin Lite slow to draw; the rest are named in a note
 OFFLINE_NOTE = ("Offline: sky surveys (HiPS) and Aladin's name resolver need the CDS servers, so the sky is "
                 "drawn without an image; targets, footprints and coverage are shown.")
 
@@ -35,6 +36,8 @@ class SkyView(w.VBox):
         self.state.online = network_online() if online is None else online
         if not self.state.online:
             self.state.survey = OFFLINE_SURVEY
+        elif self.state.survey == OFFLINE_SURVEY:
+            self.state.survey = DEFAULT_ONLINE_SURVEY
         self._clicks = Dispatcher(on_error=lambda exc: self._set_note(f"a click callback failed: {exc}"))
         self.aladin = LocalAladin(
             height=height, fov=fov, survey=self.state.survey, target=self._target_string(),
@@ -62,7 +65,6 @@ class SkyView(w.VBox):
         self._draw_target()
         self._draw_footprints()
         self._draw_coverage()
-        self._set_note("" if self.state.online else OFFLINE_NOTE)
 
     # -- narrow public API ------------------------------------------------------------------------
     @property
@@ -106,8 +108,10 @@ class SkyView(w.VBox):
             self.aladin.fov = min(180.0, max(1.0, 5.0 * self.state.radius))
 
     def _draw_footprints(self, _change=None) -> None:
-        self.aladin._portal_footprints = [list(f) for f in self.state.footprints]
+        footprints = self.state.footprints
+        self.aladin._portal_footprints = [list(f) for f in footprints[:MAX_FOOTPRINTS]]
         self._draw_selection()
+        self._render_note()
         target = self.state.target
         if target is not None and self.state.footprints:
             reach = extent(self.state.footprints, target.icrs.ra.deg, target.icrs.dec.deg)
@@ -118,7 +122,12 @@ class SkyView(w.VBox):
 
     def _draw_coverage(self, _change=None) -> None:
         self.aladin._portal_moc = dict(self.state.coverage) if self._coverage.value else {}
+        self._render_note()
+
+    def _render_note(self) -> None:
         notes = [] if self.state.online else [OFFLINE_NOTE]
+        if len(self.state.footprints) > MAX_FOOTPRINTS:
+            notes.append(f"Only the first {MAX_FOOTPRINTS:,} of {len(self.state.footprints):,} footprints are drawn.")
         if self.state.coverage_note:
             notes.append(self.state.coverage_note[:1].upper() + self.state.coverage_note[1:] + ".")
         self._set_note(" ".join(notes))
