@@ -19,7 +19,7 @@ from portal.archive.adql.translate import translate
 from portal.archive.adql.types import OutputColumn
 from portal.archive.errors import TapError
 from portal.archive.output import FORMATS, OutputFormat, find_format, render
-from portal.archive.store import QueryConnection
+from portal.archive.store import QueryConnection, query_connection
 from portal.archive.uploads import fetch, load_upload, parse_upload_param
 
 log = logging.getLogger("portal.archive")
@@ -107,7 +107,7 @@ def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float = SYNC_
     """Translate and run the query on a read-only connection. Raises :class:`TapError`.
 
     ``on_open(connection)`` is called once the connection is open (async jobs register its
-    ``interrupt`` to be called on abort).
+    ``interrupt`` to be called on abort; that connection is then not reused).
     """
     started = time.perf_counter()
     loaded = [load_upload(name, fetch(name, content) if isinstance(content, str) else content)
@@ -118,12 +118,12 @@ def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float = SYNC_
     except AdqlError as exc:
         raise TapError(str(exc)) from None
     try:
-        with QueryConnection(db_path, base_url, time_limit, [data for _, data in loaded]) as conn:
+        with query_connection(db_path, base_url, time_limit, [data for _, data in loaded],
+                              pooled=on_open is None) as conn:
             if on_open is not None:
                 on_open(conn)
             try:
-                cursor = conn.execute(translation.sql)
-                rows = cursor.fetchmany(q.maxrec + 1)
+                rows = conn.execute(translation.sql).fetchmany(q.maxrec + 1)
             except sqlite3.Error as exc:
                 raise _sql_error(exc, conn) from None
     except sqlite3.Error as exc:

@@ -131,8 +131,11 @@ def _rand(seed=None):
     return random.Random(seed).random() if seed is not None else random.random()
 
 
-def register(conn: sqlite3.Connection, base_url: str = "") -> FunctionErrors:
-    """Register the ADQL support functions on ``conn``; returns its error holder."""
+def register(conn: sqlite3.Connection, base_url=lambda: "") -> FunctionErrors:
+    """Register the ADQL support functions on ``conn``; returns its error holder.
+
+    ``base_url()`` gives the server's public URL for the request being answered (access_url).
+    """
     errors = FunctionErrors()
     functions = {
         "adql_point": (2, _point), "adql_circle": (3, _circle), "adql_cone": (3, _cone), "adql_box": (4, _box),
@@ -148,7 +151,7 @@ def register(conn: sqlite3.Connection, base_url: str = "") -> FunctionErrors:
     for name, (nargs, fn) in functions.items():
         conn.create_function(name, nargs, _nullsafe(errors, fn), deterministic=True)
     conn.create_function("adql_rand", -1, _rand)
-    conn.create_function("adql_base_url", 0, lambda: base_url, deterministic=True)
+    conn.create_function("adql_base_url", 0, base_url)
     return errors
 
 

@@ -8,9 +8,12 @@ ADQL support functions, and a progress handler that stops a statement at its tim
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -188,16 +191,19 @@ def _authorizer(action, arg1, arg2, dbname, source):
 
 
 class QueryConnection:
-    """A read-only connection for one query, with uploads, a time limit and function errors."""
+    """A read-only connection for queries, with uploads, a time limit and function errors."""
 
     def __init__(self, path: Path, base_url: str = "", time_limit: float = 60.0,
                  uploads: list[tuple[str, list[str], list[tuple]]] | None = None):
         if not Path(path).exists():
             connect_write(path).close()  # an empty archive is still queryable
+        self.inode = os.stat(path).st_ino
+        self.base_url = base_url
+        self.cursor: sqlite3.Cursor | None = None
         self.conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None,
                                     check_same_thread=False)
         self.conn.execute("PRAGMA case_sensitive_like = ON")  # ADQL LIKE is case-sensitive
-        self.errors: FunctionErrors = register(self.conn, base_url)
+        self.errors: FunctionErrors = register(self.conn, lambda: self.base_url)
         # connect the R*Tree virtual tables before the authorizer (they prepare their own statements)
         self.conn.execute(f'SELECT count(*) FROM "{OBSCORE.point_index[2]}" WHERE id = 0').fetchone()
         self.conn.execute(f'SELECT count(*) FROM "{OBSCORE.region_index[1]}" WHERE id = 0').fetchone()
@@ -223,7 +229,14 @@ class QueryConnection:
     def execute(self, sql: str) -> sqlite3.Cursor:
         self.deadline = time.monotonic() + self.time_limit
         self.errors.message = None
-        return self.conn.execute(sql)
+        self.cursor = self.conn.execute(sql)
+        return self.cursor
+
+    def finish(self) -> None:
+        """End the statement (and so the read transaction and its WAL snapshot)."""
+        if self.cursor is not None:
+            self.cursor.close()
+            self.cursor = None
 
     def interrupt(self) -> None:
         """Stop the running statement (from another thread): an aborted async job."""
@@ -243,3 +256,50 @@ class QueryConnection:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# Prepared read-only connections are reused (their page cache stays warm); with uploads, never.
+_POOL: dict[str, list[QueryConnection]] = {}
+_POOL_LOCK = threading.Lock()
+POOL_SIZE = 8
+
+
+@contextmanager
+def query_connection(path: Path, base_url: str = "", time_limit: float = 60.0, uploads=None, pooled=True):
+    """A :class:`QueryConnection` for one query, from the pool unless the query has uploads (or
+    ``pooled`` is false: async jobs hand the connection to their abort callback)."""
+    if uploads or not pooled:
+        with QueryConnection(path, base_url, time_limit, uploads) as conn:
+            yield conn
+        return
+    key = str(Path(path).resolve())
+    conn = None
+    with _POOL_LOCK:
+        while _POOL.get(key) and conn is None:
+            conn = _POOL[key].pop()
+            if not _same_file(conn, path):
+                conn.close()
+                conn = None
+    if conn is None:
+        conn = QueryConnection(path, base_url, time_limit)
+    conn.base_url, conn.time_limit = base_url, time_limit
+    try:
+        yield conn
+    except BaseException:
+        conn.close()
+        raise
+    conn.finish()
+    with _POOL_LOCK:
+        spare = _POOL.setdefault(key, [])
+        if len(spare) < POOL_SIZE:
+            spare.append(conn)
+            conn = None
+    if conn is not None:
+        conn.close()
+
+
+def _same_file(conn: QueryConnection, path: Path) -> bool:
+    try:
+        return os.stat(path).st_ino == conn.inode
+    except OSError:
+        return False
