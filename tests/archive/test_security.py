@@ -130,3 +130,20 @@ def test_bad_uploads(small_db):
         with pytest.raises(TapError) as exc:
             query(small_db, "SELECT * FROM TAP_UPLOAD.t", uploads=[("t", content)])
         assert expected in exc.value.message
+
+
+def test_pooled_connections_see_new_rows(tmp_path):
+    """Reused read-only connections hold no snapshot: rows ingested meanwhile are found."""
+    from portal.archive.ingest import ingest_synthetic
+
+    db = tmp_path / store.DB_NAME
+    ingest_synthetic(db, 20, seed=1)
+    for _ in range(3):
+        assert query(db, "SELECT COUNT(*) FROM ivoa.obscore")[1][0][0] == 20
+    assert store._POOL[str(db.resolve())]  # kept for the next query
+    ingest_synthetic(db, 5, seed=2)
+    assert query(db, "SELECT COUNT(*) FROM ivoa.obscore")[1][0][0] == 25
+    _, rows = query(db, "SELECT TOP 3 obs_id FROM ivoa.obscore", maxrec=1)  # a cursor left half-read
+    assert len(rows) == 1
+    ingest_synthetic(db, 5, seed=3)
+    assert query(db, "SELECT COUNT(*) FROM ivoa.obscore")[1][0][0] == 30
