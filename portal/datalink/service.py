@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from portal.datalink.files import FITS, HDUCutter, file_content_type
@@ -19,6 +21,7 @@ HDU_LINKS = {
     "bkg": ("#calibration", "background model IRF"),
     "rad_max": ("#calibration", "on-region radius (RAD_MAX) of the point-like IRFs"),
 }
+CACHED_DOCUMENTS = 2048
 _VOTABLE_TYPES = {"int": "long", "float": "double", "bool": "boolean"}
 
 
@@ -30,19 +33,50 @@ class DataLinkService:
         self.cutter = HDUCutter(Path(cache_dir) / "hdus")
         self.previews = PreviewMaker(Path(cache_dir) / "previews")
         self.spectrum = spectrum_definition
+        self._lock = threading.Lock()
+        self._documents: OrderedDict[tuple, bytes] = OrderedDict()
 
     def observation(self, did: str) -> Observation:
         return self.lookup.find(did)
 
     def document(self, ids: list[str], base_url: str) -> bytes:
-        """The DataLink VOTable for ``ids`` (unknown ids become rows with an error_message)."""
+        """The DataLink VOTable for ``ids`` (unknown ids become rows with an error_message).
+
+        Documents are cached: writing a VOTable with astropy costs tens of milliseconds, looking up
+        whether anything changed (the observation's files, whether its preview is drawn) does not.
+        """
+        found: list[Observation | NotFound] = []
+        for did in ids:
+            try:
+                found.append(self.lookup.find(did))
+            except NotFound as exc:
+                found.append(exc)
+        key = (base_url, getattr(self.spectrum, "name", None), tuple(
+            (did, *self._version(obs)) if isinstance(obs, Observation) else (did, str(obs))
+            for did, obs in zip(ids, found, strict=True)))
+        with self._lock:
+            if key in self._documents:
+                self._documents.move_to_end(key)
+                return self._documents[key]
+        body = self._build(ids, found, base_url)
+        with self._lock:
+            self._documents[key] = body
+            while len(self._documents) > CACHED_DOCUMENTS:
+                self._documents.popitem(last=False)
+        return body
+
+    def _version(self, obs: Observation) -> tuple:
+        stats = [h.path.stat() for h in obs.hdus]
+        return (tuple((h.hdu_type, str(h.path), s.st_mtime_ns, s.st_size) for h, s in zip(obs.hdus, stats,
+                                                                                          strict=True)),
+                self.previews.cached(obs).is_file())
+
+    def _build(self, ids: list[str], found: list, base_url: str) -> bytes:
         links: list[Link] = []
         services: list[ServiceDescriptor] = []
-        for n, did in enumerate(ids):
-            try:
-                obs = self.lookup.find(did)
-            except NotFound as exc:
-                links.append(Link(did, error_message=f"NotFoundFault: {exc}", semantics="#this"))
+        for n, (did, obs) in enumerate(zip(ids, found, strict=True)):
+            if isinstance(obs, NotFound):
+                links.append(Link(did, error_message=f"NotFoundFault: {obs}", semantics="#this"))
                 continue
             links.extend(self.links(obs, base_url))
             if self.spectrum is not None:
