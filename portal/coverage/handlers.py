@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
-
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
@@ -24,18 +21,14 @@ def _coverage(request: Request):
 def moc_json(request: Request) -> Response:
     """MOC JSON (``{"order": [cells]}``), as Aladin Lite's ``A.MOCFromJSON`` and ipyaladin's add_moc read it."""
     cov = _coverage(request)
-    body = cov.moc.serialize("json") if cov.n_regions else {}
     headers = {"X-MOC-Order": str(cov.order), "X-Sky-Fraction": f"{cov.sky_fraction:.6g}", **PUBLIC}
-    return Response(json.dumps(body), media_type="application/json", headers=headers)
+    return Response(cov.encoded("json"), media_type="application/json", headers=headers)
 
 
 @router.get("/coverage/moc.fits")
 def moc_fits(request: Request) -> Response:
     """MOC FITS (IVOA MOC 2.0), for Aladin, TOPCAT or mocpy.MOC.from_fits."""
-    cov = _coverage(request)
-    buffer = io.BytesIO()
-    cov.moc.serialize("fits").writeto(buffer)
-    return Response(buffer.getvalue(), media_type="application/fits",
+    return Response(_coverage(request).encoded("fits"), media_type="application/fits",
                     headers={"Content-Disposition": 'attachment; filename="archive-coverage.moc.fits"', **PUBLIC})
 
 

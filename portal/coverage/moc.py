@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,9 +28,23 @@ class Coverage:
     n_regions: int
     seconds: float  # build time
 
+    _encoded: dict = field(default_factory=dict, repr=False, compare=False)
+
     @property
     def sky_fraction(self) -> float:
         return float(self.moc.sky_fraction) if self.n_regions else 0.0
+
+    def encoded(self, kind: str) -> bytes:
+        """The MOC as JSON (``{"order": [cells]}``, ``{}`` when empty) or FITS bytes, made once."""
+        if kind not in self._encoded:
+            if kind == "json":
+                body = json.dumps(self.moc.serialize("json") if self.n_regions else {}).encode()
+            else:
+                buffer = io.BytesIO()
+                self.moc.serialize("fits").writeto(buffer)
+                body = buffer.getvalue()
+            self._encoded[kind] = body
+        return self._encoded[kind]
 
 
 def order_for(n: int) -> int:
