@@ -7,9 +7,11 @@ client (httpx) and read every UWS document with pyvo's parsers.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from unittest import mock
 
@@ -22,6 +24,13 @@ from portal.config import Settings
 from tests.uws.jobs import DEFINITIONS
 
 FINAL = {"COMPLETED", "ERROR", "ABORTED"}
+
+
+def run_async(coro):
+    """``asyncio.run`` in a thread of its own: in a full test session the main thread may already
+    run an event loop (Playwright's sync API keeps one for its session-wide browser)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 @dataclass

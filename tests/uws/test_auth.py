@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sqlite3
@@ -16,6 +15,7 @@ import pytest
 from portal.auth import Authenticator, HubAuthenticator, TokenStore, token_path
 from portal.auth.tokens import InvalidUserName, hash_token
 from tests.support.servers import REPO
+from tests.uws.conftest import run_async
 
 
 def test_tokens_are_stored_hashed(tmp_path):
@@ -102,12 +102,12 @@ def test_hub_tokens_identify_hub_users(tmp_path, hub):
         assert await auth.user_for("not-a-hub-token") is None
         assert await auth.user_for(local) == "frank"  # local tokens still work under a hub
 
-    asyncio.run(check())
+    run_async(check())
 
 
 def test_unreachable_hub_means_unauthenticated(tmp_path):
     auth = HubAuthenticator("http://127.0.0.1:9/hub/api", timeout=1)
-    assert asyncio.run(auth.user_for("anything")) is None
+    assert run_async(auth.user_for("anything")) is None
 
 
 def test_without_hub_only_local_tokens(tmp_path):

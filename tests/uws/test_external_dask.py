@@ -14,6 +14,7 @@ from portal.uws.dask_runner import DaskRunner
 from portal.uws.models import ExecutionPhase
 from portal.uws.service import JobService, ServiceConfig
 from portal.uws.store import JobStore
+from tests.uws.conftest import run_async
 from tests.uws.jobs import COUNT, ECHO
 from tests.uws.test_execution import alive
 
@@ -69,5 +70,5 @@ def test_factory_cluster_with_daemonic_workers(tmp_path):
             await service.close()
         assert runner._external is not None and runner._external.status.name == "closed"
 
-    asyncio.run(scenario())
+    run_async(scenario())
     assert os.environ.get("PORTAL_DASK_SCHEDULER") is None

@@ -12,6 +12,7 @@ from portal.uws.models import ExecutionPhase, Job, Outcome, utcnow
 from portal.uws.service import JobService, ServiceConfig
 from portal.uws.store import JobStore
 from portal.uws.thread_runner import ThreadRunner
+from tests.uws.conftest import run_async
 from tests.uws.jobs import COUNT, ECHO
 
 
@@ -63,7 +64,7 @@ def test_running_limits_in_total_and_per_owner(tmp_path):
         assert max_overlap(done, lambda j: j.owner == "alice") <= 2
         assert max_overlap(done, lambda j: j.owner == "bob") <= 2
         assert max_overlap(done) == 3  # the limit is used, not just respected
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_queued_jobs_run_in_request_order(tmp_path):
@@ -78,7 +79,7 @@ def test_queued_jobs_run_in_request_order(tmp_path):
         starts = [j.start_time for j in done]
         assert starts == sorted(starts)
         assert max_overlap(done) == 1
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_cleaner_removes_expired_jobs_and_their_files(tmp_path):
@@ -101,7 +102,7 @@ def test_cleaner_removes_expired_jobs_and_their_files(tmp_path):
             assert svc.store.get(keep.job_id) is not None
         finally:
             await svc.close()
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_thread_runner_duration_and_abort_are_cooperative(tmp_path):
@@ -121,7 +122,7 @@ def test_thread_runner_duration_and_abort_are_cooperative(tmp_path):
             assert "log" in [r.id for r in (await svc.get("alice", "count", other.job_id)).results]
         finally:
             await svc.close()
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def new_job(job_id: str, owner="alice", job_list="echo") -> Job:
@@ -178,5 +179,5 @@ def test_store_under_concurrent_writers_and_reopening(tmp_path):
 @pytest.mark.parametrize("requested, expected", [(None, 60), (10, 10), (0, 3600), (999_999, 3600)])
 def test_execution_duration_is_capped(tmp_path, requested, expected):
     svc = service(tmp_path, max_execution_duration=3600)
-    job = asyncio.run(svc.create("alice", "echo", [("text", "t")], execution_duration=requested))
+    job = run_async(svc.create("alice", "echo", [("text", "t")], execution_duration=requested))
     assert job.execution_duration == expected
