@@ -16,7 +16,9 @@ Binder's ``postBuild`` and the Voila launcher call :func:`ensure_installed`.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -61,7 +63,7 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     if path.is_file() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")  # atomic, and safe with concurrent installs
     tmp.write_bytes(data)
     tmp.replace(path)
     return True
@@ -88,7 +90,9 @@ def _copy_vendor(static: Path) -> list[Path]:
         if dest.is_file() and dest.stat().st_size == st.st_size and dest.stat().st_mtime == st.st_mtime:
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, dest)
+        tmp = dest.with_name(f"{dest.name}.{os.getpid()}.part")
+        shutil.copy2(source, tmp)
+        tmp.replace(dest)  # a server never serves half a file
         changed.append(dest)
     return changed
 
@@ -106,13 +110,21 @@ def _offline_sky(static: Path) -> list[Path]:
     changed = []
     if _write_if_changed(root / "properties", properties.encode()):
         changed.append(root / "properties")
+    if not (root / "Moc.fits").is_file():  # the whole sky (Aladin Lite asks for the HiPS's coverage)
+        from mocpy import MOC
+
+        buffer = io.BytesIO()
+        MOC.from_str("0/0-11").serialize("fits").writeto(buffer)
+        _write_if_changed(root / "Moc.fits", buffer.getvalue())
+        changed.append(root / "Moc.fits")
     tiles = [root / "Norder0" / "Dir0" / f"Npix{n}.png" for n in range(12)] + [root / "Norder3" / "Allsky.png"]
     for tile in tiles:
         if tile.is_file():
             continue
-        tile.parent.mkdir(parents=True, exist_ok=True)
         size = (OFFLINE_TILE * 27, OFFLINE_TILE * 29) if tile.name == "Allsky.png" else (OFFLINE_TILE, OFFLINE_TILE)
-        Image.new("RGB", size, OFFLINE_COLOR).save(tile)
+        buffer = io.BytesIO()
+        Image.new("RGB", size, OFFLINE_COLOR).save(buffer, format="PNG")
+        _write_if_changed(tile, buffer.getvalue())
         changed.append(tile)
     return changed
 
