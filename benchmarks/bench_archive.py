@@ -63,8 +63,8 @@ def _time_queries(client: httpx.Client, url: str, queries: list[str]) -> tuple[l
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc): unlike wall time, barely affected by the load
-    that other users put on the machine."""
+    """User + system CPU time of a process (Linux /proc): less affected than wall time by what other
+    users run on the machine (though still by shared caches and hyper-threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -102,7 +102,7 @@ def run() -> list[Measure]:
         Measure("archive", "1 deg cone + 2 filters, 1M rows, HTTP+VOTable, p50", p50 * 1000, "ms",
                 goal="<= 30 ms", met=p50 <= 0.030),
         Measure("archive", "1 deg cone + 2 filters, 1M rows, HTTP+VOTable, p95", p95 * 1000, "ms"),
-        Measure("archive", "server CPU time per cone query (mean; load-independent)", cpu_per_query * 1000, "ms"),
+        Measure("archive", "server CPU time per cone query (mean; less load-sensitive than wall time)", cpu_per_query * 1000, "ms"),
         Measure("archive", "same query as a full scan (no index), p50", median(scan_times) * 1000, "ms"),
         Measure("archive", "full scan / indexed cone (p50 ratio)", median(scan_times) / p50, "ratio"),
         Measure("archive", "cone response size, median", median(sizes) / 1024, "KiB"),
