@@ -1,10 +1,13 @@
 """The portal dashboard in Voila with no internet: Aladin draws footprints, table and sky share one selection,
 and nothing the page needs comes from outside the machine."""
 
+import base64
+import io
 import math
 import re
 
 import pytest
+from astropy.table import Table
 
 from tests.browser.pixels import FOOTPRINT, SELECTED, TARGET, count, is_allowed_external
 from tests.support.browser import is_external
@@ -84,6 +87,14 @@ def test_search_the_crab_offline(page, tmp_path):
     page.wait_for_selector(".portal-sky-view [data-portal-selected='1']", timeout=30_000)
     assert selected_count(page) == "1"
     assert count(sky_png(page), SELECTED) > 200, "the selected footprint is not highlighted"
+
+    # ... and can be downloaded as a VOTable
+    page.click("button:has-text('Export selection')")
+    link = page.wait_for_selector("a.portal-download", timeout=30_000)
+    href = link.get_attribute("href")
+    assert href.startswith("data:application/x-votable+xml;base64,")
+    votable = Table.read(io.BytesIO(base64.b64decode(href.split(",", 1)[1])), format="votable")
+    assert len(votable) == 1 and votable["obs_id"][0] in CRAB_RUNS
 
     page.click("button:has-text('Clear selection')")
     page.wait_for_selector(".portal-sky-view [data-portal-selected='0']", timeout=30_000)

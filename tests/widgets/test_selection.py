@@ -99,7 +99,7 @@ def test_grid_rows_follow_a_sort():
     state = SearchState()
     state.results = results()
     binding = SelectionBinding(grid, state, len(frame.columns))
-    grid.transform([{"type": "sort", "columnIndex": 4, "column": "t_exptime", "desc": False}])
+    grid.transform([{"type": "sort", "column": "t_exptime", "desc": False}])
     assert grid.mapping().order.tolist() == [5, 4, 3, 2, 1, 0]
     grid.selections = [{"r1": 0, "r2": 1, "c1": 0, "c2": 4}]  # the user selects the first two view rows
     assert state.selection == [4, 5]
