@@ -151,3 +151,20 @@ def test_sky_offline_offers_only_the_offline_sky():
     assert online.aladin.survey == "CDS/P/DSS2/color"
     sky.aladin.close()
     online.aladin.close()
+
+
+def test_new_results_reuse_the_grid():
+    from widgets.obscore.results_view import ResultsPanel
+
+    state = SearchState()
+    panel = ResultsPanel(state)
+    state.results = results(6)
+    grid = panel.grid
+    grid.transform([{"type": "sort", "column": "t_exptime", "desc": False}])
+    state.selection = [1]
+    state.results = results(3)  # a new search: same grid, its sort and selection dropped
+    assert panel.grid is grid and grid._transforms == [] and grid.selections == []
+    assert grid.mapping().order.tolist() == [0, 1, 2] and grid._row_count == 3
+    grid.selections = [{"r1": 2, "r2": 2, "c1": 0, "c2": 4}]
+    assert state.selection == [2]
+    grid.close()

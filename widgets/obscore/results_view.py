@@ -37,12 +37,6 @@ class ResultsPanel(w.VBox):
         self._show_count()
 
     def _show_results(self, _change=None) -> None:
-        if self._binding is not None:
-            self._binding.unbind()
-            self._binding = None
-        if self.grid is not None:
-            self.grid.close()
-            self.grid = None
         self._link.value = ""
         table = self.state.results
         if table is None:
@@ -51,10 +45,14 @@ class ResultsPanel(w.VBox):
         from widgets.obscore.table import ResultsGrid, SelectionBinding, to_dataframe
 
         frame = to_dataframe(table)
-        self.grid = ResultsGrid(frame, layout=w.Layout(height=self.height, width="100%"), base_column_size=120,
-                                header_visibility="all")
-        self.grid.add_class("portal-results-grid")
-        self._binding = SelectionBinding(self.grid, self.state, len(frame.columns))
+        if self.grid is None:  # the first results: the grid is made once and then reused
+            self.grid = ResultsGrid(frame, layout=w.Layout(height=self.height, width="100%"), base_column_size=120,
+                                    header_visibility="all")
+            self.grid.add_class("portal-results-grid")
+            self._binding = SelectionBinding(self.grid, self.state, len(frame.columns))
+        else:
+            self.grid.set_frame(frame)
+            self._binding.n_columns = len(frame.columns)
         self._holder.children = [self.grid]
 
     def _show_count(self, _change=None) -> None:

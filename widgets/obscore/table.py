@@ -92,6 +92,16 @@ class ResultsGrid(StreamingDataGrid):
         self._frame = frame
         super().__init__(frame, selection_mode="row", **kwargs)
 
+    def set_frame(self, frame: pd.DataFrame) -> None:
+        """Show other rows in the same grid (cheaper than a new grid in the browser)."""
+        self._frame = frame
+        self.selections = []
+        self._transforms = []  # a sort or filter of the previous rows means nothing now
+        self.data = frame
+        self._transformed_data = None
+        self._row_count = len(frame)
+        self.tick()
+
     def mapping(self) -> RowMapping:
         transformed = getattr(self, "_transformed_data", None)
         order = (transformed if transformed is not None else self._frame).index.to_numpy()
