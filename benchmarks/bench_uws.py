@@ -3,8 +3,10 @@
 - submission to EXECUTING: POST with PHASE=RUN, then a blocking GET (WAIT, PHASE=QUEUED) until the
   phase is no longer QUEUED; p50 and p95 over warm runs (the cluster and the job processes' server
   are warm); also the server's own creationTime-to-startTime;
-- listing 10,000 jobs of one user: the first (cold) request after the jobs were stored, and the
-  p50 of repeated requests;
+- listing 10,000 jobs of one user: the first request after the jobs were stored (every job
+  reference rendered by vo-models), then the p50 after a change elsewhere in the store (the list
+  is rebuilt from the store, references come from the render cache) and unchanged (served from the
+  service's list cache, as a polling monitor sees it);
 - 20 jobs submitted at once with a running limit of 4: all complete, and the largest number
   executing at one instant (from their start and end times) stays within the limit.
 
@@ -84,26 +86,33 @@ def _max_concurrency(jobs) -> int:
     return peak
 
 
-def _listing(server, data: Path, n: int = 10_000) -> tuple[float, float]:
+def _listing(server, data: Path, other: httpx.Client, n: int = 10_000) -> dict[str, float]:
+    """Listing n jobs: the first request, after a change elsewhere (rebuilt from the store), and
+    unchanged (a monitor polling: served from the service's cache)."""
     token = TokenStore(token_path(data)).create("lister")
     now = utcnow()
     store = JobStore(data / "uws" / "jobs.sqlite")
     store.add_many(Job(f"bench{i:06d}", "echo", "lister", ExecutionPhase.COMPLETED, (("text", str(i)),),
                        now - timedelta(seconds=i), 60, now + timedelta(days=1)) for i in range(n))
     store.close()
+    touch = other.post("/uws/echo", data={"text": "touch"}, follow_redirects=False).headers["location"]
     client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
     started = time.perf_counter()
     first = client.get("/uws/echo")
     cold = time.perf_counter() - started
     assert len(parse_job_list(io.BytesIO(first.content))) == n
-    warm, server = [], []
-    for _ in range(10):
+    fresh, handler, cached = [], [], []
+    for i in range(10):
+        other.post(touch + "/destruction", data={"DESTRUCTION": f"2030-01-{i + 1:02d}T00:00:00Z"})
         started = time.perf_counter()
         response = client.get("/uws/echo")
         response.raise_for_status()
-        warm.append(time.perf_counter() - started)
-        server.append(float(response.headers["server-timing"].split("dur=")[1]) / 1000)
-    return cold, median(warm), median(server)
+        fresh.append(time.perf_counter() - started)
+        handler.append(float(response.headers["server-timing"].split("dur=")[1]) / 1000)
+        started = time.perf_counter()
+        client.get("/uws/echo").raise_for_status()
+        cached.append(time.perf_counter() - started)
+    return {"cold": cold, "fresh": median(fresh), "handler": median(handler), "cached": median(cached)}
 
 
 def run() -> list[Measure]:
@@ -127,7 +136,7 @@ def run() -> list[Measure]:
             completed = sum(j.phase == "COMPLETED" for j in jobs)
             peak = _max_concurrency(jobs)
 
-            cold, warm, handler = _listing(server, data)
+            listing = _listing(server, data, client)
         finally:
             server.stop()
     p50 = percentile(latencies, 50)
@@ -140,10 +149,11 @@ def run() -> list[Measure]:
         Measure("uws", "submission to EXECUTING, p95", percentile(latencies, 95) * 1000, "ms"),
         Measure("uws", "creationTime to startTime in the job record, p50 (server side)",
                 percentile(server_side, 50) * 1000, "ms"),
-        Measure("uws", "list 10,000 jobs, p50 of repeated requests", warm * 1000, "ms",
-                goal="<= 100 ms", met=warm <= 0.1),
-        Measure("uws", "list 10,000 jobs, p50 time in the handler (Server-Timing)", handler * 1000, "ms"),
-        Measure("uws", "list 10,000 jobs, first request after they were stored", cold * 1000, "ms"),
+        Measure("uws", "list 10,000 jobs after a change elsewhere (rebuilt from the store), p50",
+                listing["fresh"] * 1000, "ms", goal="<= 100 ms", met=listing["fresh"] <= 0.1),
+        Measure("uws", "  the same, time in the handler (Server-Timing), p50", listing["handler"] * 1000, "ms"),
+        Measure("uws", "list 10,000 jobs unchanged (a monitor polling), p50", listing["cached"] * 1000, "ms"),
+        Measure("uws", "list 10,000 jobs, first request after they were stored", listing["cold"] * 1000, "ms"),
         Measure("uws", "20 concurrent 1 s jobs: completed", completed, "jobs", goal="20", met=completed == 20),
         Measure("uws", f"20 concurrent jobs: most executing at once (limit {LIMIT})", peak, "jobs",
                 goal=f"<= {LIMIT}", met=peak <= LIMIT),

@@ -166,12 +166,17 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         last_n = _parse_int(last, "LAST") if last is not None else None
         if last_n is not None and last_n < 0:
             raise InvalidRequest("LAST must be 0 or more")
-        get_service(request).prepare_runner()
-        refs = await get_service(request).list_jobs(
-            user, lst, phases=phases, after=_parse_time(after, "AFTER") if after else None, last=last_n)
-        response = _xml(get_service(request).renderer.render(refs, list_url(request, lst)))
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-        return response
+        service = get_service(request)
+        service.prepare_runner()
+        service.definition(lst)
+        body, etag = await service.list_document(
+            user, lst, list_url(request, lst), phases=phases,
+            after=_parse_time(after, "AFTER") if after else None, last=last_n)
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache",
+                   "Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.1f}"}
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=render.XML, headers=headers)
 
     if create:
         @router.post(base, name=f"{name}_create")

@@ -31,6 +31,8 @@ import logging
 import secrets
 import shutil
 import threading
+import zlib
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,7 +53,7 @@ from portal.uws.models import (
 )
 from portal.uws.params import ParameterError, normalize, typed
 from portal.uws.queue import Dispatcher
-from portal.uws.render import JobListRenderer
+from portal.uws.render import JobListRenderer, list_name_of
 from portal.uws.runner import Runner
 from portal.uws.store import JobStore
 
@@ -63,6 +65,8 @@ RESTART_MESSAGE = ("The job service stopped while this job was executing, so its
                    "Run the job again.")
 STOP_MESSAGE = "The job service was stopped while this job was executing. Run the job again."
 MAX_RUN_ID = 256
+LIST_CACHE_ENTRIES = 16  # rendered job lists kept while no job changes
+LIST_CACHE_MAX_BYTES = 8 << 20
 WARM_LIMIT = 20_000  # newest jobs per list whose references are rendered in the background at start
 
 
@@ -94,6 +98,7 @@ class JobService:
         self.definitions = dict(definitions)
         self.runner = runner
         self.renderer = JobListRenderer()
+        self._lists: OrderedDict[tuple, tuple[tuple, bytes, str]] = OrderedDict()
         self._changed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._cleaner: asyncio.Task | None = None
@@ -254,6 +259,30 @@ class JobService:
         if user is None:
             return []  # anonymous callers see no list, only the jobs whose ids they hold
         return self.store.list_refs(job_list, user, phases=phases, after=after, last=last)
+
+    async def list_document(self, user: str | None, job_list: str, list_url: str, *,
+                            phases: list[ExecutionPhase] | None = None, after: datetime | None = None,
+                            last: int | None = None) -> tuple[bytes, str]:
+        """The job list as a UWS document, and its ETag (a hash of the content).
+
+        A list asked for again while no job changed (a monitor polling) comes from a small cache.
+        """
+        key = (user, job_list, tuple(phases or ()), after, last, list_name_of(list_url))
+        generation = self.store.generation()
+        hit = self._lists.get(key)
+        if hit is not None and hit[0] == generation:
+            self._lists.move_to_end(key)
+            return hit[1], hit[2]
+        self.definition(job_list)
+        refs = [] if user is None else self.store.list_refs(job_list, user, phases=phases, after=after, last=last)
+        body = self.renderer.render(refs, list_url)
+        etag = f'W/"{zlib.crc32(body):08x}-{len(body):x}"'
+        if len(body) <= LIST_CACHE_MAX_BYTES:
+            self._lists[key] = (generation, body, etag)
+            self._lists.move_to_end(key)
+            while len(self._lists) > LIST_CACHE_ENTRIES:
+                self._lists.popitem(last=False)
+        return body, etag
 
     async def start_job(self, user: str | None, job_list: str, job_id: str) -> Job:
         job = self._job(user, job_list, job_id)

@@ -16,6 +16,7 @@ API (all synchronous, all thread-safe)::
     store.add(job)                              # insert a new Job (PENDING)
     store.get(job_id) -> Job | None
     store.list_refs(job_list, owner, phases=None, after=None, last=None) -> list[JobRef]
+    store.list_rows(...) -> list[tuple]                     # the same as plain tuples (fast)
     store.all_refs(job_list, limit) -> list[JobRef]           # every owner, newest first
     store.set_parameters(job_id, params) -> bool          # only while PENDING
     store.set_execution_duration(job_id, seconds) -> bool  # only while PENDING
@@ -26,6 +27,7 @@ API (all synchronous, all thread-safe)::
     store.put_result(job_id, result)                       # add or replace one result
     store.set_results(job_id, results)                     # replace all results
     store.queued() -> list[Job]                            # QUEUED jobs, oldest request first
+    store.generation() -> tuple                            # changes whenever any job changes
     store.fail_executing(message, end_time) -> list[str]   # after a crash: EXECUTING -> ERROR
     store.expired(now) -> list[Job]                        # destruction time passed
     store.delete(job_id) -> bool
@@ -50,7 +52,7 @@ from portal.uws.models import (
     Outcome,
 )
 
-__all__ = ["JobStore"]
+__all__ = ["JobStore", "to_ref"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -95,6 +97,12 @@ _JOB_COLUMNS = ("job_id, job_list, owner, phase, run_id, parameters, creation_ti
 _PHASES = {p.value: p for p in ExecutionPhase}
 
 
+def to_ref(row: tuple) -> JobRef:
+    """A :class:`JobRef` from a plain ``(job_id, phase, owner, run_id, created)`` row."""
+    job_id, phase, owner, run_id, created = row
+    return JobRef(job_id, _PHASES[phase], owner, run_id, created)
+
+
 def _ts(value: datetime | None) -> float | None:
     return None if value is None else value.timestamp()
 
@@ -113,6 +121,7 @@ class JobStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._writes = 0  # committed writes through this store
         self._conn().executescript(SCHEMA)
 
     # -- connections -------------------------------------------------------------------------
@@ -131,7 +140,8 @@ class JobStore:
         return conn
 
     class _Tx:
-        def __init__(self, conn: sqlite3.Connection) -> None:
+        def __init__(self, store: "JobStore", conn: sqlite3.Connection) -> None:
+            self.store = store
             self.conn = conn
 
         def __enter__(self) -> sqlite3.Connection:
@@ -140,9 +150,17 @@ class JobStore:
 
         def __exit__(self, exc_type, exc, tb) -> None:
             self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            if not exc_type:
+                with self.store._lock:
+                    self.store._writes += 1
 
     def _write(self) -> "JobStore._Tx":
-        return JobStore._Tx(self._conn())
+        return JobStore._Tx(self, self._conn())
+
+    def generation(self) -> tuple[int, int]:
+        """A value that changes whenever jobs change: by a write through this store (any thread)
+        or by another process (SQLite's data_version of this thread's connection)."""
+        return self._writes, self._conn().execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:
@@ -188,9 +206,10 @@ class JobStore:
         finally:
             conn.execute("COMMIT")
 
-    def list_refs(self, job_list: str, owner: str | None, *, phases: Iterable[ExecutionPhase] | None = None,
-                  after: datetime | None = None, last: int | None = None) -> list[JobRef]:
-        """Jobs of ``owner`` in ``job_list``, newest first (UWS 1.1 job-list filters)."""
+    def list_rows(self, job_list: str, owner: str | None, *, phases: Iterable[ExecutionPhase] | None = None,
+                  after: datetime | None = None, last: int | None = None) -> list[tuple]:
+        """Jobs of ``owner`` in ``job_list``, newest first (UWS 1.1 job-list filters), as plain
+        ``(job_id, phase, owner, run_id, created)`` tuples: the fast form of :meth:`list_refs`."""
         sql = "SELECT job_id, phase, owner, run_id, creation_time FROM jobs WHERE job_list = ? AND owner IS ?"
         args: list = [job_list, owner]
         if phases is not None:
@@ -204,8 +223,11 @@ class JobStore:
         if last is not None:
             sql += " LIMIT ?"
             args.append(last)
-        phase = _PHASES.__getitem__
-        return [JobRef(jid, phase(ph), own, run, ct) for jid, ph, own, run, ct in self._conn().execute(sql, args)]
+        return self._conn().execute(sql, args).fetchall()
+
+    def list_refs(self, job_list: str, owner: str | None, **filters) -> list[JobRef]:
+        """Jobs of ``owner`` in ``job_list``, newest first; ``filters`` as for :meth:`list_rows`."""
+        return [to_ref(row) for row in self.list_rows(job_list, owner, **filters)]
 
     def all_refs(self, job_list: str, limit: int) -> list[JobRef]:
         """The newest ``limit`` jobs of a list, every owner (to warm caches)."""

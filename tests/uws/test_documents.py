@@ -80,3 +80,20 @@ def test_default_definitions_are_explicit():
     except ImportError:
         DEFINITIONS = ()
     assert names[:len(DEFINITIONS)] == [d.name for d in DEFINITIONS]
+
+
+def test_job_lists_have_etags_and_follow_every_change(uws):
+    headers = uws.headers("bob")
+    first = uws.client.get("/uws/count", headers=headers)
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "private, no-cache"
+    same = uws.client.get("/uws/count", headers={**headers, "If-None-Match": etag})
+    assert same.status_code == 304 and same.content == b""
+    url = uws.create("bob", "count")  # a change: the list is new
+    changed = uws.client.get("/uws/count", headers={**headers, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert url.rsplit("/", 1)[1].encode() in changed.content
+    uws.client.post(url + "/phase", data={"PHASE": "ABORT"}, headers=headers)  # a phase change too
+    after_abort = uws.client.get("/uws/count", headers={**headers, "If-None-Match": changed.headers["etag"]})
+    assert after_abort.status_code == 200 and b"ABORTED" in after_abort.content
+    assert uws.client.get("/uws/count", headers=uws.headers("alice")).headers["etag"] != after_abort.headers["etag"]
