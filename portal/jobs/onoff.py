@@ -65,7 +65,7 @@ def on_region(observations: Observations, target: SkyCoord, on_radius: Angle | u
         full = [i for i, r in rad_max.items() if r is None]
         raise UsageError(f"Observations {', '.join(map(str, pointlike))} have point-like IRFs and "
                          f"{', '.join(map(str, full))} full-enclosure IRFs: analyse them separately.")
-    cuts = [r for r in rad_max.values()]
+    cuts = list(rad_max.values())
     largest = Angle(max(float(r.quantity.to_value("deg").max()) for r in cuts), "deg")
     fixed = {round(float(r.quantity.to_value("deg").ravel()[0]), 6) for r in cuts if r.is_fixed_rad_max}
     if all(r.is_fixed_rad_max for r in cuts) and len(fixed) == 1:

@@ -44,6 +44,7 @@ class Watched:
     submitted: float  # perf_counter when the POST with PHASE=RUN was sent
     finished: float
     error: str | None = None
+    execution_s: float | None = None  # the service's own startTime to endTime
     versions: dict[str, list[Version]] = field(default_factory=dict)
     results: dict[str, str] = field(default_factory=dict)  # id -> href
 
@@ -74,12 +75,17 @@ class UWSClient:
         return parse_job(io.BytesIO(response.content))
 
     def run_and_watch(self, definition: str, params: dict, watch: Iterable[str] = (), poll: float = 0.1,
-                      timeout: float = 900) -> Watched:
-        """Submit and run a job, download every new version of the ``watch`` results, until it ends."""
+                      refresh: float = 1.0, timeout: float = 900) -> Watched:
+        """Submit and run a job, download every new version of the ``watch`` results, until it ends.
+
+        The summary is read every ``poll`` seconds; a watched result is downloaded as soon as it
+        appears, then again at most every ``refresh`` seconds (and at the end) to catch new versions.
+        """
         watch = set(watch)
         started = time.perf_counter()
         job_url = self.submit(definition, params)
         seen: dict[str, str] = {}
+        fetched: dict[str, float] = {}
         watched = Watched(job_url, "PENDING", started, started)
         while True:
             job = self.summary(job_url)
@@ -87,7 +93,9 @@ class UWSClient:
             now = time.perf_counter()
             for result in job.results or []:
                 watched.results[result.id_] = result.href
-                if result.id_ in watch:
+                due = result.id_ not in fetched or now - fetched[result.id_] >= refresh or phase in FINAL
+                if result.id_ in watch and due:
+                    fetched[result.id_] = now
                     content = self.http.get(result.href).content
                     digest = hashlib.sha256(content).hexdigest()
                     if seen.get(result.id_) != digest:
@@ -95,6 +103,8 @@ class UWSClient:
                         watched.versions.setdefault(result.id_, []).append(Version(now - started, phase, content))
             if phase in FINAL:
                 watched.phase, watched.finished = phase, now
+                if job.starttime is not None and job.endtime is not None:
+                    watched.execution_s = float((job.endtime - job.starttime).to_value("s"))
                 if phase == "ERROR":
                     watched.error = self.http.get(f"{job_url}/error").text
                 return watched

@@ -1,0 +1,190 @@
+"""The `spectrum` job through the job service against the same analysis as a plain gammapy script.
+
+Crab, H.E.S.S. DR1 runs 23523, 23526, 23559, 23592, power law, 8 flux points from 1 to 30 TeV
+with errors, upper limits and likelihood profiles. In one run, alternating (A B B A):
+
+- A: a plain gammapy script (written directly with gammapy, no portal code) in a fresh Python
+  process; timed from after its imports to its last file written (its import time is reported
+  apart, so the ratio does not flatter the service);
+- B: the same analysis as a `spectrum` job on `portal serve` (Dask workers), timed by a client
+  from the POST with PHASE=RUN to the summary saying COMPLETED, looking every 0.2 s and
+  downloading the flux points when they appear and then every second; also the time from RUN
+  to the first flux point published, and CPU times (less disturbed by a loaded machine than
+  wall-clock times): of the job process, and of the rest of the server's process tree (the
+  server, Dask, the job's supervision, answering the watcher).
+
+Needs $GAMMAPY_DATA. The machine is shared: figures are noisy, and the table says how much the
+repeats differ. Usage: ``python -m benchmarks analysis`` (or ``python -m benchmarks.bench_analysis
+plain OUTDIR`` for the plain script alone).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.measure import Measure, median
+
+CRAB = {"obs_ids": [23523, 23526, 23559, 23592], "ra": 83.633, "dec": 22.014, "on_radius": 0.11, "model": "pl",
+        "e_min": 1.0, "e_max": 30.0, "n_bins": 8}
+GOAL_RATIO = 1.10
+POLL = 0.2  # seconds between the watcher's looks at the job (as a dashboard would)
+ROUNDS = int(os.environ.get("BENCH_ANALYSIS_ROUNDS", "2"))
+
+
+def plain_gammapy_spectrum(outdir: Path, p: dict = CRAB) -> dict:
+    """The analysis as an astronomer would script it with gammapy; returns its timings."""
+    t_start = time.perf_counter()
+    import astropy.units as u
+    import numpy as np
+    from astropy.coordinates import SkyCoord
+    from gammapy.catalog import SourceCatalogGammaCat, SourceCatalogHGPS
+    from gammapy.data import DataStore
+    from gammapy.datasets import Datasets, SpectrumDataset
+    from gammapy.estimators import FluxPointsEstimator
+    from gammapy.makers import ReflectedRegionsBackgroundMaker, SafeMaskMaker, SpectrumDatasetMaker
+    from gammapy.maps import MapAxis, RegionGeom, WcsGeom
+    from gammapy.modeling import Fit
+    from gammapy.modeling.models import PowerLawSpectralModel, SkyModel
+    from regions import CircleSkyRegion
+
+    t_imported, cpu_imported = time.perf_counter(), time.process_time()
+    store = DataStore.from_dir("$GAMMAPY_DATA/hess-dl3-dr1")
+    observations = store.get_observations(p["obs_ids"], required_irf=["aeff", "edisp"])
+    target = SkyCoord(p["ra"], p["dec"], unit="deg")
+    step = np.log10(p["e_max"] / p["e_min"]) / 16  # 2 reconstructed bins per flux point, 0.1 to 100 TeV
+    k = np.arange(-np.floor(np.log10(p["e_min"] / 0.1) / step), 16 + np.floor(np.log10(100 / p["e_max"]) / step) + 1)
+    energy = MapAxis.from_energy_edges(p["e_min"] * 10 ** (k * step) * u.TeV, name="energy")
+    energy_true = MapAxis.from_energy_bounds(energy.edges[0] / 2, energy.edges[-1] * 2, nbin=20, per_decade=True,
+                                             name="energy_true")
+    reach = 2 * max(o.get_pointing_icrs(o.tmid).separation(target) for o in observations) + 0.61 * u.deg
+    excluded = [CircleSkyRegion(target, (p["on_radius"] + 0.3) * u.deg)]
+    for catalog, size in ((SourceCatalogHGPS("$GAMMAPY_DATA/catalogs/hgps_catalog_v1.fits.gz"), "Size"),
+                          (SourceCatalogGammaCat("$GAMMAPY_DATA/catalogs/gammacat/gammacat.fits.gz"), "morph_sigma")):
+        sigma = np.nan_to_num(np.ma.filled(catalog.table[size].astype(float), np.nan))
+        for position, s in zip(catalog.positions, sigma, strict=True):
+            if position.separation(target) < reach + 1 * u.deg:
+                excluded.append(CircleSkyRegion(position, (0.3 + 2 * s) * u.deg))
+    mask = ~WcsGeom.create(skydir=target, width=2 * reach, binsz=0.02, frame="icrs").region_mask(excluded)
+    on = CircleSkyRegion(target, p["on_radius"] * u.deg)
+    empty = SpectrumDataset.create(geom=RegionGeom.create(on, axes=[energy]), energy_axis_true=energy_true)
+    maker = SpectrumDatasetMaker(containment_correction=True, selection=["counts", "exposure", "edisp"])
+    datasets = Datasets()
+    for obs in observations:
+        dataset = ReflectedRegionsBackgroundMaker(exclusion_mask=mask).run(
+            maker.run(empty.copy(name=str(obs.obs_id)), obs), obs)
+        datasets.append(SafeMaskMaker(methods=["aeff-default"]).run(dataset, obs))
+    model = PowerLawSpectralModel(index=2.5, amplitude=1e-12 * u.Unit("cm-2 s-1 TeV-1"), reference=1 * u.TeV)
+    datasets.models = [SkyModel(spectral_model=model, name="crab")]
+    fit = Fit().run(datasets)
+    datasets.models.write(outdir / "model.yaml", overwrite=True)
+    edges = p["e_min"] * np.geomspace(1, p["e_max"] / p["e_min"], p["n_bins"] + 1) * u.TeV
+    points = FluxPointsEstimator(energy_edges=edges, source="crab", selection_optional="all").run(datasets)
+    points.write(outdir / "flux_points.fits", sed_type="likelihood", format="gadf-sed", overwrite=True)
+    t_end, cpu_end = time.perf_counter(), time.process_time()
+    return {"import_s": t_imported - t_start, "analysis_s": t_end - t_imported, "cpu_s": cpu_end - cpu_imported,
+            "success": bool(fit.success),
+            "index": float(model.index.value), "amplitude": float(model.amplitude.value)}
+
+
+def _run_plain() -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-m", "benchmarks.bench_analysis", "plain", tmp], capture_output=True,
+                             text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _tree_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds so far of a process tree: (job processes, everything).
+
+    Job processes are forked by the Dask workers' forkserver; once ended and reaped, their time
+    is in the forkserver's ``children_*`` times.
+    """
+    import psutil
+
+    root = psutil.Process(pid)
+    jobs = total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            t, forkserver = proc.cpu_times(), "multiprocessing.forkserver" in " ".join(proc.cmdline())
+        except psutil.Error:  # ended meanwhile: its time is in its parent's children_* once reaped
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+        if forkserver:
+            jobs += t.children_user + t.children_system
+    return jobs, total
+
+
+def _run_job(client, server_pid: int) -> dict:
+    jobs_before, total_before = _tree_cpu(server_pid)
+    watched = client.run_and_watch("spectrum", CRAB, watch=["flux_points"], poll=POLL)
+    time.sleep(1)  # let the forkserver reap the job process
+    jobs_after, total_after = _tree_cpu(server_pid)
+    if watched.phase != "COMPLETED":
+        raise RuntimeError(f"the spectrum job ended {watched.phase}: {watched.error}")
+    first = watched.first("flux_points")
+    return {"job_s": watched.finished - watched.submitted, "first_point_s": first.seconds if first else float("nan"),
+            "versions": len(watched.versions.get("flux_points", [])), "execution_s": watched.execution_s,
+            "job_cpu_s": jobs_after - jobs_before, "service_cpu_s": (total_after - total_before)
+            - (jobs_after - jobs_before)}
+
+
+def run() -> list[Measure]:
+    if not os.environ.get("GAMMAPY_DATA"):
+        raise RuntimeError("bench_analysis needs $GAMMAPY_DATA (H.E.S.S. DR1)")
+    from tests.jobs.uws_client import UWSClient, create_token
+    from tests.support.servers import start_portal
+
+    plain, jobs = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_portal(Path(tmp))
+        try:
+            client = UWSClient(server.url, create_token(Path(tmp), "bench"))
+            # the Dask cluster starts in the background: a job that ends at once shows it is up
+            client.run_and_watch("spectrum", {**CRAB, "obs_ids": [1]}, poll=0.1)
+            for i in range(ROUNDS):  # A B B A: drifts in the machine's load cancel out
+                order = ("plain", "job") if i % 2 == 0 else ("job", "plain")
+                for kind in order:
+                    if kind == "plain":
+                        plain.append(_run_plain())
+                    else:
+                        jobs.append(_run_job(client, server.proc.pid))
+            client.close()
+        finally:
+            server.stop()
+    plain_s = median([r["analysis_s"] for r in plain])
+    job_s = median([r["job_s"] for r in jobs])
+    ratio = job_s / plain_s
+    plain_cpu = median([r["cpu_s"] for r in plain])
+    job_cpu_ratio = median([r["job_cpu_s"] for r in jobs]) / plain_cpu
+    service_cpu_ratio = median([r["service_cpu_s"] for r in jobs]) / plain_cpu
+    spread = max(r["analysis_s"] for r in plain) / min(r["analysis_s"] for r in plain) - 1
+    return [
+        Measure("analysis", f"plain gammapy script, Crab spectrum 4 runs 8 points, p50 of {len(plain)}", plain_s, "s"),
+        Measure("analysis", "plain gammapy script: its imports (apart)", median([r["import_s"] for r in plain]), "s"),
+        Measure("analysis", f"spectrum job through the service, RUN to COMPLETED, p50 of {len(jobs)}", job_s, "s"),
+        Measure("analysis", "spectrum job / plain script", ratio, "ratio", goal=f"<= {GOAL_RATIO}",
+                met=ratio <= GOAL_RATIO),
+        Measure("analysis", "spectrum job, the service's own startTime to endTime, p50",
+                median([r["execution_s"] for r in jobs]), "s"),
+        Measure("analysis", "CPU of the job process / of the plain script's analysis", job_cpu_ratio, "ratio"),
+        Measure("analysis", "CPU of the service around it (server, Dask, supervision) / plain", service_cpu_ratio,
+                "ratio"),
+        Measure("analysis", "RUN to first flux point published, p50", median([r["first_point_s"] for r in jobs]), "s"),
+        Measure("analysis", "flux point versions a watcher saw (of 8)", median([r["versions"] for r in jobs]),
+                "count"),
+        Measure("analysis", "spread of the plain script's repeats (max/min - 1): machine noise", spread, "ratio"),
+    ]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "plain":
+        print(json.dumps(plain_gammapy_spectrum(Path(sys.argv[2]))))
+    else:
+        print("usage: python -m benchmarks.bench_analysis plain OUTDIR", file=sys.stderr)
+        sys.exit(2)
