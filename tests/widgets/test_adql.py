@@ -139,11 +139,24 @@ def test_typed_whole_numbers():
 def test_pyvo_code_runs_the_same_query():
     service = Service("x", "http://127.0.0.1:8000/tap")
     code = pyvo_code(service, "SELECT *\nFROM ivoa.obscore", 1000, "async")
-    namespace = {}
-    compiled = compile(code, "<pyvo code>", "exec")  # valid Python
     assert "service.run_async(query, maxrec=1000)" in code
     assert "pyvo.dal.TAPService('http://127.0.0.1:8000/tap')" in code
-    assert compiled is not None and namespace == {}
+    assert 'query = """\nSELECT *\nFROM ivoa.obscore\n"""' in code  # readable as a block
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * FROM ivoa.obscore WHERE target_name = 'a\\nb'",  # a backslash in a literal
+    'SELECT "quoted""" FROM t WHERE x = \'"""\'',  # triple double quotes
+    'SELECT "obs_id"\nFROM ivoa.obscore',  # ends with a double quote (a delimited identifier)
+    "SELECT *\nFROM ivoa.obscore\nWHERE target_name = 'Crab'",  # the usual case, a readable block
+])
+def test_pyvo_code_keeps_the_query_exactly(query):
+    code = pyvo_code(Service("x", "http://127.0.0.1:8000/tap"), query, 10)
+    assignment = next(i for i, line in enumerate(code.splitlines()) if line.startswith("query = "))
+    end = next(i for i, line in enumerate(code.splitlines()) if line.startswith("results = "))
+    namespace = {}
+    exec("\n".join(code.splitlines()[assignment:end]), namespace)  # noqa: S102 - only the assignment
+    assert namespace["query"].strip() == query.strip()
 
 
 def test_custom_service_urls():
