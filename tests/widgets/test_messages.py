@@ -53,3 +53,30 @@ def test_export_without_selection_says_so():
     search = ObsCoreSearch(SearchState(), background=False)
     search.results_panel.export_link()
     assert search.results_panel._link.value == "<span style='color:#c62828'>Select rows first.</span>"
+
+
+def test_results_that_cannot_be_shown_are_a_message(monkeypatch):
+    """A view that fails on the rows (e.g. an exotic column) gives a message, not a traceback in the page."""
+    from astropy.table import Table
+
+    from widgets.obscore import state as state_module
+    from widgets.obscore.query import Outcome
+
+    monkeypatch.setattr(state_module.tap_query, "run",
+                        lambda *a, **k: Outcome(True, "1 row", Table({"obs_id": ["1"]})))
+    search = ObsCoreSearch(SearchState(), background=False)
+
+    def broken(_change):
+        raise ValueError("cannot draw <b>this</b>")
+
+    search.state.observe(broken, "results")
+    search.adql = "SELECT * FROM ivoa.obscore"
+    assert search.state.run() is False
+    assert search.state.status == "error"
+    assert search.state.message == "The results arrived but could not be shown: cannot draw <b>this</b>"
+    assert "<b>" not in search._status.value
+    search.state.unobserve(broken, "results")
+    monkeypatch.setattr(state_module.tap_query, "run",
+                        lambda *a, **k: Outcome(True, "2 rows", Table({"obs_id": ["1", "2"]})))
+    assert search.state.run() is True  # the run lock was released: the next search works
+    assert search.state.status == "done" and len(search.results) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import numpy as np
@@ -14,6 +15,8 @@ from widgets.obscore.export import to_bytes
 from widgets.obscore.form import FormError, ObsCoreForm
 from widgets.obscore.services import Column, Service, describe, embedded
 
+
+log = logging.getLogger("widgets.obscore")
 
 SUGGESTED = ("obs_collection", "facility_name", "instrument_name", "target_name")
 
@@ -133,10 +136,15 @@ class SearchState(t.HasTraits):
             if not outcome.ok:
                 self.status, self.message = "error", outcome.message[:1].upper() + outcome.message[1:]
                 return False
-            with self.hold_trait_notifications():
-                self.overflow = outcome.overflow
-                self.results = outcome.table
-                self.status, self.message = "done", outcome.message
+            try:
+                with self.hold_trait_notifications():
+                    self.overflow = outcome.overflow
+                    self.results = outcome.table
+                    self.status, self.message = "done", outcome.message
+            except Exception as exc:  # noqa: BLE001 - a view failing on these rows: a message, not a traceback
+                log.warning("results could not be shown", exc_info=True)
+                self.status, self.message = "error", f"The results arrived but could not be shown: {exc}"
+                return False
             return True
         finally:
             self._run_lock.release()
