@@ -25,21 +25,31 @@ def link_results(search, sky) -> t.dlink:
     return t.dlink((search.state, "results"), (sky.state, "footprints"), footprints)
 
 
-def link_target(target, search=None, sky=None) -> list:
-    """A found target moves the sky view and sets the search's cone."""
-    def moved(coord, radius, name):
-        if sky is not None:
-            with sky.state.hold_trait_notifications():
-                sky.state.target_name = name
-                sky.state.radius = float(radius.to_value("deg"))
-                sky.state.target = coord
-        if search is not None:
-            search.set_cone(coord, radius)
+class TargetLink:
+    """A target search wired to a sky view and an ObsCore search; ``unlink()`` undoes it."""
 
-    target.on_target(moved)
-    if target.target is not None:
-        moved(target.target, target.radius, target.name)
-    return [moved]
+    def __init__(self, target, search=None, sky=None) -> None:
+        self.target, self.search, self.sky = target, search, sky
+        target.on_target(self.moved)
+        if target.target is not None:
+            self.moved(target.target, target.radius, target.name)
+
+    def moved(self, coord, radius, name) -> None:
+        if self.sky is not None:
+            with self.sky.state.hold_trait_notifications():
+                self.sky.state.target_name = name
+                self.sky.state.radius = float(radius.to_value("deg"))
+                self.sky.state.target = coord
+        if self.search is not None:
+            self.search.set_cone(coord, radius)
+
+    def unlink(self) -> None:
+        self.target.on_target(self.moved, remove=True)
+
+
+def link_target(target, search=None, sky=None) -> list[TargetLink]:
+    """A found target moves the sky view and sets the search's cone."""
+    return [TargetLink(target, search, sky)]
 
 
 def connect(target=None, search=None, sky=None) -> list:

@@ -135,3 +135,22 @@ def test_pyvo_code_gives_the_same_rows(search):
     namespace = {}
     exec(search.state.pyvo_code(), namespace)  # noqa: S102 - the code the widget offers to copy
     assert sorted(namespace["table"]["obs_id"]) == CRAB_RUNS
+
+
+def test_any_tap_url_typed_in(archive_server):
+    from widgets.obscore.view import OTHER
+
+    search = ObsCoreSearch(SearchState(Service("down", f"http://127.0.0.1:{free_port()}/tap")), background=False)
+    labels = [label for label, _value in search._service.options]
+    assert any("H.E.S.S." in label and "Paris" in label for label in labels)
+    search._service.value = OTHER
+    search._url.value = "ftp://example.org/tap"
+    search._custom.children[-1].click()
+    assert search.state.status == "error" and "starts with http:// or https://" in search.state.message
+    search._url.value = archive_server.url + "/tap/sync"  # a URL pasted with its /sync
+    search._custom.children[-1].click()
+    assert search.state.service.url == archive_server.url + "/tap"
+    assert search.state.form.high_energy()  # its columns were read from /tables
+    search.set_cone(CRAB, 0.5)
+    search.run()
+    assert sorted(search.results["obs_id"]) == CRAB_RUNS

@@ -168,3 +168,28 @@ def test_new_results_reuse_the_grid():
     grid.selections = [{"r1": 2, "r2": 2, "c1": 0, "c2": 4}]
     assert state.selection == [2]
     grid.close()
+
+
+def test_target_moves_sky_and_cone_until_unlinked():
+    from astropy.coordinates import SkyCoord
+
+    from widgets.target.resolver import NameResolver
+    from widgets.target.state import TargetState
+    from widgets.target.view import TargetSearch
+
+    target = TargetSearch(TargetState(resolver=NameResolver([])), background=False)
+    search = ObsCoreSearch(SearchState(), background=False)
+    sky = SkyView(online=False)
+    links = connect(target=target, search=search, sky=sky)
+    target.search("83.633 22.0145", radius="1 deg")
+    assert sky.target.ra.deg == pytest.approx(83.633) and sky.state.radius == pytest.approx(1.0)
+    assert sky.aladin._portal_target == {"ra": pytest.approx(83.633), "dec": pytest.approx(22.0145),
+                                         "radius": 1.0, "name": ""}
+    assert "INTERSECTS(s_region, CIRCLE('ICRS', 83.633, 22.0145, 1))" in search.adql
+    for link in links:
+        link.unlink()
+    target.search("10 10")
+    assert sky.target.ra.deg == pytest.approx(83.633) and "83.633" in search.adql  # no longer followed
+    sky.target = SkyCoord(10, 20, unit="deg")  # the Python API of the sky view
+    assert sky.aladin._portal_target["ra"] == pytest.approx(10)
+    sky.aladin.close()
