@@ -163,3 +163,16 @@ def test_archive_target_position_is_the_targets(archive_server):
     found = ArchiveTargets(archive_server.url + "/tap").resolve("Crab")
     assert found.coord.ra.deg == pytest.approx(83.633, abs=0.01)
     assert found.coord.dec.deg == pytest.approx(22.014, abs=0.01)
+
+
+@pytest.mark.requires_data
+def test_offline_chain_in_the_target_search(archive_server):
+    """The widget's whole chain with Sesame unreachable: local catalogs answer, then a clear message."""
+    resolver = NameResolver([SesameClient([closed_url()], timeout=2), PortalNames(archive_server.url),
+                             ArchiveTargets(archive_server.url + "/tap")])
+    state = TargetState(resolver=resolver)
+    assert state.search("PKS 2155-304", "1 deg")
+    assert state.source == "gamma-cat" and state.target.dec.deg == pytest.approx(-30.2256, abs=1e-3)
+    assert not state.search("No Such Object 123")
+    assert state.message == ("No position found for 'No Such Object 123'; unknown to local catalogs, archive "
+                             "target names; could not ask Sesame (CDS) (offline?)")
