@@ -72,8 +72,7 @@ def test_search_the_crab_offline(page, tmp_path):
     page.click(".portal-search-run")
     page.wait_for_selector(".portal-sky-view [data-portal-footprints='4']", timeout=60_000)
     page.wait_for_selector(".portal-results-grid", timeout=60_000)
-    page.wait_for_timeout(500)
-    assert "4 rows" in page.inner_text(".portal-results")
+    page.wait_for_selector(".portal-results:has-text('4 rows')", timeout=30_000)
     png = sky_png(page)
     (tmp_path / "sky.png").write_bytes(png)
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
@@ -125,8 +124,6 @@ def test_everything_comes_from_the_machine(page):
 
 
 def test_coverage_moc_is_drawn(page):
-    page.wait_for_timeout(1000)
+    page.wait_for_function("() => document.querySelector('.portal-sky-view .aladin-widget').portalAladin"
+                           ".view.allOverlayLayers.some((l) => l.name === 'Archive coverage')", timeout=30_000)
     assert "overage unavailable" not in page.inner_text(".portal-sky-note")
-    layers = page.evaluate("() => document.querySelector('.portal-sky-view .aladin-widget').portalAladin"
-                           ".view.allOverlayLayers.map((l) => l.name)")
-    assert "Archive coverage" in layers
