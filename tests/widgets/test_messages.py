@@ -80,3 +80,13 @@ def test_results_that_cannot_be_shown_are_a_message(monkeypatch):
                         lambda *a, **k: Outcome(True, "2 rows", Table({"obs_id": ["1", "2"]})))
     assert search.state.run() is True  # the run lock was released: the next search works
     assert search.state.status == "done" and len(search.results) == 2
+
+
+def test_a_new_radius_for_the_same_target_is_announced():
+    view = TargetSearch(TargetState(resolver=NameResolver([Nothing()])), background=False)
+    got = []
+    view.on_target(lambda coord, radius, name: got.append(radius.deg))
+    view.search("83.633 22.0145", radius="1 deg")
+    view.search(radius="2 deg")  # same position: the sky's circle and the search cone must still follow
+    view.search("83.633 22.0145", radius="2 deg")  # nothing new: no call
+    assert got == [1.0, 2.0]

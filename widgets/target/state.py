@@ -48,6 +48,7 @@ class TargetState(t.HasTraits):
     source = t.Unicode("")
     status = t.Enum(["idle", "resolving", "ok", "error"], "idle")
     message = t.Unicode("")
+    found = t.Int(0)  # counts successful searches: a new radius for the same target is news too
 
     def __init__(self, resolver: NameResolver | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -105,6 +106,7 @@ class TargetState(t.HasTraits):
             self.status = "ok"
             label = f"{name}: " if name else ""
             self.message = f"{label}{format_position(coord)}, radius {radius.deg:g} deg ({source})"
+            self.found += 1
         self._last = (text, self.radius_text.strip())
         return True
 

@@ -38,7 +38,7 @@ class TargetSearch(w.VBox):
         self._text.observe(self._start, "value")
         self._radius.observe(lambda c: self._start() if self._text.value.strip() else None, "value")
         self.state.observe(self._render, ["status", "message"])
-        self.state.observe(self._on_target_found, "target")
+        self.state.observe(self._on_target_found, "found")
         super().__init__([w.HBox([self._text, self._radius, self._button]), self._message], **kwargs)
         self.add_class("portal-target-search")
         self._render()
@@ -89,9 +89,9 @@ class TargetSearch(w.VBox):
     def _show_error(self, message: str) -> None:
         self.state.status, self.state.message = "error", message
 
-    def _on_target_found(self, change) -> None:
-        if change["new"] is not None:
-            self._targets(change["new"], self.radius, self.state.name)
+    def _on_target_found(self, _change) -> None:
+        if self.state.target is not None:
+            self._targets(self.state.target, self.radius, self.state.name)
 
     def _fill_suggestions(self) -> None:
         names: set[str] = set()
