@@ -19,7 +19,6 @@ depend on the host or path prefix a request came through.
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -146,16 +145,14 @@ class JobListRenderer:
     """Job lists assembled from cached vo-models ``<uws:jobref>`` fragments (thread-safe, bounded).
 
     A fragment is reused while the job's reference (id, phase, owner, run id, creation time)
-    and the list's name are unchanged. :meth:`warm` renders references ahead of the first
-    request (the service does it in the background when it starts). Fragments lose the
-    namespace declarations the envelope already makes, when they are exactly those
+    and the list's name are unchanged; the least recently used fragments go first when the
+    cache is full. Fragments lose the namespace declarations the envelope already makes, when they are exactly those
     (otherwise they keep them: still valid XML).
     """
 
     def __init__(self, max_entries: int = 200_000) -> None:
         self._cache: OrderedDict[str, tuple[JobRef, str, str]] = OrderedDict()
         self._max = max_entries
-        self.capacity = max_entries
         self._lock = threading.Lock()
         envelope = Jobs().to_xml(encoding=str)
         if not envelope.endswith("/>"):  # pragma: no cover - depends on vo-models' output form
@@ -184,31 +181,6 @@ class JobListRenderer:
                 self._cache.move_to_end(ref.job_id)
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
-
-    def warm(self, refs: Iterable[JobRef], list_name: str, stop: threading.Event | None = None,
-             chunk: int = 200, pause: float = 0.0) -> int:
-        """Render the references not cached yet; returns how many were rendered.
-
-        ``pause`` seconds between chunks leave the interpreter to the server's requests.
-        """
-        batch: list[tuple[JobRef, str, str]] = []
-        done = 0
-        for ref in refs:
-            if stop is not None and stop.is_set():
-                break
-            with self._lock:
-                hit = self._cache.get(ref.job_id)
-            if hit is not None and hit[0] == ref and hit[1] == list_name:
-                continue
-            batch.append((ref, list_name, self._render(ref, list_name)))
-            if len(batch) >= chunk:
-                self._store(batch)
-                done += len(batch)
-                batch = []
-                if pause:
-                    time.sleep(pause)
-        self._store(batch)
-        return done + len(batch)
 
     def render(self, refs: Iterable[JobRef], list_url: str) -> bytes:
         name = list_name_of(list_url)

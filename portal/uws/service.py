@@ -30,7 +30,6 @@ import asyncio
 import logging
 import secrets
 import shutil
-import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -67,7 +66,6 @@ STOP_MESSAGE = "The job service was stopped while this job was executing. Run th
 MAX_RUN_ID = 256
 LIST_CACHE_ENTRIES = 16  # rendered job lists kept while no job changes
 LIST_CACHE_MAX_BYTES = 8 << 20
-WARM_LIMIT = 20_000  # newest jobs per list whose references are rendered in the background at start
 
 
 @dataclass(frozen=True)
@@ -102,8 +100,6 @@ class JobService:
         self._changed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._cleaner: asyncio.Task | None = None
-        self._warming: asyncio.Task | None = None
-        self._stop_warming = threading.Event()
         self.dispatcher = Dispatcher(self)
 
     # -- life cycle --------------------------------------------------------------------------
@@ -118,25 +114,14 @@ class JobService:
         if self.runner is not None:
             await self.runner.start(self.dispatcher)
         self._cleaner = asyncio.create_task(self._clean_periodically(), name="uws-cleaner")
-        self._stop_warming = threading.Event()
-        self._warming = asyncio.create_task(asyncio.to_thread(self._warm_lists), name="uws-warm-lists")
         self.dispatcher.kick()
-
-    def _warm_lists(self) -> None:
-        """Render the job lists' references in the background, so that first listings are fast."""
-        for job_list in self.definitions:
-            refs = self.store.all_refs(job_list, min(self.renderer.capacity, WARM_LIMIT))
-            self.renderer.warm(refs, job_list, stop=self._stop_warming, pause=0.005)
 
     async def close(self) -> None:
         """Stop: running jobs end in ERROR (their work is lost), queued ones stay queued."""
-        self._stop_warming.set()
         self.dispatcher.closing = True
         stopped = Outcome(ExecutionPhase.ERROR, utcnow(), JobFailure(STOP_MESSAGE, ErrorType.TRANSIENT))
         for job_id in list(self.dispatcher.running):
             self.store.mark_finished(job_id, stopped, from_phases=[ExecutionPhase.EXECUTING])
-        if self._warming is not None:
-            await asyncio.gather(self._warming, return_exceptions=True)
         if self._cleaner is not None:
             self._cleaner.cancel()
             try:

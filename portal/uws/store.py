@@ -17,7 +17,6 @@ API (all synchronous, all thread-safe)::
     store.get(job_id) -> Job | None
     store.list_refs(job_list, owner, phases=None, after=None, last=None) -> list[JobRef]
     store.list_rows(...) -> list[tuple]                     # the same as plain tuples (fast)
-    store.all_refs(job_list, limit) -> list[JobRef]           # every owner, newest first
     store.set_parameters(job_id, params) -> bool          # only while PENDING
     store.set_execution_duration(job_id, seconds) -> bool  # only while PENDING
     store.set_destruction(job_id, when) -> bool
@@ -228,14 +227,6 @@ class JobStore:
     def list_refs(self, job_list: str, owner: str | None, **filters) -> list[JobRef]:
         """Jobs of ``owner`` in ``job_list``, newest first; ``filters`` as for :meth:`list_rows`."""
         return [to_ref(row) for row in self.list_rows(job_list, owner, **filters)]
-
-    def all_refs(self, job_list: str, limit: int) -> list[JobRef]:
-        """The newest ``limit`` jobs of a list, every owner (to warm caches)."""
-        phase = _PHASES.__getitem__
-        rows = self._conn().execute(
-            "SELECT job_id, phase, owner, run_id, creation_time FROM jobs WHERE job_list = ? "
-            "ORDER BY creation_time DESC LIMIT ?", (job_list, limit))
-        return [JobRef(jid, phase(ph), own, run, ct) for jid, ph, own, run, ct in rows]
 
     def queued(self) -> list[Job]:
         """QUEUED jobs, in the order they were asked to run."""
