@@ -45,6 +45,7 @@ JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RESULT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 CONTROL = {"PHASE", "RUNID", "EXECUTIONDURATION", "DESTRUCTION", "ACTION"}
 CHUNK = 1 << 16
+MAX_LAST = 1 << 62
 
 
 def _uws_errors(fn):
@@ -79,9 +80,11 @@ def _control(items: list[tuple[str, str]], name: str) -> str | None:
 def _parse_time(text: str, name: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
     except ValueError:
         raise InvalidRequest(f"{name}: {text!r} is not an ISO 8601 date and time") from None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is past the last representable UTC time
+        raise InvalidRequest(f"{name}: {text!r} is out of range") from None
 
 
 def _parse_int(text: str, name: str) -> int:
@@ -166,6 +169,8 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         last_n = _parse_int(last, "LAST") if last is not None else None
         if last_n is not None and last_n < 0:
             raise InvalidRequest("LAST must be 0 or more")
+        if last_n is not None:
+            last_n = min(last_n, MAX_LAST)  # more than any list holds: SQLite integers are 64-bit
         service = get_service(request)
         service.prepare_runner()
         service.definition(lst)

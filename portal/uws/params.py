@@ -11,17 +11,28 @@ definition's own spelling.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from portal.uws.definitions import JobDefinition, Parameter
 
-__all__ = ["ParameterError", "normalize", "typed", "convert"]
+__all__ = ["ParameterError", "check_text", "normalize", "typed", "convert"]
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 MAX_VALUE_LENGTH = 100_000
 MAX_LIST_LENGTH = 10_000
+#: Characters XML 1.0 cannot carry: a value holding one could not appear in the job's documents.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def check_text(what: str, text: str) -> None:
+    """Refuse control characters (other than tab and newlines) that no UWS document can carry."""
+    bad = NOT_XML.search(text)
+    if bad is not None:
+        raise ParameterError(f"{what}: contains the control character U+{ord(bad.group()):04X}, "
+                             "which cannot be stored in a job (remove it)")
 
 
 class ParameterError(ValueError):
@@ -49,6 +60,7 @@ def convert(p: Parameter, text: str) -> Any:
     """The typed value of ``text`` for parameter ``p``; raises :class:`ParameterError`."""
     if len(text) > MAX_VALUE_LENGTH:
         raise ParameterError(f"parameter {p.name}: value too long ({len(text)} characters)")
+    check_text(f"parameter {p.name}", text)
     if p.type == "int":
         return _int(p, text)
     if p.type == "float":

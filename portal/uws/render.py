@@ -18,6 +18,7 @@ depend on the host or path prefix a request came through.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -39,10 +40,22 @@ from vo_models.uws import (
 
 from portal.uws.models import Job, JobRef
 
-__all__ = ["XML", "JobListRenderer", "job_href", "job_xml", "job_list_xml", "parameters_xml",
-           "results_xml", "result_url"]
+__all__ = ["XML", "NOT_XML", "JobListRenderer", "job_href", "job_xml", "job_list_xml", "parameters_xml",
+           "results_xml", "result_url", "xml_text"]
 
 XML = "application/xml"
+#: Characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE, U+FFFF).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str | None) -> str | None:
+    """``value`` with the characters XML cannot carry replaced by U+FFFD.
+
+    The service refuses such characters in parameters and run ids, but an error message comes
+    from the job (a library's coloured output, a file name): one such job must not make its
+    summary or its owner's whole job list fail to render.
+    """
+    return None if value is None else NOT_XML.sub("\ufffd", value)
 
 
 @lru_cache(maxsize=256)
@@ -55,7 +68,7 @@ def _parameters_model(names: tuple[str, ...]) -> type[Parameters]:
 def _parameters(job: Job) -> Parameters:
     grouped: dict[str, list[Parameter]] = {}
     for name, value in job.parameters:
-        grouped.setdefault(name, []).append(Parameter(id=name, value=value))
+        grouped.setdefault(name, []).append(Parameter(id=name, value=xml_text(value)))
     model = _parameters_model(tuple(grouped))
     return model(**grouped)
 
@@ -79,11 +92,11 @@ def _results(job: Job, job_url: str) -> Results:
 def _summary(job: Job, job_url: str) -> JobSummary:
     error = None
     if job.error is not None:
-        error = ErrorSummary(message=job.error.message, type=job.error.type, has_detail=True)
+        error = ErrorSummary(message=xml_text(job.error.message), type=job.error.type, has_detail=True)
     parameters = _parameters(job)
     return _summary_model(type(parameters))(
         job_id=job.job_id,
-        run_id=job.run_id,
+        run_id=xml_text(job.run_id),
         owner_id=job.owner,
         phase=job.phase,
         quote=job.quote,
@@ -112,7 +125,7 @@ def parameters_xml(job: Job) -> bytes:
 
 def _jobref(ref: JobRef, href: str) -> str:
     return ShortJobDescription(
-        phase=ref.phase, run_id=ref.run_id, owner_id=ref.owner, creation_time=ref.creation_time,
+        phase=ref.phase, run_id=xml_text(ref.run_id), owner_id=ref.owner, creation_time=ref.creation_time,
         job_id=ref.job_id, href=href,
     ).to_xml(encoding=str)
 
@@ -134,7 +147,7 @@ def job_list_xml(refs: Iterable[JobRef], list_url: str) -> bytes:
     """The job list rendered entirely by vo-models (no cache); see :class:`JobListRenderer`."""
     name = list_name_of(list_url)
     jobs = Jobs(jobref=[
-        ShortJobDescription(phase=r.phase, run_id=r.run_id, owner_id=r.owner, creation_time=r.creation_time,
+        ShortJobDescription(phase=r.phase, run_id=xml_text(r.run_id), owner_id=r.owner, creation_time=r.creation_time,
                             job_id=r.job_id, href=job_href(name, r.job_id))
         for r in refs
     ])

@@ -50,7 +50,7 @@ from portal.uws.models import (
     Outcome,
     utcnow,
 )
-from portal.uws.params import ParameterError, normalize, typed
+from portal.uws.params import ParameterError, check_text, normalize, typed
 from portal.uws.queue import Dispatcher
 from portal.uws.render import JobListRenderer, list_name_of
 from portal.uws.runner import Runner
@@ -64,6 +64,7 @@ RESTART_MESSAGE = ("The job service stopped while this job was executing, so its
                    "Run the job again.")
 STOP_MESSAGE = "The job service was stopped while this job was executing. Run the job again."
 MAX_RUN_ID = 256
+MAX_SECONDS = 2**31 - 1  # an execution duration beyond this means no limit (0)
 LIST_CACHE_ENTRIES = 16  # rendered job lists kept while no job changes
 LIST_CACHE_MAX_BYTES = 8 << 20
 
@@ -178,7 +179,7 @@ class JobService:
         cap = self.config.max_execution_duration
         if cap and (seconds == 0 or seconds > cap):
             seconds = cap
-        return seconds
+        return 0 if seconds > MAX_SECONDS else seconds  # without a cap, "longer than ever" is unlimited
 
     def _destruction(self, created: datetime, requested: datetime | None) -> datetime:
         limit = created + self.config.max_lifetime
@@ -197,6 +198,8 @@ class JobService:
         if run_id is not None and len(run_id) > MAX_RUN_ID:
             raise InvalidRequest(f"RUNID is too long (at most {MAX_RUN_ID} characters)")
         try:
+            if run_id is not None:
+                check_text("RUNID", run_id)
             stored = normalize(definition, params)
             if run:
                 typed(definition, stored)

@@ -3,13 +3,16 @@ the definitions registry."""
 
 from __future__ import annotations
 
+import io
 import random
+
 from lxml import etree
+from pyvo.io.uws import parse_job, parse_job_list
 
 from portal.uws.application import default_definitions
 from portal.uws.catalog import NAMESPACE
-from portal.uws.models import ExecutionPhase, JobRef, utcnow
-from portal.uws.render import JobListRenderer, job_list_xml
+from portal.uws.models import ExecutionPhase, Job, JobFailure, JobRef, utcnow
+from portal.uws.render import JobListRenderer, job_list_xml, job_xml
 
 A = "alice"
 
@@ -96,3 +99,15 @@ def test_job_lists_have_etags_and_follow_every_change(uws):
     after_abort = uws.client.get("/uws/count", headers={**headers, "If-None-Match": changed.headers["etag"]})
     assert after_abort.status_code == 200 and b"ABORTED" in after_abort.content
     assert uws.client.get("/uws/count", headers=uws.headers("alice")).headers["etag"] != after_abort.headers["etag"]
+
+
+def test_a_job_error_with_control_characters_still_renders():
+    """Error messages come from the job (a library's coloured output): they must not break documents."""
+    now = utcnow()
+    job = Job("j1", "echo", "alice", ExecutionPhase.ERROR, (("text", "t"),), now, 60, now,
+              run_id="r", error=JobFailure("\x1b[31mfit failed\x1b[0m on file \x00x.fits"))
+    parsed = parse_job(io.BytesIO(job_xml(job, "http://h/uws/echo/j1")))
+    message = str(parsed.errorsummary.message.content)
+    assert "fit failed" in message and "\x1b" not in message and "\x00" not in message
+    stale = job.ref()._replace(run_id="stored \x01 before the check")  # a row older than input checks
+    assert parse_job_list(io.BytesIO(JobListRenderer().render([stale], "http://h/uws/echo")))[0].runid

@@ -92,3 +92,33 @@ def test_file_uploads_are_refused(uws):
 
 def test_store_survives_hostile_input(uws, done):
     assert parse_job(io.BytesIO(uws.client.get(done, headers=uws.headers(A)).content)).phase == "COMPLETED"
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"text": "a\x00b"}, "control character U+0000"),
+    ({"text": "bell\x07"}, "control character U+0007"),
+    ({"text": "a", "RUNID": "run\x1b[31m"}, "RUNID: contains the control character U+001B"),
+    ({"text": "a", "DESTRUCTION": "9999-12-31T23:59:59-12:00"}, "out of range"),
+])
+def test_values_no_document_can_carry_are_refused(uws, data, message):
+    response = uws.client.post("/uws/echo", data=data, headers=uws.headers(A), follow_redirects=False)
+    assert response.status_code == 400, response.text
+    assert message in response.text
+    listing = uws.client.get("/uws/echo", headers=uws.headers(A))  # the list still renders
+    assert listing.status_code == 200
+    parse_job_list(io.BytesIO(listing.content))
+
+
+def test_out_of_range_numbers_are_answered(uws, done):
+    huge = "9" * 30
+    listing = uws.client.get("/uws/echo", params={"LAST": huge}, headers=uws.headers(A))
+    assert listing.status_code == 200 and parse_job_list(io.BytesIO(listing.content))
+    assert uws.client.get(done, params={"WAIT": huge}, headers=uws.headers(A)).status_code == 200
+    later = uws.create(A, "echo", text="t")
+    response = uws.client.post(later + "/executionduration", data={"EXECUTIONDURATION": huge},
+                               headers=uws.headers(A), follow_redirects=False)
+    assert response.status_code == 303
+    assert 0 < parse_job(io.BytesIO(uws.client.get(later, headers=uws.headers(A)).content)).executionduration.value
+    far = uws.client.post(later + "/destruction", data={"DESTRUCTION": "9999-12-31T23:59:59-12:00"},
+                          headers=uws.headers(A), follow_redirects=False)
+    assert far.status_code == 400 and "out of range" in far.text

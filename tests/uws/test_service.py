@@ -181,3 +181,9 @@ def test_execution_duration_is_capped(tmp_path, requested, expected):
     svc = service(tmp_path, max_execution_duration=3600)
     job = run_async(svc.create("alice", "echo", [("text", "t")], execution_duration=requested))
     assert job.execution_duration == expected
+
+
+def test_without_a_cap_a_huge_execution_duration_means_unlimited(tmp_path):
+    svc = service(tmp_path, max_execution_duration=0)
+    job = run_async(svc.create("alice", "echo", [("text", "t")], execution_duration=10**30))
+    assert job.execution_duration == 0 and svc.store.get(job.job_id).execution_duration == 0
