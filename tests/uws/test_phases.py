@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 from urllib.parse import urljoin
@@ -206,16 +208,25 @@ def test_job_list_filters(uws):
 
 
 def test_wait_blocks_until_the_phase_changes(uws):
-    url = uws.create(A, "count", run=True, n="10", interval="0.2")
-    job = uws.wait(url, phases={"EXECUTING"})
-    started = datetime.now(timezone.utc)
-    job = uws.job(url, WAIT="30", PHASE="EXECUTING")
-    assert job.phase == "COMPLETED"
-    assert datetime.now(timezone.utc) - started > timedelta(seconds=0.5)  # it did block
-    quick = datetime.now(timezone.utc)
-    assert uws.job(url, WAIT="30").phase == "COMPLETED"  # final phase: no blocking
-    assert uws.job(url, WAIT="30", PHASE="EXECUTING").phase == "COMPLETED"
-    assert datetime.now(timezone.utc) - quick < timedelta(seconds=5)
+    """A blocking GET answers when the phase changes: a job that never ends by itself is aborted
+    a moment after the request; the answer is ABORTED with an end time after the request was made
+    (without blocking it would have been EXECUTING at once)."""
+    url = uws.create(A, "count", run=True, n="100000", interval="0.05")
+    uws.wait(url, phases={"EXECUTING"})
+    asked = datetime.now(timezone.utc).replace(microsecond=0)
+    abort = threading.Timer(1.0, lambda: post(uws, url + "/phase", PHASE="ABORT"))
+    abort.start()
+    try:
+        job = uws.job(url, WAIT="60", PHASE="EXECUTING")
+    finally:
+        abort.join()
+    assert job.phase == "ABORTED"
+    assert job.endtime.to_datetime(timezone.utc) >= asked
+    # a final phase, or another phase than the one named, answers at once (not after 30 s)
+    quick = time.monotonic()
+    assert uws.job(url, WAIT="30").phase == "ABORTED"
+    assert uws.job(url, WAIT="30", PHASE="EXECUTING").phase == "ABORTED"
+    assert time.monotonic() - quick < 20
     pending = uws.create(A, "echo", text="p")
     assert uws.job(pending, WAIT="1").phase == "PENDING"  # times out and answers
     assert uws.client.get(pending, params={"WAIT": "x"}, headers=uws.headers(A)).status_code == 400

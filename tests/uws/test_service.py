@@ -88,18 +88,44 @@ def test_cleaner_removes_expired_jobs_and_their_files(tmp_path):
         await svc.start()
         try:
             keep = await svc.create("alice", "echo", [("text", "keep")], run=True)
-            soon = utcnow() + timedelta(seconds=1)
-            gone = await svc.create("alice", "echo", [("text", "gone")], run=True, destruction=soon)
-            running = await svc.create("alice", "count", [("n", "1000"), ("interval", "0.05")], run=True,
-                                       destruction=soon)
+            gone = await svc.create("alice", "echo", [("text", "gone")], run=True)
+            running = await svc.create("alice", "count", [("n", "100000"), ("interval", "0.05")], run=True)
+            await wait_final(svc, "alice", "echo", keep.job_id)
             await wait_final(svc, "alice", "echo", gone.job_id)
+            await svc.get("alice", "count", running.job_id, wait=30, wait_phase=ExecutionPhase.QUEUED)
             folder = svc.workdir(gone.job_id)
-            assert folder.is_dir()
-            await asyncio.sleep(2.0)
-            assert svc.store.get(gone.job_id) is None and not folder.exists()
-            assert svc.store.get(running.job_id) is None  # an expired running job is stopped and removed
-            assert not svc.workdir(running.job_id).exists()
-            assert svc.store.get(keep.job_id) is not None
+            assert folder.is_dir() and svc.workdir(running.job_id).is_dir()
+            past = utcnow() - timedelta(seconds=1)
+            for job in (gone, running):  # their destruction time passes now
+                await svc.set_destruction("alice", job.job_list, job.job_id, past)
+            deadline = asyncio.get_running_loop().time() + 60
+            while svc.store.get(gone.job_id) or svc.store.get(running.job_id):
+                assert asyncio.get_running_loop().time() < deadline, "the cleaner did not remove them"
+                await asyncio.sleep(0.1)
+            assert not folder.exists()
+            assert not svc.workdir(running.job_id).exists()  # an expired running job is stopped and removed
+            assert svc.store.get(keep.job_id) is not None and svc.workdir(keep.job_id).is_dir()
+        finally:
+            await svc.close()
+    run_async(scenario())
+
+
+def test_abort_of_a_queued_job_means_it_never_runs(tmp_path):
+    async def scenario():
+        svc = service(tmp_path, max_running=1, max_running_per_owner=1)
+        await svc.start()
+        try:
+            first = await svc.create("alice", "count", [("n", "100000"), ("interval", "0.05")], run=True)
+            await svc.get("alice", "count", first.job_id, wait=30, wait_phase=ExecutionPhase.QUEUED)
+            queued = await svc.create("alice", "echo", [("text", "never")], run=True)
+            assert (await svc.get("alice", "echo", queued.job_id)).phase == ExecutionPhase.QUEUED
+            aborted = await svc.abort("alice", "echo", queued.job_id)
+            assert aborted.phase == ExecutionPhase.ABORTED
+            await svc.abort("alice", "count", first.job_id)  # the slot frees: the queue is looked at again
+            later = await svc.create("alice", "echo", [("text", "later")], run=True)
+            assert (await wait_final(svc, "alice", "echo", later.job_id)).phase == ExecutionPhase.COMPLETED
+            never = await svc.get("alice", "echo", queued.job_id)
+            assert never.phase == ExecutionPhase.ABORTED and never.start_time is None and never.results == ()
         finally:
             await svc.close()
     run_async(scenario())
