@@ -6,8 +6,9 @@ job process (:mod:`portal.uws.child`) that this task can kill. :func:`supervise`
 - reports ``started`` and every ``published`` result to the service as Dask worker events
   (topic :data:`TOPIC`), so the service shows EXECUTING and live results;
 - returns ABORTED before starting anything if the job was aborted while it waited;
-- kills the job's process group when the service sets the job's abort :class:`distributed.Event`
-  or when the execution duration is exceeded (the job ends in ERROR saying so);
+- kills the job's process group when the service sets the job's abort :class:`distributed.Event`,
+  when the execution duration is exceeded (the job ends in ERROR saying so) or when the service
+  lets go of the task (its client went away: on an external cluster, a killed server's jobs stop);
 - turns a job process that dies on its own (a signal, an exit) into a readable ERROR;
 - finishes the run (checksums, log, provenance: :func:`portal.uws.execute.finish`) and returns
   the Outcome, whose result list is complete.
@@ -20,7 +21,7 @@ import time
 
 from portal.uws import child
 from portal.uws.execute import finish
-from portal.uws.models import ExecutionPhase, JobFailure, Outcome, utcnow
+from portal.uws.models import ErrorType, ExecutionPhase, JobFailure, Outcome, utcnow
 from portal.uws.runner import RunRequest
 
 __all__ = ["TOPIC", "abort_event_name", "supervise"]
@@ -55,10 +56,18 @@ def _append_log(request: RunRequest, line: str) -> None:
         pass
 
 
+def _let_go(worker, key) -> bool:
+    """Whether the service let go of this task (its client went away: the server died)."""
+    task = worker.state.tasks.get(key) if key is not None else None
+    return task is None or task.state in ("cancelled", "released", "forgotten")
+
+
 def supervise(request: RunRequest, preload: list[str]) -> Outcome:
     from distributed import Event, get_worker
+    from distributed.worker import thread_state
 
     worker = get_worker()
+    key = getattr(thread_state, "key", None)
     job_id = request.job.job_id
 
     def emit(kind: str, **payload) -> None:
@@ -104,6 +113,10 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
                 proc.kill()
                 stopped = "abort"
                 break
+            if _let_go(worker, key):  # on an external cluster the job would outlive the server
+                proc.kill()
+                stopped = "orphaned"
+                break
         if connection_open:
             proc.conn.poll(POLL)
         else:
@@ -113,6 +126,10 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
     if stopped == "abort":
         phase, failure = ExecutionPhase.ABORTED, None
         _append_log(request, "job aborted: its process was stopped")
+    elif stopped == "orphaned":
+        phase, failure = ExecutionPhase.ERROR, JobFailure(
+            "The job service stopped while this job was executing, so its work was stopped", ErrorType.TRANSIENT)
+        _append_log(request, "the job service went away: the job was stopped")
     elif stopped == "timeout":
         phase, failure = ExecutionPhase.ERROR, JobFailure(
             f"The job ran longer than its execution duration ({duration} s) and was stopped")

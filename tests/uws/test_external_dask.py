@@ -72,3 +72,44 @@ def test_factory_cluster_with_daemonic_workers(tmp_path):
 
     run_async(scenario())
     assert os.environ.get("PORTAL_DASK_SCHEDULER") is None
+
+
+@pytest.mark.slow
+def test_a_job_on_an_external_cluster_stops_when_the_service_goes_away(tmp_path):
+    """The cluster outlives the server: when the service's client disappears (the server was
+    killed), the supervising task notices that nobody waits for it and kills the job's process."""
+    from distributed import LocalCluster
+
+    async def scenario():
+        async with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                                dashboard_address="127.0.0.1:0", asynchronous=True) as cluster:
+            runner = DaskRunner(cluster.scheduler_address, preload=["tests.uws.jobs"])
+            service = JobService(JobStore(tmp_path / "jobs.sqlite"), ServiceConfig(jobs_dir=tmp_path / "jobs"),
+                                 definitions={"count": COUNT, "echo": ECHO}, runner=runner)
+            await service.start()
+            try:
+                count = await service.create("alice", "count", [("n", "100000"), ("interval", "0.05")], run=True)
+                pid_file = service.workdir(count.job_id) / "pid.txt"
+                for _ in range(600):
+                    if pid_file.exists() and pid_file.read_text():
+                        break
+                    await asyncio.sleep(0.1)
+                pid = int(pid_file.read_text())
+                assert alive(pid)
+                await runner.client.close()  # as if the server died: no abort was ever sent
+                for _ in range(300):
+                    if not alive(pid):
+                        break
+                    await asyncio.sleep(0.1)
+                assert not alive(pid)
+                log = (service.workdir(count.job_id) / "log.txt").read_text()
+                for _ in range(100):  # the supervisor writes its line once the process is gone
+                    if "the job service went away" in log:
+                        break
+                    await asyncio.sleep(0.1)
+                    log = (service.workdir(count.job_id) / "log.txt").read_text()
+                assert "the job service went away" in log
+            finally:
+                await service.close()
+
+    run_async(scenario())
