@@ -283,7 +283,10 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
             await get_service(request).get(user, lst, _check_id(job_id))
             raise JobNotFound("No such result")
         result, path = await get_service(request).result_file(user, lst, _check_id(job_id), result_id)
-        return _stream_file(path, result.mime_type, f"{job_id}-{path.name}")
+        try:
+            return _stream_file(path, result.mime_type, f"{job_id}-{path.name}")
+        except OSError:  # the job was deleted (or expired) between the look-up and the read
+            raise JobNotFound(f"The file of result {result_id!r} of job {job_id} is not available") from None
 
     @router.get(job + "/error")
     @_uws_errors
