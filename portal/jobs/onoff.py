@@ -60,6 +60,11 @@ def on_region(observations: Observations, target: SkyCoord, on_radius: Angle | u
     rad_max = {obs.obs_id: obs.rad_max for obs in observations}
     pointlike = [i for i, r in rad_max.items() if r is not None]
     if not pointlike:
+        no_psf = [str(obs.obs_id) for obs in observations if obs.psf is None]
+        if no_psf:
+            raise UsageError(f"Observation(s) {', '.join(no_psf)} have full-enclosure IRFs but no PSF, which the "
+                             "flux in a circular on region needs (containment correction): analyse observations "
+                             "whose release includes the PSF.")
         return OnRegion(CircleSkyRegion(target, Angle(on_radius)), Angle(on_radius), True, False)
     if len(pointlike) != len(rad_max):
         full = [i for i, r in rad_max.items() if r is None]

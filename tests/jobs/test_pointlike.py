@@ -94,3 +94,18 @@ def test_point_like_and_full_enclosure_do_not_mix(crab_observations):
     mixed = Observations([_pointlike(crab_observations[0]), crab_observations[1]])
     with pytest.raises(UsageError, match="23523 have point-like IRFs and 23526 full-enclosure IRFs"):
         on_region(mixed, target_coord(*CRAB), Angle(0.11, "deg"))
+
+
+def test_full_enclosure_without_a_psf_is_a_usage_error(crab_observations):
+    from gammapy.data import Observation
+
+    from portal.jobs.observations import target_coord
+    from portal.jobs.onoff import on_region
+    from portal.uws.definitions import UsageError
+
+    obs = crab_observations[0]
+    no_psf = Observation(obs_id=obs.obs_id, pointing=obs.pointing, gti=obs.gti, aeff=obs.aeff, edisp=obs.edisp,
+                         events=obs.events, location=obs.observatory_earth_location)
+    with pytest.raises(UsageError, match="Observation\\(s\\) 23523 have full-enclosure IRFs but no PSF"):
+        on_region([no_psf, crab_observations[1]], target_coord(*CRAB), Angle(0.11, "deg"))
+    assert on_region(crab_observations, target_coord(*CRAB), Angle(0.11, "deg")).containment_correction
