@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import threading
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -19,8 +18,9 @@ from lxml import etree
 
 from portal import __version__
 from portal.archive import sphere
-from portal.archive.binary2 import FastTableElement
 from portal.archive.adql.types import OutputColumn
+from portal.archive.binary2 import FastTableElement
+from portal.votable import to_xml_bytes
 
 VOTABLE_MIME = "application/x-votable+xml"
 
@@ -135,11 +135,7 @@ def _document(status: str, message: str | None = None) -> tuple[VOTableFile, Res
 
 
 def _to_bytes(votable: VOTableFile, serialization: str) -> bytes:
-    out = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        votable.to_xml(out, tabledata_format=serialization)
-    return out.getvalue()
+    return to_xml_bytes(votable, serialization)
 
 
 class _Template:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 from astropy.io.votable.tree import Field, Group, Info, Param, Resource, TableElement, Values, VOTableFile
+
+from portal.votable import to_xml_bytes
 
 DATALINK = "application/x-votable+xml;content=datalink"
 UWS_ASYNC = "ivo://ivoa.net/std/UWS#async-1.1"
@@ -97,9 +98,7 @@ def datalink_votable(links: list[Link], services: list[ServiceDescriptor], statu
         table.array.mask[i] = tuple(mask)
     for service in services:
         votable.resources.append(_service_resource(votable, service))
-    out = io.BytesIO()
-    votable.to_xml(out, tabledata_format="tabledata")
-    return out.getvalue()
+    return to_xml_bytes(votable)
 
 
 def _service_resource(votable: VOTableFile, service: ServiceDescriptor) -> Resource:

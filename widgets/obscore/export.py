@@ -27,7 +27,8 @@ def to_bytes(table, fmt: str) -> bytes:
     writer = FORMATS[fmt][0]
     if writer == "votable":
         binary = io.BytesIO()
-        _writable(table).write(binary, format=writer)
+        # BINARY2 (nulls kept): astropy's C TABLEDATA writer corrupts memory (astropy issue #20419)
+        _writable(table).write(binary, format=writer, tabledata_format="binary2")
         return binary.getvalue()
     text = io.StringIO()
     _writable(table).write(text, format=writer)
