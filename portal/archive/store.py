@@ -202,6 +202,17 @@ class QueryConnection:
         self.cursor: sqlite3.Cursor | None = None
         self.conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None,
                                     check_same_thread=False)
+        self.time_limit = time_limit
+        self.deadline = time.monotonic() + time_limit
+        try:
+            self._prepare(uploads)
+        except BaseException:
+            # close now: a half-prepared connection is in a reference cycle with its Python
+            # callbacks and would stay open until the garbage collector found it
+            self.conn.close()
+            raise
+
+    def _prepare(self, uploads) -> None:
         self.conn.execute("PRAGMA case_sensitive_like = ON")  # ADQL LIKE is case-sensitive
         self.errors: FunctionErrors = register(self.conn, lambda: self.base_url)
         # connect the R*Tree virtual tables before the authorizer (they prepare their own statements)
@@ -211,8 +222,6 @@ class QueryConnection:
             self._load_uploads(uploads)
         self.conn.execute("PRAGMA query_only = ON")
         self.conn.set_authorizer(_authorizer)
-        self.time_limit = time_limit
-        self.deadline = time.monotonic() + time_limit
         self.conn.set_progress_handler(self._progress, 20000)
 
     def _load_uploads(self, uploads) -> None:
