@@ -6,6 +6,7 @@ import logging
 import threading
 from contextlib import asynccontextmanager
 
+from portal.archive import store
 from portal.archive.defaults import ensure_default_dataset
 
 log = logging.getLogger("portal.archive")
@@ -40,6 +41,8 @@ async def archive_lifespan(app):
 
     status = ArchiveStatus()
     app.state.archive_status = status
+    # the tables exist before the first request: an empty archive answers queries with no rows
+    store.connect_write(store.db_path(app.state.settings.data_dir)).close()
     thread = threading.Thread(target=_ingest, args=(app.state.settings, status), name="archive-ingest",
                               daemon=True)
     thread.start()
