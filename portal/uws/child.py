@@ -34,11 +34,24 @@ from portal.uws.context import LOG_FILE, RunContext
 from portal.uws.execute import call
 from portal.uws.runner import RunRequest
 
-__all__ = ["JobProcess", "main", "start"]
+__all__ = ["JobProcess", "job_environment", "main", "start"]
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _lock = threading.Lock()
 _context = None
+
+
+# Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 for its workers (memory given back at once, good
+# for many small tasks). Job processes inherit it, and it made a gammapy analysis 8-20% slower here
+# (plain script: 42-44 s without, 47-50 s with). A job process is one long analysis: glibc's
+# default suits it. The variable goes only when it holds Dask's value (a user's own is kept).
+_DASK_TRIM = ("MALLOC_TRIM_THRESHOLD_", "65536")
+
+
+def job_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The environment job processes start with: ``environ`` without Dask's malloc-trim setting."""
+    name, dask_value = _DASK_TRIM
+    return {k: v for k, v in environ.items() if not (k == name and v == dask_value)}
 
 
 def _forkserver(preload: list[str]):
@@ -48,6 +61,9 @@ def _forkserver(preload: list[str]):
         return None
     with _lock:
         if _context is None:
+            name, _ = _DASK_TRIM
+            if name not in job_environment(dict(os.environ)):  # the forkserver inherits os.environ
+                del os.environ[name]
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["portal.uws.child", *preload])
             _context = ctx
@@ -123,7 +139,7 @@ def _start_subprocess(request: RunRequest) -> JobProcess:
     fds = (sender.fileno(), life_r.fileno())
     proc = subprocess.Popen(
         [sys.executable, "-m", "portal.uws.child", str(spec), str(fds[0]), str(fds[1])],
-        pass_fds=fds, start_new_session=True, stdin=subprocess.DEVNULL,
+        pass_fds=fds, start_new_session=True, stdin=subprocess.DEVNULL, env=job_environment(dict(os.environ)),
     )
     sender.close()
     life_r.close()
