@@ -67,6 +67,33 @@ def _geometry(kind: str, text):
     return [x for v in shape.vertices for x in v]
 
 
+class _KeptField(Field):
+    """A FIELD that keeps the XML astropy wrote for it and writes the same text into later documents.
+
+    Fields of a result template never change, and astropy's FIELD serialisation (attributes,
+    wrapped DESCRIPTION, VALUES) was a quarter of a cone query's time. The text is keyed by the
+    writer's depth (its indentation) and the document options.
+    """
+
+    def to_xml(self, w, **kwargs):
+        key = (len(w._tags), repr(sorted(kwargs.items())))
+        kept = getattr(self, "_kept", None)
+        w._flush()
+        if kept is not None and kept[0] == key:
+            w.write(kept[1])
+            return
+        parts: list[str] = []
+        write, w.write = w.write, parts.append
+        try:
+            super().to_xml(w, **kwargs)
+            w._flush()
+        finally:
+            w.write = write
+        text = "".join(parts)
+        self._kept = (key, text)
+        write(text)
+
+
 def _field(votable: VOTableFile, column: OutputColumn, unicode: bool = False) -> Field:
     m = column.meta
     datatype, arraysize = m.datatype, m.arraysize
@@ -75,7 +102,7 @@ def _field(votable: VOTableFile, column: OutputColumn, unicode: bool = False) ->
     if column.geometry_kind:
         datatype = "double"
         arraysize = {"point": "2", "circle": "3"}.get(column.geometry_kind, "*")
-    field = Field(votable, name=m.name, ID=None, datatype=datatype, arraysize=arraysize, unit=m.unit,
+    field = _KeptField(votable, name=m.name, ID=None, datatype=datatype, arraysize=arraysize, unit=m.unit,
                   ucd=m.ucd, utype=m.utype, xtype=m.xtype)
     if m.description:
         field.description = m.description

@@ -69,3 +69,27 @@ def test_error_document():
     info = votable.resources[0].infos[0]
     assert votable.resources[0].type == "results"
     assert (info.name, info.value, info.content) == ("QUERY_STATUS", "ERROR", "it went wrong <here> & there")
+
+
+@pytest.mark.parametrize("fmt", ["votable", "votable/td"])
+def test_kept_field_xml_is_astropys(monkeypatch, fmt):
+    """Result documents written again from a template (FIELD text kept) are byte for byte the
+    documents astropy writes from scratch."""
+    from portal.archive import output
+
+    columns = [OutputColumn(meta("obs_id", "long", description="Observation id, unique in its collection "
+                                 "& <collection>, as in the release's obs-index"), "c1"),
+               OutputColumn(meta("target_name", "char", "*", ucd="meta.id;src"), "c2"),
+               OutputColumn(meta("s_ra", "double", unit="deg", ucd="pos.eq.ra"), "c3")]
+    batches = [[(23523 + k, f"Crab {k}", 83.6 + k) for k in range(n)] for n in (1, 3, 2)]
+    templates = output.OrderedDict()
+    monkeypatch.setattr(output, "_TEMPLATES", templates)
+    kept = [render(find_format(fmt), columns, rows, False) for rows in batches]
+    (template,) = templates.values()
+    assert all(field._kept for field in template.table.fields)  # the later documents used the kept text
+    fresh = []
+    for rows in batches:
+        monkeypatch.setattr(output, "_TEMPLATES", output.OrderedDict())  # a new template: nothing kept
+        fresh.append(render(find_format(fmt), columns, rows, False))
+    assert kept == fresh
+    assert b"&amp; &lt;collection&gt;" in kept[1] and kept[1].count(b"<FIELD") == 3
