@@ -5,11 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ALADIN_STAMP := widgets/_vendor/.fetched
+DATA_STAMP := $(VENV)/.data
 PYTEST_ARGS ?=
 
-.PHONY: setup run test bench sysdeps clean
+.PHONY: setup data run test bench sysdeps clean
 
-setup: $(STAMP) $(ALADIN_STAMP)
+setup: $(STAMP) $(ALADIN_STAMP) $(DATA_STAMP)
+
+# The folder run and test use as GAMMAPY_DATA: the one given, else the copy `make setup` downloaded.
+DATA = GAMMAPY_DATA="$${GAMMAPY_DATA:-$$($(BIN)/portal data path)}"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,18 +25,28 @@ $(ALADIN_STAMP): $(STAMP)
 	$(BIN)/python -m widgets.vendor
 	@touch $@
 
+# The gammapy data (H.E.S.S. DL3 DR1, catalogs): $GAMMAPY_DATA when it has them, else downloaded as
+# gammapy does into $PORTAL_DATA_DIR/gammapy-data (checksums, resume). Offline, a note and set-up goes
+# on (the next set-up tries again); `make data` downloads and fails loudly.
+$(DATA_STAMP): $(STAMP)
+	@$(BIN)/portal data fetch --optional > /dev/null
+	@test -z "$$($(BIN)/portal data path)" || touch $@
+
+data: $(STAMP)
+	$(BIN)/portal data fetch --verbose
+
 # System packages the tests drive: chromium (browser tests) and stilts (TAP validator).
 sysdeps:
 	@.ci/install-system-packages
 
 run: setup
-	$(BIN)/portal up
+	$(DATA) $(BIN)/portal up
 
 test: setup sysdeps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(DATA) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(BIN)/python -m benchmarks
+	$(DATA) $(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) widgets/_vendor build *.egg-info

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from portal.config import Settings
 
@@ -84,6 +85,31 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data(args: argparse.Namespace) -> int:
+    from portal.datasets.download import DownloadError
+    from portal.datasets.fetch import data_folder, fetch
+
+    settings = Settings.from_env()
+    if args.action == "path":
+        folder = data_folder(settings)
+        print(folder if folder is not None else "")
+        return 0
+    _log_portal_events("INFO" if args.verbose else "WARNING")
+    try:
+        folder, message = fetch(settings, Path(args.dest).expanduser() if args.dest else None)
+    except DownloadError as exc:
+        print(f"{'note' if args.optional else 'error'}: the gammapy data could not be downloaded: {exc}",
+              file=sys.stderr)
+        if args.optional:
+            print("note: `portal serve` will simulate its default dataset instead; tests that need "
+                  "$GAMMAPY_DATA are skipped", file=sys.stderr)
+            return 0
+        return 1
+    print(message, file=sys.stderr)
+    print(f"export GAMMAPY_DATA={folder}")
+    return 0
+
+
 def _up(args: argparse.Namespace) -> int:
     from portal.launcher import run_all
 
@@ -138,6 +164,22 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--synthetic", type=int, metavar="N", help="add N synthetic rows (scale tests)")
     ingest.add_argument("--seed", type=int, default=None, help="random seed for --synthetic")
     ingest.set_defaults(func=_ingest)
+
+    data = sub.add_parser(
+        "data",
+        help="download the gammapy data (H.E.S.S. DL3 DR1, catalogs) or print where it is",
+        description="`portal data fetch` downloads H.E.S.S. DL3 DR1 and the catalogs the SED needs from "
+        "the gammapy-data repository into $PORTAL_DATA_DIR/gammapy-data (checksums, resume), unless "
+        "$GAMMAPY_DATA already has DR1, and prints the GAMMAPY_DATA line to export. `portal data path` "
+        "prints the folder to use as GAMMAPY_DATA (empty if none). `make setup` runs "
+        "`portal data fetch --optional`.",
+    )
+    data.add_argument("action", choices=["fetch", "path"], help="download the data, or print its folder")
+    data.add_argument("--dest", help="download into this folder instead of $PORTAL_DATA_DIR/gammapy-data")
+    data.add_argument("--optional", action="store_true",
+                      help="a failed download is a note, not an error (exit 0): for set-up offline")
+    data.add_argument("--verbose", action="store_true", help="log each file")
+    data.set_defaults(func=_data)
 
     token = sub.add_parser(
         "token",

@@ -86,8 +86,14 @@ def download_release(manifest: Manifest, dest: Path, base_url: str | None = None
         bar.close()
         if own_client:
             client.close()
+    complete_marker(dest, manifest).write_text(f"{len(manifest.files)} files verified\n")
     return DownloadResult(dest, dest / manifest.release_dir, stats["fetched"], stats["reused"], stats["bytes"],
                           stats["resumed"], time.perf_counter() - started)
+
+
+def complete_marker(dest: Path, manifest: Manifest) -> Path:
+    """The file that says every file of ``manifest`` is in ``dest``, verified (written last)."""
+    return Path(dest) / f".{manifest.name}.complete"
 
 
 def _verified(target: Path, entry: FileEntry) -> bool:
