@@ -35,3 +35,19 @@ def test_settings_from_environment(tmp_path):
     assert s.gammapy_data == tmp_path / "g"
     assert s.dask_scheduler == "tcp://h:8786"
     assert Settings.from_env({}).token is None
+
+
+def test_an_unexpected_error_is_a_sentence_with_a_reference(tmp_path, caplog):
+    app = create_app(Settings(data_dir=tmp_path / "state"))
+
+    @app.get("/broken")
+    def broken():
+        raise KeyError("internal detail")
+
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level("ERROR", "portal.errors"):
+        response = client.get("/broken")
+    assert response.status_code == 500 and response.headers["content-type"].startswith("text/plain")
+    assert response.text.startswith("The portal could not answer GET /broken: an unexpected error")
+    assert "Traceback" not in response.text and "internal detail" not in response.text
+    reference = response.text.split("(reference ")[1].split(",")[0]
+    assert any(reference in r.getMessage() and r.exc_info for r in caplog.records)
