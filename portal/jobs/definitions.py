@@ -28,6 +28,12 @@ def _target_parameters(on_radius: bool = True) -> tuple[Parameter, ...]:
     return params
 
 
+CONTAINMENT = Parameter(
+    "containment_correction", "bool", "With full-enclosure IRFs, correct the exposure for the PSF's containment "
+    "in the on region (true fluxes of a point source, as gammapy's spectral tutorial does); false gives the "
+    "flux inside the region only. Point-like IRFs already include their cut.", default=True)
+
+
 # The job service adds `log` (what the job logged, readable while it runs) and `provenance`
 # (IVOA ProvDM, built from what the job declared it used and the results it published) to
 # every job; the definitions below list only what the analyses themselves publish.
@@ -50,6 +56,7 @@ SPECTRUM = JobDefinition(
                   minimum=0.1, maximum=300.0),
         Parameter("n_bins", "int", "Number of flux points (log-spaced between e_min and e_max).", default=8,
                   minimum=1, maximum=30),
+        CONTAINMENT,
     ),
     results=(
         ResultSpec("flux_points", FITS, "Flux points, gadf SED format with sed_type likelihood "
@@ -74,6 +81,7 @@ LIGHTCURVE = JobDefinition(
                   minimum=0.1, maximum=300.0),
         Parameter("time_bin", "choice", "One flux per observation (run) or per night.", default="run",
                   choices=("run", "night")),
+        CONTAINMENT,
     ),
     results=(
         ResultSpec("lightcurve", FITS, "Light curve in the gadf light-curve format (flux, errors, upper limits)."),

@@ -67,6 +67,7 @@ def analyse_lightcurve(
     e_max: float = 100.0,
     time_bin: str = "run",
     catalogs: dict[str, Path] | None = None,
+    containment_correction: bool = True,
     log: logging.Logger = log,
 ) -> LightCurveResult:
     """The whole light-curve analysis: reduction, joint power-law fit, one flux per time bin."""
@@ -74,7 +75,7 @@ def analyse_lightcurve(
         raise UsageError(f"time_bin must be 'run' or 'night', not {time_bin!r}.")
     energy_axis, energy_axis_true, edges = energy_axes(e_min, e_max, 1)
     datasets = reduce_around(observations, target, Angle(on_radius, "deg"), energy_axis, energy_axis_true,
-                             catalogs=catalogs, log=log)
+                             catalogs=catalogs, containment_correction=containment_correction, log=log)
     model, fit = fit_spectrum(datasets, "pl", log=log)
     intervals = night_intervals(observations) if time_bin == "night" else None
     estimator = LightCurveEstimator(energy_edges=edges, source=SOURCE, time_intervals=intervals,
@@ -104,7 +105,8 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
     catalogs = job_context.record_catalogs(ctx)
     result = analyse_lightcurve(
         observations, target, on_radius=params["on_radius"], e_min=params["e_min"], e_max=params["e_max"],
-        time_bin=params["time_bin"], catalogs=catalogs, log=ctx.log,
+        time_bin=params["time_bin"], catalogs=catalogs,
+        containment_correction=params.get("containment_correction", True), log=ctx.log,
     )
     model_path = write_model(result.datasets.models, result.fit, ctx.workdir / "model.yaml",
                              extra={"spectral_model": "pl"})

@@ -55,16 +55,25 @@ class OnRegion:
 
 
 def on_region(observations: Observations, target: SkyCoord, on_radius: Angle | u.Quantity,
-              log: logging.Logger = log) -> OnRegion:
-    """The on region for these observations: ``on_radius`` unless point-like IRFs fix it (RAD_MAX)."""
+              containment_correction: bool = True, log: logging.Logger = log) -> OnRegion:
+    """The on region for these observations: ``on_radius`` unless point-like IRFs fix it (RAD_MAX).
+
+    With full-enclosure IRFs the exposure is corrected for the PSF's containment in the on region
+    (``containment_correction``, as gammapy's spectral tutorial does); without it, the fluxes are
+    those of the part of the PSF inside the region. Point-like IRFs already include their cut.
+    """
     rad_max = {obs.obs_id: obs.rad_max for obs in observations}
     pointlike = [i for i, r in rad_max.items() if r is not None]
     if not pointlike:
+        if not containment_correction:
+            log.info("Full-enclosure IRFs, no PSF containment correction (as asked): fluxes are those in the "
+                     "on region of %.3f deg", Angle(on_radius).deg)
+            return OnRegion(CircleSkyRegion(target, Angle(on_radius)), Angle(on_radius), False, False)
         no_psf = [str(obs.obs_id) for obs in observations if obs.psf is None]
         if no_psf:
             raise UsageError(f"Observation(s) {', '.join(no_psf)} have full-enclosure IRFs but no PSF, which the "
                              "flux in a circular on region needs (containment correction): analyse observations "
-                             "whose release includes the PSF.")
+                             "whose release includes the PSF, or set containment_correction to false.")
         return OnRegion(CircleSkyRegion(target, Angle(on_radius)), Angle(on_radius), True, False)
     if len(pointlike) != len(rad_max):
         full = [i for i, r in rad_max.items() if r is None]
@@ -159,13 +168,15 @@ def reduce_around(
     energy_axis: MapAxis,
     energy_axis_true: MapAxis,
     catalogs: dict[str, Path] | None = None,
+    containment_correction: bool = True,
     log: logging.Logger = log,
 ) -> Datasets:
     """The whole 1D reduction around ``target``: on region, field-of-view check, exclusions, spectra.
 
-    ``catalogs`` are the source catalogs to exclude (default: those in ``$GAMMAPY_DATA``).
+    ``catalogs`` are the source catalogs to exclude (default: those in ``$GAMMAPY_DATA``);
+    ``containment_correction`` as in :func:`on_region`.
     """
-    on = on_region(observations, target, on_radius, log=log)
+    on = on_region(observations, target, on_radius, containment_correction, log=log)
     check_field_of_view(observations, target, on.radius)
     # Reflected regions lie within twice the pointing offset of the target.
     reach = max(pointing(obs).separation(target) for obs in observations) * 2 + on.radius + 0.5 * u.deg

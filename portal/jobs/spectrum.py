@@ -135,6 +135,7 @@ def analyse_spectrum(
     e_max: float = 30.0,
     n_bins: int = 8,
     catalogs: dict[str, Path] | None = None,
+    containment_correction: bool = True,
     on_model: Callable[[Models, FitResult], None] | None = None,
     on_flux_point: OnFluxPoint | None = None,
     log: logging.Logger = log,
@@ -142,7 +143,7 @@ def analyse_spectrum(
     """The whole spectral analysis: reduction, fit, flux points (``on_*`` called as results appear)."""
     energy_axis, energy_axis_true, edges = energy_axes(e_min, e_max, n_bins)
     datasets = reduce_around(observations, target, Angle(on_radius, "deg"), energy_axis, energy_axis_true,
-                             catalogs=catalogs, log=log)
+                             catalogs=catalogs, containment_correction=containment_correction, log=log)
     sky_model, fit = fit_spectrum(datasets, model, log=log)
     if on_model is not None:
         on_model(datasets.models, fit)
@@ -169,6 +170,7 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
 
     analyse_spectrum(
         observations, target, on_radius=params["on_radius"], model=params["model"], e_min=params["e_min"],
-        e_max=params["e_max"], n_bins=params["n_bins"], catalogs=catalogs, on_model=on_model,
+        e_max=params["e_max"], n_bins=params["n_bins"], catalogs=catalogs,
+        containment_correction=params.get("containment_correction", True), on_model=on_model,
         on_flux_point=on_flux_point, log=ctx.log,
     )
