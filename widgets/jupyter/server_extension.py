@@ -3,7 +3,8 @@
 Enabled by ``etc/jupyter/jupyter_server_config.d/gamma-portal-widgets.json`` (written by
 :mod:`widgets.jupyter.install`). It adds one read-only route, ``{base_url}gamma-portal/static/``,
 rooted at the installed Voila template's static folder (Aladin Lite and the offline sky), the same
-folder Voila serves: tornado's static handler refuses any path outside it.
+folder Voila serves: tornado's static handler refuses any path outside it. It also keeps Voila's
+pages from loading MathJax from a CDN.
 """
 
 from __future__ import annotations
@@ -33,4 +34,9 @@ def _load_jupyter_server_extension(server_app) -> None:
     root = static_dir()
     pattern = url_path_join(web_app.settings["base_url"], ROUTE, "(.*)")
     web_app.add_handlers(".*$", [(pattern, VendorHandler, {"path": str(root)})])
+    # Voila inside the Jupyter server (Binder's way) points its pages at the server's `mathjax_url`, a CDN
+    # unless configured, or at a CDN when there is none; standalone Voila names none and loads nothing. Do
+    # the same here when the setting is remote (JupyterLab 4 bundles its own MathJax and does not use it).
+    if not str(web_app.settings.get("mathjax_url") or "").startswith("/"):
+        web_app.settings["mathjax_url"] = web_app.settings["mathjax_config"] = None
     server_app.log.info("gamma-portal widgets: serving %s at %s", root, pattern)
