@@ -51,14 +51,7 @@ def test_factory_cluster_with_daemonic_workers(tmp_path):
             assert daemonic and all(daemonic.values())  # so jobs took the `python -m` path
             assert not (service.workdir(echo.job_id) / ".request.pickle").exists()  # read, then removed
 
-            count = await service.create("alice", "count", [("n", "100000"), ("interval", "0.05")], run=True)
-            pid_file = service.workdir(count.job_id) / "pid.txt"
-            for _ in range(600):
-                if pid_file.exists() and pid_file.read_text():
-                    break
-                await asyncio.sleep(0.1)
-            pid = int(pid_file.read_text())
-            assert alive(pid)
+            count, pid = await _running_count(service)
             aborted = await service.abort("alice", "count", count.job_id)
             assert aborted.phase == ExecutionPhase.ABORTED
             for _ in range(100):
@@ -88,14 +81,7 @@ def test_a_job_on_an_external_cluster_stops_when_the_service_goes_away(tmp_path)
                                  definitions={"count": COUNT, "echo": ECHO}, runner=runner)
             await service.start()
             try:
-                count = await service.create("alice", "count", [("n", "100000"), ("interval", "0.05")], run=True)
-                pid_file = service.workdir(count.job_id) / "pid.txt"
-                for _ in range(600):
-                    if pid_file.exists() and pid_file.read_text():
-                        break
-                    await asyncio.sleep(0.1)
-                pid = int(pid_file.read_text())
-                assert alive(pid)
+                count, pid = await _running_count(service)
                 await runner.client.close()  # as if the server died: no abort was ever sent
                 for _ in range(300):
                     if not alive(pid):
@@ -113,3 +99,16 @@ def test_a_job_on_an_external_cluster_stops_when_the_service_goes_away(tmp_path)
                 await service.close()
 
     run_async(scenario())
+
+
+async def _running_count(service):
+    """A long `count` job of alice's, started; returns it and the pid of its (live) process."""
+    count = await service.create("alice", "count", [("n", "100000"), ("interval", "0.05")], run=True)
+    pid_file = service.workdir(count.job_id) / "pid.txt"
+    for _ in range(600):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        await asyncio.sleep(0.1)
+    pid = int(pid_file.read_text())
+    assert alive(pid)
+    return count, pid
