@@ -173,7 +173,6 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
             last_n = min(last_n, MAX_LAST)  # more than any list holds: SQLite integers are 64-bit
         service = get_service(request)
         service.prepare_runner()
-        service.definition(lst)
         body, etag = await service.list_document(
             user, lst, list_url(request, lst), phases=phases,
             after=_parse_time(after, "AFTER") if after else None, last=last_n)

@@ -261,8 +261,7 @@ class JobService:
         if hit is not None and hit[0] == generation:
             self._lists.move_to_end(key)
             return hit[1], hit[2]
-        self.definition(job_list)
-        refs = [] if user is None else self.store.list_refs(job_list, user, phases=phases, after=after, last=last)
+        refs = await self.list_jobs(user, job_list, phases=phases, after=after, last=last)
         body = self.renderer.render(refs, list_url)
         etag = f'W/"{zlib.crc32(body):08x}-{len(body):x}"'
         if len(body) <= LIST_CACHE_MAX_BYTES:

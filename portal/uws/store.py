@@ -16,7 +16,6 @@ API (all synchronous, all thread-safe)::
     store.add(job)                              # insert a new Job (PENDING)
     store.get(job_id) -> Job | None
     store.list_refs(job_list, owner, phases=None, after=None, last=None) -> list[JobRef]
-    store.list_rows(...) -> list[tuple]                     # the same as plain tuples (fast)
     store.set_parameters(job_id, params) -> bool          # only while PENDING
     store.set_execution_duration(job_id, seconds) -> bool  # only while PENDING
     store.set_destruction(job_id, when) -> bool
@@ -51,7 +50,7 @@ from portal.uws.models import (
     Outcome,
 )
 
-__all__ = ["JobStore", "to_ref"]
+__all__ = ["JobStore"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -94,12 +93,6 @@ _JOB_COLUMNS = ("job_id, job_list, owner, phase, run_id, parameters, creation_ti
 
 
 _PHASES = {p.value: p for p in ExecutionPhase}
-
-
-def to_ref(row: tuple) -> JobRef:
-    """A :class:`JobRef` from a plain ``(job_id, phase, owner, run_id, created)`` row."""
-    job_id, phase, owner, run_id, created = row
-    return JobRef(job_id, _PHASES[phase], owner, run_id, created)
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -205,10 +198,9 @@ class JobStore:
         finally:
             conn.execute("COMMIT")
 
-    def list_rows(self, job_list: str, owner: str | None, *, phases: Iterable[ExecutionPhase] | None = None,
-                  after: datetime | None = None, last: int | None = None) -> list[tuple]:
-        """Jobs of ``owner`` in ``job_list``, newest first (UWS 1.1 job-list filters), as plain
-        ``(job_id, phase, owner, run_id, created)`` tuples: the fast form of :meth:`list_refs`."""
+    def list_refs(self, job_list: str, owner: str | None, *, phases: Iterable[ExecutionPhase] | None = None,
+                  after: datetime | None = None, last: int | None = None) -> list[JobRef]:
+        """Jobs of ``owner`` in ``job_list``, newest first (UWS 1.1 job-list filters)."""
         sql = "SELECT job_id, phase, owner, run_id, creation_time FROM jobs WHERE job_list = ? AND owner IS ?"
         args: list = [job_list, owner]
         if phases is not None:
@@ -222,11 +214,8 @@ class JobStore:
         if last is not None:
             sql += " LIMIT ?"
             args.append(last)
-        return self._conn().execute(sql, args).fetchall()
-
-    def list_refs(self, job_list: str, owner: str | None, **filters) -> list[JobRef]:
-        """Jobs of ``owner`` in ``job_list``, newest first; ``filters`` as for :meth:`list_rows`."""
-        return [to_ref(row) for row in self.list_rows(job_list, owner, **filters)]
+        phase = _PHASES.__getitem__
+        return [JobRef(jid, phase(ph), own, run, ct) for jid, ph, own, run, ct in self._conn().execute(sql, args)]
 
     def queued(self) -> list[Job]:
         """QUEUED jobs, in the order they were asked to run."""
