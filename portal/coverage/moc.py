@@ -14,9 +14,10 @@ from urllib.parse import quote
 
 import numpy as np
 
+from portal.archive.sphere import Circle, GeometryError, Polygon, parse
+
 log = logging.getLogger("portal.coverage")
 
-FRAMES = {"ICRS", "J2000", "FK5", "TOPOCENTER", "GEOCENTER", "BARYCENTER", "UNKNOWNFRAME"}
 _SQL = 'SELECT "s_region" FROM "ivoa.obscore" WHERE "s_region" IS NOT NULL'
 _FINGERPRINT = 'SELECT count(*), max("_id") FROM "ivoa.obscore"'
 
@@ -58,22 +59,14 @@ def order_for(n: int) -> int:
     return 5
 
 
-def parse_stcs(region: str):
-    """('circle', ra, dec, r) or ('polygon', [(ra, dec), ...]) from an ICRS STC-S string, else None."""
-    words = region.replace("(", " ").replace(")", " ").split()
-    if not words:
-        return None
-    shape = words[0].upper()
-    numbers = [w for w in words[1:] if w.upper() not in FRAMES]
+def footprint(region: str) -> Circle | Polygon | None:
+    """The footprint an s_region describes, read by the archive's own STC-S parser (BOX comes
+    back as a polygon); None for anything else (a point, another frame, a malformed region)."""
     try:
-        values = [float(w) for w in numbers]
-    except ValueError:
+        shape = parse(region)
+    except GeometryError:
         return None
-    if shape == "CIRCLE" and len(values) == 3:
-        return ("circle", *values)
-    if shape == "POLYGON" and len(values) >= 6 and len(values) % 2 == 0:
-        return ("polygon", list(zip(values[::2], values[1::2], strict=True)))
-    return None
+    return shape if isinstance(shape, Circle | Polygon) else None
 
 
 def build_coverage(regions: list[str], order: int | None = None) -> Coverage:
@@ -85,15 +78,15 @@ def build_coverage(regions: list[str], order: int | None = None) -> Coverage:
     order = order if order is not None else order_for(len(regions))
     circles, polygons, skipped = [], [], 0
     for region in regions:
-        shape = parse_stcs(region)
+        shape = footprint(region)
         if shape is None:
             skipped += 1
-        elif shape[0] == "circle":
-            circles.append(shape[1:])
+        elif isinstance(shape, Circle):
+            circles.append((shape.ra, shape.dec, shape.radius))
         else:
-            polygons.append(shape[1])
+            polygons.append(shape.vertices)
     if skipped:
-        log.warning("coverage: %d footprints are neither CIRCLE nor POLYGON and are left out", skipped)
+        log.warning("coverage: %d footprints are neither ICRS CIRCLE, POLYGON nor BOX and are left out", skipped)
     moc = MOC.new_empty(order)
     if circles:
         c = np.array(circles, dtype=float)

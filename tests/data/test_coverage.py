@@ -10,15 +10,16 @@ import pytest
 from astropy.io import fits
 from mocpy import MOC
 
-from portal.coverage.moc import build_coverage, order_for, parse_stcs
+from portal.coverage.moc import build_coverage, footprint, order_for
 
 
-def test_parse_stcs():
-    assert parse_stcs("CIRCLE ICRS 83.6 22.0 2.5") == ("circle", 83.6, 22.0, 2.5)
-    assert parse_stcs("Polygon ICRS 1 2 3 4 5 6") == ("polygon", [(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)])
-    assert parse_stcs("CIRCLE ICRS nan") is None
-    assert parse_stcs("BOX ICRS 1 2 3 4") is None
-    assert parse_stcs("") is None
+def test_footprints_are_read_by_the_archives_stcs_parser():
+    circle = footprint("CIRCLE ICRS 83.6 22.0 2.5")
+    assert (circle.ra, circle.dec, circle.radius) == (83.6, 22.0, 2.5)
+    assert footprint("Polygon ICRS 1 2 3 4 5 6").vertices == ((1.0, 2.0), (3.0, 4.0), (5.0, 6.0))
+    assert len(footprint("BOX ICRS 10 20 2 2").vertices) == 4
+    for bad in ("CIRCLE ICRS nan", "CIRCLE ICRS NaN 1 2", "POINT ICRS 1 2", "CIRCLE GALACTIC 1 2 3", "", "junk"):
+        assert footprint(bad) is None, bad
 
 
 def test_order_decreases_with_archive_size():
