@@ -2,13 +2,13 @@
 
 import pytest
 
+from tests.support.browser import watched_page
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_dashboard_renders_without_error(voila_server, browser):
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = watched_page(browser)
     page.goto(voila_server.url + "/voila/render/portal.ipynb", timeout=120_000)
     page.wait_for_selector("table.portal-status", timeout=120_000)
     text = page.inner_text("body")
@@ -16,5 +16,5 @@ def test_dashboard_renders_without_error(voila_server, browser):
     assert "available" in page.inner_text("table.portal-status")
     assert "Traceback" not in text and "Error" not in text
     assert page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
-    assert errors == []
+    assert page.errors == []
     page.close()

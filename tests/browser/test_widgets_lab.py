@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from tests.browser.pixels import FOOTPRINT, SELECTED, count, is_allowed_external
-from tests.support.browser import is_external
+from tests.support.browser import is_external, watched_page
 from tests.support.servers import free_port, wait_until_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -53,10 +53,7 @@ def lab(tmp_path_factory):
 
 
 def test_sky_renders_offline_in_jupyterlab(lab, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1300, "height": 900})
-    requests, errors = [], []
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = watched_page(browser)
     page.goto(lab + "/lab/tree/sky.ipynb", timeout=120_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=120_000)
     page.wait_for_selector("text=/Python 3 \\(ipykernel\\) \\| Idle/", timeout=120_000)  # the kernel is ready
@@ -70,23 +67,20 @@ def test_sky_renders_offline_in_jupyterlab(lab, browser, tmp_path):
     png = page.locator(".aladin-widget").screenshot()
     (tmp_path / "lab-sky.png").write_bytes(png)
     assert count(png, FOOTPRINT) > 300 and count(png, SELECTED) > 200
-    assert any("/gamma-portal/static/aladin-lite/" in u for u in requests)
-    assert [u for u in requests if is_external(u) and not is_allowed_external(u)] == []
-    assert errors == []
+    assert any("/gamma-portal/static/aladin-lite/" in u for u in page.requests)
+    assert [u for u in page.requests if is_external(u) and not is_allowed_external(u)] == []
+    assert page.errors == []
     page.close()
 
 
 def test_voila_as_a_server_extension(lab, browser):
     """Binder's way: Voila inside the Jupyter server (`/voila/render/...`), the notebook naming our template;
     nothing is fetched from outside (our server extension keeps Voila from pointing at MathJax on a CDN)."""
-    page = browser.new_page(viewport={"width": 1300, "height": 900})
-    requests, errors = [], []
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = watched_page(browser)
     page.goto(lab + "/voila/render/sky.ipynb", timeout=120_000)
     page.wait_for_selector(".aladin-widget[data-portal-footprints='3']", timeout=120_000)
-    assert not any("fontawesome" in u for u in requests)
-    assert [u for u in requests if is_external(u) and not is_allowed_external(u)] == []
-    assert any("/voila/templates/gamma-portal/static/aladin-lite/" in u for u in requests)
-    assert errors == []
+    assert not any("fontawesome" in u for u in page.requests)
+    assert [u for u in page.requests if is_external(u) and not is_allowed_external(u)] == []
+    assert any("/voila/templates/gamma-portal/static/aladin-lite/" in u for u in page.requests)
+    assert page.errors == []
     page.close()

@@ -10,7 +10,7 @@ import pytest
 from astropy.table import Table
 
 from tests.browser.pixels import FOOTPRINT, SELECTED, TARGET, count, is_allowed_external
-from tests.support.browser import is_external
+from tests.support.browser import is_external, watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data]
 
@@ -44,10 +44,7 @@ def _sep(ra1, dec1, ra2, dec2):
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser):
     """One dashboard page for the module (a cold Voila page costs seconds)."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1200})
-    page.requests, page.errors = [], []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page = watched_page(browser, 1400, 1200)
     page.goto(voila_server.url + "/voila/render/portal.ipynb", timeout=120_000)
     page.wait_for_selector(".portal-sky-view [data-portal-footprints]", timeout=120_000)
     yield page

@@ -30,3 +30,13 @@ def is_external(url: str) -> bool:
     if parsed.scheme in {"data", "blob", "about", "chrome", "chrome-extension", "devtools"}:
         return False
     return (parsed.hostname or "") not in LOCAL_HOSTS
+
+
+def watched_page(browser, width: int = 1300, height: int = 900):
+    """A new page that records every URL it requests (``page.requests``) and every uncaught
+    script error (``page.errors``)."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.requests, page.errors = [], []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    return page
