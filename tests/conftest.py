@@ -27,16 +27,27 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def portal_server(tmp_path_factory):
-    """`portal serve` as a subprocess, with its own data dir, shared by the session."""
-    server = start_portal(tmp_path_factory.mktemp("portal-data"))
+    """`portal serve` as a subprocess, with its own data dir, shared by the session. Besides the
+    analyses it offers the job service's test jobs (``count``, ``echo`` of tests.uws.jobs)."""
+    server = start_portal(tmp_path_factory.mktemp("portal-data"),
+                          env={"PORTAL_JOB_DEFINITIONS": "tests.uws.jobs:DEFINITIONS"})
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def voila_server(portal_server):
-    """Voila on notebooks/, its kernels pointed at the session's portal server."""
-    env = {"PORTAL_URL": portal_server.url, "PORTAL_DATA_DIR": str(portal_server.log.parent)}
+def portal_token(portal_server):
+    """A bearer token of user ``alice`` on the session's portal server."""
+    from tests.support.servers import create_token
+
+    return create_token(portal_server.log.parent, "alice")
+
+
+@pytest.fixture(scope="session")
+def voila_server(portal_server, portal_token):
+    """Voila on notebooks/, its kernels pointed at the session's portal server (as alice)."""
+    env = {"PORTAL_URL": portal_server.url, "PORTAL_DATA_DIR": str(portal_server.log.parent),
+           "PORTAL_TOKEN": portal_token}
     server = start_voila(REPO / "notebooks", env)
     yield server
     server.stop()

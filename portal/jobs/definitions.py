@@ -16,14 +16,17 @@ PNG = "image/png"
 
 def _target_parameters(on_radius: bool = True) -> tuple[Parameter, ...]:
     params = (
-        Parameter("obs_ids", "int-list", "Observations to analyse, by archive obs id (comma-separated)."),
-        Parameter("ra", "float", "Right ascension of the target (ICRS).", unit="deg", minimum=0.0, maximum=360.0),
-        Parameter("dec", "float", "Declination of the target (ICRS).", unit="deg", minimum=-90.0, maximum=90.0),
+        Parameter("obs_ids", "int-list", "Observations to analyse, by archive obs id (comma-separated).",
+                  ucd="meta.id;obs", column="obs_id"),
+        Parameter("ra", "float", "Right ascension of the target (ICRS).", unit="deg", minimum=0.0, maximum=360.0,
+                  ucd="pos.eq.ra;meta.main"),
+        Parameter("dec", "float", "Declination of the target (ICRS).", unit="deg", minimum=-90.0, maximum=90.0,
+                  ucd="pos.eq.dec;meta.main"),
     )
     if on_radius:
         params += (
             Parameter("on_radius", "float", "Radius of the circular on region around the target.",
-                      default=0.11, unit="deg", minimum=0.02, maximum=1.0),
+                      default=0.11, unit="deg", minimum=0.02, maximum=1.0, ucd="phys.angSize;src"),
         )
     return params
 

@@ -7,9 +7,12 @@ JSON form is the same content as plain objects::
     {"definitions": [{"name": "spectrum", "description": ..., "url": ".../uws/spectrum",
       "execution_duration": 3600,
       "parameters": [{"name": "ra", "type": "float", "unit": "deg", "required": true,
-                      "default": null, "minimum": 0, "maximum": 360, "choices": null, "doc": ...}],
+                      "default": null, "minimum": 0, "maximum": 360, "choices": null, "doc": ...,
+                      "ucd": "pos.eq.ra;meta.main", "column": null}],
       "results": [{"id": "flux_points", "mime_type": "application/fits", "doc": ...}]}]}
 
+``ucd`` and ``column`` say what a client may fill a parameter from (the target's position, the
+selected observations' ``obs_id``...), so that a form can be pre-filled for any definition.
 Every definition also lists the results the service adds to every job (``log``,
 ``provenance``, ``provn``) if the definition does not declare them itself.
 """
@@ -66,6 +69,8 @@ class XmlParameter(BaseXmlModel, tag="parameter", ns="", nsmap=NSMAP, skip_empty
     default: Optional[str] = attr(default=None)
     minimum: Optional[float] = attr(default=None)
     maximum: Optional[float] = attr(default=None)
+    ucd: Optional[str] = attr(default=None)
+    column: Optional[str] = attr(default=None)
     doc: str = element(tag="doc")
     choices: list[str] = element(tag="choice", default_factory=list)
 
@@ -97,6 +102,7 @@ def definitions_xml(definitions: Iterable[JobDefinition], base_url: str) -> byte
             parameters=[
                 XmlParameter(name=p.name, type=p.type, required=p.required, unit=p.unit,
                              default=_default_text(p), minimum=p.minimum, maximum=p.maximum, doc=p.doc,
+                             ucd=p.ucd, column=p.column,
                              choices=list(p.choices or ()))
                 for p in d.parameters
             ],
@@ -117,7 +123,8 @@ def definitions_json(definitions: Iterable[JobDefinition], base_url: str) -> dic
             "parameters": [
                 {"name": p.name, "type": p.type, "unit": p.unit, "required": p.required,
                  "default": _default_json(p), "minimum": p.minimum, "maximum": p.maximum,
-                 "choices": list(p.choices) if p.choices else None, "doc": p.doc}
+                 "choices": list(p.choices) if p.choices else None, "doc": p.doc,
+                 "ucd": p.ucd, "column": p.column}
                 for p in d.parameters
             ],
             "results": [{"id": r.id, "mime_type": r.mime_type, "doc": r.doc} for r in all_results(d)],

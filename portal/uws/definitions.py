@@ -34,6 +34,11 @@ class Parameter:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
+    #: What a client may fill the parameter from: a UCD (``pos.eq.ra;meta.main`` for the target's
+    #: position, ``meta.id;obs`` for observation ids, ``phys.angSize;src`` for the target's size)
+    #: and, for values found in archive rows, the ObsCore column that holds them (``obs_id``).
+    ucd: str | None = None
+    column: str | None = None
 
     @property
     def required(self) -> bool:

@@ -5,12 +5,14 @@
     GET  {list}                      job list (PHASE, AFTER, LAST filters)
     POST {list}                      create (PHASE=RUN, RUNID, EXECUTIONDURATION, DESTRUCTION,
                                      job parameters) -> 303 to the job
-    GET  {list}/{id}                 job summary (WAIT, PHASE: UWS 1.1 blocking)
+    GET  {list}/{id}                 job summary (WAIT, PHASE: UWS 1.1 blocking), with an ETag; WAIT
+                                     with If-None-Match blocks until the job changes in any way
+                                     (phase, results, log), then 200, or 304 if nothing changed
     POST {list}/{id}                 ACTION=DELETE -> 303 to the list;  DELETE {list}/{id} likewise
     GET/POST {list}/{id}/phase       text; PHASE=RUN or ABORT
     GET/POST {list}/{id}/parameters  XML; POST changes parameters while PENDING
     GET  {list}/{id}/results         XML
-    GET  {list}/{id}/results/{rid}   the result's file (by result id only)
+    GET  {list}/{id}/results/{rid}   the result's file (by result id only; single Range requests)
     GET  {list}/{id}/error           text
     GET/POST {list}/{id}/executionduration, destruction;  GET owner, quote
 
@@ -116,13 +118,48 @@ def _text(body: str) -> PlainTextResponse:
     return PlainTextResponse(body)
 
 
-def _stream_file(path, media_type: str, filename: str) -> Response:
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The (start, end exclusive) of a single ``Range: bytes=...`` request; None means the whole file.
+
+    Raises :class:`RangeNotSatisfiable` for a range outside the file. Several ranges at once are
+    served whole (allowed by RFC 9110), as is anything that is not a byte range.
+    """
+    if not header or not header.strip().lower().startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header.strip()[6:].partition("-")
+    try:
+        if not first.strip():  # suffix: the last N bytes
+            count = int(last)
+            if count <= 0:
+                raise RangeNotSatisfiable()
+            return max(0, size - count), size
+        start = int(first)
+        end = min(size, int(last) + 1) if last.strip() else size
+    except ValueError:
+        return None
+    if start < 0 or start >= size or end <= start:
+        raise RangeNotSatisfiable()
+    return start, end
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+def _stream_file(path, media_type: str, filename: str, range_header: str | None = None) -> Response:
     handle = open(path, "rb")  # size taken from the open file: a replaced result stays consistent
     size = handle.seek(0, 2)
-    handle.seek(0)
+    headers = {"Content-Disposition": f'inline; filename="{filename}"', "Accept-Ranges": "bytes"}
+    try:
+        span = _byte_range(range_header, size)
+    except RangeNotSatisfiable:
+        handle.close()
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    start, end = span or (0, size)
+    handle.seek(start)
 
     def chunks():
-        remaining = size
+        remaining = end - start
         try:
             while remaining > 0:
                 data = handle.read(min(CHUNK, remaining))
@@ -133,8 +170,11 @@ def _stream_file(path, media_type: str, filename: str) -> Response:
         finally:
             handle.close()
 
-    headers = {"Content-Length": str(size), "Content-Disposition": f'inline; filename="{filename}"'}
-    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+    headers["Content-Length"] = str(end - start)
+    if span is None:
+        return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+    headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    return StreamingResponse(chunks(), status_code=206, media_type=media_type, headers=headers)
 
 
 def job_routes(get_service: Callable[[Request], JobService], get_user: Callable, *,
@@ -209,10 +249,17 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         items = list(request.query_params.multi_items())
         wait = _control(items, "WAIT")
         phase = _control(items, "PHASE")
-        found = await get_service(request).get(
+        if_none_match = request.headers.get("if-none-match")
+        service = get_service(request)
+        found = await service.get(
             user, lst, _check_id(job_id), wait=_parse_int(wait, "WAIT") if wait else None,
-            wait_phase=_phase(phase) if phase else None)
-        return _xml(render.job_xml(found, job_url(request, lst, job_id)))
+            wait_phase=_phase(phase) if phase else None, if_none_match=if_none_match)
+        etag = service.etag(found)
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if if_none_match is not None and etag in if_none_match:
+            return Response(status_code=304, headers=headers)
+        return Response(render.job_xml(found, job_url(request, lst, job_id)), media_type=render.XML,
+                        headers=headers)
 
     @router.post(job)
     @_uws_errors
@@ -283,7 +330,7 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
             raise JobNotFound("No such result")
         result, path = await get_service(request).result_file(user, lst, _check_id(job_id), result_id)
         try:
-            return _stream_file(path, result.mime_type, f"{job_id}-{path.name}")
+            return _stream_file(path, result.mime_type, f"{job_id}-{path.name}", request.headers.get("range"))
         except OSError:  # the job was deleted (or expired) between the look-up and the read
             raise JobNotFound(f"The file of result {result_id!r} of job {job_id} is not available") from None
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from portal.uws.context import LOG_FILE
 from portal.uws.definitions import JobDefinition
 from portal.uws.errors import InvalidPhase, InvalidRequest, JobNotFound
 from portal.uws.models import (
@@ -67,6 +68,7 @@ MAX_RUN_ID = 256
 MAX_SECONDS = 2**31 - 1  # an execution duration beyond this means no limit (0)
 LIST_CACHE_ENTRIES = 16  # rendered job lists kept while no job changes
 LIST_CACHE_MAX_BYTES = 8 << 20
+LOG_POLL = 0.5  # seconds between looks at a running job's log while a client waits for any change
 
 
 @dataclass(frozen=True)
@@ -218,26 +220,49 @@ class JobService:
             return await self.start_job(user, job_list, job.job_id)
         return job
 
+    def etag(self, job: Job) -> str:
+        """The job's version as an HTTP entity tag: it changes with the job (phase, parameters,
+        results: the store bumps ``Job.version``) and with its log (new lines of a running job)."""
+        try:
+            log_size = (self.workdir(job.job_id) / LOG_FILE).stat().st_size
+        except OSError:
+            log_size = 0
+        return f'"{job.version}-{log_size}"'
+
     async def get(self, user: str | None, job_list: str, job_id: str, *, wait: float | None = None,
-                  wait_phase: ExecutionPhase | None = None) -> Job:
+                  wait_phase: ExecutionPhase | None = None, if_none_match: str | None = None) -> Job:
         """The job; with ``wait``, block up to that many seconds (-1: the maximum) while the job
-        stays in ``wait_phase`` (default: its current phase) and that phase is an active one."""
+        stays in ``wait_phase`` (default: its current phase) and that phase is an active one.
+
+        With ``if_none_match`` (an ETag from :meth:`etag`; the portal's extension for live
+        clients), ``wait`` blocks instead until the job changes in any way (phase, results, log);
+        a job in a final phase is returned at once."""
         job = self._job(user, job_list, job_id)
         if not wait or job.phase not in ACTIVE_PHASES:
             return job
-        if wait_phase is not None and job.phase != wait_phase:
+        if if_none_match is None and wait_phase is not None and job.phase != wait_phase:
             return job
         until = wait_phase or job.phase
-        limit = self.config.max_wait if wait < 0 else min(float(wait), self.config.max_wait)
-        deadline = asyncio.get_running_loop().time() + limit
+        limit = self.config.max_wait if wait < 0 else min(wait, self.config.max_wait)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
         while True:
             changed = self._changed
             job = self._job(user, job_list, job_id)
-            remaining = deadline - asyncio.get_running_loop().time()
-            if job.phase != until or remaining <= 0:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
                 return job
+            if if_none_match is None:
+                if job.phase != until:
+                    return job
+                timeout = remaining
+            else:
+                if self.etag(job) not in if_none_match or job.phase not in ACTIVE_PHASES:
+                    return job
+                # log lines raise no event: look at the log again now and then while it may grow
+                timeout = min(remaining, LOG_POLL) if job.phase == ExecutionPhase.EXECUTING else remaining
             try:
-                await asyncio.wait_for(changed.wait(), timeout=remaining)
+                await asyncio.wait_for(changed.wait(), timeout=timeout)
             except asyncio.TimeoutError:
                 pass
 

@@ -59,6 +59,13 @@ class Server:
             self.proc.wait()
 
 
+def create_token(data_dir: Path, user: str) -> str:
+    """A bearer token for ``user`` (``portal token create``), against a server's data dir."""
+    out = subprocess.run([sys.executable, "-m", "portal.cli", "token", "create", user], capture_output=True,
+                         text=True, check=True, env={"PORTAL_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"})
+    return out.stdout.strip().splitlines()[-1].strip()
+
+
 def start_portal(data_dir: Path, env: dict[str, str] | None = None, port: int | None = None,
                  timeout: float = 600) -> Server:
     """Run ``portal serve`` with its state in ``data_dir``; wait for /tap/availability."""

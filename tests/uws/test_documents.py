@@ -26,7 +26,8 @@ def test_definitions_as_json(uws):
     assert echo["url"] == "http://testserver/uws/echo"
     params = {p["name"]: p for p in echo["parameters"]}
     assert params["number"] == {"name": "number", "type": "float", "unit": "m", "required": False, "default": 1.5,
-                                "minimum": 0.0, "maximum": 10.0, "choices": None, "doc": "A bounded number."}
+                                "minimum": 0.0, "maximum": 10.0, "choices": None, "doc": "A bounded number.",
+                                "ucd": None, "column": None}
     assert params["text"]["required"] is True and params["text"]["default"] is None
     assert params["ids"]["default"] == [1, 2]
     count = {p["name"]: p for p in defs["count"]["parameters"]}

@@ -1,0 +1,162 @@
+"""Background work that is safe for widgets: blocking I/O in threads, trait changes on the kernel's loop.
+
+ipywidgets send their messages through the kernel, which is not thread-safe; a trait changed
+from a worker thread may interleave with the kernel's own messages. So every piece of the
+library that waits on the network does it through :class:`Background`:
+
+    bg = Background.shared()
+    bg.run(fetch, url, on_done=lambda table: setattr(state, "results", table),
+           on_error=lambda exc: setattr(state, "message", str(exc)))
+
+``fetch`` runs in a worker thread and touches no trait; ``on_done`` / ``on_error`` run on the
+loop of the thread that made the :class:`Background` (in a kernel: the kernel's own asyncio loop,
+the one that executes cells). ``bg.call(fn, ...)`` runs ``fn`` on that loop from any thread, and
+``bg.thread(fn)`` starts a long-lived worker (a job follower) with the same rule.
+
+Outside a kernel (a script, the tests) there is no running loop: the :class:`Background` then
+owns a loop that runs only when asked, ``bg.wait_until(condition, timeout)`` (or ``bg.pump()``),
+so that trait changes still happen in one thread, the caller's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+log = logging.getLogger("widgets.background")
+
+__all__ = ["Background"]
+
+WORKERS = 8
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The running loop of this thread (a kernel executing a cell), else the kernel's io loop."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+        io_loop = getattr(kernel, "io_loop", None)
+        loop = getattr(io_loop, "asyncio_loop", None)
+        return loop if loop is not None and not loop.is_closed() else None
+    except Exception:  # noqa: BLE001 - no IPython, or not a kernel
+        return None
+
+
+class Background:
+    """Threads for blocking work, one loop for its effects; see the module docstring."""
+
+    _instances: dict[int, "Background"] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None, workers: int = WORKERS) -> None:
+        found = loop or _kernel_loop()
+        self.owns_loop = found is None
+        self.loop = found or asyncio.new_event_loop()
+        self.loop_thread = threading.get_ident()  # the thread whose loop applies the effects
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="widgets-io")
+        self.pending = 0  # submitted and not yet applied (tests wait for 0)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> "Background":
+        """The one helper of this kernel (per thread that runs widgets: normally only the main one)."""
+        key = threading.get_ident()
+        with cls._instances_lock:
+            bg = cls._instances.get(key)
+            if bg is None or bg.loop.is_closed():
+                bg = cls._instances[key] = cls()
+            return bg
+
+    # -- on the loop ------------------------------------------------------------------------------
+    def call(self, fn: Callable, *args: Any) -> None:
+        """Run ``fn(*args)`` on the loop: at once when already there, else soon (thread-safe)."""
+        if self.on_loop():
+            self._safely(fn, *args)
+        else:
+            self.loop.call_soon_threadsafe(self._safely, fn, *args)
+
+    def on_loop(self) -> bool:
+        if self.owns_loop:
+            return threading.get_ident() == self.loop_thread
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    @staticmethod
+    def _safely(fn: Callable, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - an effect that fails must not kill the loop's other work
+            log.exception("a widget update failed")
+
+    # -- in threads -------------------------------------------------------------------------------
+    def run(self, fn: Callable, *args: Any, on_done: Callable | None = None,
+            on_error: Callable[[Exception], Any] | None = None, **kwargs: Any) -> Future:
+        """``fn(*args, **kwargs)`` in a worker thread; then ``on_done(result)`` or ``on_error(exc)`` on the loop."""
+        with self._lock:
+            self.pending += 1
+        future = self.pool.submit(fn, *args, **kwargs)
+        future.add_done_callback(lambda f: self.call(self._settle, f, on_done, on_error))
+        return future
+
+    def _settle(self, future: Future, on_done, on_error) -> None:
+        try:
+            exc = future.exception()
+            if exc is None:
+                if on_done is not None:
+                    on_done(future.result())
+            elif on_error is not None:
+                on_error(exc)
+            else:
+                log.warning("background work failed: %s", exc, exc_info=exc)
+        finally:
+            with self._lock:
+                self.pending -= 1
+
+    def thread(self, fn: Callable, *args: Any, name: str = "widgets-follow") -> threading.Thread:
+        """A long-lived daemon thread for ``fn`` (which must change traits only through :meth:`call`)."""
+        worker = threading.Thread(target=self._guard, args=(fn, *args), daemon=True, name=name)
+        worker.start()
+        return worker
+
+    @staticmethod
+    def _guard(fn: Callable, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - a follower that dies logs why; the widget says it stopped
+            log.exception("background thread %s failed", threading.current_thread().name)
+
+    # -- without a kernel -------------------------------------------------------------------------
+    def pump(self, seconds: float = 0.01) -> None:
+        """Apply what the threads handed back (only for a loop this helper owns, in its thread)."""
+        if not self.owns_loop:
+            return
+        self.loop.run_until_complete(asyncio.sleep(seconds))
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0, step: float = 0.02) -> bool:
+        """Pump the loop until ``condition()`` holds; False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if condition():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            if self.owns_loop:
+                self.pump(step)
+            else:
+                time.sleep(step)
+
+    def idle(self, timeout: float = 30.0) -> bool:
+        """Pump until every :meth:`run` has been applied."""
+        return self.wait_until(lambda: self.pending == 0, timeout)

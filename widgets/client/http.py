@@ -1,0 +1,178 @@
+"""The one HTTP client of the widget library: base URL, token, timeouts, readable errors.
+
+Every widget, test and benchmark that talks to the services goes through :class:`PortalClient`
+(``client.get``, ``client.post``...). A failure never surfaces as an httpx exception or a
+traceback: it is a :class:`ServiceError` whose message is a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from urllib.parse import urljoin
+
+import httpx
+
+from widgets.config import portal_url
+
+__all__ = ["PortalClient", "ServiceError", "default_client", "discover_token"]
+
+DEFAULT_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0
+TOKEN_HELP = "create one with `portal token create NAME` and set PORTAL_TOKEN"
+
+
+class ServiceError(Exception):
+    """A request that did not work, said in one sentence (``status`` is the HTTP status, if any)."""
+
+    def __init__(self, message: str, status: int | None = None, url: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.url = url
+
+
+def discover_token(environ=None) -> str | None:
+    """``PORTAL_TOKEN``, else JupyterHub's ``JUPYTERHUB_API_TOKEN`` (the hub vouches for the user)."""
+    env = os.environ if environ is None else environ
+    return env.get("PORTAL_TOKEN") or env.get("JUPYTERHUB_API_TOKEN") or None
+
+
+def _server_text(response: httpx.Response, limit: int = 500) -> str:
+    """What the server said, as text: FastAPI's ``{"detail": ...}``, or the plain body."""
+    try:
+        if "json" in response.headers.get("content-type", ""):
+            detail = response.json().get("detail")
+            if isinstance(detail, str):
+                return detail.strip()[:limit]
+    except (ValueError, AttributeError):
+        pass
+    text = response.text.strip()
+    if text.startswith("<"):  # an HTML or XML error page says nothing readable in a sentence
+        return ""
+    return " ".join(text.split())[:limit]
+
+
+class PortalClient:
+    """HTTP to the portal's services (or any TAP/UWS service) with one token and sane timeouts.
+
+    ``url`` is the portal's base URL (``PORTAL_URL``); ``token`` is sent as a bearer token
+    (default: :func:`discover_token`). Thread-safe: widgets call it from background threads.
+    """
+
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.url = (url or portal_url()).rstrip("/")
+        self.token = token if token is not None else discover_token()
+        self.timeout = timeout
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        self.http = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
+                                 transport=transport)
+        self.requests = 0  # requests sent (the monitor's request budget is tested with it)
+        self._count_lock = threading.Lock()
+        self._uws = None
+
+    # -- addresses ------------------------------------------------------------------------------
+    def absolute(self, path_or_url: str) -> str:
+        """``/uws/spectrum`` -> ``http://host:8000/uws/spectrum``; absolute URLs stay as they are."""
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return urljoin(self.url + "/", path_or_url.lstrip("/"))
+
+    @property
+    def tap_url(self) -> str:
+        return self.url + "/tap"
+
+    @property
+    def uws_url(self) -> str:
+        return self.url + "/uws"
+
+    @property
+    def uws(self):
+        """The UWS part (:class:`widgets.client.uws.UWSClient`) for this portal's ``/uws``."""
+        if self._uws is None:
+            from widgets.client.uws import UWSClient
+
+            self._uws = UWSClient(self, self.uws_url)
+        return self._uws
+
+    # -- requests -------------------------------------------------------------------------------
+    def request(self, method: str, path_or_url: str, *, ok=(200,), timeout: float | None = None,
+                **kwargs) -> httpx.Response:
+        """Send a request; a status outside ``ok`` (or no answer) raises :class:`ServiceError`."""
+        url = self.absolute(path_or_url)
+        if timeout is not None:
+            kwargs["timeout"] = httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)
+        with self._count_lock:
+            self.requests += 1
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            raise ServiceError(f"{self._where(url)} did not answer in time; try again in a moment.",
+                               url=url) from None
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"{self._where(url)} cannot be reached ({type(exc).__name__}). "
+                               "Is `portal serve` running, and is PORTAL_URL right?", url=url) from None
+        if response.status_code not in ok:
+            raise self.error_for(response)
+        return response
+
+    def get(self, path_or_url: str, **kwargs) -> httpx.Response:
+        return self.request("GET", path_or_url, **kwargs)
+
+    def post(self, path_or_url: str, **kwargs) -> httpx.Response:
+        return self.request("POST", path_or_url, **kwargs)
+
+    def get_json(self, path_or_url: str, **kwargs):
+        response = self.get(path_or_url, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise ServiceError(f"{self._where(str(response.url))} did not answer JSON.", response.status_code,
+                               str(response.url)) from None
+
+    def error_for(self, response: httpx.Response) -> ServiceError:
+        """The sentence for an answer that is not what was asked for."""
+        url, status = str(response.url), response.status_code
+        said = _server_text(response)
+        if status == 401:
+            if not self.token:
+                message = f"The job service needs a token and none is set: {TOKEN_HELP}."
+            else:
+                message = f"The job service refused the token (unknown, revoked or expired): {TOKEN_HELP}."
+        elif status == 403:
+            message = f"Not allowed: {said or 'the service refused the request'}."
+        elif status == 404:
+            message = said or f"Not found: {url}"
+        elif status == 416:
+            message = "The requested part of the file is beyond its end."
+        elif 400 <= status < 500:
+            message = said or f"The service refused the request (HTTP {status})."
+        else:
+            detail = f": {said}" if said else ""
+            message = f"{self._where(url)} failed (HTTP {status}){detail}"
+        message = message[:1].upper() + message[1:]
+        return ServiceError(message if message.endswith((".", "?", "!", ")")) else message + ".", status, url)
+
+    def _where(self, url: str) -> str:
+        base = self.url if url.startswith(self.url) else url.split("?")[0]
+        return f"The service at {base}"
+
+    def close(self) -> None:
+        self.http.close()
+
+
+_shared: dict[tuple[str, str | None], PortalClient] = {}
+_shared_lock = threading.Lock()
+
+
+def default_client(url: str | None = None, token: str | None = None) -> PortalClient:
+    """The kernel's shared client for ``url`` (default ``PORTAL_URL``) and token (default from the
+    environment): widgets built without a client of their own share this one."""
+    base = (url or portal_url()).rstrip("/")
+    tok = token if token is not None else discover_token()
+    with _shared_lock:
+        client = _shared.get((base, tok))
+        if client is None:
+            client = _shared[(base, tok)] = PortalClient(base, tok)
+        return client
