@@ -1,0 +1,1 @@
+"""Launch analysis jobs and follow them: JobLauncher, JobMonitor, JobHandle."""
