@@ -19,9 +19,13 @@ _EXPORTS = {
     "SearchState": "widgets.obscore.state",
     "Portal": "widgets.app",
     "connect": "widgets.links",
-    "link_selection": "widgets.links",
-    "link_results": "widgets.links",
-    "link_target": "widgets.links",
+    "Session": "widgets.session",
+    "JobLauncher": "widgets.jobs.launcher",
+    "JobMonitor": "widgets.jobs.monitor",
+    "JobHandle": "widgets.jobs.handle",
+    "PortalClient": "widgets.client",
+    "ServiceError": "widgets.client",
+    "Background": "widgets.background",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -104,3 +104,17 @@ def test_any_uws_service_without_the_portal_extensions():
     info = other.uws.wait("http://uws.example/uws/thing/j1", phase="EXECUTING", timeout=5)
     assert info.phase == "EXECUTING" and info.etag is None and info.results == {} and info.run_id is None
     assert info.creation_time is None and info.error is None
+
+
+def test_the_token_goes_only_to_the_portal():
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen[f"{request.url.host}:{request.url.port}"] = request.headers.get("authorization")
+        return httpx.Response(200, json={})
+
+    c = PortalClient("http://portal.example:8000", token="secret", transport=httpx.MockTransport(handler))
+    c.get("/uws")
+    c.get("http://cds.example/sesame")
+    c.get("http://portal.example:9000/elsewhere")
+    assert seen == {"portal.example:8000": "Bearer secret", "cds.example:None": None, "portal.example:9000": None}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -65,12 +65,16 @@ class PortalClient:
         self.url = (url or portal_url()).rstrip("/")
         self.token = token if token is not None else discover_token()
         self.timeout = timeout
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        self.http = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
-                                 transport=transport)
+        self.http = httpx.Client(timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT), transport=transport)
         self.requests = 0  # requests sent (the monitor's request budget is tested with it)
         self._count_lock = threading.Lock()
         self._uws = None
+        self._tap_session = None
+
+    def owns(self, url: str) -> bool:
+        """Whether ``url`` is on this client's service (the only place its token is sent)."""
+        mine, theirs = urlsplit(self.url), urlsplit(url)
+        return (mine.scheme, mine.netloc) == (theirs.scheme, theirs.netloc) and theirs.path.startswith(mine.path)
 
     # -- addresses ------------------------------------------------------------------------------
     def absolute(self, path_or_url: str) -> str:
@@ -96,6 +100,16 @@ class PortalClient:
             self._uws = UWSClient(self, self.uws_url)
         return self._uws
 
+    def tap_service(self, url: str | None = None):
+        """A pyvo ``TAPService`` for ``url`` (default: this portal's archive), sharing one HTTP session."""
+        import pyvo
+        import requests
+
+        if self._tap_session is None:
+            self._tap_session = requests.Session()
+            self._tap_session.headers["User-Agent"] = "gamma-portal-widgets"
+        return pyvo.dal.TAPService(url or self.tap_url, session=self._tap_session)
+
     # -- requests -------------------------------------------------------------------------------
     def request(self, method: str, path_or_url: str, *, ok=(200,), timeout: float | None = None,
                 **kwargs) -> httpx.Response:
@@ -103,6 +117,8 @@ class PortalClient:
         url = self.absolute(path_or_url)
         if timeout is not None:
             kwargs["timeout"] = httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)
+        if self.token and self.owns(url):
+            kwargs["headers"] = {"Authorization": f"Bearer {self.token}", **(kwargs.get("headers") or {})}
         with self._count_lock:
             self.requests += 1
         try:
@@ -160,6 +176,8 @@ class PortalClient:
 
     def close(self) -> None:
         self.http.close()
+        if self._tap_session is not None:
+            self._tap_session.close()
 
 
 _shared: dict[tuple[str, str | None], PortalClient] = {}

@@ -45,9 +45,9 @@ def _network_failure(exc: BaseException) -> str | None:
     return None
 
 
-def run(service: Service, query: str, maxrec: int, mode: str = "sync", timeout: float = 600.0) -> Outcome:
+def run(service: Service, query: str, maxrec: int, mode: str = "sync", timeout: float = 600.0,
+        client=None) -> Outcome:
     """Run ``query``; never raises: errors come back as an Outcome with ok=False and a message."""
-    import pyvo
     from pyvo.dal import DALFormatError, DALOverflowWarning, DALQueryError, DALServiceError
 
     if not query.strip():
@@ -56,7 +56,9 @@ def run(service: Service, query: str, maxrec: int, mode: str = "sync", timeout: 
         return Outcome(False, f"MAXREC must be between 1 and {MAX_MAXREC:,}, not {maxrec:,}")
     started = time.perf_counter()
     try:
-        tap = pyvo.dal.TAPService(service.url)
+        from widgets.client import default_client
+
+        tap = (client or default_client()).tap_service(service.url)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if mode == "async":

@@ -60,11 +60,11 @@ class Column:
     description: str
 
 
-def describe(service: Service, timeout: float = 30.0) -> list[Column]:
+def describe(service: Service, client=None) -> list[Column]:
     """The columns of the service's ObsCore table, from VOSI /tables (raises on failure)."""
-    import pyvo
+    from widgets.client import default_client
 
-    tap = pyvo.dal.TAPService(service.url)
+    tap = (client or default_client()).tap_service(service.url)
     tables = tap.tables
     wanted = service.table.lower()
     for name in tables.keys():

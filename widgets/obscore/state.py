@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future
 
 import numpy as np
 import traitlets as t
 from astropy.table import Table
 
+from widgets.background import Background
+from widgets.client import PortalClient, default_client
 from widgets.obscore import query as tap_query
 from widgets.obscore.code import pyvo_code
 from widgets.obscore.export import to_bytes
@@ -21,11 +24,10 @@ log = logging.getLogger("widgets.obscore")
 SUGGESTED = ("obs_collection", "facility_name", "instrument_name", "target_name")
 
 
-def distinct_values(service: Service, columns: list[str], limit: int = 500) -> dict[str, list[str]]:
+def distinct_values(service: Service, columns: list[str], limit: int = 500,
+                    client: PortalClient | None = None) -> dict[str, list[str]]:
     """The distinct values of a few text columns (for suggestions); columns that fail are left out."""
-    import pyvo
-
-    tap = pyvo.dal.TAPService(service.url)
+    tap = (client or default_client()).tap_service(service.url)
     out = {}
     for column in columns:
         try:
@@ -61,9 +63,12 @@ class SearchState(t.HasTraits):
     columns_note = t.Unicode("")
     suggestions = t.Dict()  # column -> distinct values, offered in the form's text fields
 
-    def __init__(self, service: Service | None = None, **kwargs) -> None:
+    def __init__(self, service: Service | None = None, client: PortalClient | None = None,
+                 background: Background | None = None, **kwargs) -> None:
         kwargs.setdefault("form", ObsCoreForm())
         super().__init__(service=service or embedded(), **kwargs)
+        self.client = client or default_client()
+        self.background = background
         self._run_lock = threading.Lock()
         self.form.table = self.service.table
         self.form.observe(self._on_form_edit)
@@ -93,46 +98,87 @@ class SearchState(t.HasTraits):
         if not change["new"]:
             self._on_form_edit()  # back to the form: the ADQL follows it again
 
+    @property
+    def bg(self) -> Background:
+        if self.background is None:
+            self.background = Background.shared()
+        return self.background
+
     def set_service(self, service: Service, background: bool = False) -> None:
         """Use another TAP service; its table's columns are read from VOSI /tables."""
         self.service = service
         self.form.table = service.table
         self.columns, self.columns_note = [], f"reading the columns of {service.table}..."
         if background:
-            threading.Thread(target=self.describe, daemon=True).start()
+            self.bg.run(self._read_columns, service, on_done=self._apply_columns)
         else:
-            self.describe()
+            self._apply_columns(self._read_columns(service))
 
     def describe(self) -> bool:
-        service = self.service
+        """Read the current service's columns now (in the calling thread); True when they came."""
+        return self._apply_columns(self._read_columns(self.service))
+
+    def _read_columns(self, service: Service) -> tuple:
+        """I/O only (any thread): the columns, or the failure, and the suggestions."""
         try:
-            columns = describe(service)
+            columns = describe(service, client=self.client)
         except Exception as exc:  # noqa: BLE001 - a service down or without /tables
-            if service is self.service:
-                self.columns_note = (f"could not read the columns of {service.table} at {service.url} "
-                                     f"({type(exc).__name__}); the form assumes standard ObsCore")
-                self.form.columns = []
+            return service, None, exc, {}
+        names = [c.name for c in columns]
+        suggestions = {} if service.remote else distinct_values(service, [c for c in SUGGESTED if c in names],
+                                                                client=self.client)
+        return service, columns, None, suggestions
+
+    def _apply_columns(self, read: tuple) -> bool:
+        service, columns, exc, suggestions = read
+        if service is not self.service:
+            return False  # the user chose another service meanwhile
+        if columns is None:
+            self.columns_note = (f"could not read the columns of {service.table} at {service.url} "
+                                 f"({type(exc).__name__}); the form assumes standard ObsCore")
+            self.form.columns = []
             return False
-        if service is self.service:
-            self.columns = columns
-            self.form.columns = [c.name for c in columns]
-            extra = " including the high-energy ones" if self.form.high_energy() else ""
-            self.columns_note = f"{service.table}: {len(columns)} columns{extra}"
-            if not service.remote:
-                self.suggestions = distinct_values(service, [c for c in SUGGESTED if c in self.form.columns])
+        self.columns = columns
+        self.form.columns = [c.name for c in columns]
+        extra = " including the high-energy ones" if self.form.high_energy() else ""
+        self.columns_note = f"{service.table}: {len(columns)} columns{extra}"
+        if suggestions:
+            self.suggestions = suggestions
         return True
 
     def run(self) -> bool:
         """Run the query (in the calling thread); True when results arrived."""
+        if not self._begin():
+            return False
+        return self._finish(self._query())
+
+    def run_in_background(self) -> Future | None:
+        """Run the query in a worker thread; its results are applied on the kernel's loop."""
+        if not self._begin():
+            return None
+        return self.bg.run(self._query, on_done=self._finish, on_error=self._crashed)
+
+    def _begin(self) -> bool:
         if not self.editing and self.problems:
             self.status, self.message = "error", "The form cannot make a query: " + "; ".join(self.problems)
             return False
         if not self._run_lock.acquire(blocking=False):
             self.message = "A query is already running."
             return False
+        self.status, self.message = "running", f"Running the query on {self.service.url} ({self.mode})..."
+        return True
+
+    def _query(self) -> tap_query.Outcome:
+        """I/O only (any thread)."""
+        return tap_query.run(self.service, self.adql, self.maxrec, self.mode, client=self.client)
+
+    def _crashed(self, exc: Exception) -> None:
+        self._run_lock.release()
+        log.warning("query failed", exc_info=exc)
+        self.status, self.message = "error", f"The query failed: {exc}"
+
+    def _finish(self, outcome: tap_query.Outcome) -> bool:
         try:
-            self.status, self.message = "running", f"Running the query on {self.service.url} ({self.mode})..."
-            outcome = tap_query.run(self.service, self.adql, self.maxrec, self.mode)
             if not outcome.ok:
                 self.status, self.message = "error", outcome.message[:1].upper() + outcome.message[1:]
                 return False
@@ -148,11 +194,6 @@ class SearchState(t.HasTraits):
             return True
         finally:
             self._run_lock.release()
-
-    def run_in_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, daemon=True, name="obscore-query")
-        thread.start()
-        return thread
 
     # -- results ------------------------------------------------------------------------------------
     @property

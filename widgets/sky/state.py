@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import traitlets as t
 from astropy.coordinates import SkyCoord
 
@@ -62,21 +61,22 @@ class SkyState(t.HasTraits):
         else:
             self.selection = sorted(rows)
 
-    def load_coverage(self, url: str, timeout: float = 30.0) -> bool:
-        """Fetch a MOC JSON (the archive's ``/coverage/moc.json``); the note says what happened."""
-        try:
-            response = httpx.get(url, timeout=timeout)
-        except httpx.HTTPError as exc:
-            self.coverage, self.coverage_note = {}, f"coverage unavailable: {url} cannot be reached ({type(exc).__name__})"
-            return False
-        if response.status_code != 200:
-            self.coverage, self.coverage_note = {}, f"coverage unavailable: {url} answered HTTP {response.status_code}"
-            return False
-        try:
-            moc = response.json()
-        except ValueError:
-            self.coverage, self.coverage_note = {}, f"coverage unavailable: {url} did not return MOC JSON"
-            return False
-        self.coverage = moc if isinstance(moc, dict) else {}
-        self.coverage_note = "" if self.coverage else "the archive is empty: no coverage to show"
+    def load_coverage(self, url: str, client=None) -> bool:
+        """Fetch a MOC JSON (the archive's ``/coverage/moc.json``) now; the note says what happened."""
+        return self.apply_coverage(fetch_coverage(url, client))
+
+    def apply_coverage(self, fetched: tuple[dict, str]) -> bool:
+        self.coverage, self.coverage_note = fetched
         return bool(self.coverage)
+
+
+def fetch_coverage(url: str, client=None) -> tuple[dict, str]:
+    """I/O only (any thread): the MOC JSON at ``url`` and a note ("" when it came)."""
+    from widgets.client import ServiceError, default_client
+
+    try:
+        moc = (client or default_client()).get_json(url)
+    except ServiceError as exc:
+        return {}, f"coverage unavailable: {exc.message[:1].lower()}{exc.message[1:].rstrip('.')}"
+    moc = moc if isinstance(moc, dict) else {}
+    return moc, "" if moc else "the archive is empty: no coverage to show"

@@ -7,16 +7,16 @@ and turns clicks on footprints into selection changes of the state.
 from __future__ import annotations
 
 import html
-import threading
 
 import ipywidgets as w
 from astropy.coordinates import SkyCoord
 
+from widgets.background import Background
 from widgets.events import Dispatcher
 from widgets.network import online as network_online
 from widgets.sky.aladin import LocalAladin
 from widgets.sky.footprints import extent
-from widgets.sky.state import DEFAULT_ONLINE_SURVEY, OFFLINE_LABEL, OFFLINE_SURVEY, SkyState
+from widgets.sky.state import DEFAULT_ONLINE_SURVEY, OFFLINE_LABEL, OFFLINE_SURVEY, SkyState, fetch_coverage
 
 MAX_FOOTPRINTS = 20_000  # more would make Aladin Lite slow to draw; the rest are named in a note
 OFFLINE_NOTE = ("Offline: sky surveys (HiPS) and Aladin's name resolver need the CDS servers, so the sky is "
@@ -83,12 +83,12 @@ class SkyView(w.VBox):
         """Call ``callback(rows: list[int])`` when footprints are clicked (after the selection changed)."""
         self._clicks.register(callback, remove=remove)
 
-    def show_coverage(self, url: str, background: bool = True) -> None:
+    def show_coverage(self, url: str, background: bool = True, client=None) -> None:
         """Load the archive's coverage MOC from ``url`` (the portal's ``/coverage/moc.json``)."""
         if background:
-            threading.Thread(target=self.state.load_coverage, args=(url,), daemon=True).start()
+            Background.shared().run(fetch_coverage, url, client, on_done=self.state.apply_coverage)
         else:
-            self.state.load_coverage(url)
+            self.state.load_coverage(url, client)
 
     # -- drawing ------------------------------------------------------------------------------------
     def _target_string(self) -> str:

@@ -107,35 +107,39 @@ class PortalNames:
 
     label = "local catalogs"
 
-    def __init__(self, portal_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, portal_url: str, timeout: float = 30.0, client=None) -> None:
+        from widgets.client import PortalClient
+
         self.url = portal_url.rstrip("/") + "/resolver"
         self.timeout = timeout
+        self.client = client or PortalClient(portal_url, token="", timeout=timeout)
         self.candidates: list[str] = []
 
     def resolve(self, name: str) -> Resolution | None:
+        from widgets.client import ServiceError
+
         try:
-            response = httpx.get(self.url, params={"name": name}, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise Unreachable(f"{self.url}: {type(exc).__name__}") from None
+            response = self.client.get(self.url, params={"name": name}, ok=(200, 404))
+        except ServiceError as exc:
+            raise Unreachable(f"{self.url}: {exc.message}") from None
         if response.status_code == 404:
             body = _json(response)
             self.candidates = [c["name"] for c in body.get("candidates", [])]
             return None
-        if response.status_code != 200:
-            raise Unreachable(f"{self.url}: HTTP {response.status_code}")
         match = _json(response)["matches"][0]
         coord = SkyCoord(match["ra"], match["dec"], unit="deg", frame="icrs")
         return Resolution(name, match["name"], coord, match["catalog"])
 
     def names(self) -> list[str]:
+        from widgets.client import ServiceError
+
         try:
-            response = httpx.get(self.url + "/names", timeout=self.timeout)
-            return list(response.json()["names"]) if response.status_code == 200 else []
-        except (httpx.HTTPError, ValueError, KeyError):
+            return list(self.client.get_json(self.url + "/names")["names"])
+        except (ServiceError, ValueError, KeyError, TypeError):
             return []
 
 
-def _json(response: httpx.Response) -> dict:
+def _json(response) -> dict:
     try:
         return response.json()
     except ValueError:
@@ -155,14 +159,15 @@ class ArchiveTargets:
     label: str = "archive target names"
     _targets: dict[str, tuple[str, SkyCoord]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    client: object = field(default=None, repr=False)
 
     def _load(self) -> dict[str, tuple[str, SkyCoord]]:
-        import pyvo
+        from widgets.client import default_client
 
         with self._lock:
             if self._targets is not None:
                 return self._targets
-            service = pyvo.dal.TAPService(self.tap_url)
+            service = (self.client or default_client()).tap_service(self.tap_url)
             try:
                 table = self._query(service, "target_ra", "target_dec")
             except Exception:  # noqa: BLE001 - the service may not have the high-energy columns

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 
 import traitlets as t
 from astropy.coordinates import Angle, SkyCoord
 
+from widgets.background import Background
 from widgets.config import portal_url
 from widgets.target.coords import (
     InputError,
@@ -50,28 +52,41 @@ class TargetState(t.HasTraits):
     message = t.Unicode("")
     found = t.Int(0)  # counts successful searches: a new radius for the same target is news too
 
-    def __init__(self, resolver: NameResolver | None = None, **kwargs) -> None:
+    def __init__(self, resolver: NameResolver | None = None, background: Background | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.resolver = resolver or default_resolver()
+        self.background = background
         self._lock = threading.Lock()
         self._last: tuple[str, str] | None = None
 
     def search(self, text: str | None = None, radius: str | None = None) -> bool:
         """Resolve ``text`` (a name or a position) with ``radius``; True when the target is set."""
+        self._take(text, radius)
+        with self._lock:
+            plan = self._plan(self.text.strip(), self.radius_text.strip())
+            if not isinstance(plan, tuple):
+                return plan
+            return self._resolved(*plan, self._resolve(plan[0]))
+
+    def search_in_background(self, text: str | None = None, radius: str | None = None) -> Future | None:
+        """The same as :meth:`search`, with the name resolved in a worker thread (the page stays
+        responsive); the outcome is applied on the kernel's loop."""
+        self._take(text, radius)
+        plan = self._plan(self.text.strip(), self.radius_text.strip())
+        if not isinstance(plan, tuple):
+            return None
+        bg = self.background or Background.shared()
+        return bg.run(self._resolve, plan[0], on_done=lambda found: self._resolved(*plan, found))
+
+    def _take(self, text: str | None, radius: str | None) -> None:
         if text is not None:
             self.text = text
         if radius is not None:
             self.radius_text = str(radius)
-        with self._lock:
-            return self._search(self.text.strip(), self.radius_text.strip())
 
-    def search_in_background(self) -> threading.Thread:
-        """The same as :meth:`search`, in a thread, so that the page stays responsive."""
-        thread = threading.Thread(target=self.search, daemon=True, name="target-search")
-        thread.start()
-        return thread
-
-    def _search(self, text: str, radius_text: str) -> bool:
+    def _plan(self, text: str, radius_text: str):
+        """Everything but the name look-up: True/False when done, else (name, radius) to resolve."""
         if self._last == (text, radius_text) and self.status == "ok":
             return True
         try:
@@ -85,15 +100,23 @@ class TargetState(t.HasTraits):
                 return self._fail(str(exc))
             return self._set(text, coord, radius, "", "position as typed")
         self.status, self.message = "resolving", f"Resolving {text!r}..."
+        return text, radius
+
+    def _resolve(self, text: str):
+        """I/O only (any thread): the resolution, or the exception that says why there is none."""
         try:
-            found = self.resolver.resolve(text)
-        except NameNotFound as exc:
+            return self.resolver.resolve(text)
+        except Exception as exc:  # noqa: BLE001 - any failure of a service becomes a message
+            return exc
+
+    def _resolved(self, text: str, radius: Angle, found) -> bool:
+        if isinstance(found, NameNotFound):
             coord = galactic_name_position(text)
             if coord is not None:
                 return self._set(text, coord, radius, text, "Galactic coordinates read from the name")
-            return self._fail(str(exc))
-        except Exception as exc:  # noqa: BLE001 - any failure of a service becomes a message
-            return self._fail(f"could not resolve {text!r}: {exc}")
+            return self._fail(str(found))
+        if isinstance(found, Exception):
+            return self._fail(f"could not resolve {text!r}: {found}")
         source = found.source + (f", {found.note}" if found.note else "")
         return self._set(text, found.coord, radius, found.name, source)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import html
-import threading
 
 import ipywidgets as w
 from astropy.coordinates import Angle, SkyCoord
 
+from widgets.background import Background
 from widgets.events import Dispatcher
 from widgets.target.state import TargetState
 
@@ -43,7 +43,7 @@ class TargetSearch(w.VBox):
         self.add_class("portal-target-search")
         self._render()
         if background:
-            threading.Thread(target=self._fill_suggestions, daemon=True).start()
+            (self.state.background or Background.shared()).run(self._suggestions, on_done=self._offer)
 
     # -- narrow public API ------------------------------------------------------------------------
     @property
@@ -93,7 +93,8 @@ class TargetSearch(w.VBox):
         if self.state.target is not None:
             self._targets(self.state.target, self.radius, self.state.name)
 
-    def _fill_suggestions(self) -> None:
+    def _suggestions(self) -> list[str]:
+        """I/O only (any thread): the names the resolver's sources know."""
         names: set[str] = set()
         for source in self.state.resolver.sources:
             if hasattr(source, "names"):
@@ -101,5 +102,8 @@ class TargetSearch(w.VBox):
                     names.update(source.names())
                 except Exception:  # noqa: BLE001 - suggestions are a convenience
                     continue
+        return sorted(names, key=str.lower)
+
+    def _offer(self, names: list[str]) -> None:
         if names:
-            self._text.options = tuple(sorted(names, key=str.lower))
+            self._text.options = tuple(names)

@@ -1,0 +1,112 @@
+"""JobLauncher without a browser: forms from real definitions, pre-fill, validation, submission."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+
+from widgets.background import Background
+from widgets.client import PortalClient
+from widgets.jobs.form import LauncherState
+from widgets.jobs.launcher import JobLauncher
+from tests.support.servers import free_port
+
+
+@pytest.fixture(scope="module")
+def client(portal_server, portal_token):
+    c = PortalClient(portal_server.url, portal_token)
+    yield c
+    c.close()
+
+
+def selected_rows() -> Table:
+    return Table({"obs_id": ["23523", "23526", "23559", "23592"], "target_name": ["Crab"] * 4,
+                  "livetime": np.array([1581.7, 1572.0, 1599.0, 1580.0]), "s_ra": [83.63, 83.63, 85.25, 82.01]})
+
+
+def test_forms_come_from_the_definitions_alone(client):
+    launcher = JobLauncher(client=client, background=False)
+    names = [d.name for d in launcher.state.definitions]
+    assert {"spectrum", "lightcurve", "skymap", "count", "echo"} <= set(names)  # count/echo: registered extras
+    for name in names:
+        launcher.definition = name
+        definition = launcher.state.current()
+        assert set(launcher._inputs) == {p.name for p in definition.parameters}
+    launcher.definition = "spectrum"
+    assert launcher._kind.value == "spectrum"
+    assert launcher.values["model"] == "pl" and launcher.values["n_bins"] == 8  # defaults, typed
+    assert "obs_ids" in launcher.state.problems  # required and empty
+    launcher.definition = "count"
+    assert launcher._inputs["fail"].options == ("none", "usage", "fatal", "transient", "crash", "exit")
+    with pytest.raises(Exception, match="no job definition 'nope'"):
+        launcher.definition = "nope"
+
+
+def test_prefill_from_the_selection_and_the_target(client):
+    launcher = JobLauncher(definition="spectrum", client=client, background=False)
+    s = launcher.state
+    s.rows = selected_rows()
+    s.set_target(SkyCoord(83.63308, 22.0145, unit="deg"), "Crab", size=0.2)
+    assert launcher.values["obs_ids"] == [23523, 23526, 23559, 23592]
+    assert launcher.values["ra"] == pytest.approx(83.63308) and launcher.values["dec"] == pytest.approx(22.0145)
+    assert launcher.values["on_radius"] == pytest.approx(0.2)  # the target's size, within the bounds
+    assert s.summary == "spectrum on 4 observations of Crab, 1.8 h live time"
+    assert launcher._inputs["obs_ids"].value == "23523,23526,23559,23592"
+    assert not s.problems
+    launcher._inputs["ra"].value = "84"  # typed by the user: pre-fill must not undo it
+    s.set_target(SkyCoord(10, 10, unit="deg"), "elsewhere")
+    assert launcher.values["ra"] == 84 and launcher.values["dec"] == pytest.approx(10)
+    launcher.definition = "skymap"  # another kind: same rules, no code of its own
+    assert launcher.values["obs_ids"] == [23523, 23526, 23559, 23592] and launcher.values["ra"] == 84
+    s.rows = selected_rows()[:1]
+    assert s.summary == "skymap on 1 observation of elsewhere, 0.4 h live time"
+    s.reset()
+    assert launcher.values["ra"] == pytest.approx(10)
+
+
+def test_validation_says_what_the_service_says(client):
+    launcher = JobLauncher(definition="spectrum", client=client, background=False)
+    launcher.values = {"obs_ids": "23523, x", "ra": "400", "dec": "22", "n_bins": "2.5"}
+    problems = launcher.state.problems
+    assert problems["ra"] == "parameter ra: 400 deg is above the maximum 360 deg"
+    assert problems["obs_ids"] == "parameter obs_ids: 'x' is not an integer"
+    assert problems["n_bins"] == "parameter n_bins: '2.5' is not an integer"
+    assert launcher.submit() is None and launcher.state.status == "error"
+    for name, text in (("ra", "400"), ("obs_ids", "23523, x")):  # the service refuses with the same words
+        response = client.post("/uws/spectrum", data={"obs_ids": "23523", "ra": "83", "dec": "22", name: text},
+                               ok=(400,))
+        assert response.text.strip() == problems[name]
+    assert launcher._inputs["ra"].value == "400"  # nothing typed is lost
+    assert "above the maximum" in launcher._problem_labels["ra"].value
+
+
+def test_submit_creates_one_job_however_often_it_is_clicked(client):
+    bg = Background()
+    launcher = JobLauncher(client=client, background=True, state=LauncherState(client, "echo", background=bg))
+    assert bg.wait_until(lambda: launcher.state.definitions, timeout=30)
+    launcher.definition = "echo"
+    launcher.values = {"text": "double click"}
+    before = len(client.uws.list_jobs("echo")[0])
+    got = []
+    launcher.on_submit(got.append)
+    launcher._submit.click()
+    launcher._submit.click()  # the second click of a double click
+    assert bg.wait_until(lambda: launcher.state.status == "submitted", timeout=60), launcher.state.message
+    launcher._submit.click()  # still the same form a moment later
+    bg.idle()
+    assert len(got) == 1 and len(client.uws.list_jobs("echo")[0]) == before + 1
+    job = got[0]
+    assert job.url.startswith(client.url) and job.job_id in job.url and job.phase in ("QUEUED", "EXECUTING", "COMPLETED")
+    assert job.wait(timeout=120) == "COMPLETED" and "echo" in job.results
+    direct = launcher.submit()  # a deliberate submit later, from code, after the window: a new job
+    assert direct is not None
+
+
+def test_errors_are_sentences_and_keep_the_form(portal_server):
+    bad = JobLauncher(definition="echo", client=PortalClient(portal_server.url, token="wrong"), background=False)
+    assert bad.state.status == "error" and "refused the token" in bad.state.message
+    down = JobLauncher(client=PortalClient(f"http://127.0.0.1:{free_port()}", token="x"), background=False)
+    assert "cannot be reached" in down.state.message
+    assert "Traceback" not in down._status.value

@@ -1,0 +1,269 @@
+"""LauncherState: the job form as state. Definitions from the service, texts as typed, pre-fill,
+validation with the service's own rules, and submission (once, however often the button is hit).
+
+Texts are kept as typed (``texts``), so that nothing is lost when a value is refused; ``values``
+is the form as a dict of typed values. A field the user typed is never overwritten by pre-fill.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+
+import traitlets as t
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+
+from portal.uws.params import ParameterError, convert
+from widgets.background import Background
+from widgets.client import Definition, PortalClient, ServiceError, default_client
+from widgets.events import Dispatcher
+from widgets.jobs.handle import JobHandle
+from widgets.jobs.prefill import prefill, summary
+
+__all__ = ["LauncherState", "FREE_FORM"]
+
+FREE_FORM = ""  # the definition name of a service that publishes no definitions: name=value lines
+REPEAT_WINDOW = 3.0  # seconds during which the same form submitted again is the same job (double click)
+
+
+class LauncherState(t.HasTraits):
+    definitions = t.List(t.Instance(Definition))
+    definition = t.Unicode(FREE_FORM)
+    texts = t.Dict()  # parameter name -> text in the form
+    touched = t.List(t.Unicode())  # parameters the user typed (pre-fill leaves them alone)
+    problems = t.Dict()  # parameter name -> what is wrong with its text ("" key: the whole form)
+    free_list = t.Unicode("")  # free form: the job list URL
+    free_params = t.Unicode("")  # free form: name=value lines
+    rows = t.Instance(Table, allow_none=True)  # the selected archive rows
+    target = t.Instance(SkyCoord, allow_none=True)
+    target_name = t.Unicode("")
+    target_size = t.Float(None, allow_none=True)  # degrees, when a catalog gives it
+    summary = t.Unicode("")
+    status = t.Enum(["loading", "idle", "submitting", "submitted", "error"], "idle")
+    message = t.Unicode("")
+    last_job = t.Instance(JobHandle, allow_none=True)
+
+    def __init__(self, client: PortalClient | None = None, definition: str | None = None,
+                 background: Background | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.client = client or default_client()
+        self.background = background
+        self.submitted = Dispatcher(on_error=lambda exc: setattr(self, "message", f"A callback failed: {exc}"))
+        self._wanted = definition
+        self._last_submit: tuple[tuple, float, JobHandle] | None = None
+        self.observe(self._refill, ["rows", "target", "target_name", "target_size", "definition"])
+        self.observe(self._check, ["texts", "definition", "free_params", "free_list"])
+
+    @property
+    def bg(self) -> Background:
+        if self.background is None:
+            self.background = Background.shared()
+        return self.background
+
+    # -- definitions ------------------------------------------------------------------------------
+    def load(self, background: bool = False) -> Future | None:
+        """Read the service's job definitions (now, or in a worker thread)."""
+        self.status, self.message = "loading", f"Reading the job definitions of {self.client.uws.base_url}..."
+        if background:
+            return self.bg.run(self.client.uws.definitions, on_done=self.set_definitions, on_error=self._load_failed)
+        try:
+            self.set_definitions(self.client.uws.definitions())
+        except ServiceError as exc:
+            self._load_failed(exc)
+        return None
+
+    def _load_failed(self, exc: Exception) -> None:
+        self.status = "error"
+        self.message = exc.message if isinstance(exc, ServiceError) else f"The definitions could not be read: {exc}"
+
+    def set_definitions(self, definitions: list[Definition]) -> None:
+        self.definitions = list(definitions)
+        names = [d.name for d in self.definitions]
+        wanted = self._wanted if self._wanted in names else (self.definition if self.definition in names else None)
+        self.definition = wanted or (names[0] if names else FREE_FORM)
+        self.status = "idle"
+        self.message = "" if names else ("This service publishes no job definitions: give the job list URL and "
+                                         "the parameters as name=value lines.")
+        self._refill()
+
+    def current(self) -> Definition | None:
+        return next((d for d in self.definitions if d.name == self.definition), None)
+
+    @t.validate("definition")
+    def _known(self, proposal):
+        name = proposal["value"]
+        if self.definitions and name not in {d.name for d in self.definitions}:
+            known = ", ".join(d.name for d in self.definitions)
+            raise t.TraitError(f"no job definition {name!r} on this service (there are: {known})")
+        self._wanted = name
+        return name
+
+    # -- the form ---------------------------------------------------------------------------------
+    def type(self, name: str, text: str) -> None:
+        """What the user typed into field ``name`` (never overwritten by pre-fill afterwards)."""
+        self.texts = {**self.texts, name: text}
+        if name not in self.touched:
+            self.touched = [*self.touched, name]
+
+    def set_target(self, coord: SkyCoord | None, name: str = "", size: float | None = None) -> None:
+        with self.hold_trait_notifications():
+            self.target_name = name
+            self.target_size = size
+            self.target = coord
+
+    def fill(self, definition: str, parameters: dict) -> None:
+        """Fill the form with ``parameters`` (a job's, to run it again): every field counts as typed."""
+        with self.hold_trait_notifications():
+            if self.definitions:
+                self.definition = definition
+            texts = {k: ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v).lower()
+                     if isinstance(v, bool) else str(v) for k, v in parameters.items()}
+            self.texts = texts
+            self.touched = list(texts)
+        self.status, self.message = "idle", f"The form holds the parameters of a {definition} job: check and submit."
+
+    def reset(self) -> None:
+        """Forget what was typed: back to the defaults and the pre-filled values."""
+        self.touched = []
+        self.texts = {}
+        self._refill()
+
+    def _refill(self, _change=None) -> None:
+        definition = self.current()
+        if definition is None:
+            self.summary = ""
+            return
+        filled = prefill(definition, self.rows, self.target, self.target_size)
+        known = {p.name for p in definition.parameters}
+        texts = {k: v for k, v in self.texts.items() if k in known and k in self.touched}
+        for p in definition.parameters:
+            if p.name in texts:
+                continue
+            if p.name in filled:
+                texts[p.name] = filled[p.name]
+            elif not p.required and p.default is not None:
+                default = p.default
+                texts[p.name] = (",".join(map(str, default)) if isinstance(default, (list, tuple))
+                                 else str(default).lower() if isinstance(default, bool) else str(default))
+        self.texts = texts
+        self._check()
+
+    def _check(self, _change=None) -> None:
+        problems: dict[str, str] = {}
+        definition = self.current()
+        if definition is None:
+            if self.definition == FREE_FORM:
+                problems.update(self._free_problems())
+        else:
+            for p in definition.parameters:
+                text = self.texts.get(p.name, "").strip()
+                if not text:
+                    if p.required:
+                        problems[p.name] = f"parameter {p.name} is required"
+                    continue
+                try:
+                    convert(p, text)
+                except ParameterError as exc:
+                    problems[p.name] = str(exc)
+        self.problems = problems
+        self.summary = summary(definition, self.values, self.rows, self.target_name) if definition else ""
+
+    def _free_problems(self) -> dict[str, str]:
+        problems = {}
+        if not self.free_list.strip().startswith(("http://", "https://")):
+            problems["free_list"] = "give the job list's URL (http:// or https://)"
+        for line in self.free_params.splitlines():
+            if line.strip() and "=" not in line:
+                problems["free_params"] = f"{line.strip()!r} is not a name=value line"
+        return problems
+
+    @property
+    def values(self) -> dict:
+        """The form as a dict: typed values where the text converts, else the text as typed."""
+        definition = self.current()
+        if definition is None:
+            return dict(self._free_pairs())
+        out = {}
+        for p in definition.parameters:
+            text = self.texts.get(p.name, "").strip()
+            if not text:
+                continue
+            try:
+                out[p.name] = convert(p, text)
+            except ParameterError:
+                out[p.name] = text
+        return out
+
+    def _free_pairs(self) -> list[tuple[str, str]]:
+        pairs = []
+        for line in self.free_params.splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name.strip():
+                pairs.append((name.strip(), value.strip()))
+        return pairs
+
+    # -- submission -------------------------------------------------------------------------------
+    def _request(self) -> tuple[str, list[tuple[str, str]]]:
+        definition = self.current()
+        if definition is None:
+            return self.free_list.strip(), self._free_pairs()
+        pairs = [(p.name, self.texts[p.name].strip()) for p in definition.parameters
+                 if self.texts.get(p.name, "").strip()]
+        return definition.url or definition.name, pairs
+
+    def _ready(self) -> tuple | None:
+        """The request to send, or None (with a message) when the form cannot be sent."""
+        if self.status == "submitting":
+            return None  # the first click is on its way
+        self._check()
+        if self.problems:
+            self.status = "error"
+            self.message = "The form has problems: " + "; ".join(self.problems.values())
+            return None
+        target, pairs = self._request()
+        key = (target, tuple(pairs))
+        last = self._last_submit
+        if last is not None and last[0] == key and time.monotonic() - last[1] < REPEAT_WINDOW:
+            return None  # the same form again within a moment: a double click, one job
+        return key
+
+    def submit(self) -> JobHandle | None:
+        """Create and start the job now (in the calling thread); its handle, or None (see ``message``)."""
+        key = self._ready()
+        if key is None:
+            return self._last_submit[2] if self._last_submit and self.status != "error" else None
+        self.status, self.message = "submitting", "Submitting..."
+        try:
+            return self._submitted(key, self._create(key))
+        except ServiceError as exc:
+            self._refused(exc)
+            return None
+
+    def submit_in_background(self) -> Future | None:
+        key = self._ready()
+        if key is None:
+            return None
+        self.status, self.message = "submitting", "Submitting..."
+        return self.bg.run(self._create, key, on_done=lambda made: self._submitted(key, made),
+                           on_error=self._refused)
+
+    def _create(self, key: tuple):
+        """I/O only (any thread): create and run the job, read its first document."""
+        target, pairs = key
+        url = self.client.uws.create(target, list(pairs), run=True)
+        return url, self.client.uws.job(url)
+
+    def _submitted(self, key: tuple, made) -> JobHandle:
+        url, info = made
+        job = JobHandle(url, self.client, info=info, background=self.background)
+        self._last_submit = (key, time.monotonic(), job)
+        self.last_job = job
+        self.status, self.message = "submitted", f"Submitted {job.definition} job {job.job_id}: {job.phase}."
+        self.submitted(job)
+        return job
+
+    def _refused(self, exc: Exception) -> None:
+        self.status = "error"
+        text = exc.message if isinstance(exc, ServiceError) else f"The job could not be submitted: {exc}"
+        self.message = f"The service refused the job: {text}" if isinstance(exc, ServiceError) and exc.status else text
