@@ -78,10 +78,11 @@ class LauncherState(t.HasTraits):
         self.message = exc.message if isinstance(exc, ServiceError) else f"The definitions could not be read: {exc}"
 
     def set_definitions(self, definitions: list[Definition]) -> None:
-        self.definitions = list(definitions)
-        names = [d.name for d in self.definitions]
+        names = [d.name for d in definitions]
         wanted = self._wanted if self._wanted in names else (self.definition if self.definition in names else None)
-        self.definition = wanted or (names[0] if names else FREE_FORM)
+        with self.hold_trait_notifications():
+            self.definitions = list(definitions)
+            self.definition = wanted or (names[0] if names else FREE_FORM)
         self.status = "idle"
         self.message = "" if names else ("This service publishes no job definitions: give the job list URL and "
                                          "the parameters as name=value lines.")

@@ -12,6 +12,8 @@ may observe them directly.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import traitlets as t
 
 from widgets.background import Background
@@ -35,6 +37,9 @@ class JobHandle(t.HasTraits):
     version = t.Int(0)  # counts the changes seen (for services without ETags too)
     message = t.Unicode("")  # what following the job ran into ("connection lost, retrying"); "" when fine
     gone = t.Bool(False)  # deleted (or expired) on the service
+    created = t.Instance(datetime, allow_none=True)
+    started = t.Instance(datetime, allow_none=True)
+    ended = t.Instance(datetime, allow_none=True)
 
     def __init__(self, url: str, client: PortalClient | None = None, info: JobInfo | None = None,
                  background: Background | None = None, **kwargs) -> None:
@@ -71,6 +76,7 @@ class JobHandle(t.HasTraits):
             self.results = dict(info.results)
             self.error = info.error or ""
             self.etag = info.etag or ""
+            self.created, self.started, self.ended = info.creation_time, info.start_time, info.end_time
             self.message = ""
             if changed:
                 self.version += 1
@@ -90,6 +96,12 @@ class JobHandle(t.HasTraits):
             self.message = "This job no longer exists on the service (deleted or past its destruction time)."
         else:
             self.message = exc.message
+
+    @classmethod
+    def from_ref(cls, ref, client: PortalClient, background: Background | None = None) -> "JobHandle":
+        """A handle for a job-list entry (phase, run id and creation time known; the rest on refresh)."""
+        return cls(ref.url, client, background=background, phase=ref.phase, run_id=ref.run_id or "",
+                   owner=ref.owner or "", created=ref.creation_time)
 
     # -- following ------------------------------------------------------------------------------
     def follow(self, background: Background | None = None, wait: float = 30.0) -> "JobHandle":

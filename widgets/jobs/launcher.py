@@ -67,7 +67,7 @@ class JobLauncher(w.VBox):
         self._inputs: dict[str, w.Widget] = {}
         self._problem_labels: dict[str, w.HTML] = {}
         self._forms: dict[str, tuple] = {}
-        self._rendering = False  # definition name -> (rows, inputs, problem labels), built once
+        self._rendering = False  # True while the view shows the state (its echoes are not typing)
         buttons = w.HBox([self._submit, self._reset], layout=w.Layout(grid_gap="8px"))
         super().__init__([self._kind, self._about, self._fields, self._free, self._summary, buttons, self._status],
                          **kwargs)
@@ -120,6 +120,8 @@ class JobLauncher(w.VBox):
 
     # -- events -----------------------------------------------------------------------------------
     def _kind_chosen(self, change) -> None:
+        if self._rendering:
+            return
         if change["new"] is not None and change["new"] != self.state.definition:
             self.state.definition = change["new"]
 
@@ -134,9 +136,13 @@ class JobLauncher(w.VBox):
     # -- rendering --------------------------------------------------------------------------------
     def _render_kinds(self, _change=None) -> None:
         options = [(d.name, d.name) for d in self.state.definitions]
-        self._kind.options = options or [("(no definitions: free form)", FREE_FORM)]
-        names = [value for _label, value in self._kind.options]
-        self._kind.value = self.state.definition if self.state.definition in names else names[0]
+        self._rendering = True
+        try:
+            self._kind.options = options or [("(no definitions: free form)", FREE_FORM)]
+            names = [value for _label, value in self._kind.options]
+            self._kind.value = self.state.definition if self.state.definition in names else names[0]
+        finally:
+            self._rendering = False
         self._render_form()
 
     def _render_form(self, _change=None) -> None:

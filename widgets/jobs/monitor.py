@@ -1,0 +1,150 @@
+"""JobMonitor: your jobs of every kind, newest first, followed live; one of them in full below.
+
+    monitor = JobMonitor()
+    monitor.jobs                 # JobHandle objects, newest first
+    monitor.selected_job         # the job chosen in the list (a JobHandle, or None)
+    monitor.selected_results     # its results: id -> URL (the SED follows 'flux_points')
+
+A thin view of :class:`~widgets.jobs.monitor_state.MonitorState` with a
+:class:`~widgets.jobs.detail.JobDetail` for the selected job.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+import traitlets as t
+
+from widgets.background import Background
+from widgets.client import PortalClient, default_client
+from widgets.jobs.detail import PHASE_COLORS, JobDetail
+from widgets.jobs.handle import JobHandle
+from widgets.jobs.monitor_state import PHASE_GROUPS, MonitorState
+
+__all__ = ["JobMonitor"]
+
+PHASE_LABELS = {"": "all phases", "active": "pending, queued or running", "COMPLETED": "completed",
+                "ERROR": "in error", "ABORTED": "aborted"}
+
+
+def _label(job: JobHandle) -> str:
+    when = job.created.strftime("%m-%d %H:%M:%S") if job.created else "-"
+    run = f"  {job.run_id}" if job.run_id else ""
+    return f"{when}  {job.definition:<11} {job.phase:<10} {job.job_id[:10]}{run}"
+
+
+class JobMonitor(w.VBox):
+    selected_job = t.Instance(JobHandle, allow_none=True)
+    selected_results = t.Dict()
+
+    def __init__(self, client: PortalClient | None = None, state: MonitorState | None = None,
+                 background: bool = True, kinds: list[str] | None = None, **kwargs) -> None:
+        self.client = client or default_client()
+        self.state = state or MonitorState(self.client, Background.shared() if background else None, kinds=kinds)
+        self._kind = w.Dropdown(description="Kind", options=[("all kinds", "")], layout=w.Layout(width="16em"))
+        self._phase = w.Dropdown(description="Phase", options=[(v, k) for k, v in PHASE_LABELS.items()],
+                                 layout=w.Layout(width="20em"))
+        self._refresh = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="auto"))
+        self._refresh.on_click(lambda _b: self.state.refresh(background=background))
+        self._kind.observe(lambda c: setattr(self.state, "kind_filter", c["new"] or ""), "value")
+        self._phase.observe(lambda c: setattr(self.state, "phase_filter", c["new"] or ""), "value")
+        self._list = w.Select(options=[], rows=8, layout=w.Layout(width="100%"))
+        self._list.add_class("portal-job-list")
+        self._rendering = False
+        self._list.observe(self._picked, "value")
+        self._message = w.HTML()
+        self._message.add_class("portal-monitor-message")
+        self.detail = JobDetail(self.state)
+        toolbar = w.HBox([self._kind, self._phase, self._refresh], layout=w.Layout(align_items="center",
+                                                                                   flex_flow="row wrap"))
+        super().__init__([toolbar, self._message, self._list, self.detail], **kwargs)
+        self.add_class("portal-job-monitor")
+        s = self.state
+        s.observe(self._render_list, ["jobs", "kind_filter", "phase_filter", "changes"])
+        s.observe(self._render_kinds, "kinds")
+        s.observe(self._render_message, ["status", "message", "changes"])
+        s.observe(self._selected, "selected")
+        if background:
+            s.start()
+        else:
+            s.refresh(background=False)
+        self._render_kinds()
+        self._render_list()
+        self._render_message()
+
+    # -- Python API -------------------------------------------------------------------------------
+    @property
+    def jobs(self) -> list[JobHandle]:
+        return list(self.state.jobs)
+
+    def add(self, job: JobHandle) -> None:
+        """Show a job submitted elsewhere (the launcher does this when connected)."""
+        self.state.add(job)
+
+    def select(self, job: JobHandle | str | None) -> None:
+        self.state.select(job)
+
+    def on_rerun(self, callback, remove: bool = False) -> None:
+        """Call ``callback(definition, parameters)`` when "Run again" is pressed."""
+        self.state.rerun.register(callback, remove=remove)
+
+    def close(self) -> None:
+        self.state.stop()
+        super().close()
+
+    # -- events -----------------------------------------------------------------------------------
+    def _picked(self, change) -> None:
+        if self._rendering:
+            return  # the list being redrawn (ipywidgets selects the first option of new options)
+        if change["new"] and (self.state.selected is None or self.state.selected.job_id != change["new"]):
+            self.state.select(change["new"])
+
+    def _selected(self, _change=None) -> None:
+        job = self.state.selected
+        if self.selected_job is not None:
+            self.selected_job.unobserve(self._results_changed, "results")
+        self.selected_job = job
+        self.selected_results = dict(job.results) if job is not None else {}
+        if job is not None:
+            job.observe(self._results_changed, "results")
+            if self._list.value != job.job_id and job.job_id in [v for _l, v in self._list.options]:
+                self._list.value = job.job_id
+        self.detail.show(job)
+
+    def _results_changed(self, change) -> None:
+        self.selected_results = dict(change["new"])
+
+    # -- rendering --------------------------------------------------------------------------------
+    def _render_kinds(self, _change=None) -> None:
+        current = self._kind.value
+        self._kind.options = [("all kinds", "")] + [(k, k) for k in self.state.kinds]
+        self._kind.value = current if current in ("", *self.state.kinds) else ""
+
+    def _render_list(self, _change=None) -> None:
+        visible = self.state.visible
+        options = [(_label(j), j.job_id) for j in visible]
+        selected = self.state.selected.job_id if self.state.selected is not None else None
+        ids = [v for _l, v in options]
+        self._rendering = True
+        try:
+            if options != list(self._list.options):
+                self._list.options = options
+            self._list.value = selected if selected in ids else None
+        finally:
+            self._rendering = False
+        self._list.layout.display = None if options else "none"
+
+    def _render_message(self, _change=None) -> None:
+        s = self.state
+        color = "#c62828" if s.status == "error" else "#555"
+        counts = {}
+        for job in s.jobs:
+            counts[job.phase] = counts.get(job.phase, 0) + 1
+        detail = ", ".join(f"<span style='color:{PHASE_COLORS.get(p, '#555')}'>{n} {html.escape(p.lower())}</span>"
+                           for p, n in sorted(counts.items()))
+        text = f"<span style='color:{color}'>{html.escape(s.message)}</span>" if s.message else ""
+        self._message.value = text + (f" ({detail})" if detail and s.status != "error" else "")
+
+
+__all__ += ["PHASE_GROUPS"]

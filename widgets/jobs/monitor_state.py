@@ -1,0 +1,203 @@
+"""MonitorState: the user's jobs of every kind, newest first, each active one followed live.
+
+Job lists are read per definition (``GET /uws/{kind}`` with ``LAST``) and asked again with their
+ETag (304 while nothing changed); each active job is followed by blocking WAIT through its
+:class:`~widgets.jobs.handle.JobHandle`. Everything that touches the network runs through the
+:class:`~widgets.background.Background` helper; traits change on the kernel's loop only.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+import traitlets as t
+
+from widgets.background import Background
+from widgets.client import PortalClient, ServiceError, default_client
+from widgets.events import Dispatcher
+from widgets.jobs.handle import JobHandle
+
+__all__ = ["MonitorState", "PHASE_GROUPS"]
+
+PHASE_GROUPS = {"": None, "active": {"PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"},
+                "COMPLETED": {"COMPLETED"}, "ERROR": {"ERROR"}, "ABORTED": {"ABORTED"}}
+LAST = 100  # jobs read per kind
+
+
+class MonitorState(t.HasTraits):
+    kinds = t.List(t.Unicode())  # the job lists to show (definition names, or list URLs)
+    jobs = t.List(t.Instance(JobHandle))  # newest first
+    kind_filter = t.Unicode("")  # "" = every kind
+    phase_filter = t.Unicode("")  # a key of PHASE_GROUPS
+    selected = t.Instance(JobHandle, allow_none=True)
+    status = t.Enum(["idle", "loading", "error"], "idle")
+    message = t.Unicode("")
+    changes = t.Int(0)  # bumped when any job's phase changes (the view redraws the list)
+
+    def __init__(self, client: PortalClient | None = None, background: Background | None = None,
+                 kinds: list[str] | None = None, wait: float = 30.0, auto_refresh: float = 60.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.client = client or default_client()
+        self.background = background
+        self.wait = wait
+        self.auto_refresh = auto_refresh
+        self.rerun = Dispatcher(on_error=lambda exc: setattr(self, "message", f"A callback failed: {exc}"))
+        self._etags: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._refresher: threading.Thread | None = None
+        if kinds is not None:
+            self.kinds = list(kinds)
+
+    @property
+    def bg(self) -> Background:
+        if self.background is None:
+            self.background = Background.shared()
+        return self.background
+
+    # -- what is shown ----------------------------------------------------------------------------
+    @property
+    def visible(self) -> list[JobHandle]:
+        wanted = PHASE_GROUPS.get(self.phase_filter)
+        return [j for j in self.jobs if not j.gone and (not self.kind_filter or j.definition == self.kind_filter)
+                and (wanted is None or j.phase in wanted)]
+
+    def find(self, job_id: str) -> JobHandle | None:
+        return next((j for j in self.jobs if j.job_id == job_id), None)
+
+    def select(self, job: JobHandle | str | None) -> None:
+        handle = self.find(job) if isinstance(job, str) else job
+        self.selected = handle
+        if handle is not None and handle.info is None:
+            self.bg.run(self._read, handle, on_done=handle.update, on_error=lambda exc: self._job_failed(handle, exc))
+
+    def _read(self, handle: JobHandle):
+        return handle.client.uws.job(handle.url)
+
+    def _job_failed(self, handle: JobHandle, exc: Exception) -> None:
+        if isinstance(exc, ServiceError):
+            handle._failed(exc)
+        else:
+            handle.message = f"The job could not be read: {exc}"
+
+    # -- loading ----------------------------------------------------------------------------------
+    def refresh(self, background: bool = True) -> Future | None:
+        """Read the job lists (only the ones that changed come back whole)."""
+        self.status, self.message = "loading", "Reading your jobs..."
+        if background:
+            return self.bg.run(self._read_lists, on_done=self._merge, on_error=self._failed)
+        try:
+            self._merge(self._read_lists())
+        except ServiceError as exc:
+            self._failed(exc)
+        return None
+
+    def _read_lists(self) -> tuple[list[str], dict]:
+        """I/O only (any thread): the kinds and, per kind whose list changed, its job references."""
+        kinds = list(self.kinds) or [d.name for d in self.client.uws.definitions()]
+        lists = {}
+        for kind in kinds:
+            answer = self.client.uws.list_jobs(kind, last=LAST, etag=self._etags.get(kind))
+            if answer is not None:
+                lists[kind] = answer
+        return kinds, lists
+
+    def _failed(self, exc: Exception) -> None:
+        self.status = "error"
+        self.message = exc.message if isinstance(exc, ServiceError) else f"Your jobs could not be read: {exc}"
+
+    def _merge(self, read: tuple[list[str], dict]) -> None:
+        kinds, lists = read
+        if kinds != self.kinds:
+            self.kinds = kinds
+        by_url = {j.url: j for j in self.jobs}
+        listed = {j.definition for j in self.jobs}
+        for kind, (refs, etag) in lists.items():
+            self._etags[kind] = etag or ""
+            urls = {r.url for r in refs}
+            for ref in refs:
+                handle = by_url.get(ref.url)
+                if handle is None:
+                    handle = by_url[ref.url] = JobHandle.from_ref(ref, self.client, self.background)
+                    self._watch(handle)
+                elif handle.info is None and handle.phase != ref.phase:
+                    handle.phase = ref.phase
+            for url, handle in list(by_url.items()):  # gone from a list that was read whole
+                if handle.definition == kind and kind in listed and url not in urls and len(refs) < LAST:
+                    handle.gone = True
+        jobs = sorted((j for j in by_url.values() if not j.gone), key=lambda j: j.created.timestamp()
+                      if j.created else 0.0, reverse=True)
+        if [j.url for j in jobs] != [j.url for j in self.jobs]:
+            self.jobs = jobs
+        if self.selected is not None and self.selected.gone:
+            self.selected = None
+        self.status = "idle"
+        n = len(self.jobs)
+        self.message = f"{n} job{'s' if n != 1 else ''}" if n else "No jobs yet: submit one above."
+        self._follow_active()
+
+    def add(self, job: JobHandle) -> None:
+        """A job submitted here (the launcher's): shown at once, on top, and followed."""
+        if self.find(job.job_id) is None:
+            self._watch(job)
+            self.jobs = [job, *self.jobs]
+        self.selected = self.find(job.job_id)
+        self._follow_active()
+
+    def _watch(self, handle: JobHandle) -> None:
+        handle.observe(self._phase_changed, ["phase", "gone"])
+
+    def _phase_changed(self, change) -> None:
+        self.changes += 1
+        if change["name"] == "gone" and change["new"]:
+            self.jobs = [j for j in self.jobs if not j.gone]
+            if self.selected is not None and self.selected.gone:
+                self.selected = None
+
+    def _follow_active(self) -> None:
+        for job in self.jobs:
+            if job.active and not job.followed:
+                job.follow(self.bg, wait=self.wait)
+
+    # -- the list, kept current -------------------------------------------------------------------
+    def start(self) -> None:
+        """Read the lists now and then again every ``auto_refresh`` seconds (conditional requests)."""
+        self.refresh()
+        if self.auto_refresh and self._refresher is None:
+            self._refresher = self.bg.thread(self._refresh_loop, name="monitor-lists")
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self.auto_refresh):
+            try:
+                read = self._read_lists()
+            except ServiceError:
+                continue  # said by the next explicit refresh; following the jobs goes on
+            if read[1]:
+                self.bg.call(self._merge, read)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for job in self.jobs:
+            job.unfollow()
+
+    # -- actions ----------------------------------------------------------------------------------
+    def act(self, job: JobHandle, action: str) -> Future:
+        """``abort`` or ``delete`` a job in the background; the outcome shows on the job."""
+        def done(_result):
+            if action == "delete":
+                job.gone = True
+                job.message = "Deleted."
+
+        return self.bg.run(getattr(job.client.uws, action), job.url, on_done=done,
+                           on_error=lambda exc: self._job_failed(job, exc))
+
+    def run_again(self, job: JobHandle) -> None:
+        """Hand the job's kind and parameters to whoever fills the launcher."""
+        if job.info is not None:
+            self.rerun(job.definition, dict(job.parameters))
+            return
+
+        def read_then_rerun(info):
+            job.update(info)
+            self.rerun(job.definition, dict(job.parameters))
+        self.bg.run(self._read, job, on_done=read_then_rerun, on_error=lambda exc: self._job_failed(job, exc))
