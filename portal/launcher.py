@@ -64,6 +64,11 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, voila_port: int = 8866,
         return 2
     env = dict(os.environ)
     env.setdefault("PORTAL_URL", f"http://{host}:{port}")
+    if not env.get("PORTAL_TOKEN"):  # the dashboard launches jobs as the local user
+        from portal.auth.local import dashboard_token
+        from portal.config import Settings
+
+        env["PORTAL_TOKEN"] = dashboard_token(Settings.from_env(env).data_dir)
     services = subprocess.Popen(
         [sys.executable, "-m", "portal.cli", "serve", "--host", host, "--port", str(port)], env=env
     )

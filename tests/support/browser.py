@@ -33,10 +33,11 @@ def is_external(url: str) -> bool:
 
 
 def watched_page(browser, width: int = 1300, height: int = 900):
-    """A new page that records every URL it requests (``page.requests``) and every uncaught
-    script error (``page.errors``)."""
+    """A new page that records every URL it requests (``page.requests``), every uncaught script
+    error (``page.errors``) and every error the console shows (``page.console_errors``)."""
     page = browser.new_page(viewport={"width": width, "height": height})
-    page.requests, page.errors = [], []
+    page.requests, page.errors, page.console_errors = [], [], []
     page.on("request", lambda r: page.requests.append(r.url))
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
     return page

@@ -112,3 +112,19 @@ def test_unreachable_hub_means_unauthenticated(tmp_path):
 
 def test_without_hub_only_local_tokens(tmp_path):
     assert Authenticator.for_data_dir(tmp_path, {}).hub is None
+
+
+def test_the_dashboard_token_of_portal_up_is_kept_and_renewed(tmp_path):
+    import stat
+
+    from portal.auth import TokenStore, token_path
+    from portal.auth.local import dashboard_token
+
+    first = dashboard_token(tmp_path, "astro")
+    assert dashboard_token(tmp_path, "astro") == first  # reused, not one more per start
+    store = TokenStore(token_path(tmp_path))
+    assert store.user_for(first) == "astro"
+    assert stat.S_IMODE((tmp_path / "auth" / "dashboard.token").stat().st_mode) == 0o600
+    store.revoke_user("astro")
+    second = dashboard_token(tmp_path, "astro")
+    assert second != first and store.user_for(second) == "astro"

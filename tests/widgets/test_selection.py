@@ -7,7 +7,8 @@ from astropy.table import Table
 
 from widgets.links import connect
 from widgets.obscore.state import SearchState
-from widgets.obscore.table import ResultsGrid, RowMapping, SelectionBinding, rectangles, rows_of, to_dataframe
+from widgets.obscore.table import (ResultsGrid, RowMapping, SelectionBinding, StreamedResultsGrid, make_grid,
+                                   rectangles, rows_of, to_dataframe)
 from widgets.obscore.view import ObsCoreSearch
 from widgets.sky.state import SkyState
 from widgets.sky.view import SkyView
@@ -93,9 +94,10 @@ def test_selection_outside_the_results_is_dropped(linked):
     assert search.state.selection == [2]
 
 
-def test_grid_rows_follow_a_sort():
+@pytest.mark.parametrize("kind", [ResultsGrid, StreamedResultsGrid])
+def test_grid_rows_follow_a_sort(kind):
     frame = to_dataframe(results())
-    grid = ResultsGrid(frame)
+    grid = kind(frame)
     state = SearchState()
     state.results = results()
     binding = SelectionBinding(grid, state, len(frame.columns))
@@ -107,6 +109,18 @@ def test_grid_rows_follow_a_sort():
     assert rows_of(grid.selections) == [5]
     binding.unbind()
     grid.close()
+
+
+def test_ordinary_results_use_the_plain_grid_and_large_ones_stream():
+    from widgets.obscore.table import STREAM_ABOVE
+
+    small = make_grid(to_dataframe(results()))
+    big = make_grid(pd.DataFrame({"obs_id": np.arange(STREAM_ABOVE + 1)}, index=pd.RangeIndex(STREAM_ABOVE + 1,
+                                                                                                name="row")))
+    assert isinstance(small, ResultsGrid) and not small.streaming
+    assert isinstance(big, StreamedResultsGrid) and big.streaming
+    small.close()
+    big.close()
 
 
 def test_row_mapping_and_rectangles():

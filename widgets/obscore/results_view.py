@@ -42,12 +42,15 @@ class ResultsPanel(w.VBox):
         if table is None:
             self._holder.children = [w.HTML("<i>No results yet: fill the form and press Search.</i>")]
             return
-        from widgets.obscore.table import ResultsGrid, SelectionBinding, to_dataframe
+        from widgets.obscore.table import SelectionBinding, fits, make_grid, to_dataframe
 
         frame = to_dataframe(table)
-        if self.grid is None:  # the first results: the grid is made once and then reused
-            self.grid = ResultsGrid(frame, layout=w.Layout(height=self.height, width="100%"), base_column_size=120,
-                                    header_visibility="all")
+        if self.grid is None or not fits(self.grid, frame):  # made once per kind of grid, then reused
+            if self.grid is not None:
+                self._binding.unbind()
+                self.grid.close()
+            self.grid = make_grid(frame, layout=w.Layout(height=self.height, width="100%"), base_column_size=120,
+                                  header_visibility="all")
             self.grid.add_class("portal-results-grid")
             self._binding = SelectionBinding(self.grid, self.state, len(frame.columns))
         else:

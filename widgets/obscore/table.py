@@ -1,5 +1,10 @@
-"""The results in a data grid: ipydatagrid's StreamingDataGrid (only the rows in view travel to the
-browser, so 100,000 rows stay fast), sortable and filterable, with row selection bound to the state.
+"""The results in a data grid, sortable and filterable, with row selection bound to the state.
+
+Up to :data:`STREAM_ABOVE` rows the grid is ipydatagrid's ``DataGrid`` (the rows travel to the
+browser once); above, its ``StreamingDataGrid`` (only the rows in view travel, so 100,000 rows stay
+fast). ``StreamingDataGrid`` 1.4 logs a TypeError in the browser console on every cell click (its
+click event looks the row up in data it never received: ``getDatasetRowFromView``), which is why
+ordinary searches (MAXREC 10,000 by default) use the plain grid; :func:`make_grid` chooses.
 
 The grid's selections are rectangles of *view* rows (after sorting and filtering); the state's
 selection is a list of *table* rows. :class:`RowMapping` converts between the two.
@@ -10,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import traitlets as t
-from ipydatagrid import StreamingDataGrid
+from ipydatagrid import DataGrid, StreamingDataGrid
 
 ROW_INDEX = "row"
+STREAM_ABOVE = 20_000  # rows; more go to the streaming grid
 # Columns shown first (when present), the most telling ones for choosing observations.
 FIRST_COLUMNS = ("obs_id", "target_name", "s_ra", "s_dec", "t_min", "t_exptime", "energy_min", "energy_max",
                  "zenith", "target_offset", "livetime", "n_tels", "ev_xel", "dataproduct_type", "calib_level",
@@ -85,8 +91,46 @@ def rows_of(selections: list[dict]) -> list[int]:
     return sorted(rows)
 
 
-class ResultsGrid(StreamingDataGrid):
-    """A StreamingDataGrid that knows which table row each view row shows."""
+class _Rows:
+    """What both grids add: which table row each view row shows, and new rows in the same grid."""
+
+    def mapping(self) -> RowMapping:
+        return RowMapping(self._view_frame().index.to_numpy())
+
+    def _reset(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self.selections = []
+        self._transforms = []  # a sort or filter of the previous rows means nothing now
+
+
+class ResultsGrid(_Rows, DataGrid):
+    """The grid for ordinary results: all rows in the browser, sorted and filtered there."""
+
+    streaming = False
+
+    def __init__(self, frame: pd.DataFrame, **kwargs) -> None:
+        self._frame = frame
+        super().__init__(frame, selection_mode="row", **kwargs)
+
+    def set_frame(self, frame: pd.DataFrame) -> None:
+        self._reset(frame)
+        self.data = frame
+
+    @property
+    def _row_count(self) -> int:
+        return len(self._frame)
+
+    def _view_frame(self) -> pd.DataFrame:
+        # the browser applies the transforms; the same ones applied here give the same row order
+        if not self._transforms:
+            return self._frame
+        return StreamingDataGrid._apply_frontend_transforms(self, self._transforms, self._frame)
+
+
+class StreamedResultsGrid(_Rows, StreamingDataGrid):
+    """The grid for large results: only the rows in view travel to the browser."""
+
+    streaming = True
 
     def __init__(self, frame: pd.DataFrame, **kwargs) -> None:
         self._frame = frame
@@ -94,18 +138,25 @@ class ResultsGrid(StreamingDataGrid):
 
     def set_frame(self, frame: pd.DataFrame) -> None:
         """Show other rows in the same grid (cheaper than a new grid in the browser)."""
-        self._frame = frame
-        self.selections = []
-        self._transforms = []  # a sort or filter of the previous rows means nothing now
+        self._reset(frame)
         self.data = frame
         self._transformed_data = None
         self._row_count = len(frame)
         self.tick()
 
-    def mapping(self) -> RowMapping:
+    def _view_frame(self) -> pd.DataFrame:
         transformed = getattr(self, "_transformed_data", None)
-        order = (transformed if transformed is not None else self._frame).index.to_numpy()
-        return RowMapping(order)
+        return transformed if transformed is not None else self._frame
+
+
+def make_grid(frame: pd.DataFrame, **kwargs):
+    """The grid for these rows: plain up to STREAM_ABOVE rows, streaming above."""
+    return (StreamedResultsGrid if len(frame) > STREAM_ABOVE else ResultsGrid)(frame, **kwargs)
+
+
+def fits(grid, frame: pd.DataFrame) -> bool:
+    """Whether ``grid`` can show ``frame`` (the same kind of grid as make_grid would choose)."""
+    return grid.streaming == (len(frame) > STREAM_ABOVE)
 
 
 class SelectionBinding:
