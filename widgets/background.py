@@ -107,7 +107,9 @@ class Background:
         with self._lock:
             self.pending += 1
         future = self.pool.submit(fn, *args, **kwargs)
-        future.add_done_callback(lambda f: self.call(self._settle, f, on_done, on_error))
+        # always through the loop, even when the work ended before this line: effects come after run() returns
+        future.add_done_callback(lambda f: self.loop.call_soon_threadsafe(self._safely, self._settle, f, on_done,
+                                                                          on_error))
         return future
 
     def _settle(self, future: Future, on_done, on_error) -> None:
