@@ -59,3 +59,29 @@ def test_a_deleted_job_says_so(client):
     client.uws.delete(url)
     assert bg.wait_until(lambda: job.gone, timeout=60)
     assert "no longer exists" in job.message
+
+
+def test_a_service_that_ignores_wait_is_polled_with_back_off():
+    """A UWS 1.1 service that answers WAIT at once and sends no ETag: the follower backs off (1, 2, 4 s...)
+    instead of spinning, and still sees the job end."""
+    import httpx
+
+    from widgets.jobs import follow
+
+    calls = []
+
+    def job(phase):
+        return (f'<?xml version="1.0"?><uws:job xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" version="1.1">'
+                f"<uws:jobId>j1</uws:jobId><uws:phase>{phase}</uws:phase></uws:job>").encode()
+
+    def handler(request):
+        calls.append(time.monotonic())
+        return httpx.Response(200, content=job("COMPLETED" if len(calls) > 5 else "EXECUTING"))
+
+    bg = Background()
+    plain = PortalClient("http://uws.example", token="t", transport=httpx.MockTransport(handler))
+    handle = JobHandle("http://uws.example/uws/thing/j1", plain, background=bg).follow(wait=30)
+    assert bg.wait_until(lambda: handle.phase == "COMPLETED", timeout=120)
+    gaps = [b - a for a, b in zip(calls[1:], calls[2:])]
+    assert len(calls) == 6 and all(g >= follow.MIN_BACKOFF * 0.9 for g in gaps), gaps
+    assert gaps[-1] >= 2 * gaps[0] * 0.9  # backing off, not a fixed rate
