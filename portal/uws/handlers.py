@@ -30,12 +30,13 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse, StreamingResponse
 from starlette.datastructures import UploadFile
 
+from portal.parsing import ValueProblem, parse_number, parse_time
 from portal.uws import render
 from portal.uws.errors import InvalidRequest, JobNotFound, UWSError
 from portal.uws.models import ExecutionPhase
@@ -48,6 +49,7 @@ RESULT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 CONTROL = {"PHASE", "RUNID", "EXECUTIONDURATION", "DESTRUCTION", "ACTION"}
 CHUNK = 1 << 16
 MAX_LAST = 1 << 62
+SECONDS = {"maximum": 1 << 62, "clamp": True}  # WAIT, EXECUTIONDURATION: beyond is the server's maximum
 
 
 def _uws_errors(fn):
@@ -81,19 +83,16 @@ def _control(items: list[tuple[str, str]], name: str) -> str | None:
 
 def _parse_time(text: str, name: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    except ValueError:
-        raise InvalidRequest(f"{name}: {text!r} is not an ISO 8601 date and time") from None
-    except OverflowError:  # 9999-12-31T23:59:59-12:00 is past the last representable UTC time
-        raise InvalidRequest(f"{name}: {text!r} is out of range") from None
+        return parse_time(text, name)
+    except ValueProblem as exc:
+        raise InvalidRequest(str(exc)) from None
 
 
-def _parse_int(text: str, name: str) -> int:
+def _parse_int(text: str, name: str, **bounds) -> int:
     try:
-        return int(text.strip())
-    except ValueError:
-        raise InvalidRequest(f"{name}: {text!r} is not an integer") from None
+        return parse_number(text, name, **bounds)
+    except ValueProblem as exc:
+        raise InvalidRequest(str(exc)) from None
 
 
 def _phase(text: str) -> ExecutionPhase:
@@ -206,11 +205,8 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         phases = [_phase(v) for k, v in items if k.upper() == "PHASE"] or None
         after = _control(items, "AFTER")
         last = _control(items, "LAST")
-        last_n = _parse_int(last, "LAST") if last is not None else None
-        if last_n is not None and last_n < 0:
-            raise InvalidRequest("LAST must be 0 or more")
-        if last_n is not None:
-            last_n = min(last_n, MAX_LAST)  # more than any list holds: SQLite integers are 64-bit
+        # more than any list holds is all of it (SQLite integers are 64-bit)
+        last_n = _parse_int(last, "LAST", minimum=0, maximum=MAX_LAST, clamp=True) if last is not None else None
         service = get_service(request)
         service.prepare_runner()
         body, etag = await service.list_document(
@@ -236,7 +232,7 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
             created = await get_service(request).create(
                 user, lst, [(k, v) for k, v in items if k.upper() not in CONTROL],
                 run_id=_control(items, "RUNID"),
-                execution_duration=_parse_int(duration, "EXECUTIONDURATION") if duration else None,
+                execution_duration=_parse_int(duration, "EXECUTIONDURATION", **SECONDS) if duration else None,
                 destruction=_parse_time(destruction, "DESTRUCTION") if destruction else None,
                 run=phase is not None,
             )
@@ -252,7 +248,7 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         if_none_match = request.headers.get("if-none-match")
         service = get_service(request)
         found = await service.get(
-            user, lst, _check_id(job_id), wait=_parse_int(wait, "WAIT") if wait else None,
+            user, lst, _check_id(job_id), wait=_parse_int(wait, "WAIT", **SECONDS) if wait else None,
             wait_phase=_phase(phase) if phase else None, if_none_match=if_none_match)
         etag = service.etag(found)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
@@ -367,7 +363,7 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         if value is None:
             raise InvalidRequest("give EXECUTIONDURATION in seconds")
         await get_service(request).set_execution_duration(
-            user, lst, _check_id(job_id), _parse_int(value, "EXECUTIONDURATION"))
+            user, lst, _check_id(job_id), _parse_int(value, "EXECUTIONDURATION", **SECONDS))
         return see_job(request, lst, job_id)
 
     @router.post(job + "/destruction")

@@ -10,11 +10,11 @@ definition's own spelling.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from portal.parsing import ValueProblem, parse_number
 from portal.uws.definitions import JobDefinition, Parameter
 
 __all__ = ["ParameterError", "check_text", "normalize", "typed", "convert"]
@@ -39,21 +39,12 @@ class ParameterError(ValueError):
     """A parameter value the definition does not accept; the message is meant for the user."""
 
 
-def _bounds(p: Parameter, value: float) -> None:
-    unit = f" {p.unit}" if p.unit else ""
-    if p.minimum is not None and value < p.minimum:
-        raise ParameterError(f"parameter {p.name}: {value:g}{unit} is below the minimum {p.minimum:g}{unit}")
-    if p.maximum is not None and value > p.maximum:
-        raise ParameterError(f"parameter {p.name}: {value:g}{unit} is above the maximum {p.maximum:g}{unit}")
-
-
-def _int(p: Parameter, text: str) -> int:
+def _number(p: Parameter, text: str, integer: bool) -> int | float:
     try:
-        value = int(text.strip())
-    except ValueError:
-        raise ParameterError(f"parameter {p.name}: {text!r} is not an integer") from None
-    _bounds(p, value)
-    return value
+        return parse_number(text, f"parameter {p.name}", integer=integer, minimum=p.minimum, maximum=p.maximum,
+                            unit=p.unit or "")
+    except ValueProblem as exc:
+        raise ParameterError(str(exc)) from None
 
 
 def convert(p: Parameter, text: str) -> Any:
@@ -61,17 +52,8 @@ def convert(p: Parameter, text: str) -> Any:
     if len(text) > MAX_VALUE_LENGTH:
         raise ParameterError(f"parameter {p.name}: value too long ({len(text)} characters)")
     check_text(f"parameter {p.name}", text)
-    if p.type == "int":
-        return _int(p, text)
-    if p.type == "float":
-        try:
-            value = float(text.strip())
-        except ValueError:
-            raise ParameterError(f"parameter {p.name}: {text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ParameterError(f"parameter {p.name}: {text!r} is not a finite number")
-        _bounds(p, value)
-        return value
+    if p.type in ("int", "float"):
+        return _number(p, text, p.type == "int")
     if p.type == "bool":
         low = text.strip().lower()
         if low in _TRUE:
@@ -85,7 +67,7 @@ def convert(p: Parameter, text: str) -> Any:
             raise ParameterError(f"parameter {p.name}: give at least one integer (comma-separated)")
         if len(items) > MAX_LIST_LENGTH:
             raise ParameterError(f"parameter {p.name}: too many values ({len(items)}, at most {MAX_LIST_LENGTH})")
-        return [_int(p, item) for item in items]
+        return [_number(p, item, True) for item in items]
     if p.type == "choice":
         choices = p.choices or ()
         if text in choices:
