@@ -11,6 +11,8 @@ from lark import Transformer, v_args
 from portal.archive.adql import ast
 
 MAX_QUERY_LENGTH = 100_000
+MAX_NESTING = 100  # levels of parentheses (subqueries, functions, boolean groups)
+TOO_DEEP = "the query is nested too deeply"
 _EXPECT_NAMES = {
     "RPAR": "')'", "LPAR": "'('", "COMMA": "','", "DOT": "'.'", "STAR": "'*'", "SEMICOLON": "';'",
     "NUMBER": "a number", "STRING": "a string", "REGULAR_ID": "a name", "DELIMITED_ID": "a quoted name",
@@ -50,6 +52,8 @@ def parse(query: str) -> ast.QueryExpr:
         raise AdqlError(f"the query is too long ({len(query)} characters; the limit is {MAX_QUERY_LENGTH})")
     if not query.strip():
         raise AdqlError("the query is empty")
+    if _nesting(query) > MAX_NESTING:
+        raise AdqlError(f"{TOO_DEEP} (more than {MAX_NESTING} levels of parentheses)")
     try:
         tree = _parser().parse(query)
     except lark.exceptions.UnexpectedToken as exc:
@@ -68,9 +72,29 @@ def parse(query: str) -> ast.QueryExpr:
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, AdqlError):
             raise AdqlError(str(exc.orig_exc.args[0]), exc.orig_exc.pos, query) from None
+        if isinstance(exc.orig_exc, RecursionError):  # lark wraps what a transformer method raised
+            raise AdqlError(TOO_DEEP) from None
         raise
     except RecursionError:
-        raise AdqlError("the query is nested too deeply") from None
+        raise AdqlError(TOO_DEEP) from None
+
+
+def _nesting(query: str) -> int:
+    """The deepest nesting of parentheses outside string literals and quoted names."""
+    depth = deepest = 0
+    quote = None
+    for ch in query:
+        if quote is not None:
+            if ch == quote:
+                quote = None  # a doubled quote closes and reopens: the count is unchanged
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
 
 
 def _expected(names) -> str:
