@@ -18,9 +18,26 @@ from astropy.io.votable.tree import VOTableFile
 __all__ = ["to_xml_bytes"]
 
 
-def to_xml_bytes(votable: VOTableFile, serialization: str = "tabledata") -> bytes:
-    """The document with its tables serialised as ``tabledata``, ``binary`` or ``binary2``."""
-    out = io.BytesIO()
+class _CheckedBuffer(io.BytesIO):
+    """A buffer that calls ``check()`` every so many writes (astropy writes TABLEDATA row by row)."""
+
+    def __init__(self, check, every: int = 2000):
+        super().__init__()
+        self._check, self._every, self._writes = check, every, 0
+
+    def write(self, data) -> int:
+        self._writes += 1
+        if not self._writes % self._every:
+            self._check()
+        return super().write(data)
+
+
+def to_xml_bytes(votable: VOTableFile, serialization: str = "tabledata", check=None) -> bytes:
+    """The document with its tables serialised as ``tabledata``, ``binary`` or ``binary2``.
+
+    ``check()``, when given, is called as the writing goes and may raise to stop it.
+    """
+    out = io.BytesIO() if check is None else _CheckedBuffer(check)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         votable.to_xml(out, tabledata_format=serialization,

@@ -7,18 +7,21 @@ Anonymous callers may run async queries (as TAP allows); a job is reachable by i
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import asyncio
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from portal.archive import tap_async
 from portal.archive.errors import TapError
-from portal.archive.http import base_url, read_params
+from portal.archive.http import base_url, limits, read_params
 from portal.archive.output import VOTABLE_MIME, votable_error
 from portal.archive.store import db_path
+from portal.archive.uploads import parse_upload_param
 from portal.auth import optional_user
 from portal.config import Settings
+from portal.parsing import ValueProblem, parse_number, parse_time
 from portal.uws.errors import UWSError
 from portal.uws.handlers import job_routes
 from portal.uws.service import JobService, ServiceConfig
@@ -50,16 +53,24 @@ def routers() -> list[APIRouter]:
     async def create(request: Request, user=Depends(optional_user)) -> Response:
         try:
             params, files = await read_params(request)
+            named = {uri[len("param:"):] for _, uri in parse_upload_param(params.get("upload") or "")
+                     if uri.startswith("param:")}
+            unnamed = sorted(set(files) - named)
+            if unnamed:  # never stored: only what the query can use is kept
+                raise TapError(f"the request has file parts that no UPLOAD names ({', '.join(unnamed)}); "
+                               "name each one, e.g. UPLOAD=mytable,param:" + unnamed[0])
             stored = [(name, params[name.lower()]) for name in tap_async.TAP_PARAMETERS if name.lower() in params]
-            duration = _int(params.get("executionduration"), "EXECUTIONDURATION")
+            duration = _seconds(params.get("executionduration"))
             destruction = _time(params.get("destruction"))
             phase = params.get("phase")
             if phase is not None and phase.strip().upper() != "RUN":
                 raise TapError(f"PHASE={phase} is not allowed when creating a job (only RUN)")
             service = _service(request)
+            if user is None:
+                await _check_quota(request, service, sum(len(c) for c in files.values()))
             job = await service.create(user, tap_async.JOB_LIST, stored, run_id=params.get("runid"),
                                        execution_duration=duration, destruction=destruction)
-            tap_async.save_inputs(service.workdir(job.job_id), base_url(request), files)
+            tap_async.save_inputs(service.workdir(job.job_id), base_url(request), files, anonymous=user is None)
             if phase is not None:
                 await service.start_job(user, tap_async.JOB_LIST, job.job_id)
         except TapError as exc:
@@ -84,20 +95,29 @@ def routers() -> list[APIRouter]:
     return [r, job_routes(_service, optional_user, fixed_list=tap_async.JOB_LIST, create=False, name=NAME)]
 
 
-def _int(text: str | None, name: str) -> int | None:
+async def _check_quota(request: Request, service: JobService, incoming: int) -> None:
+    """Anonymous callers share a quota of async jobs, in number and in bytes on disk."""
+    quota = limits(request)
+    count, size = await asyncio.to_thread(tap_async.anonymous_usage, service.config.jobs_dir)
+    if count >= quota.anonymous_jobs or size + incoming > quota.anonymous_bytes:
+        raise TapError(f"anonymous callers hold {count} async jobs and {size:,} bytes here, the most this service "
+                       f"keeps ({quota.anonymous_jobs} jobs, {quota.anonymous_bytes:,} bytes): delete finished jobs "
+                       "(DELETE on the job URL), run the query synchronously, or use a token", 429)
+
+
+def _seconds(text: str | None) -> int | None:
     if text is None or not text.strip():
         return None
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise TapError(f"{name}={text} is not a whole number of seconds") from None
+    try:  # longer than the server's maximum is the maximum (the service caps it)
+        return parse_number(text, "EXECUTIONDURATION", minimum=0, maximum=1 << 62, clamp=True, unit="s")
+    except ValueProblem as exc:
+        raise TapError(str(exc)) from None
 
 
 def _time(text: str | None) -> datetime | None:
     if text is None or not text.strip():
         return None
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise TapError(f"DESTRUCTION={text} is not an ISO 8601 date and time") from None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return parse_time(text, "DESTRUCTION")
+    except ValueProblem as exc:
+        raise TapError(str(exc)) from None

@@ -31,7 +31,9 @@ def binary2_payload(table: TableElement) -> bytes:
     nulls = np.stack([np.asarray(array.mask[name]).reshape(n, -1).all(axis=1) for name in names], axis=1)
     flags = np.packbits(nulls, axis=1)  # first field in the most significant bit, as astropy writes it
     cells: list[list[bytes]] = []
+    check = getattr(table, "check", None) or (lambda: None)  # a query's budget: see portal.archive.budget
     for name, field in zip(names, table.fields):
+        check()
         converter = field.converter
         data = array.data[name]
         if _is_plain_numeric(converter):

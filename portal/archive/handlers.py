@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 from vo_models.vosi.availability import Availability
 
 from portal.archive import async_handlers, examples, service, store, vosi
+from portal.archive.budget import Budget
 from portal.archive.errors import TapError
-from portal.archive.http import base_url, db_path, error_response, read_params, tap_url
+from portal.archive.fetch import fetch_uploads
+from portal.archive.http import (base_url, caller, db_path, error_response, guarded, in_query_thread, limits,
+                                 read_params, tap_url)
 from portal.archive.schema import OBSCORE
 
 router = APIRouter()
@@ -24,11 +26,20 @@ XML = "application/xml"
 
 @router.api_route("/sync", methods=["GET", "POST"])
 async def sync(request: Request) -> Response:
-    """TAP 1.1 synchronous query."""
+    """TAP 1.1 synchronous query, bounded end to end: one budget of ``PORTAL_TAP_SYNC_TIMEOUT``
+    seconds covers reading the request, fetching URL uploads, parsing, SQL and writing, and the
+    work stops when the client goes away."""
+    budget = Budget(limits(request).sync_seconds)
     try:
-        params, files = await read_params(request)
+        params, files = await read_params(request, budget)
         query = service.parse_params(params, files)
-        body = await run_in_threadpool(service.run_query, db_path(request), query, base_url(request))
+        if any(isinstance(content, str) for _, content in query.uploads):
+            anonymous = await caller(request) is None
+            fetched = await guarded(request, budget, fetch_uploads(query.uploads, limits(request), anonymous))
+            query.uploads = [(name, content) for name, content, _ in fetched]
+            query.by_url = frozenset(name for name, _, by_url in fetched if by_url)
+        body = await guarded(request, budget, in_query_thread(
+            service.run_query, db_path(request), query, base_url(request), budget=budget, limits=limits(request)))
     except TapError as exc:
         return error_response(exc)
     except Exception:  # noqa: BLE001 - never a 500 with a traceback
@@ -51,7 +62,7 @@ def availability(request: Request) -> Response:
 
 @router.get("/capabilities")
 def capabilities(request: Request) -> Response:
-    return Response(vosi.capabilities(tap_url(request)), media_type=XML)
+    return Response(vosi.capabilities(tap_url(request), limits(request)), media_type=XML)
 
 
 @router.get("/tables")

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 from fastapi import Request, Response
 
 from portal.archive import output, service, store
+from portal.archive.budget import Budget
 from portal.archive.errors import TapError
-from portal.archive.uploads import MAX_UPLOAD_BYTES
+from portal.archive.forms import read_form
+from portal.archive.limits import Limits
+
+log = logging.getLogger("portal.archive")
+
+DISCONNECT_POLL = 0.25  # seconds between two looks at whether the client is still there
+# Sync queries run in threads of their own, a few per core: they never wait behind other work of
+# the server (or it behind them), and a crowd of queries queues here instead of thrashing the GIL.
+QUERY_THREADS = ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 2)), thread_name_prefix="tap-query")
 
 
 def db_path(request: Request):
     return store.db_path(request.app.state.settings.data_dir)
+
+
+def limits(request: Request) -> Limits:
+    found = getattr(request.app.state, "archive_limits", None)
+    if found is None:
+        found = request.app.state.archive_limits = Limits.from_env()
+    return found
 
 
 def base_url(request: Request) -> str:
@@ -26,20 +47,56 @@ def error_response(exc: TapError) -> Response:
     return Response(output.votable_error(exc.message), status_code=exc.status, media_type=output.VOTABLE_MIME)
 
 
-async def read_params(request: Request) -> tuple[dict[str, str], dict[str, bytes]]:
-    """Query-string and form parameters (names lower-cased) and uploaded file parts."""
+async def caller(request: Request) -> str | None:
+    """The user of a valid bearer token, else ``None`` (TAP reads are anonymous; a bad token is
+    not refused here, it only makes the caller anonymous)."""
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    authenticator = getattr(request.app.state, "authenticator", None)
+    if scheme.lower() not in ("bearer", "token") or not token.strip() or authenticator is None:
+        return None
+    return await authenticator.user_for(token.strip())
+
+
+async def read_params(request: Request, budget: Budget | None = None) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Query-string and form parameters (names lower-cased) and uploaded file parts, read with the
+    caps of :mod:`portal.archive.forms` and within ``budget`` (a slow body counts against it)."""
     pairs = list(request.query_params.multi_items())
     files: dict[str, bytes] = {}
     if request.method == "POST":
+        seconds = budget.remaining() if budget is not None else limits(request).sync_seconds
         try:
-            form = await request.form(max_files=64, max_fields=256, max_part_size=MAX_UPLOAD_BYTES + 1)
-        except Exception as exc:  # noqa: BLE001 - a malformed body is the client's error
-            raise TapError(f"the request body cannot be read as a form: {exc}") from None
-        for key, value in form.multi_items():
-            if isinstance(value, str):
-                pairs.append((key, value))
-            else:
-                files[key] = await value.read()
-                pairs.append((key, value.filename or ""))
-        await form.close()
+            async with asyncio.timeout(seconds):
+                fields, files = await read_form(request, limits(request))
+        except TimeoutError:
+            raise TapError(f"the request body did not arrive within {seconds:.0f} s") from None
+        pairs.extend(fields)
     return service.lower_keys(pairs), files
+
+
+async def guarded(request: Request, budget: Budget, awaitable):
+    """Await ``awaitable`` while watching the client: when it disconnects, or the budget runs out,
+    the budget is cancelled (the query's thread stops at its next check) and so is the awaitable."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=min(DISCONNECT_POLL, budget.remaining() + 0.01))
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                budget.cancel("the client closed the connection, so the query was stopped")
+                log.info("TAP client of %s went away after %.1f s; its query was stopped",
+                         request.url.path, budget.elapsed())
+            elif budget.remaining() <= 0:
+                budget.cancel(budget.timeout_message())
+            if budget.cancelled:
+                task.cancel()
+                raise TapError(budget.reason or "the query was stopped")
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+async def in_query_thread(fn, *args, **kwargs):
+    """Run blocking query work in the TAP query threads."""
+    return await asyncio.get_running_loop().run_in_executor(QUERY_THREADS, lambda: fn(*args, **kwargs))

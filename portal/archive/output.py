@@ -44,6 +44,13 @@ FORMATS = (
 )
 DEFAULT_FORMAT = FORMATS[0]
 
+CHECK_EVERY = 2000  # rows (or writes) between two calls of a writer's check()
+
+
+def _no_check() -> None:
+    return None
+
+
 _NUMPY = {"boolean": "bool", "short": "i2", "int": "i4", "long": "i8", "float": "f4", "double": "f8"}
 _NULLS = {"short": -32768, "int": -2147483648, "long": -9223372036854775808}
 
@@ -111,9 +118,10 @@ def _field(votable: VOTableFile, column: OutputColumn, unicode: bool = False) ->
     return field
 
 
-def _fill(table: TableElement, columns: list[OutputColumn], rows: list[tuple]) -> None:
+def _fill(table: TableElement, columns: list[OutputColumn], rows: list[tuple], check) -> None:
     table.create_arrays(len(rows))
     for i, (column, field) in enumerate(zip(columns, table.fields)):
+        check()
         values = [r[i] for r in rows]
         mask = np.array([v is None for v in values], dtype=bool)
         data, name = table.array.data, field.name
@@ -122,6 +130,8 @@ def _fill(table: TableElement, columns: list[OutputColumn], rows: list[tuple]) -
             for j, v in enumerate(values):
                 if v is None:
                     continue
+                if not j % CHECK_EVERY:
+                    check()
                 coords = _geometry(column.geometry_kind, v)
                 data[name][j] = coords if fixed else np.array(coords, dtype=float)
         elif field.datatype in ("char", "unicodeChar"):
@@ -161,8 +171,8 @@ def _document(status: str, message: str | None = None) -> tuple[VOTableFile, Res
     return votable, resource
 
 
-def _to_bytes(votable: VOTableFile, serialization: str) -> bytes:
-    return to_xml_bytes(votable, serialization)
+def _to_bytes(votable: VOTableFile, serialization: str, check=None) -> bytes:
+    return to_xml_bytes(votable, serialization, check)
 
 
 class _Template:
@@ -195,27 +205,30 @@ def _template(columns: list[OutputColumn], unicode: tuple[bool, ...]) -> _Templa
     return made
 
 
-def votable_result(columns: list[OutputColumn], rows: list[tuple], overflow: bool, serialization: str) -> bytes:
+def votable_result(columns: list[OutputColumn], rows: list[tuple], overflow: bool | str, serialization: str,
+                   check=_no_check) -> bytes:
     unicode = tuple(c.meta.datatype == "char" and _non_ascii(rows, i) for i, c in enumerate(columns))
     template = _template(columns, unicode)
     with template.lock:
         try:
-            _fill(template.table, columns, rows)
-            body = _to_bytes(template.votable, serialization)
+            template.table.check = check
+            _fill(template.table, columns, rows, check)
+            body = _to_bytes(template.votable, serialization, check)
         finally:
             if len(rows) > 1000:
                 template.table.create_arrays(0)  # do not keep large results in memory
-    return _mark_overflow(body) if overflow else body
+    return _mark_overflow(body, overflow) if overflow else body
 
 
-def _mark_overflow(body: bytes) -> bytes:
-    """Append INFO QUERY_STATUS=OVERFLOW after the TABLE (astropy writes INFOs before it)."""
-    root = etree.fromstring(body, etree.XMLParser(huge_tree=True))
-    resource = next(el for el in root if etree.QName(el).localname == "RESOURCE")
-    info = etree.SubElement(resource, etree.QName(root).namespace and f"{{{etree.QName(root).namespace}}}INFO"
-                            or "INFO", name="QUERY_STATUS", value="OVERFLOW")
-    info.tail = "\n"
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+def _mark_overflow(body: bytes, overflow: bool | str) -> bytes:
+    """Append INFO QUERY_STATUS=OVERFLOW after the TABLE (astropy writes INFOs before it); a text
+    ``overflow`` (why the result was cut) becomes its content. The element inherits the document's
+    default namespace."""
+    info = etree.Element("INFO", name="QUERY_STATUS", value="OVERFLOW")
+    if isinstance(overflow, str):
+        info.text = overflow
+    end = body.rindex(b"</RESOURCE>")
+    return body[:end] + b" " + etree.tostring(info, encoding="utf-8") + b"\n " + body[end:]
 
 
 def votable_error(message: str) -> bytes:
@@ -224,12 +237,14 @@ def votable_error(message: str) -> bytes:
     return _to_bytes(votable, "tabledata")
 
 
-def separated(columns: list[OutputColumn], rows: list[tuple], delimiter: str) -> bytes:
+def separated(columns: list[OutputColumn], rows: list[tuple], delimiter: str, check=_no_check) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if delimiter == "," else "\n")
     writer.writerow([c.meta.name for c in columns])
     kinds = [c.geometry_kind for c in columns]
-    for row in rows:
+    for n, row in enumerate(rows):
+        if not n % CHECK_EVERY:
+            check()
         cells = []
         for v, kind in zip(row, kinds):
             if v is None:
@@ -244,7 +259,10 @@ def separated(columns: list[OutputColumn], rows: list[tuple], delimiter: str) ->
     return out.getvalue().encode("utf-8")
 
 
-def render(fmt: OutputFormat, columns: list[OutputColumn], rows: list[tuple], overflow: bool) -> bytes:
+def render(fmt: OutputFormat, columns: list[OutputColumn], rows: list[tuple], overflow: bool | str,
+           check=_no_check) -> bytes:
+    """The result document. ``check()`` is called as the writing goes (every few thousand rows or
+    writes) and may raise to stop it: a query's time limit covers writing its result."""
     if fmt.serialization:
-        return votable_result(columns, rows, overflow, fmt.serialization)
-    return separated(columns, rows, "," if fmt.name == "csv" else "\t")
+        return votable_result(columns, rows, overflow, fmt.serialization, check)
+    return separated(columns, rows, "," if fmt.name == "csv" else "\t", check)

@@ -2,12 +2,18 @@
 
 Used by the sync handler and by async jobs alike: :func:`parse_params` checks a request's
 parameters, :func:`run_query` executes it on a read-only connection and renders the result.
+Uploads given by URL are fetched beforehand (:func:`portal.archive.fetch.fetch_uploads`).
+
+A query's cost is bounded end to end by a :class:`~portal.archive.budget.Budget`: its time limit
+covers loading the uploads, parsing, SQL, fetching the rows and writing the result, and it can be
+cancelled (client gone, job aborted). Rows are fetched in batches while their size is counted,
+so a result stops at MAXREC rows or at ``Limits.max_output_bytes``, whichever comes first, and
+is marked OVERFLOW; memory stays in proportion to that limit.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -17,17 +23,21 @@ from portal.archive.adql.catalog import Catalog
 from portal.archive.adql.parser import AdqlError
 from portal.archive.adql.translate import translate
 from portal.archive.adql.types import OutputColumn
+from portal.archive.budget import Budget
 from portal.archive.errors import TapError
+from portal.archive.limits import Limits
 from portal.archive.output import FORMATS, OutputFormat, find_format, render
 from portal.archive.store import QueryConnection, query_connection
-from portal.archive.uploads import fetch, load_upload, parse_upload_param
+from portal.archive.uploads import load_upload, parse_upload_param
+from portal.parsing import ValueProblem, parse_number
 
 log = logging.getLogger("portal.archive")
 
 DEFAULT_MAXREC = 10_000
 HARD_MAXREC = 1_000_000
-SYNC_TIME_LIMIT = float(os.environ.get("PORTAL_TAP_SYNC_TIMEOUT", "60"))
+SYNC_TIME_LIMIT = Limits.from_env().sync_seconds
 LANGS = ("adql", "adql-2.0", "adql-2.1")
+BATCH = 2000  # rows fetched between two looks at the budget and the size
 
 
 @dataclass
@@ -37,14 +47,16 @@ class TapQuery:
     query: str
     maxrec: int = DEFAULT_MAXREC
     fmt: OutputFormat = FORMATS[0]
-    uploads: list[tuple[str, bytes | str]] = field(default_factory=list)  # (name, VOTable bytes or URL)
+    # (name, VOTable bytes or URL); URLs are replaced by their content before the query runs
+    uploads: list[tuple[str, bytes | str]] = field(default_factory=list)
+    by_url: frozenset[str] = frozenset()  # names of the uploads that were fetched by URL
 
 
 @dataclass
 class QueryResult:
     columns: list[OutputColumn]
     rows: list[tuple]
-    overflow: bool
+    overflow: bool | str  # a text says why the result was cut when MAXREC did not
     seconds: float = 0.0
 
 
@@ -57,7 +69,10 @@ def lower_keys(params) -> dict[str, str]:
 
 
 def parse_params(params: dict[str, str], files: dict[str, bytes] | None = None) -> TapQuery:
-    """Check TAP parameters (names already lower-cased). Raises :class:`TapError`."""
+    """Check TAP parameters (names already lower-cased). Raises :class:`TapError`.
+
+    Every file part must be named by UPLOAD (``param:part``); a part no UPLOAD names is refused.
+    """
     files = files or {}
     request = params.get("request")
     if request is not None and request.strip().lower() != "doquery":
@@ -77,85 +92,141 @@ def parse_params(params: dict[str, str], files: dict[str, bytes] | None = None) 
     if fmt is None:
         names = ", ".join(f.name for f in FORMATS)
         raise TapError(f"RESPONSEFORMAT={fmt_value} is not offered; use one of {names}")
-    uploads = []
-    if params.get("upload"):
-        for name, uri in parse_upload_param(params["upload"]):
-            if not uri.startswith("param:"):
-                uploads.append((name, uri))  # fetched when the query runs
-                continue
-            part = uri[len("param:"):]
-            if part not in files:
-                raise TapError(f"UPLOAD {name} refers to param:{part}, but no file part named {part} was sent")
-            uploads.append((name, files[part]))
+    uploads: list[tuple[str, bytes | str]] = []
+    named = set()
+    for name, uri in parse_upload_param(params.get("upload") or ""):
+        if not uri.startswith("param:"):
+            uploads.append((name, uri))  # fetched before the query runs
+            continue
+        part = uri[len("param:"):]
+        if part not in files:
+            raise TapError(f"UPLOAD {name} refers to param:{part}, but no file part named {part} was sent")
+        named.add(part)
+        uploads.append((name, files[part]))
+    unnamed = sorted(set(files) - named)
+    if unnamed:
+        raise TapError(f"the request has file parts that no UPLOAD names ({', '.join(unnamed)}); "
+                       "name each one, e.g. UPLOAD=mytable,param:" + unnamed[0])
     return TapQuery(query, maxrec, fmt, uploads)
 
 
 def _maxrec(value: str | None) -> int:
     if value is None or value.strip() == "":
         return DEFAULT_MAXREC
-    try:
-        n = int(value.strip())
-    except ValueError:
-        raise TapError(f"MAXREC={value} is not a whole number") from None
-    if n < 0:
-        raise TapError(f"MAXREC={value} must not be negative")
-    return min(n, HARD_MAXREC)
+    try:  # more than the hard limit is the hard limit
+        return parse_number(value, "MAXREC", minimum=0, maximum=HARD_MAXREC, clamp=True)
+    except ValueProblem as exc:
+        raise TapError(str(exc)) from None
 
 
-def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float = SYNC_TIME_LIMIT,
-            on_open=None) -> QueryResult:
+def _cell_bytes(value) -> int:
+    """About what one value takes in a result document (its text and the markup around it)."""
+    if isinstance(value, (str, bytes)):
+        return len(value) + 10
+    return 24
+
+
+def _fetch_rows(cursor: sqlite3.Cursor, maxrec: int, max_bytes: int, budget: Budget) -> tuple[list[tuple], bool | str]:
+    rows: list[tuple] = []
+    size = 0
+    while True:
+        budget.check()
+        batch = cursor.fetchmany(min(BATCH, maxrec + 1 - len(rows)))
+        if not batch:
+            return rows, False
+        for row in batch:
+            size += sum(_cell_bytes(v) for v in row)
+            if size > max_bytes:
+                return rows, _cut_message(max_bytes)
+            rows.append(row)
+        if len(rows) > maxrec:
+            return rows[:maxrec], True
+
+
+def _cut_message(max_bytes: int) -> str:
+    return (f"the result was cut at about {max_bytes:,} bytes, the service's output limit; ask for fewer "
+            "columns or rows (TOP, MAXREC, a narrower selection)")
+
+
+def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float | None = None,
+            on_open=None, *, budget: Budget | None = None, limits: Limits | None = None) -> QueryResult:
     """Translate and run the query on a read-only connection. Raises :class:`TapError`.
 
-    ``on_open(connection)`` is called once the connection is open (async jobs register its
-    ``interrupt`` to be called on abort; that connection is then not reused).
+    ``budget`` (default: ``time_limit`` seconds, else the sync limit) bounds the whole work and
+    may be cancelled from another thread; ``on_open(connection)`` is called once the connection
+    is open.
     """
     started = time.perf_counter()
-    loaded = [load_upload(name, fetch(name, content) if isinstance(content, str) else content)
-              for name, content in q.uploads]
+    limits = limits or Limits.from_env()
+    budget = budget or Budget(time_limit if time_limit is not None else limits.sync_seconds)
+    if any(isinstance(content, str) for _, content in q.uploads):
+        raise RuntimeError("an upload by URL was not fetched before the query ran (see portal.archive.fetch)")
+    loaded = [load_upload(name, content, name in q.by_url, limits) for name, content in q.uploads]
+    budget.check()
     catalog = Catalog.published([entry for entry, _ in loaded])
     try:
         translation = translate(q.query, catalog, limit=q.maxrec + 1)
     except AdqlError as exc:
         raise TapError(str(exc)) from None
+    except RecursionError:
+        raise TapError("the query is nested too deeply") from None
+    budget.check()
     try:
-        with query_connection(db_path, base_url, time_limit, [data for _, data in loaded],
+        with query_connection(db_path, base_url, budget.remaining(), [data for _, data in loaded],
                               pooled=on_open is None) as conn:
             if on_open is not None:
                 on_open(conn)
             try:
-                rows = conn.execute(translation.sql).fetchmany(q.maxrec + 1)
+                cursor = conn.execute(translation.sql, budget)
+                rows, overflow = _fetch_rows(cursor, q.maxrec, limits.max_output_bytes, budget)
             except sqlite3.Error as exc:
-                raise _sql_error(exc, conn) from None
+                raise _sql_error(exc, conn, budget) from None
     except sqlite3.Error as exc:
         log.exception("archive database not usable")
         raise TapError(f"the archive database cannot be read right now ({exc}); try again", 503) from None
-    overflow = len(rows) > q.maxrec
-    return QueryResult(translation.columns, rows[:q.maxrec], overflow, time.perf_counter() - started)
+    return QueryResult(translation.columns, rows, overflow, time.perf_counter() - started)
 
 
-def _sql_error(exc: sqlite3.Error, conn: QueryConnection) -> TapError:
+def _sql_error(exc: sqlite3.Error, conn: QueryConnection, budget: Budget) -> TapError:
     text = str(exc)
     if conn.errors.message:
         return TapError(conn.errors.message)
     if "interrupted" in text:
-        return TapError(f"the query took longer than the time limit of {conn.time_limit:g} s: make it more "
-                        "selective (a smaller cone, fewer joins, TOP) or run it asynchronously")
+        if budget.cancelled:
+            return TapError(budget.reason or "the query was stopped")
+        return TapError(budget.timeout_message())
     if "not authorized" in text:
         return TapError("the query tried to do something other than read the archive, which is refused")
+    if "parser stack overflow" in text or "tree is too large" in text or "too many terms" in text:
+        return TapError(f"the query is nested too deeply for the database ({text}): write it with fewer "
+                        "levels of subqueries or parentheses")
     if "locked" in text or "busy" in text:
         return TapError("the archive is busy (an ingest is running); try again in a moment", 503)
     log.info("query refused by SQLite: %s", text)
     return TapError(f"the query cannot be run: {text}")
 
 
-def run_query(db_path: Path, q: TapQuery, base_url: str, time_limit: float = SYNC_TIME_LIMIT,
-              on_open=None) -> bytes:
-    """Execute and render in the requested format. Raises :class:`TapError`."""
-    result = execute(db_path, q, base_url, time_limit, on_open)
-    try:
-        body = render(q.fmt, result.columns, result.rows, result.overflow)
-    except Exception as exc:  # noqa: BLE001 - astropy's VOTable errors are not all ValueErrors
-        raise TapError(f"the result cannot be written as {q.fmt.name}: {exc}") from None
-    log.info("TAP query: %d rows%s in %.3f s", len(result.rows), " (overflow)" if result.overflow else "",
-             result.seconds)
+def run_query(db_path: Path, q: TapQuery, base_url: str, time_limit: float | None = None,
+              on_open=None, *, budget: Budget | None = None, limits: Limits | None = None) -> bytes:
+    """Execute and render in the requested format, within the budget. Raises :class:`TapError`."""
+    limits = limits or Limits.from_env()
+    budget = budget or Budget(time_limit if time_limit is not None else limits.sync_seconds)
+    result = execute(db_path, q, base_url, on_open=on_open, budget=budget, limits=limits)
+    rows, overflow = result.rows, result.overflow
+    for _attempt in range(4):
+        try:
+            body = render(q.fmt, result.columns, rows, overflow, budget.check)
+        except TapError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - astropy's VOTable errors are not all ValueErrors
+            raise TapError(f"the result cannot be written as {q.fmt.name}: {exc}") from None
+        if len(body) <= limits.max_output_bytes or not rows:
+            break
+        # the size estimate was short: keep the share of rows that fits, with a margin
+        rows = rows[:int(len(rows) * limits.max_output_bytes / len(body) * 0.9)]
+        overflow = _cut_message(limits.max_output_bytes)
+    else:
+        raise TapError(_cut_message(limits.max_output_bytes))
+    log.info("TAP query: %d rows%s, %d bytes in %.3f s", len(rows), " (overflow)" if overflow else "",
+             len(body), budget.elapsed())
     return body

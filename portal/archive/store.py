@@ -200,6 +200,7 @@ class QueryConnection:
         self.inode = os.stat(path).st_ino
         self.base_url = base_url
         self.cursor: sqlite3.Cursor | None = None
+        self.budget = None
         self.conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None,
                                     check_same_thread=False)
         self.time_limit = time_limit
@@ -233,16 +234,22 @@ class QueryConnection:
             self.conn.executemany(f'INSERT INTO tap_upload."{name}" VALUES ({marks})', rows)
 
     def _progress(self) -> int:
+        if self.budget is not None:
+            return 1 if self.budget.stopped() else 0
         return 1 if time.monotonic() > self.deadline else 0
 
-    def execute(self, sql: str) -> sqlite3.Cursor:
-        self.deadline = time.monotonic() + self.time_limit
+    def execute(self, sql: str, budget=None) -> sqlite3.Cursor:
+        """Run ``sql``; it stops at the connection's time limit, or when ``budget`` (a
+        :class:`portal.archive.budget.Budget`) runs out or is cancelled."""
+        self.budget = budget
+        self.deadline = budget.deadline if budget is not None else time.monotonic() + self.time_limit
         self.errors.message = None
         self.cursor = self.conn.execute(sql)
         return self.cursor
 
     def finish(self) -> None:
         """End the statement (and so the read transaction and its WAL snapshot)."""
+        self.budget = None
         if self.cursor is not None:
             self.cursor.close()
             self.cursor = None

@@ -4,20 +4,27 @@ The job list ``tap`` is served at ``/tap/async`` (see :mod:`portal.archive.async
 Jobs are persisted in ``$PORTAL_DATA_DIR/tap/async.sqlite``; a job's uploaded tables and the
 server's public URL (for absolute access_url values) are kept in its folder, under ``inputs/``.
 The result is the job result ``result``; a failed query ends the job in ERROR with the same
-message a sync query would give.
+message a sync query would give. Anonymous callers share a quota (``PORTAL_TAP_ANON_MAX_JOBS``
+jobs and ``PORTAL_TAP_ANON_MAX_BYTES`` on disk, see :mod:`portal.archive.limits`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 
 from portal.archive import service as tap
+from portal.archive.budget import Budget
 from portal.archive.errors import TapError
+from portal.archive.fetch import fetch_uploads
+from portal.archive.limits import Limits
 from portal.uws.definitions import JobDefinition, Parameter, ResultSpec, UsageError
 
 JOB_LIST = "tap"
 INPUTS = "inputs"
 BASE_URL_FILE = "base_url"
+ANONYMOUS_FILE = "anonymous"  # present when an anonymous caller created the job (for the quota)
 EXECUTION = (600, 3600)  # default and hard executionDuration, seconds
 _DOC = "TAP 1.1 parameter (see the TAP capabilities)"
 TAP_PARAMETERS = ("REQUEST", "LANG", "QUERY", "MAXREC", "RESPONSEFORMAT", "FORMAT", "UPLOAD")
@@ -36,34 +43,64 @@ def inputs_dir(workdir: Path) -> Path:
     return Path(workdir) / INPUTS
 
 
-def save_inputs(workdir: Path, base_url: str, files: dict[str, bytes]) -> None:
-    """Keep what the job needs beyond its parameters: the public URL and the uploaded parts."""
+def save_inputs(workdir: Path, base_url: str, files: dict[str, bytes], anonymous: bool = False) -> None:
+    """Keep what the job needs beyond its parameters: the public URL, the uploaded parts (only
+    those UPLOAD names; the handler refuses the others) and whether an anonymous caller made it."""
     folder = inputs_dir(workdir)
     (folder / "parts").mkdir(parents=True, exist_ok=True)
     (folder / BASE_URL_FILE).write_text(base_url)
+    if anonymous:
+        (folder / ANONYMOUS_FILE).touch()
     for index, (name, content) in enumerate(files.items()):
         (folder / "parts" / f"{index}.vot").write_bytes(content)
         (folder / "parts" / f"{index}.name").write_text(name)
 
 
-def _load_inputs(workdir: Path) -> tuple[str, dict[str, bytes]]:
+def _load_inputs(workdir: Path) -> tuple[str, dict[str, bytes], bool]:
     folder = inputs_dir(workdir)
     base = (folder / BASE_URL_FILE).read_text() if (folder / BASE_URL_FILE).is_file() else ""
     files = {}
     for name_file in sorted((folder / "parts").glob("*.name")):
         files[name_file.read_text()] = name_file.with_suffix(".vot").read_bytes()
-    return base, files
+    return base, files, (folder / ANONYMOUS_FILE).exists()
+
+
+def anonymous_usage(jobs_dir: Path) -> tuple[int, int]:
+    """How many jobs anonymous callers hold, and their bytes on disk (uploads and results)."""
+    count = size = 0
+    try:
+        entries = list(os.scandir(jobs_dir))
+    except FileNotFoundError:
+        return 0, 0
+    for entry in entries:
+        if not os.path.exists(os.path.join(entry.path, INPUTS, ANONYMOUS_FILE)):
+            continue
+        count += 1
+        for root, _dirs, names in os.walk(entry.path):
+            for name in names:
+                try:
+                    size += os.lstat(os.path.join(root, name)).st_size
+                except OSError:  # removed meanwhile
+                    pass
+    return count, size
 
 
 def run_job(ctx, params: dict) -> None:
-    """The job function: check the TAP parameters, run the query, publish ``result``."""
-    base_url, files = _load_inputs(ctx.workdir)
+    """The job function: check the TAP parameters, fetch URL uploads, run the query, publish ``result``."""
+    base_url, files, anonymous = _load_inputs(ctx.workdir)
     given = {k.lower(): v for k, v in params.items() if v not in (None, "")}
+    limits = Limits.from_env()
+    budget = Budget(EXECUTION[1])  # the runner enforces the job's own execution duration
+    ctx.on_abort(lambda: budget.cancel("the job was aborted"))
     try:
         query = tap.parse_params(given, files)
         ctx.log.info("query: %s", query.query)
-        body = tap.run_query(ctx.archive_db, query, base_url, time_limit=EXECUTION[1],
-                             on_open=lambda conn: ctx.on_abort(conn.interrupt))
+        if any(isinstance(content, str) for _, content in query.uploads):
+            # this job's own thread, bounded by the fetch deadline; sync queries never wait on it
+            fetched = asyncio.run(fetch_uploads(query.uploads, limits, anonymous))
+            query.uploads = [(name, content) for name, content, _ in fetched]
+            query.by_url = frozenset(name for name, _, by_url in fetched if by_url)
+        body = tap.run_query(ctx.archive_db, query, base_url, budget=budget, limits=limits)
     except TapError as exc:
         if ctx.abort_requested.is_set():
             return  # the runner reports ABORTED (or the execution duration exceeded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import warnings
 
@@ -13,9 +14,10 @@ from portal.archive import sphere
 from portal.archive.adql.catalog import CatalogTable
 from portal.archive.adql.types import meta
 from portal.archive.errors import TapError
+from portal.archive.fetch import generic
+from portal.archive.limits import MAX_UPLOAD_ROWS, Limits
 
-MAX_UPLOAD_BYTES = 20_000_000
-MAX_UPLOAD_ROWS = 200_000
+log = logging.getLogger("portal.archive.uploads")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
@@ -37,37 +39,27 @@ def parse_upload_param(value: str) -> list[tuple[str, str]]:
     return out
 
 
-def fetch(name: str, url: str) -> bytes:
-    """Download an UPLOAD given by URL (http or https), within the size limit."""
-    import httpx
+def load_upload(name: str, content: bytes, by_url: bool = False,
+                limits: Limits = Limits()) -> tuple[CatalogTable, tuple[str, list[str], list[tuple]]]:
+    """Read one uploaded VOTable: its catalogue entry and (name, column names, rows) for SQLite.
 
-    try:
-        with httpx.stream("GET", url, timeout=30, follow_redirects=True) as response:
-            if response.status_code != 200:
-                raise TapError(f"UPLOAD {name}: {url} answered HTTP {response.status_code}")
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise TapError(f"UPLOAD {name}: {url} is larger than {MAX_UPLOAD_BYTES} bytes")
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise TapError(f"UPLOAD {name}: {url} cannot be fetched ({exc})") from None
-    return b"".join(chunks)
-
-
-def load_upload(name: str, content: bytes) -> tuple[CatalogTable, tuple[str, list[str], list[tuple]]]:
-    """Read one uploaded VOTable: its catalogue entry and (name, column names, rows) for SQLite."""
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise TapError(f"UPLOAD {name} is {len(content)} bytes; the limit is {MAX_UPLOAD_BYTES}")
+    For a table fetched by URL (``by_url``), a file that is not a VOTable gets the same message
+    as a URL that could not be read (see :mod:`portal.archive.fetch`); the detail is logged.
+    """
+    if len(content) > limits.max_upload_bytes:
+        raise TapError(f"UPLOAD {name} is {len(content):,} bytes; the limit is {limits.max_upload_bytes:,}", 413)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             table = parse_single_table(io.BytesIO(content), verify="ignore")
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
+        if by_url:
+            log.warning("UPLOAD %s: the fetched document is not a readable VOTable: %s", name, exc)
+            raise TapError(f"UPLOAD {name}: {generic(limits)}") from None
         raise TapError(f"UPLOAD {name} is not a readable VOTable: {exc}") from None
-    if table.nrows > MAX_UPLOAD_ROWS:
-        raise TapError(f"UPLOAD {name} has {table.nrows} rows; the limit is {MAX_UPLOAD_ROWS}")
+    nrows = len(table.array)  # table.nrows is None for BINARY and BINARY2 serialisations
+    if nrows > MAX_UPLOAD_ROWS:
+        raise TapError(f"UPLOAD {name} has {nrows:,} rows; the limit is {MAX_UPLOAD_ROWS:,}")
     columns, converters = [], []
     seen = set()
     for field in table.fields:

@@ -12,6 +12,7 @@ from vo_models.vosi.capabilities.models import VOSICapabilities
 from vo_models.vosi.tables.models import VOSITable, VOSITableSet
 
 from portal.archive import output, service
+from portal.archive.limits import Limits
 from portal.archive.schema import PUBLISHED_TABLES, SCHEMAS, ColumnDef, TableDef, column_name
 
 TAPREGEXT = "ivo://ivoa.net/std/TAPRegExt#"
@@ -32,9 +33,15 @@ def _http(url: str, use: str = "full", role: str | None = None, version: str | N
     return ParamHTTP(role=role, version=version, access_url=[AccessURL(value=url, use=use)])
 
 
-def capabilities(base: str) -> str:
-    """The VOSI capabilities document; ``base`` is the TAP base URL (…/tap)."""
+def capabilities(base: str, limits: Limits | None = None) -> str:
+    """The VOSI capabilities document; ``base`` is the TAP base URL (…/tap).
+
+    The limits of :mod:`portal.archive.limits` are in TAPRegExt's elements (output in rows,
+    uploads in bytes, async execution and retention) and, all of them, in the description.
+    """
+    limits = limits or Limits.from_env()
     tap = TableAccess(
+        description=limits.summary(),
         interface=[_http(base, "base", "std", "1.1")],
         data_model=[DataModelType(value="ObsCore-1.1", ivo_id="ivo://ivoa.net/std/ObsCore#core-1.1")],
         language=[Language(
@@ -55,7 +62,8 @@ def capabilities(base: str) -> str:
         execution_duration=TimeLimits(default=EXECUTION[0], hard=EXECUTION[1]),
         output_limit=DataLimits(default=DataLimit(value=service.DEFAULT_MAXREC, unit="row"),
                                 hard=DataLimit(value=service.HARD_MAXREC, unit="row")),
-        upload_limit=DataLimits(hard=DataLimit(value=output_upload_limit(), unit="byte")),
+        upload_limit=DataLimits(default=DataLimit(value=limits.max_upload_bytes, unit="byte"),
+                                hard=DataLimit(value=limits.max_request_bytes, unit="byte")),
     )
     vosi = [
         Capability(standard_id="ivo://ivoa.net/std/VOSI#capabilities", interface=[_http(base + "/capabilities")]),
@@ -68,12 +76,6 @@ def capabilities(base: str) -> str:
     ]
     doc = VOSICapabilities(capability=[tap, *vosi])
     return doc.to_xml(encoding=str, skip_empty=True)
-
-
-def output_upload_limit() -> int:
-    from portal.archive.uploads import MAX_UPLOAD_BYTES
-
-    return MAX_UPLOAD_BYTES
 
 
 def _column(c: ColumnDef) -> TableParam:

@@ -102,7 +102,7 @@ def test_upload(tap):
     ({"LANG": "SQL", "QUERY": "SELECT 1"}, "LANG=SQL is not supported"),
     ({"QUERY": "SELECT 1"}, "LANG is missing"),
     ({"LANG": "ADQL"}, "QUERY is missing"),
-    ({"LANG": "ADQL", "QUERY": "SELECT 1 FROM ivoa.obscore", "MAXREC": "many"}, "MAXREC=many"),
+    ({"LANG": "ADQL", "QUERY": "SELECT 1 FROM ivoa.obscore", "MAXREC": "many"}, "MAXREC: 'many' is not an integer"),
     ({"LANG": "ADQL", "QUERY": "SELECT 1 FROM ivoa.obscore", "RESPONSEFORMAT": "xls"}, "RESPONSEFORMAT=xls"),
     ({"LANG": "ADQL", "QUERY": "SELECT 1 FROM ivoa.obscore", "REQUEST": "getCapabilities"}, "REQUEST=getCapabilities"),
     ({"LANG": "ADQL", "QUERY": "SELECT 1 FROM TAP_UPLOAD.t", "UPLOAD": "t,param:missing"}, "no file part"),
