@@ -13,6 +13,7 @@ from portal.config import Settings
 from portal.coverage.handlers import install as install_coverage
 from portal.datalink.handlers import install as install_datalink
 from portal.errors import install as install_error_handler
+from portal.guard import install as install_guard
 from portal.resolver.handlers import router as resolver_router
 from portal.uws import application as uws
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, job_definitions=None, job_ru
     app = FastAPI(title="Gamma-ray archive portal", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     install_error_handler(app)  # unexpected errors: a sentence and a log reference, no traceback
+    install_guard(app)  # nosniff on every response, a cap on request bodies
     app.include_router(tap_router, prefix="/tap", tags=["TAP"])
     app.include_router(resolver_router, prefix="/resolver", tags=["Names"])
     uws.install(app, settings, job_definitions, runner=job_runner)
