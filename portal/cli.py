@@ -11,6 +11,7 @@ from portal.config import Settings
 
 def _serve(args: argparse.Namespace) -> int:
     import os
+    import signal
 
     import uvicorn
 
@@ -20,6 +21,10 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("PORTAL_DEFAULT_DATASET", "auto")
     _log_portal_events(os.environ.get("PORTAL_LOG_LEVEL", "INFO"))
     app = create_app(Settings.from_env())
+    # whatever was inherited, SIGINT, SIGTERM and SIGHUP stop the server cleanly (uvicorn handles
+    # the first two once it runs; SIGHUP is made a SIGTERM); none stays blocked
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: signal.raise_signal(signal.SIGTERM))
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
@@ -144,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         "up",
         help="start `portal serve` and Voila together (what `make run` does)",
         description="Start the services and the Voila dashboards, print the dashboard URL, "
-        "and stop both on Ctrl-C.",
+        "and stop both on Ctrl-C, SIGTERM or SIGHUP; the servers also stop if `portal up` is killed.",
     )
     up.add_argument("--host", default="127.0.0.1", help="interface for both servers")
     up.add_argument("--port", type=int, default=8000, help="services port (default 8000)")

@@ -1,7 +1,19 @@
-"""Run the services and Voila side by side, as `make run` does, and stop both cleanly."""
+"""Run the services and Voila side by side, as `make run` does, and stop both cleanly.
+
+- SIGTERM, SIGINT and SIGHUP stop both servers, whatever signal state `portal up` inherited: a
+  non-interactive launcher may start it with SIGINT ignored or with signals blocked, so the
+  handlers are installed and the signals unblocked first thing.
+- Each server runs in a process group of its own (a Ctrl-C in the terminal reaches `portal up`
+  alone, which stops the servers in order) and gets a parent-death signal (Linux
+  ``PR_SET_PDEATHSIG``), so it goes down with `portal up` even when `portal up` is killed with
+  SIGKILL.
+- Stopping sends SIGTERM to each server, waits for it to shut down (the job service ends its
+  jobs, Voila its kernels), then kills what is left of its process group.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -12,6 +24,48 @@ import urllib.request
 from pathlib import Path
 
 DASHBOARD = "portal.ipynb"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+GRACE = 20.0  # seconds a server has to stop after SIGTERM
+PR_SET_PDEATHSIG = 1
+
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except OSError:  # not Linux: no parent-death signal, the process groups still clean up
+    _LIBC = None
+
+
+class Stopped(Exception):
+    """A stop signal arrived."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stop(signum, _frame) -> None:
+    raise Stopped(signum)
+
+
+def take_stop_signals(handler=_raise_stop) -> None:
+    """Handle SIGTERM, SIGINT and SIGHUP (whatever was inherited: ignored, blocked or default)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, handler)
+
+
+def _die_with_parent(parent: int):
+    """A ``preexec_fn``: the child gets SIGTERM when ``parent`` dies (and exits if it already has)."""
+    def setup() -> None:
+        if _LIBC is not None:
+            _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+    return setup
+
+
+def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """A server process: its own process group, dying with this process."""
+    return subprocess.Popen(command, env=env, process_group=0, preexec_fn=_die_with_parent(os.getpid()))
 
 
 def wait_for(url: str, timeout: float, proc: subprocess.Popen) -> bool:
@@ -43,21 +97,36 @@ def voila_command(notebooks: Path, host: str, port: int) -> list[str]:
     ]
 
 
-def stop(procs: list[subprocess.Popen]) -> None:
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop(procs: list[subprocess.Popen], grace: float = GRACE) -> None:
+    """SIGTERM each server, wait up to ``grace`` seconds in all (a second stop signal cuts it
+    short), then kill whatever is left in their process groups."""
+    hurry = []
+    take_stop_signals(lambda signum, _frame: hurry.append(signum))
     for proc in procs:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + 10
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
     for proc in procs:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        while proc.poll() is None and not hurry and time.monotonic() < deadline:
+            try:
+                proc.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
+    for proc in procs:
+        _kill_group(proc)  # the server if it is still there, and anything it left behind
+        proc.wait()
 
 
 def run_all(host: str = "127.0.0.1", port: int = 8000, voila_port: int = 8866,
             notebooks: Path | None = None) -> int:
+    take_stop_signals()
     notebooks = notebooks or Path.cwd() / "notebooks"
     if not (notebooks / DASHBOARD).exists():
         print(f"error: no {DASHBOARD} in {notebooks}; run from the repository root", file=sys.stderr)
@@ -69,16 +138,17 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, voila_port: int = 8866,
         from portal.config import Settings
 
         env["PORTAL_TOKEN"] = dashboard_token(Settings.from_env(env).data_dir)
-    services = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli", "serve", "--host", host, "--port", str(port)], env=env
-    )
-    procs = [services]
+    procs: list[subprocess.Popen] = []
     try:
+        services = start([sys.executable, "-m", "portal.cli", "serve", "--host", host, "--port", str(port)], env)
+        procs.append(services)
+        print(f"portal up: started portal serve (pid {services.pid})", flush=True)
         if not wait_for(f"http://{host}:{port}/tap/availability", 600, services):
             print("error: the services did not start (see the log above)", file=sys.stderr)
             return 1
-        voila = subprocess.Popen(voila_command(notebooks, host, voila_port), env=env)
+        voila = start(voila_command(notebooks, host, voila_port), env)
         procs.append(voila)
+        print(f"portal up: started voila (pid {voila.pid})", flush=True)
         if not wait_for(f"http://{host}:{voila_port}/voila/tree", 120, voila):
             print("error: Voila did not start (see the log above)", file=sys.stderr)
             return 1
@@ -87,9 +157,10 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, voila_port: int = 8866,
         print("  Press Ctrl-C to stop both.\n", flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
+        print("error: a server stopped on its own (see the log above); stopping the other", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("\nstopping...", flush=True)
+    except Stopped as sig:
+        print(f"\nstopping ({sig})...", flush=True)
         return 0
     finally:
         stop(procs)
