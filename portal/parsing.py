@@ -59,7 +59,7 @@ def parse_number(text: str, name: str, *, integer: bool = True, minimum: float |
     number: int | float = int(value) if integer else float(value)
     suffix = f" {unit}" if unit else ""
     if not integer and not math.isfinite(number) and not (clamp and maximum is not None and number > 0):
-        raise ValueProblem(f"{name}: {_shown(value)} is out of range")
+        raise ValueProblem(f"{name}: {_shown(value)} is out of range (not a finite number)")
     if minimum is not None and number < minimum:
         raise ValueProblem(f"{name}: {_shown(value)} is below the minimum {minimum:g}{suffix}")
     if maximum is not None and number > maximum:
