@@ -53,6 +53,7 @@ from portal.uws.models import (
 )
 from portal.uws.params import ParameterError, check_text, normalize, typed
 from portal.uws.queue import Dispatcher
+from portal.uws.recovery import record_interrupted
 from portal.uws.render import JobListRenderer, list_name_of
 from portal.uws.runner import Runner
 from portal.uws.store import JobStore
@@ -114,6 +115,7 @@ class JobService:
         if failed:
             log.warning("%d job(s) were executing when the service stopped; marked ERROR: %s",
                         len(failed), ", ".join(failed))
+            await asyncio.to_thread(record_interrupted, self, failed)  # partial results and provenance
         if self.runner is not None:
             await self.runner.start(self.dispatcher)
         self._cleaner = asyncio.create_task(self._clean_periodically(), name="uws-cleaner")
@@ -123,8 +125,8 @@ class JobService:
         """Stop: running jobs end in ERROR (their work is lost), queued ones stay queued."""
         self.dispatcher.closing = True
         stopped = Outcome(ExecutionPhase.ERROR, utcnow(), JobFailure(STOP_MESSAGE, ErrorType.TRANSIENT))
-        for job_id in list(self.dispatcher.running):
-            self.store.mark_finished(job_id, stopped, from_phases=[ExecutionPhase.EXECUTING])
+        ended = [job_id for job_id in list(self.dispatcher.running)
+                 if self.store.mark_finished(job_id, stopped, from_phases=[ExecutionPhase.EXECUTING])]
         if self._cleaner is not None:
             self._cleaner.cancel()
             try:
@@ -134,6 +136,8 @@ class JobService:
         await self.dispatcher.close()
         if self.runner is not None:
             await self.runner.close()
+        if ended:
+            await asyncio.to_thread(record_interrupted, self, ended)
 
     def notify(self) -> None:
         """Wake blocking GETs (call in the event loop)."""
