@@ -18,11 +18,13 @@ import math
 import re
 from datetime import datetime, timezone
 
-__all__ = ["MAX_NUMBER_LENGTH", "ValueProblem", "parse_number", "parse_time"]
+__all__ = ["MAX_NUMBER_LENGTH", "NOT_XML", "ValueProblem", "parse_number", "parse_time", "xml_safe"]
 
 MAX_NUMBER_LENGTH = 64
 MAX_TIME_LENGTH = 64
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+#: Characters XML 1.0 cannot carry: text holding one cannot appear in a VOTable or a UWS document.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _REAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -71,3 +73,8 @@ def parse_number(text: str, name: str, *, integer: bool = True, minimum: float |
 
 def _shown(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with each character XML cannot carry written as its escape (``\\x1a``)."""
+    return NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)

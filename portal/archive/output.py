@@ -20,6 +20,7 @@ from portal import __version__
 from portal.archive import sphere
 from portal.archive.adql.types import OutputColumn
 from portal.archive.binary2 import FastTableElement
+from portal.parsing import xml_safe
 from portal.votable import to_xml_bytes
 
 VOTABLE_MIME = "application/x-votable+xml"
@@ -233,7 +234,7 @@ def _mark_overflow(body: bytes, overflow: bool | str) -> bytes:
 
 def votable_error(message: str) -> bytes:
     """A DALI error document: QUERY_STATUS=ERROR with the message for the user."""
-    votable, _ = _document("ERROR", message)
+    votable, _ = _document("ERROR", xml_safe(message))  # it may quote the query, control characters included
     return _to_bytes(votable, "tabledata")
 
 

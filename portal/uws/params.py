@@ -10,11 +10,10 @@ definition's own spelling.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
-from portal.parsing import ValueProblem, parse_number
+from portal.parsing import NOT_XML, ValueProblem, parse_number
 from portal.uws.definitions import JobDefinition, Parameter
 
 __all__ = ["ParameterError", "check_text", "normalize", "typed", "convert"]
@@ -23,8 +22,6 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 MAX_VALUE_LENGTH = 100_000
 MAX_LIST_LENGTH = 10_000
-#: Characters XML 1.0 cannot carry: a value holding one could not appear in the job's documents.
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def check_text(what: str, text: str) -> None:

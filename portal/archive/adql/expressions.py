@@ -9,6 +9,7 @@ from portal.archive.adql import ast
 from portal.archive.adql import geometry as geo
 from portal.archive.adql.parser import AdqlError
 from portal.archive.adql.types import BOOL, DOUBLE, LONG, TEXT, Typed, merge_refs, meta, numeric_result
+from portal.parsing import NOT_XML
 
 if TYPE_CHECKING:
     from portal.archive.adql.translate import QueryTranslator, Scope
@@ -69,6 +70,10 @@ class ExpressionTranslator:
     def _str(self, node: ast.Str, scope) -> Typed:
         if "\x00" in node.value:
             raise AdqlError("strings may not contain NUL characters", node.pos)
+        bad = NOT_XML.search(node.value)
+        if bad is not None:
+            raise AdqlError(f"strings may not contain the control character U+{ord(bad.group()):04X} "
+                            "(a VOTable cannot carry it)", node.pos)
         return Typed("'" + node.value.replace("'", "''") + "'", TEXT)
 
     def _null(self, node, scope) -> Typed:
