@@ -127,8 +127,13 @@ async def _fetch(name: str, url: str, limits: Limits, anonymous: bool, budget: _
         raise _Refused(f"{url!r} is not a URL ({exc})") from None
     async with httpx.AsyncClient(trust_env=False, follow_redirects=False,
                                  timeout=httpx.Timeout(limits.upload_deadline)) as client:
-        for _hop in range(MAX_REDIRECTS + 1):
-            _check_url(current, limits, anonymous)
+        for hop in range(MAX_REDIRECTS + 1):
+            try:
+                _check_url(current, limits, anonymous)
+            except _Refused as exc:
+                if hop == 0:
+                    raise
+                raise _Failed(f"redirected to {current}: {exc}") from None  # where it leads is not told
             address = await _address(current, limits)
             target = current.copy_with(host=address)
             host_header = current.host if current.port is None else f"{current.host}:{current.port}"
