@@ -1,1 +1,5 @@
-"""Benchmarks: `make bench` runs every `benchmarks/bench_*.py` and prints one table."""
+"""Benchmarks (`make bench`); a module reports its figures with :func:`report`."""
+
+from benchmarks.measure import report
+
+__all__ = ["report"]

@@ -23,7 +23,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks.measure import Measure, median, percentile
+from benchmarks import report
+from benchmarks.measure import median, percentile
 from portal.archive import store, synthetic
 from portal.archive.ingest import ingest_release, ingest_synthetic
 from tests.support.servers import start_portal
@@ -74,11 +75,10 @@ def _centres(n: int, seed: int) -> list[tuple[float, float]]:
     return list(zip(rng.uniform(0, 360, n), np.degrees(np.arcsin(rng.uniform(-1, 1, n)))))
 
 
-def run() -> list[Measure]:
-    out: list[Measure] = []
+def run() -> None:
     folder, built = _archive()
     if built is not None:
-        out.append(Measure("archive", f"build {N_ROWS:,} synthetic rows (portal ingest --synthetic)", built, "s"))
+        report(f"build {N_ROWS:,} synthetic rows (portal ingest --synthetic)", built, "s")
     # archive not empty: no default dataset; one Dask worker, and time for it to settle (it imports gammapy)
     server = start_portal(folder, env={"GAMMAPY_DATA": "", "PORTAL_DASK_WORKERS": "1",
                                        "PORTAL_TAP_SYNC_TIMEOUT": "900"})
@@ -97,17 +97,15 @@ def run() -> list[Measure]:
     finally:
         server.stop()
     p50, p95 = median(times), percentile(times, 95)
-    out += [
-        Measure("archive", "machine load average (1 min) after the queries (2 cores; noise)", os.getloadavg()[0], ""),
-        Measure("archive", "1 deg cone + 2 filters, 1M rows, HTTP+VOTable, p50", p50 * 1000, "ms",
-                goal="<= 30 ms", met=p50 <= 0.030),
-        Measure("archive", "1 deg cone + 2 filters, 1M rows, HTTP+VOTable, p95", p95 * 1000, "ms"),
-        Measure("archive", "server CPU time per cone query (mean; less load-sensitive than wall time)", cpu_per_query * 1000, "ms"),
-        Measure("archive", "same query as a full scan (no index), p50", median(scan_times) * 1000, "ms"),
-        Measure("archive", "full scan / indexed cone (p50 ratio)", median(scan_times) / p50, "ratio"),
-        Measure("archive", "cone response size, median", median(sizes) / 1024, "KiB"),
-        Measure("archive", "field of view CONTAINS(POINT, s_region), 1M rows, p50", median(fov_times) * 1000, "ms"),
-    ]
+    report("machine load average (1 min) after the queries (2 cores; noise)", os.getloadavg()[0], "")
+    report("1 deg cone + 2 filters, 1M rows, HTTP+VOTable, p50", p50 * 1000, "ms",
+           goal="<= 30 ms", met=p50 <= 0.030)
+    report("1 deg cone + 2 filters, 1M rows, HTTP+VOTable, p95", p95 * 1000, "ms")
+    report("server CPU time per cone query (mean; less load-sensitive than wall time)", cpu_per_query * 1000, "ms")
+    report("same query as a full scan (no index), p50", median(scan_times) * 1000, "ms")
+    report("full scan / indexed cone (p50 ratio)", median(scan_times) / p50, "ratio")
+    report("cone response size, median", median(sizes) / 1024, "KiB")
+    report("field of view CONTAINS(POINT, s_region), 1M rows, p50", median(fov_times) * 1000, "ms")
     dr1 = Path(os.environ.get("GAMMAPY_DATA", "/nonexistent")) / "hess-dl3-dr1"
     if (dr1 / "obs-index.fits.gz").is_file():
         runs = []
@@ -116,6 +114,5 @@ def run() -> list[Measure]:
                 t0 = time.perf_counter()
                 ingest_release(Path(tmp) / store.DB_NAME, dr1)
                 runs.append(time.perf_counter() - t0)
-        out.append(Measure("archive", "ingest H.E.S.S. DL3 DR1 (105 observations), p50 of 3", median(runs), "s",
-                           goal="< 10 s", met=median(runs) < 10))
-    return out
+        report("ingest H.E.S.S. DL3 DR1 (105 observations), p50 of 3", median(runs), "s",
+               goal="< 10 s", met=median(runs) < 10)

@@ -22,7 +22,8 @@ from urllib.parse import quote
 
 import httpx
 
-from benchmarks.measure import Measure, median, percentile
+from benchmarks import report
+from benchmarks.measure import median, percentile
 
 GROUP = "data"
 
@@ -37,18 +38,16 @@ def _timed(client: httpx.Client, url: str, n: int = 1) -> list[float]:
     return out
 
 
-def _simulation(gammapy_data: Path | None) -> list[Measure]:
+def _simulation(gammapy_data: Path | None) -> None:
     from portal.datasets.simulate import simulate_release
 
     caldb = gammapy_data / "cta-caldb" if gammapy_data else None
     with tempfile.TemporaryDirectory() as tmp:
         result = simulate_release(Path(tmp) / "sim", caldb=caldb)
     irfs = "prod5" if "prod5" in " ".join(result.irf_origin.values()) else "parametric"
-    return [
-        Measure(GROUP, f"simulate default dataset ({result.n_obs} runs, {irfs} IRFs, 2 workers)", result.seconds, "s",
-                goal="< 180 s on 2 cores (first `portal serve` offline)", met=result.seconds < 180),
-        Measure(GROUP, "simulated events per second", result.n_events / result.seconds, "events/s"),
-    ]
+    report(f"simulate default dataset ({result.n_obs} runs, {irfs} IRFs, 2 workers)", result.seconds, "s",
+           goal="< 180 s on 2 cores (first `portal serve` offline)", met=result.seconds < 180)
+    report("simulated events per second", result.n_events / result.seconds, "events/s")
 
 
 def _wait_for_rows(url: str, n: int, timeout: float = 300) -> None:
@@ -66,7 +65,7 @@ def _wait_for_rows(url: str, n: int, timeout: float = 300) -> None:
     raise RuntimeError(f"the archive did not reach {n} rows within {timeout} s")
 
 
-def _datalink(gammapy_data: Path) -> list[Measure]:
+def _datalink(gammapy_data: Path) -> None:
     from tests.support.servers import start_portal
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,16 +86,14 @@ def _datalink(gammapy_data: Path) -> list[Measure]:
             server.stop()
     p50, p95 = percentile(warm, 50), percentile(warm, 95)
     base = median(baseline)
-    return [
-        Measure(GROUP, "GET /datalink, warm, p50", p50 * 1e3, "ms", goal="<= 50 ms", met=p50 <= 0.05),
-        Measure(GROUP, "GET /datalink, warm, p95", p95 * 1e3, "ms"),
-        Measure(GROUP, "GET /datalink, first request of an observation, p50", percentile(cold, 50) * 1e3, "ms"),
-        Measure(GROUP, "GET /datalink, first request of an observation, p95", percentile(cold, 95) * 1e3, "ms"),
-        Measure(GROUP, "GET /datalink warm p50 / GET /tap/availability p50", p50 / base, "ratio"),
-        Measure(GROUP, "GET /data events HDU (first cut-out), p50", percentile(hdu, 50) * 1e3, "ms"),
-        Measure(GROUP, "GET /coverage/moc.json, first (build, 105 footprints)", moc_first * 1e3, "ms"),
-        Measure(GROUP, "GET /coverage/moc.json, cached, p50", median(moc) * 1e3, "ms"),
-    ]
+    report("GET /datalink, warm, p50", p50 * 1e3, "ms", goal="<= 50 ms", met=p50 <= 0.05)
+    report("GET /datalink, warm, p95", p95 * 1e3, "ms")
+    report("GET /datalink, first request of an observation, p50", percentile(cold, 50) * 1e3, "ms")
+    report("GET /datalink, first request of an observation, p95", percentile(cold, 95) * 1e3, "ms")
+    report("GET /datalink warm p50 / GET /tap/availability p50", p50 / base, "ratio")
+    report("GET /data events HDU (first cut-out), p50", percentile(hdu, 50) * 1e3, "ms")
+    report("GET /coverage/moc.json, first (build, 105 footprints)", moc_first * 1e3, "ms")
+    report("GET /coverage/moc.json, cached, p50", median(moc) * 1e3, "ms")
 
 
 def _dr1_obs_ids(gammapy_data: Path) -> list[int]:
@@ -105,10 +102,9 @@ def _dr1_obs_ids(gammapy_data: Path) -> list[int]:
     return [int(i) for i in Table.read(gammapy_data / "hess-dl3-dr1" / "obs-index.fits.gz")["OBS_ID"]]
 
 
-def run() -> list[Measure]:
+def run() -> None:
     value = os.environ.get("GAMMAPY_DATA")
     gammapy_data = Path(value) if value and Path(value).is_dir() else None
-    measures = _simulation(gammapy_data)
+    _simulation(gammapy_data)
     if gammapy_data is not None:
-        measures += _datalink(gammapy_data)
-    return measures
+        _datalink(gammapy_data)

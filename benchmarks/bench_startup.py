@@ -8,7 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.measure import Measure, median
+from benchmarks import report
+from benchmarks.measure import median
 from tests.support.servers import start_portal
 
 
@@ -17,7 +18,7 @@ def _import_seconds(module: str) -> float:
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
-def run() -> list[Measure]:
+def run() -> None:
     starts = []
     for _ in range(3):
         with tempfile.TemporaryDirectory() as tmp:
@@ -27,9 +28,7 @@ def run() -> list[Measure]:
             server.stop()
     app_import = median([_import_seconds("portal.app") for _ in range(3)])
     gammapy_import = median([_import_seconds("gammapy.makers") for _ in range(3)])
-    return [
-        Measure("startup", "portal serve to availability (empty archive), p50", median(starts), "s"),
-        Measure("startup", "import portal.app", app_import, "s"),
-        Measure("startup", "import portal.app / import gammapy.makers", app_import / gammapy_import, "ratio",
-                goal="< 0.5 (services start without the science stack)", met=app_import / gammapy_import < 0.5),
-    ]
+    report("portal serve to availability (empty archive), p50", median(starts), "s")
+    report("import portal.app", app_import, "s")
+    report("import portal.app / import gammapy.makers", app_import / gammapy_import, "ratio",
+           goal="< 0.5 (services start without the science stack)", met=app_import / gammapy_import < 0.5)

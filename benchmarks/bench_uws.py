@@ -27,7 +27,8 @@ from pathlib import Path
 import httpx
 from pyvo.io.uws import parse_job, parse_job_list
 
-from benchmarks.measure import Measure, median, percentile
+from benchmarks import report
+from benchmarks.measure import median, percentile
 from portal.auth import TokenStore, token_path
 from portal.uws.models import ExecutionPhase, Job, utcnow
 from portal.uws.store import JobStore
@@ -115,7 +116,7 @@ def _listing(server, data: Path, other: httpx.Client, n: int = 10_000) -> dict[s
     return {"cold": cold, "fresh": median(fresh), "handler": median(handler), "cached": median(cached)}
 
 
-def run() -> list[Measure]:
+def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         token = TokenStore(token_path(data)).create("bench")
@@ -141,28 +142,24 @@ def run() -> list[Measure]:
             server.stop()
     p50 = percentile(latencies, 50)
     load = os.getloadavg()[0]
-    return [
-        Measure("uws", "machine load average (1 min) at the end, for context", load, "",
-                goal=f"{os.cpu_count()} cores: figures are noisy above that"),
-        Measure("uws", "submission to EXECUTING, p50 (warm local cluster)", p50 * 1000, "ms",
-                goal="<= 200 ms", met=p50 <= 0.2),
-        Measure("uws", "submission to EXECUTING, p95", percentile(latencies, 95) * 1000, "ms"),
-        Measure("uws", "creationTime to startTime in the job record, p50 (server side)",
-                percentile(server_side, 50) * 1000, "ms"),
-        Measure("uws", "list 10,000 jobs after a change elsewhere (rebuilt from the store), p50",
-                listing["fresh"] * 1000, "ms", goal="<= 100 ms", met=listing["fresh"] <= 0.1),
-        Measure("uws", "  the same, time in the handler (Server-Timing), p50", listing["handler"] * 1000, "ms"),
-        Measure("uws", "list 10,000 jobs unchanged (a monitor polling), p50", listing["cached"] * 1000, "ms"),
-        Measure("uws", "list 10,000 jobs, first request after they were stored", listing["cold"] * 1000, "ms"),
-        Measure("uws", "20 concurrent 1 s jobs: completed", completed, "jobs", goal="20", met=completed == 20),
-        Measure("uws", f"20 concurrent jobs: most executing at once (limit {LIMIT})", peak, "jobs",
-                goal=f"<= {LIMIT}", met=peak <= LIMIT),
-        Measure("uws", "20 concurrent 1 s jobs: wall time", burst, "s",
-                goal=f">= {20 // LIMIT} s (the limit serialises them)"),
-    ]
+    report("machine load average (1 min) at the end, for context", load, "",
+           goal=f"{os.cpu_count()} cores: figures are noisy above that")
+    report("submission to EXECUTING, p50 (warm local cluster)", p50 * 1000, "ms",
+           goal="<= 200 ms", met=p50 <= 0.2)
+    report("submission to EXECUTING, p95", percentile(latencies, 95) * 1000, "ms")
+    report("creationTime to startTime in the job record, p50 (server side)",
+           percentile(server_side, 50) * 1000, "ms")
+    report("list 10,000 jobs after a change elsewhere (rebuilt from the store), p50",
+           listing["fresh"] * 1000, "ms", goal="<= 100 ms", met=listing["fresh"] <= 0.1)
+    report("  the same, time in the handler (Server-Timing), p50", listing["handler"] * 1000, "ms")
+    report("list 10,000 jobs unchanged (a monitor polling), p50", listing["cached"] * 1000, "ms")
+    report("list 10,000 jobs, first request after they were stored", listing["cold"] * 1000, "ms")
+    report("20 concurrent 1 s jobs: completed", completed, "jobs", goal="20", met=completed == 20)
+    report(f"20 concurrent jobs: most executing at once (limit {LIMIT})", peak, "jobs",
+           goal=f"<= {LIMIT}", met=peak <= LIMIT)
+    report("20 concurrent 1 s jobs: wall time", burst, "s",
+           goal=f">= {20 // LIMIT} s (the limit serialises them)")
 
 
 if __name__ == "__main__":
-    from benchmarks.__main__ import format_table
-
-    print(format_table(run()))
+    run()
