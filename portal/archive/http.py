@@ -20,7 +20,9 @@ log = logging.getLogger("portal.archive")
 DISCONNECT_POLL = 0.25  # seconds between two looks at whether the client is still there
 # Sync queries run in threads of their own, a few per core: they never wait behind other work of
 # the server (or it behind them), and a crowd of queries queues here instead of thrashing the GIL.
-QUERY_THREADS = ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 2)), thread_name_prefix="tap-query")
+QUERY_THREADS = ThreadPoolExecutor(
+    max_workers=int(os.environ.get("PORTAL_TAP_QUERY_THREADS") or max(4, 2 * (os.cpu_count() or 2))),
+    thread_name_prefix="tap-query")
 
 
 def db_path(request: Request):

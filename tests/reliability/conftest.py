@@ -8,6 +8,7 @@ Each test is bounded in time (``pytest.mark.timeout`` and HTTP timeouts) and wai
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -33,11 +34,22 @@ BASE_ENV = {
 _COUNTS: Counter = Counter()
 
 
+_OUTCOMES: dict[str, str] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or report.outcome != "passed":
+        _OUTCOMES.setdefault(report.nodeid.rsplit("::", 1)[-1], report.outcome)
+
+
 def pytest_terminal_summary(terminalreporter):
     if _COUNTS:
         terminalreporter.section("reliability cases")
         for name, n in sorted(_COUNTS.items()):
             terminalreporter.write_line(f"{name}: {n} cases")
+    if os.environ.get("RELIABILITY_REPORT"):  # `make bench` reads the counts and outcomes from here
+        Path(os.environ["RELIABILITY_REPORT"]).write_text(json.dumps(
+            {"cases": dict(_COUNTS), "outcomes": _OUTCOMES}, indent=1))
 
 
 @pytest.fixture
