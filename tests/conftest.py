@@ -31,8 +31,10 @@ def portal_server(tmp_path_factory):
     analyses it offers the job service's test jobs (``count``, ``echo`` of tests.uws.jobs)."""
     server = start_portal(tmp_path_factory.mktemp("portal-data"),
                           env={"PORTAL_JOB_DEFINITIONS": "tests.uws.jobs:DEFINITIONS"})
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -49,8 +51,10 @@ def voila_server(portal_server, portal_token):
     env = {"PORTAL_URL": portal_server.url, "PORTAL_DATA_DIR": str(portal_server.log.parent),
            "PORTAL_TOKEN": portal_token}
     server = start_voila(REPO / "notebooks", env)
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -69,14 +69,16 @@ def tap_server(tmp_path_factory):
         ingest_synthetic(store.db_path(data_dir), 300, seed=5)
     env = {"GAMMAPY_DATA": str(GAMMAPY_DATA)} if has_dr1 else {"GAMMAPY_DATA": ""}
     server = start_portal(data_dir, env=env)
-    deadline = time.monotonic() + 120
-    text = ""
-    while time.monotonic() < deadline:
-        text = httpx.get(server.url + "/tap/availability").text
-        if "archive ready" in text or "could not be ingested" in text:
-            break
-        time.sleep(0.3)
-    assert "archive ready" in text, text
-    server.has_dr1 = has_dr1
-    yield server
-    server.stop()
+    try:
+        deadline = time.monotonic() + 300
+        text = ""
+        while time.monotonic() < deadline:
+            text = httpx.get(server.url + "/tap/availability").text
+            if "archive ready" in text or "could not be ingested" in text:
+                break
+            time.sleep(0.3)
+        assert "archive ready" in text, text
+        server.has_dr1 = has_dr1
+        yield server
+    finally:
+        server.stop()
