@@ -12,6 +12,7 @@ Pos = tuple[int, int]  # (line, column), 1-based
 class Ident:
     name: str
     quoted: bool = False
+    pos: Pos = field(default=(0, 0), compare=False)  # where it is written (not part of its identity)
 
     def matches(self, other: str) -> bool:
         return self.name == other if self.quoted else self.name.lower() == other.lower()

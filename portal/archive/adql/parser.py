@@ -43,7 +43,9 @@ def _context(query: str, pos: ast.Pos) -> str:
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     grammar = (Path(__file__).with_name("adql.lark")).read_text()
-    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    # no propagate_positions: it made parsing three times slower; nodes take the position of
+    # their first token instead (see _pos)
+    return lark.Lark(grammar, parser="lalr", maybe_placeholders=False)
 
 
 def parse(query: str) -> ast.QueryExpr:
@@ -104,8 +106,25 @@ def _expected(names) -> str:
     return "expected " + ", ".join(shown)
 
 
-def _pos(meta) -> ast.Pos:
-    return (getattr(meta, "line", 0) or 0, getattr(meta, "column", 0) or 0)
+def _pos(meta, children=()) -> ast.Pos:
+    """Where a rule's text starts: the position of its first token (or of its first node)."""
+    line = getattr(meta, "line", None)
+    if line:
+        return (line, getattr(meta, "column", 0) or 0)
+    return _first_pos(children)
+
+
+def _first_pos(items) -> ast.Pos:
+    for item in items:
+        if isinstance(item, lark.Token):
+            return (item.line or 0, item.column or 0)
+        if isinstance(item, (list, tuple)):
+            found = _first_pos(item)
+        else:
+            found = getattr(item, "pos", None) or (0, 0)
+        if found != (0, 0):
+            return found
+    return (0, 0)
 
 
 def _tokens(children, *types):
@@ -131,8 +150,8 @@ class _ToAst(Transformer):
     def identifier(self, meta, children):
         tok = children[0]
         if tok.type == "DELIMITED_ID":
-            return ast.Ident(str(tok)[1:-1].replace('""', '"'), quoted=True)
-        return ast.Ident(str(tok))
+            return ast.Ident(str(tok)[1:-1].replace('""', '"'), quoted=True, pos=(tok.line, tok.column))
+        return ast.Ident(str(tok), pos=(tok.line, tok.column))
 
     def name_chain(self, meta, children):
         parts = []
@@ -144,35 +163,35 @@ class _ToAst(Transformer):
     def number(self, meta, children):
         text = str(children[0])
         if text.lower().startswith("0x"):
-            return ast.Num(int(text, 16), text, _pos(meta))
+            return ast.Num(int(text, 16), text, _pos(meta, children))
         if any(ch in text for ch in ".eE"):
-            return ast.Num(float(text), text, _pos(meta))
-        return ast.Num(int(text), text, _pos(meta))
+            return ast.Num(float(text), text, _pos(meta, children))
+        return ast.Num(int(text), text, _pos(meta, children))
 
     def string(self, meta, children):
-        return ast.Str(str(children[0])[1:-1].replace("''", "'"), _pos(meta))
+        return ast.Str(str(children[0])[1:-1].replace("''", "'"), _pos(meta, children))
 
     def null(self, meta, children):
-        return ast.Null(_pos(meta))
+        return ast.Null(_pos(meta, children))
 
     def column_ref(self, meta, children):
-        return ast.Column(children[0], _pos(meta))
+        return ast.Column(children[0], _pos(meta, children))
 
     def call(self, meta, children):
-        return ast.Call(children[0], _nodes(children[1:]), _pos(meta))
+        return ast.Call(children[0], _nodes(children[1:]), _pos(meta, children))
 
     def call_quantified(self, meta, children):
         name, quant, arg = children
-        return ast.Call(name, [arg], _pos(meta), quantifier=quant)
+        return ast.Call(name, [arg], _pos(meta, children), quantifier=quant)
 
     def call_star(self, meta, children):
-        return ast.Call(children[0], [], _pos(meta), star=True)
+        return ast.Call(children[0], [], _pos(meta, children), star=True)
 
     def quantifier(self, meta, children):
         return str(children[0]).upper()
 
     def scalar_subquery(self, meta, children):
-        return ast.Subquery(children[0], _pos(meta))
+        return ast.Subquery(children[0], _pos(meta, children))
 
     # --- operators
     def sign(self, meta, children):
@@ -180,55 +199,55 @@ class _ToAst(Transformer):
         if str(op) == "+":
             return operand
         if isinstance(operand, ast.Num):
-            return ast.Num(-operand.value, "-" + operand.text, _pos(meta))
-        return ast.Unary("-", operand, _pos(meta))
+            return ast.Num(-operand.value, "-" + operand.text, _pos(meta, children))
+        return ast.Unary("-", operand, _pos(meta, children))
 
     def arith(self, meta, children):
         left, op, right = children
-        return ast.Binary(str(op), left, right, _pos(meta))
+        return ast.Binary(str(op), left, right, _pos(meta, children))
 
     def concat(self, meta, children):
-        return ast.Binary("||", children[0], children[2], _pos(meta))
+        return ast.Binary("||", children[0], children[2], _pos(meta, children))
 
     def comparison(self, meta, children):
         left, op, right = children
         op = "<>" if str(op) == "!=" else str(op)
-        return ast.Compare(op, left, right, _pos(meta))
+        return ast.Compare(op, left, right, _pos(meta, children))
 
     def between(self, meta, children):
         exprs = _nodes(children)
-        return ast.Between(bool(_tokens(children, "NOT")), exprs[0], exprs[1], exprs[2], _pos(meta))
+        return ast.Between(bool(_tokens(children, "NOT")), exprs[0], exprs[1], exprs[2], _pos(meta, children))
 
     def in_list(self, meta, children):
         exprs = _nodes(children)
-        return ast.InList(bool(_tokens(children, "NOT")), exprs[0], exprs[1:], _pos(meta))
+        return ast.InList(bool(_tokens(children, "NOT")), exprs[0], exprs[1:], _pos(meta, children))
 
     def in_subquery(self, meta, children):
         exprs = _nodes(children)
-        return ast.InQuery(bool(_tokens(children, "NOT")), exprs[0], exprs[1], _pos(meta))
+        return ast.InQuery(bool(_tokens(children, "NOT")), exprs[0], exprs[1], _pos(meta, children))
 
     def like(self, meta, children):
         exprs = _nodes(children)
-        return ast.Like(bool(_tokens(children, "NOT")), exprs[0], exprs[1], False, _pos(meta))
+        return ast.Like(bool(_tokens(children, "NOT")), exprs[0], exprs[1], False, _pos(meta, children))
 
     def ilike(self, meta, children):
         exprs = _nodes(children)
-        return ast.Like(bool(_tokens(children, "NOT")), exprs[0], exprs[1], True, _pos(meta))
+        return ast.Like(bool(_tokens(children, "NOT")), exprs[0], exprs[1], True, _pos(meta, children))
 
     def is_null(self, meta, children):
-        return ast.IsNull(bool(_tokens(children, "NOT")), _nodes(children)[0], _pos(meta))
+        return ast.IsNull(bool(_tokens(children, "NOT")), _nodes(children)[0], _pos(meta, children))
 
     def exists(self, meta, children):
-        return ast.Exists(_nodes(children)[0], _pos(meta))
+        return ast.Exists(_nodes(children)[0], _pos(meta, children))
 
     def and_(self, meta, children):
-        return ast.BoolOp("AND", children[0], children[2], _pos(meta))
+        return ast.BoolOp("AND", children[0], children[2], _pos(meta, children))
 
     def or_(self, meta, children):
-        return ast.BoolOp("OR", children[0], children[2], _pos(meta))
+        return ast.BoolOp("OR", children[0], children[2], _pos(meta, children))
 
     def not_(self, meta, children):
-        return ast.Not(children[1], _pos(meta))
+        return ast.Not(children[1], _pos(meta, children))
 
     # --- query structure
     def start(self, meta, children):
@@ -254,14 +273,14 @@ class _ToAst(Transformer):
         nodes = _nodes(children)
         name, rest = nodes[0], nodes[1:]
         columns = rest[0] if len(rest) == 2 else None
-        return ast.CommonTable(name, columns, rest[-1], _pos(meta))
+        return ast.CommonTable(name, columns, rest[-1], _pos(meta, children))
 
     def column_names(self, meta, children):
         return list(children)
 
     def _setop(self, op, meta, children):
         nodes = _nodes(children)
-        return ast.SetOp(op, bool(_tokens(children, "ALL")), nodes[0], nodes[1], _pos(meta))
+        return ast.SetOp(op, bool(_tokens(children, "ALL")), nodes[0], nodes[1], _pos(meta, children))
 
     def union(self, meta, children):
         return self._setop("UNION", meta, children)
@@ -273,7 +292,7 @@ class _ToAst(Transformer):
         return self._setop("INTERSECT", meta, children)
 
     def query_spec(self, meta, children):
-        spec = ast.QuerySpec(False, None, None, [], None, [], None, _pos(meta))
+        spec = ast.QuerySpec(False, None, None, [], None, [], None, _pos(meta, children))
         for c in children:
             if isinstance(c, lark.Token):
                 continue
@@ -300,18 +319,18 @@ class _ToAst(Transformer):
         return ast.SelectExpr(nodes[0], nodes[1] if len(nodes) > 1 else None)
 
     def select_table_star(self, meta, children):
-        return ast.SelectTableStar(children[0], _pos(meta))
+        return ast.SelectTableStar(children[0], _pos(meta, children))
 
     def from_clause(self, meta, children):
         return ("tables", _nodes(children))
 
     def table_name(self, meta, children):
         nodes = _nodes(children)
-        return ast.NamedTable(nodes[0], nodes[1] if len(nodes) > 1 else None, _pos(meta))
+        return ast.NamedTable(nodes[0], nodes[1] if len(nodes) > 1 else None, _pos(meta, children))
 
     def derived_table(self, meta, children):
         nodes = _nodes(children)
-        return ast.DerivedTable(nodes[0], nodes[1], _pos(meta))
+        return ast.DerivedTable(nodes[0], nodes[1], _pos(meta, children))
 
     def table_primary(self, meta, children):
         return children[0]  # a parenthesised join
@@ -324,17 +343,17 @@ class _ToAst(Transformer):
         kind = next((n for n in nodes if isinstance(n, str)), "INNER")
         left, right, spec = [n for n in nodes if not isinstance(n, str)]
         on, using = spec
-        return ast.Join(kind, left, right, on=on, using=using, pos=_pos(meta))
+        return ast.Join(kind, left, right, on=on, using=using, pos=_pos(meta, children))
 
     def natural_join(self, meta, children):
         nodes = _nodes(children)
         kind = next((n for n in nodes if isinstance(n, str)), "INNER")
         left, right = [n for n in nodes if not isinstance(n, str)]
-        return ast.Join(kind, left, right, natural=True, pos=_pos(meta))
+        return ast.Join(kind, left, right, natural=True, pos=_pos(meta, children))
 
     def cross_join(self, meta, children):
         left, right = _nodes(children)
-        return ast.Join("CROSS", left, right, pos=_pos(meta))
+        return ast.Join("CROSS", left, right, pos=_pos(meta, children))
 
     def join_on(self, meta, children):
         return (_nodes(children)[0], None)
