@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -123,6 +124,9 @@ class Dispatcher:
     def finished(self, job_id: str, outcome: Outcome) -> None:
         store = self.service.store
         job = store.get(job_id)
+        if job is None:
+            # deleted (or expired) while it ran: what its last moments wrote (log, provenance) goes too
+            shutil.rmtree(self.service.workdir(job_id), ignore_errors=True)
         if job is not None and not (self.closing and job.phase == ExecutionPhase.QUEUED):
             if outcome.results is not None:
                 store.set_results(job_id, outcome.results)
