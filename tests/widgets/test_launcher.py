@@ -70,7 +70,7 @@ def test_validation_says_what_the_service_says(client):
     launcher = JobLauncher(definition="spectrum", client=client, background=False)
     launcher.values = {"obs_ids": "23523, x", "ra": "400", "dec": "22", "n_bins": "2.5"}
     problems = launcher.state.problems
-    assert problems["ra"] == "parameter ra: 400 deg is above the maximum 360 deg"
+    assert problems["ra"] == "parameter ra: '400' is above the maximum 360 deg"
     assert problems["obs_ids"] == "parameter obs_ids: 'x' is not an integer"
     assert problems["n_bins"] == "parameter n_bins: '2.5' is not an integer"
     assert launcher.submit() is None and launcher.state.status == "error"
