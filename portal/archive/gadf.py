@@ -18,7 +18,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from portal.archive import irf, sphere
-from portal.archive.names import release_name
+from portal.archive.layout import find_index, release_name
 
 HC_EV_M = 1.239841984332e-6  # h c in eV m (CODATA 2022)
 AUTHORITY = "ivo://gamma-portal/archive"
@@ -30,9 +30,9 @@ class IngestError(Exception):
 
 
 def index_file(release: Path, name: str) -> Path:
-    for candidate in (f"{name}.fits.gz", f"{name}.fits", f"{name}.fits.fz"):
-        if (release / candidate).is_file():
-            return release / candidate
+    found = find_index(release, name)
+    if found is not None:
+        return found
     raise IngestError(f"{release}: no {name}.fits.gz or {name}.fits here (not a GADF DL3 release)")
 
 

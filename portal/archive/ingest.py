@@ -20,7 +20,7 @@ from pathlib import Path
 
 from portal.archive import store
 from portal.archive.gadf import IngestError, Release
-from portal.archive.names import InvalidCollectionName, check_collection
+from portal.archive.layout import InvalidCollectionName, check_collection
 from portal.archive.schema import OBSCORE
 from portal.archive.synthetic import synthetic_columns
 
@@ -32,7 +32,7 @@ def ingest_release(db_path: Path, release_dir: Path | str, collection: str | Non
     """Add the observations of a GADF DL3 release (a folder with obs-index and hdu-index).
 
     ``collection`` names the release in ``obs_collection`` and in the identifiers (default: the
-    release's own name, see :mod:`portal.archive.names`). Full-enclosure and point-like (RAD_MAX)
+    release's own name, see :mod:`portal.archive.layout`). Full-enclosure and point-like (RAD_MAX)
     IRFs are both accepted. Returns the number of rows added.
     """
     started = time.perf_counter()

@@ -1,5 +1,10 @@
-"""The name of a release in the archive (``obs_collection``, and part of every ``obs_publisher_did``).
+"""How a GADF DL3 release is laid out: its index files, and its name in the archive.
 
+Light (standard library only): the DataLink service uses it at request time.
+
+Index files are ``obs-index`` and ``hdu-index``, gzip-compressed or plain FITS.
+
+The name of a release in the archive (``obs_collection``, and part of every ``obs_publisher_did``):
 ``portal ingest PATH --collection NAME`` names it; without a name, the release's own is taken:
 1. the title of its README, when that title is a name (one word, such as ``# HESS-DL3-DR1``), read
    from the release folder or, when the release sits in a folder called ``data``, the folder above;
@@ -12,9 +17,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+INDEX_SUFFIXES = (".fits.gz", ".fits", ".fits.fz")
 README_NAMES = ("README.md", "README.rst", "README.txt", "README")
 GENERIC_FOLDERS = {"data", "dl3"}
 _VALID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def find_index(release: Path, name: str) -> Path | None:
+    """The release's ``name`` index file (``obs-index`` or ``hdu-index``), gzip-compressed or plain."""
+    for suffix in INDEX_SUFFIXES:
+        if (release / f"{name}{suffix}").is_file():
+            return release / f"{name}{suffix}"
+    return None
 
 
 class InvalidCollectionName(ValueError):
