@@ -101,6 +101,15 @@ def _containment(radius: np.ndarray, density: np.ndarray, fraction: float = 0.68
     return float(np.interp(fraction, total / total[-1], radius))
 
 
+def _table_containment(lo: np.ndarray, hi: np.ndarray, density: np.ndarray, fraction: float = 0.68) -> float | None:
+    """Radius (deg) containing ``fraction`` of a density dP/dOmega tabulated in rings ``lo``-``hi``."""
+    rings = density * 2 * np.pi * (np.cos(np.radians(lo)) - np.cos(np.radians(hi)))
+    total = np.concatenate([[0], np.cumsum(rings)])
+    if total[-1] <= 0 or not np.isfinite(total[-1]):
+        return None
+    return float(np.interp(fraction, total / total[-1], np.concatenate([[lo[0]], hi])))
+
+
 def _energy_offset_bins(hdu, offset: float) -> tuple[int, int, int, int]:
     """(energy bin at 1 TeV, offset bin at ``offset``, number of energy bins, number of offset bins)."""
     e_lo, e_hi = _axis(hdu, "ENERG")
@@ -116,7 +125,7 @@ def psf_r68(hdu, offset: float = REFERENCE_OFFSET) -> float | None:
     if "RPSF" in names:
         lo, hi = _axis(hdu, "RAD")
         rpsf = _array(hdu, "RPSF", (lo.size, n_t, n_e))
-        return _containment((lo + hi) / 2, rpsf[:, t, e])
+        return _table_containment(lo, hi, rpsf[:, t, e])
 
     def parameter(name: str) -> float:
         return float(_array(hdu, name, (n_t, n_e))[t, e])
