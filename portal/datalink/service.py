@@ -57,6 +57,9 @@ class DataLinkService:
         for n, obs in enumerate(found):
             try:
                 versions.append(self._version(obs) if isinstance(obs, Observation) else (str(obs),))
+            except (NotFound, Unreadable) as exc:  # no events file, or files missing from the release
+                found[n] = exc
+                versions.append((str(exc),))
             except OSError as exc:  # a file removed since the look-up
                 found[n] = Unreadable(f"the files of observation {obs.did} cannot be read ({exc})")
                 versions.append((str(found[n]),))
