@@ -129,6 +129,7 @@ def veritas_like(source: Path, folder: Path, obs_ids: list[int] | None = None, g
                 aeff.header["HI_THRES"] = float(np.max(aeff.data["ENERG_HI"]))
             _renumbered(hdul, renumber).writeto(folder / name, overwrite=True)
     hdu["FILE_DIR"] = [""] * len(hdu)
+    obs.remove_columns([c for c in ("SAFE_ENERGY_LO", "SAFE_ENERGY_HI") if c in obs.colnames])  # as VERITAS
     return _write_release(folder, obs, hdu, gzip_index)
 
 
