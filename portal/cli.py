@@ -75,10 +75,13 @@ def _ingest(args: argparse.Namespace) -> int:
     if not args.paths and args.synthetic is None:
         print("error: give release folders (PATH...) or --synthetic N", file=sys.stderr)
         return 2
+    if args.collection is not None and len(args.paths) != 1:
+        print("error: --collection names one release: give exactly one PATH with it", file=sys.stderr)
+        return 2
     db = db_path(Settings.from_env().data_dir)
     try:
         for path in args.paths:
-            added = ingest_release(db, path)
+            added = ingest_release(db, path, collection=args.collection)
             print(f"{path}: {added} observation(s) added" + ("" if added else " (already in the archive)"))
         if args.synthetic is not None:
             added = ingest_synthetic(db, args.synthetic, seed=args.seed)
@@ -166,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
         "The archive is $PORTAL_DATA_DIR/archive.sqlite.",
     )
     ingest.add_argument("paths", nargs="*", metavar="PATH", help="GADF DL3 release folder(s)")
+    ingest.add_argument("--collection", metavar="NAME",
+                        help="name of the release in the archive (obs_collection and the identifiers); "
+                        "default: the release's own name, the one-word title of its README, else its folder's "
+                        "name (the folder above when it is called data)")
     ingest.add_argument("--synthetic", type=int, metavar="N", help="add N synthetic rows (scale tests)")
     ingest.add_argument("--seed", type=int, default=None, help="random seed for --synthetic")
     ingest.set_defaults(func=_ingest)

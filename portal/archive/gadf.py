@@ -18,6 +18,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from portal.archive import irf, sphere
+from portal.archive.layout import find_index, release_name
 
 HC_EV_M = 1.239841984332e-6  # h c in eV m (CODATA 2022)
 AUTHORITY = "ivo://gamma-portal/archive"
@@ -29,9 +30,9 @@ class IngestError(Exception):
 
 
 def index_file(release: Path, name: str) -> Path:
-    for candidate in (f"{name}.fits.gz", f"{name}.fits", f"{name}.fits.fz"):
-        if (release / candidate).is_file():
-            return release / candidate
+    found = find_index(release, name)
+    if found is not None:
+        return found
     raise IngestError(f"{release}: no {name}.fits.gz or {name}.fits here (not a GADF DL3 release)")
 
 
@@ -77,7 +78,7 @@ class Release:
         self.obs_path, self.hdu_path = index_file(release, "obs-index"), index_file(release, "hdu-index")
         self.obs_index, hdu_index = _read_table(self.obs_path), _read_table(self.hdu_path)
         for path, table, needed in ((self.obs_path, self.obs_index, ("OBS_ID", "RA_PNT", "DEC_PNT")),
-                                    (self.hdu_path, hdu_index, ("OBS_ID", "HDU_TYPE", "FILE_DIR", "FILE_NAME"))):
+                                    (self.hdu_path, hdu_index, ("OBS_ID", "HDU_TYPE", "FILE_NAME"))):
             missing = [c for c in needed if c not in table.colnames]
             if missing:
                 raise IngestError(f"{path}: required column{'s' if len(missing) > 1 else ''} "
@@ -85,7 +86,7 @@ class Release:
         if len(self.obs_index) == 0:
             raise IngestError(f"{self.obs_path}: no observations listed")
         self.hdus = _hdus_by_obs(hdu_index, release, self.hdu_path)
-        self.collection = collection or release.name
+        self.collection = collection or release_name(release)
         self.meta = {k.upper(): v for k, v in self.obs_index.meta.items() if not isinstance(v, list)}
         self.obs_ids: list[int] = []
         for row in self.obs_index:
@@ -119,6 +120,7 @@ def _hdus_by_obs(hdu_index: Table, release: Path, hdu_path: Path) -> dict[int, d
     for row in hdu_index:
         obs_id = int(row["OBS_ID"])
         kind = str(_value(row, "HDU_TYPE", "")).lower()
+        # FILE_DIR may be absent, empty (astropy masks it) or "./": the index's own folder
         path = (release / str(_value(row, "FILE_DIR", ".")) / str(_value(row, "FILE_NAME", ""))).resolve()
         if not path.is_file():
             raise IngestError(f"{hdu_path}: OBS_ID {obs_id} {kind}: file {path} does not exist")
@@ -181,19 +183,14 @@ def _summarise(row, meta, files, collection, obs_path, obs_id, cache) -> dict:
         raise IngestError(f"{obs_path}: OBS_ID {obs_id} has no TSTART/TSTOP or MJDREF (obs-index nor events)")
     livetime = _value(row, "LIVETIME", head.get("LIVETIME"))
     ontime = _value(row, "ONTIME", head.get("ONTIME"))
-    e_min = _value(row, "SAFE_ENERGY_LO", aeff.get("safe_min", aeff.get("e_min")))
-    e_max = _value(row, "SAFE_ENERGY_HI", aeff.get("safe_max", aeff.get("e_max")))
+    e_min, e_max = _energy_range(row, aeff)
     fov = aeff.get("fov_radius") or 2.5
     psf_hdu, rad_hdu, edisp_hdu = (_open_hdu(files, k, cache, obs_id) for k in ("psf", "rad_max", "edisp"))
     offset = _value(row, "OFFSET_OBJ")
     ra_obj, dec_obj = _value(row, "RA_OBJ", head.get("RA_OBJ")), _value(row, "DEC_OBJ", head.get("DEC_OBJ"))
     if offset is None and ra_obj is not None and dec_obj is not None:
         offset = sphere.distance(ra, dec, ra_obj, dec_obj)
-    if rad_hdu is not None:
-        resolution, irf_type = irf.rad_max(rad_hdu), "point-like"
-    else:
-        resolution = irf.psf_r68(psf_hdu, offset or irf.REFERENCE_OFFSET) if psf_hdu is not None else None
-        irf_type = aeff["irf_type"]
+    resolution, irf_type = _resolution(aeff, psf_hdu, rad_hdu, edisp_hdu, offset or irf.REFERENCE_OFFSET)
     target = _target(row, head)
     facility = str(head.get("TELESCOP") or meta.get("TELESCOP") or collection)
     did_ = did(collection, obs_id)
@@ -225,6 +222,30 @@ def _summarise(row, meta, files, collection, obs_path, obs_id, cache) -> dict:
         "messenger": "photon", "target_ra": ra_obj, "target_dec": dec_obj,
         "access_path": "/datalink?ID=" + quote(did_, safe=""), "obs_number": obs_id,
     }
+
+
+def _energy_range(row, aeff: dict) -> tuple[float | None, float | None]:
+    """The safe energy range (obs-index, else the effective area's LO/HI_THRES), within the IRFs' own
+    energy range: thresholds that span the whole grid (VERITAS) give the grid's range."""
+    e_min = _value(row, "SAFE_ENERGY_LO", aeff.get("safe_min"))
+    e_max = _value(row, "SAFE_ENERGY_HI", aeff.get("safe_max"))
+    lo, hi = aeff.get("e_min"), aeff.get("e_max")
+    e_min = lo if e_min is None or (lo is not None and e_min < lo) else e_min
+    e_max = hi if e_max is None or (hi is not None and e_max > hi) else e_max
+    return e_min, e_max
+
+
+def _resolution(aeff: dict, psf_hdu, rad_hdu, edisp_hdu, offset: float) -> tuple[float | None, str]:
+    """(angular resolution in deg, IRF type): the point-like cut at 1 TeV (RAD_MAX_2D, else a fixed
+    RAD_MAX keyword), or the PSF's 68% containment radius at 1 TeV for full-enclosure IRFs."""
+    fixed = aeff.get("rad_max")
+    if fixed is None and edisp_hdu is not None:
+        fixed = irf.rad_max_keyword(edisp_hdu.header)
+    if rad_hdu is not None:
+        return irf.rad_max(rad_hdu, offset), "point-like"
+    if aeff["irf_type"] == "point-like" or fixed is not None:
+        return fixed, "point-like"
+    return (irf.psf_r68(psf_hdu, offset) if psf_hdu is not None else None), "full-enclosure"
 
 
 def _mjdref(meta: dict, head) -> float | None:

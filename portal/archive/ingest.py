@@ -20,6 +20,7 @@ from pathlib import Path
 
 from portal.archive import store
 from portal.archive.gadf import IngestError, Release
+from portal.archive.layout import InvalidCollectionName, check_collection
 from portal.archive.schema import OBSCORE
 from portal.archive.synthetic import synthetic_columns
 
@@ -30,11 +31,17 @@ log = logging.getLogger("portal.archive")
 def ingest_release(db_path: Path, release_dir: Path | str, collection: str | None = None) -> int:
     """Add the observations of a GADF DL3 release (a folder with obs-index and hdu-index).
 
-    ``collection`` names the release in ``obs_collection`` (default: the folder name). Full-enclosure
-    and point-like (RAD_MAX) IRFs are both accepted. Returns the number of rows added.
+    ``collection`` names the release in ``obs_collection`` and in the identifiers (default: the
+    release's own name, see :mod:`portal.archive.layout`). Full-enclosure and point-like (RAD_MAX)
+    IRFs are both accepted. Returns the number of rows added.
     """
     started = time.perf_counter()
     release = Path(release_dir).resolve()
+    if collection is not None:
+        try:
+            check_collection(collection)
+        except InvalidCollectionName as exc:
+            raise IngestError(str(exc)) from None
     source = Release(release, collection)
     dids = source.dids()
     conn = store.connect_write(db_path)

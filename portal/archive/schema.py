@@ -126,7 +126,8 @@ OBSCORE_COLUMNS: tuple[ColumnDef, ...] = (
     _oc("s_region", "char", "Field of view as an STC-S region (circle or polygon, ICRS, degrees)",
         ucd="pos.outline;obs.field", utype="Char.SpatialAxis.Coverage.Support.Area",
         xtype="adql:REGION", principal=True, indexed=True),
-    _oc("s_resolution", "double", "Angular resolution: PSF 68% containment radius near 1 TeV",
+    _oc("s_resolution", "double", "Angular resolution at 1 TeV: the PSF's 68% containment radius (full-enclosure "
+        "IRFs), or the directional cut RAD_MAX (point-like IRFs)",
         unit="arcsec", ucd="pos.angResolution", utype="Char.SpatialAxis.Resolution.Refval.value"),
     _oc("s_xel1", "long", "Number of elements along the first spatial axis (-1: event list)",
         ucd="meta.number", utype="Char.SpatialAxis.numBins1"),

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from portal.datalink.files import FITS, file_content_type
-from portal.datalink.lookup import NotFound
+from portal.datalink.lookup import NotFound, Unreadable
 from portal.datalink.preview import PNG
 from portal.datalink.service import HDU_LINKS, DataLinkService
 from portal.datalink.votable import DATALINK, error_votable
@@ -87,12 +87,15 @@ def data(request: Request, ID: str = "", HDU: str | None = None) -> Response:  #
         obs = service.observation(ID)
         stem = f"{obs.collection}_{obs.obs_id}"
         if HDU is None:
-            path = obs.events.path
+            path = _present(obs.events.path)
             return FileResponse(path, media_type=file_content_type(path), filename=_filename(stem, path.name))
         hdu = obs.hdu(HDU.lower())
-        return FileResponse(service.cutter.path(hdu), media_type=FITS, filename=f"{stem}_{hdu.hdu_type}.fits")
+        path = _readable(lambda: service.cutter.path(hdu), hdu.path)
+        return FileResponse(path, media_type=FITS, filename=f"{stem}_{hdu.hdu_type}.fits")
     except NotFound as exc:
         return _error(404, str(exc))
+    except Unreadable as exc:
+        return _error(500, f"{exc}; the archive's copy of this release is broken, tell its maintainers")
 
 
 @router.api_route("/data/preview", methods=["GET", "HEAD"])
@@ -103,11 +106,30 @@ def preview(request: Request, ID: str = "") -> Response:  # noqa: N803
     service = _service(request)
     try:
         obs = service.observation(ID)
-        path = service.previews.path(obs)
+        path = _readable(lambda: service.previews.path(obs), obs.events.path)
     except NotFound as exc:
         return _error(404, str(exc))
+    except Unreadable as exc:
+        return _error(500, f"{exc}; the archive's copy of this release is broken, tell its maintainers")
     return FileResponse(path, media_type=PNG, filename=f"{obs.collection}_{obs.obs_id}_counts.png",
                         content_disposition_type="inline")
+
+
+def _present(path):
+    if not path.is_file():
+        raise Unreadable(f"{path.name} has gone from its release")
+    return path
+
+
+def _readable(make, source):
+    """``make()``, a file made from ``source``; a missing or corrupt source is :class:`Unreadable`."""
+    _present(source)
+    try:
+        return make()
+    except NotFound:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever astropy or gzip raise for a corrupt file
+        raise Unreadable(f"{source.name} cannot be read ({exc})") from None
 
 
 def _filename(stem: str, stored: str) -> str:

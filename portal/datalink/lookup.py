@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from portal.archive.layout import find_index
+
 HDU_TYPES = ("events", "gti", "aeff", "edisp", "psf", "bkg", "rad_max")
 
 _SQL = ('SELECT o."obs_number", o."obs_id", o."obs_collection", o."target_name", o."s_ra", o."s_dec", '
@@ -23,6 +25,11 @@ _SQL = ('SELECT o."obs_number", o."obs_id", o."obs_collection", o."target_name",
 
 class NotFound(LookupError):
     """No such observation, or no such file for it (the message is for the user)."""
+
+
+class Unreadable(LookupError):
+    """The observation is in the archive but its release cannot be read any more: index files or
+    data files removed, truncated or corrupt since the ingest (the message is for the user)."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +53,16 @@ class Observation:
     fov_radius: float | None
     release: Path
     hdus: tuple[HDUFile, ...]
+    missing: tuple[tuple[str, str], ...] = ()  # (hdu type, folder/file) listed by the hdu-index, not there
 
     @property
     def events(self) -> HDUFile:
         for hdu in self.hdus:
             if hdu.hdu_type == "events":
                 return hdu
+        if self.missing:
+            raise Unreadable(f"the release of observation {self.did} lists files that are missing: "
+                             f"{', '.join(f'{kind} ({where})' for kind, where in self.missing)}")
         raise NotFound(f"observation {self.did} has no events file")
 
     def hdu(self, hdu_type: str) -> HDUFile:
@@ -82,9 +93,18 @@ class ArchiveLookup:
         if release is None:
             raise NotFound(f"observation {did} has no data files (a synthetic row)")
         release_dir = Path(release).resolve()
-        hdus = tuple(self._hdus(release_dir, int(number if number is not None else obs_id)))
-        return Observation(did, int(number if number is not None else obs_id), collection, target, ra, dec,
-                           t_ra, t_dec, s_fov / 2 if s_fov else None, release_dir, hdus)
+        number = int(number if number is not None else obs_id)
+        hdus, missing = [], []
+        for hdu_type, hdu_class, file_dir, file_name, hdu_name in self._index(release_dir).get(number, []):
+            path = (release_dir / file_dir / file_name).resolve()
+            if not path.is_relative_to(release_dir):
+                continue  # outside the release folder: never served
+            if not path.is_file():
+                missing.append((hdu_type, f"{file_dir}/{file_name}"))
+                continue
+            hdus.append(HDUFile(hdu_type, hdu_class, path, hdu_name))
+        return Observation(did, number, collection, target, ra, dec, t_ra, t_dec, s_fov / 2 if s_fov else None,
+                           release_dir, tuple(hdus), tuple(missing))
 
     def _row(self, did: str):
         if not self.db_path.is_file():
@@ -98,40 +118,52 @@ class ArchiveLookup:
         finally:
             conn.close()
 
-    def _hdus(self, release: Path, obs_id: int):
-        for hdu_type, hdu_class, file_dir, file_name, hdu_name in self._index(release).get(obs_id, []):
-            path = (release / file_dir / file_name).resolve()
-            if not path.is_relative_to(release) or not path.is_file():
-                continue  # outside the release folder, or missing: never served
-            yield HDUFile(hdu_type, hdu_class, path, hdu_name)
-
     def _index(self, release: Path) -> dict[int, list[tuple[str, str, str, str, str]]]:
-        path = next((release / n for n in ("hdu-index.fits.gz", "hdu-index.fits") if (release / n).is_file()), None)
+        if not release.is_dir():
+            raise Unreadable(f"the release folder {release.name} is no longer there")
+        path = find_index(release, "hdu-index")
         if path is None:
-            return {}
-        mtime = path.stat().st_mtime
+            raise Unreadable(f"the release {release.name} has no hdu-index file any more")
+        mtime = path.stat().st_mtime_ns
         with self._lock:
             cached = self._hdu_index.get(path)
             if cached and cached[0] == mtime:
                 return cached[1]
-        from astropy.table import Table  # only when a release's index is first read
-
-        table = Table.read(path, hdu=1)
-        by_obs: dict[int, list[tuple[str, str, str, str, str]]] = {}
-        for row in table:
-            hdu_type = _text(row["HDU_TYPE"]).lower()
-            if hdu_type not in HDU_TYPES:
-                continue
-            hdu_class = _text(row["HDU_CLASS"]).lower() if "HDU_CLASS" in table.colnames else hdu_type
-            hdu_name = _text(row["HDU_NAME"]) if "HDU_NAME" in table.colnames else hdu_type.upper()
-            by_obs.setdefault(int(row["OBS_ID"]), []).append(
-                (hdu_type, hdu_class, _text(row["FILE_DIR"]) or ".", _text(row["FILE_NAME"]), hdu_name))
+        try:
+            by_obs = _read_hdu_index(path)
+        except Exception as exc:  # noqa: BLE001 - whatever astropy raises for a corrupt file
+            raise Unreadable(f"the hdu-index of the release {release.name} cannot be read ({exc})") from None
         with self._lock:
             self._hdu_index[path] = (mtime, by_obs)
         return by_obs
 
 
-def _text(value) -> str:
+def _read_hdu_index(path: Path) -> dict[int, list[tuple[str, str, str, str, str]]]:
+    """(hdu type, class, folder, file, HDU name) of each observation's HDUs; an empty, masked or
+    absent FILE_DIR is the index's own folder."""
+    from astropy.table import Table  # only when a release's index is first read
+
+    table = Table.read(path, hdu=1)
+    by_obs: dict[int, list[tuple[str, str, str, str, str]]] = {}
+    for row in table:
+        hdu_type = _text(row, "HDU_TYPE").lower()
+        if hdu_type not in HDU_TYPES:
+            continue
+        by_obs.setdefault(int(row["OBS_ID"]), []).append(
+            (hdu_type, _text(row, "HDU_CLASS", hdu_type).lower(), _text(row, "FILE_DIR") or ".",
+             _text(row, "FILE_NAME"), _text(row, "HDU_NAME", hdu_type.upper())))
+    return by_obs
+
+
+def _text(row, name: str, default: str = "") -> str:
+    """A text cell of the index: ``default`` when the column is absent or the value masked or blank."""
+    import numpy as np
+
+    if name not in row.colnames:
+        return default
+    value = row[name]
+    if value is None or np.ma.is_masked(value):
+        return default
     if isinstance(value, bytes):
         value = value.decode()
-    return str(value).strip()
+    return str(value).strip() or default

@@ -55,9 +55,12 @@ def counts_map_png(obs: Observation, binsz: float = 0.04) -> bytes:
     with fits.open(events.path, memmap=False) as hdul:
         data = hdul[events.hdu_name].data
         ra, dec, energy = (np.asarray(data[c], dtype=float) for c in ("RA", "DEC", "ENERGY"))
-    # the field the events really cover (a few stray events far out do not count)
+    # the field the events really cover (a few stray events far out do not count), with the target in it:
+    # the IRFs' extent may be much smaller (MAGIC's point-like IRFs cover 0.39 to 0.41 deg only)
     radius = float(np.percentile(_offset(obs.ra, obs.dec, ra, dec), 99.5)) + 0.1 if ra.size else 2.0
-    radius = min(radius, obs.fov_radius or radius, 6.0)
+    if obs.target_ra is not None and obs.target_dec is not None:
+        radius = max(radius, float(_offset(obs.ra, obs.dec, obs.target_ra, obs.target_dec)) + 0.2)
+    radius = min(radius, 6.0)
     npix = int(np.ceil(2 * radius / binsz))
     wcs = WCS(naxis=2)
     wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
@@ -71,10 +74,17 @@ def counts_map_png(obs: Observation, binsz: float = 0.04) -> bytes:
     ax = fig.add_subplot(projection=wcs)
     image = ax.imshow(np.sqrt(counts), origin="lower", cmap="inferno", interpolation="nearest")
     fig.colorbar(image, ax=ax, label="sqrt(counts)", fraction=0.046, pad=0.04)
+    if obs.fov_radius and obs.fov_radius < radius:
+        from matplotlib.patches import Circle
+
+        centre = (npix - 1) / 2
+        ax.add_patch(Circle((centre, centre), obs.fov_radius / binsz, fill=False, ls="--", lw=0.8, color="white",
+                            label=f"IRFs' extent ({obs.fov_radius:.2f} deg)"))
     if obs.target_ra is not None and obs.target_dec is not None:
         tx, ty = wcs.world_to_pixel_values(obs.target_ra, obs.target_dec)
         ax.plot(tx, ty, marker="o", fillstyle="none", color="cyan", markersize=16, mew=1.2,
                 label=obs.target_name or "target")
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper right", fontsize=8)
     ax.coords[0].set_format_unit("deg", decimal=True)
     ax.coords[1].set_format_unit("deg", decimal=True)

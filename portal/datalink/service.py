@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
 from portal.datalink.files import FITS, HDUCutter, file_content_type
-from portal.datalink.lookup import ArchiveLookup, NotFound, Observation
+from portal.datalink.lookup import ArchiveLookup, NotFound, Observation, Unreadable
 from portal.datalink.preview import PNG, PreviewMaker
 from portal.datalink.votable import Link, ServiceDescriptor, ServiceParam, datalink_votable
 
@@ -22,6 +23,7 @@ HDU_LINKS = {
     "rad_max": ("#calibration", "on-region radius (RAD_MAX) of the point-like IRFs"),
 }
 CACHED_DOCUMENTS = 2048
+log = logging.getLogger("portal.datalink")
 _VOTABLE_TYPES = {"int": "long", "float": "double", "bool": "boolean"}
 
 
@@ -45,15 +47,23 @@ class DataLinkService:
         Documents are cached: writing a VOTable with astropy costs tens of milliseconds, looking up
         whether anything changed (the observation's files, whether its preview is drawn) does not.
         """
-        found: list[Observation | NotFound] = []
+        found: list[Observation | LookupError] = []
         for did in ids:
             try:
                 found.append(self.lookup.find(did))
-            except NotFound as exc:
+            except (NotFound, Unreadable) as exc:
                 found.append(exc)
-        key = (base_url, getattr(self.spectrum, "name", None), tuple(
-            (did, *self._version(obs)) if isinstance(obs, Observation) else (did, str(obs))
-            for did, obs in zip(ids, found, strict=True)))
+        versions = []
+        for n, obs in enumerate(found):
+            try:
+                versions.append(self._version(obs) if isinstance(obs, Observation) else (str(obs),))
+            except (NotFound, Unreadable) as exc:  # no events file, or files missing from the release
+                found[n] = exc
+                versions.append((str(exc),))
+            except OSError as exc:  # a file removed since the look-up
+                found[n] = Unreadable(f"the files of observation {obs.did} cannot be read ({exc})")
+                versions.append((str(found[n]),))
+        key = (base_url, getattr(self.spectrum, "name", None), tuple(zip(ids, versions, strict=True)))
         with self._lock:
             if key in self._documents:
                 self._documents.move_to_end(key)
@@ -69,16 +79,23 @@ class DataLinkService:
         stats = [h.path.stat() for h in obs.hdus]
         return (tuple((h.hdu_type, str(h.path), s.st_mtime_ns, s.st_size) for h, s in zip(obs.hdus, stats,
                                                                                           strict=True)),
-                self.previews.cached(obs).is_file())
+                obs.missing, self.previews.cached(obs).is_file())
 
     def _build(self, ids: list[str], found: list, base_url: str) -> bytes:
         links: list[Link] = []
         services: list[ServiceDescriptor] = []
         for n, (did, obs) in enumerate(zip(ids, found, strict=True)):
-            if isinstance(obs, NotFound):
-                links.append(Link(did, error_message=f"NotFoundFault: {obs}", semantics="#this"))
+            if not isinstance(obs, Observation):
+                links.append(_error_link(did, obs))
                 continue
-            links.extend(self.links(obs, base_url))
+            try:
+                links.extend(self.links(obs, base_url))
+            except Exception as exc:  # noqa: BLE001 - a broken release is an error row, never a 500
+                if not isinstance(exc, NotFound | Unreadable):
+                    log.warning("DataLink: the files of %s cannot be read", did, exc_info=True)
+                    exc = Unreadable(f"the files of observation {did} cannot be read ({exc})")
+                links.append(_error_link(did, exc))
+                continue
             if self.spectrum is not None:
                 service = self._spectrum_service(obs, base_url, f"spectrum-{n}")
                 services.append(service)
@@ -99,15 +116,18 @@ class DataLinkService:
             semantics, what = HDU_LINKS[hdu.hdu_type]
             try:
                 size = self.cutter.size(hdu)
-            except NotFound as exc:
-                links.append(Link(obs.did, error_message=f"NotFoundFault: {exc}", semantics=semantics,
-                                  local_semantics=hdu.hdu_type))
+            except Exception as exc:  # noqa: BLE001 - no such HDU, or a corrupt file: an error row
+                problem = exc if isinstance(exc, NotFound) else Unreadable(f"{hdu.path.name} cannot be read ({exc})")
+                links.append(_error_link(obs.did, problem, semantics, hdu.hdu_type))
                 continue
             links.append(Link(obs.did, access_url=f"{data}&HDU={hdu.hdu_type}", semantics=semantics,
                               description=f"{what} of {label}, {hdu.hdu_class}, as a single-HDU FITS file",
                               content_type=FITS, content_length=size,
                               content_qualifier="event" if hdu.hdu_type == "events" else None,
                               local_semantics=hdu.hdu_type))
+        for hdu_type, where in obs.missing:
+            links.append(_error_link(obs.did, Unreadable(f"the {hdu_type} file {where} is missing from the release"),
+                                     HDU_LINKS[hdu_type][0], hdu_type))
         preview = self.previews.cached(obs)
         links.append(Link(obs.did, access_url=f"{base_url}/data/preview?ID={obs.quoted_id}",
                           semantics="#preview-image", description=f"counts map of {label} (PNG)",
@@ -132,3 +152,10 @@ class DataLinkService:
             description=(f"Launch a spectrum job on observation {obs.obs_id} of {target}: POST these parameters "
                          f"(with PHASE=RUN to start it) to the UWS job list, with a bearer token"),
         )
+
+
+def _error_link(did: str, problem: LookupError, semantics: str = "#this", local: str | None = None) -> Link:
+    """A DataLink 1.1 error row: NotFoundFault (no such observation or file) or FatalFault (the
+    archive has it, but its release cannot be read)."""
+    fault = "NotFoundFault" if isinstance(problem, NotFound) else "FatalFault"
+    return Link(did, error_message=f"{fault}: {problem}", semantics=semantics, local_semantics=local)

@@ -15,9 +15,11 @@ from typing import Any
 
 import astropy.units as u
 from astropy.coordinates import Angle, SkyCoord
-from gammapy.data import DataStore, Observation, Observations
+from astropy.table import Table
+from gammapy.data import DataStore, HDUIndexTable, Observation, Observations, ObservationTable
 from gammapy.makers import SafeMaskMaker
 
+from portal.archive.layout import find_index
 from portal.uws.definitions import ObservationLocation, UsageError
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,22 @@ def _index_files(release_dir: Path) -> list[Path]:
     return sorted(p for p in release_dir.iterdir() if p.name.startswith(("obs-index", "hdu-index")))
 
 
+def open_release(release: Path) -> DataStore:
+    """gammapy's DataStore of a GADF release, whatever its index files: gzip-compressed or plain
+    (gammapy alone looks for ``hdu-index.fits.gz``), with an empty or absent ``FILE_DIR``."""
+    hdu_path, obs_path = find_index(release, "hdu-index"), find_index(release, "obs-index")
+    if hdu_path is None or obs_path is None:
+        raise OSError("no hdu-index or obs-index file (gzip-compressed or plain FITS) in it")
+    table = Table.read(hdu_path, format="fits")
+    if "FILE_DIR" not in table.colnames:
+        table["FILE_DIR"] = "."  # the index's own folder, as an empty FILE_DIR means
+    hdu_table = HDUIndexTable(table, masked=True)
+    hdu_table["FILE_DIR"].fill_value = ""
+    hdu_table = hdu_table.filled()
+    hdu_table.meta["BASE_DIR"] = str(release)
+    return DataStore(hdu_table=hdu_table, obs_table=ObservationTable.read(obs_path, format="fits"))
+
+
 def load_observations(
     locations: Sequence[ObservationLocation], required_irf: Iterable[str] = SPECTRUM_IRFS
 ) -> tuple[Observations, list[InputFile]]:
@@ -67,7 +85,7 @@ def load_observations(
         release = Path(location.release_dir)
         if release not in stores:
             try:
-                stores[release] = DataStore.from_dir(release)
+                stores[release] = open_release(release)
             except (OSError, ValueError) as exc:
                 raise UsageError(f"The archive's release folder {release.name} cannot be opened: {exc}") from exc
             inputs.extend(InputFile(p, "index", {"release": release.name}) for p in _index_files(release))
@@ -98,21 +116,69 @@ def pointing(obs: Observation) -> SkyCoord:
     return obs.get_pointing_icrs(obs.tmid)
 
 
+def _offsets(irf) -> tuple[float, float] | None:
+    """The offsets (deg) an IRF covers: the edges of its first and last bins when the file gives
+    bins (CTAO prod5, MAGIC), its first and last nodes when it gives nodes (H.E.S.S. DR1)."""
+    try:
+        axis = irf.axes["offset"]
+    except (AttributeError, KeyError, ValueError):
+        return None
+    nodes = axis.edges if axis.node_type == "edges" else axis.center
+    return float(nodes[0].to_value("deg")), float(nodes[-1].to_value("deg"))
+
+
+def offset_range(obs: Observation) -> tuple[Angle, Angle]:
+    """The offsets from the pointing that every instrument response of ``obs`` covers."""
+    ranges = [r for r in (_offsets(irf) for irf in _loaded_irfs(obs)) if r is not None]
+    if not ranges:
+        raise UsageError(f"Observation {obs.obs_id}: its effective area has no offset axis.")
+    return Angle(max(lo for lo, _ in ranges), "deg"), Angle(min(hi for _, hi in ranges), "deg")
+
+
+def _loaded_irfs(obs: Observation) -> list:
+    """The effective area, and the energy dispersion and PSF when the observation has them."""
+    irfs = [obs.aeff]
+    for name in ("edisp", "psf"):
+        try:
+            irf = getattr(obs, name)
+        except (OSError, KeyError, ValueError):
+            continue
+        if irf is not None:
+            irfs.append(irf)
+    return irfs
+
+
 def max_offset(obs: Observation) -> Angle:
-    """How far from the pointing the instrument responses go (the last offset of the effective area)."""
-    axis = obs.aeff.axes["offset"]
-    return Angle(axis.center[-1])
+    """How far from the pointing the instrument responses go (their real extent: bin edges or last node)."""
+    return offset_range(obs)[1]
+
+
+def is_pointlike(obs: Observation) -> bool:
+    return bool(getattr(obs.aeff, "is_pointlike", False))
 
 
 def check_field_of_view(observations: Observations, target: SkyCoord, radius: Angle | u.Quantity) -> None:
-    """Every observation must see the whole region of ``radius`` around the target."""
+    """Every observation's responses must cover the on region of ``radius`` around the target.
+
+    Full-enclosure responses must cover the whole region. Point-like responses are evaluated at
+    the target itself (their directional cut is the on region), so the target must lie within their
+    offsets: MAGIC's single bin from 0.39 to 0.41 deg covers its 0.40 deg wobble.
+    """
     radius = Angle(radius)
     too_far = []
     for obs in observations:
         offset = pointing(obs).separation(target)
-        limit = max_offset(obs)
-        if offset + radius > limit:
-            too_far.append(f"{obs.obs_id} ({offset.deg:.2f} deg, field of view {limit.deg:.2f} deg)")
+        lo, hi = offset_range(obs)
+        reach = Angle(0, "deg") if is_pointlike(obs) else radius
+        outer, inner = offset + reach, offset - reach
+        extent = f"{lo.deg:.2f} to {hi.deg:.2f} deg" if lo.deg > 0 else f"{hi.deg:.2f} deg"
+        what = "the target lies" if is_pointlike(obs) else "the on region reaches"
+        if outer > hi:
+            too_far.append(f"{obs.obs_id} ({what} {outer.deg:.2f} deg from the pointing, "
+                           f"{(outer - hi).deg:.2f} deg beyond its IRFs' {extent})")
+        elif lo.deg > 0 and inner < lo:
+            too_far.append(f"{obs.obs_id} ({what} {max(inner.deg, 0):.2f} deg from the pointing, "
+                           f"{(lo - inner).deg:.2f} deg nearer the pointing than its IRFs' {extent})")
     if too_far:
         raise UsageError(
             f"The target {describe(target)} is outside the field of view of observation(s) "

@@ -79,3 +79,81 @@ def dr1_subset(dr1: Path, folder: Path, obs_ids: list[int]) -> Path:
     obs.write(folder / "obs-index.fits.gz", overwrite=True)
     hdu.write(folder / "hdu-index.fits.gz", overwrite=True)
     return folder
+
+
+def _copy_index(source: Path, name: str) -> Table:
+    from portal.archive.layout import find_index
+
+    table = Table.read(find_index(source, name), hdu=1)
+    table.convert_bytestring_to_unicode()
+    return table
+
+
+def _select(source: Path, obs_ids: list[int] | None, renumber: int) -> tuple[Table, Table]:
+    """The indices of ``source`` for these observations (all by default), obs ids shifted by ``renumber``
+    (releases made from the same files can then share an archive: jobs name observations by obs id)."""
+    obs, hdu = _copy_index(source, "obs-index"), _copy_index(source, "hdu-index")
+    if obs_ids is not None:
+        obs, hdu = obs[np.isin(obs["OBS_ID"], obs_ids)], hdu[np.isin(hdu["OBS_ID"], obs_ids)]
+    obs["OBS_ID"] += renumber
+    hdu["OBS_ID"] += renumber
+    return obs, hdu
+
+
+def _renumbered(hdul: fits.HDUList, renumber: int) -> fits.HDUList:
+    for h in hdul:
+        if "OBS_ID" in h.header:
+            h.header["OBS_ID"] = int(h.header["OBS_ID"]) + renumber
+    return hdul
+
+
+def _write_release(folder: Path, obs: Table, hdu: Table, gzip_index: bool) -> Path:
+    suffix = ".fits.gz" if gzip_index else ".fits"
+    obs.write(folder / f"obs-index{suffix}", overwrite=True)
+    hdu.write(folder / f"hdu-index{suffix}", overwrite=True)
+    return folder
+
+
+def veritas_like(source: Path, folder: Path, obs_ids: list[int] | None = None, gzip_index: bool = False,
+                 renumber: int = 0) -> Path:
+    """A release with the traits of the VERITAS point-like Crab release, made from another one's files:
+    an empty FILE_DIR (astropy reads it masked) with every file next to the index, and LO_THRES/HI_THRES
+    spanning the whole energy grid of the effective area. Data files keep their compression."""
+    folder.mkdir(parents=True, exist_ok=True)
+    obs, hdu = _select(source, obs_ids, renumber)
+    for name, file_dir in sorted({(r["FILE_NAME"].strip(), r["FILE_DIR"].strip()) for r in hdu}):
+        with fits.open(source / file_dir / name) as hdul:
+            for row in hdu[(hdu["FILE_NAME"] == name) & (hdu["HDU_TYPE"] == "aeff")]:
+                aeff = hdul[row["HDU_NAME"].strip()]
+                aeff.header["LO_THRES"] = float(np.min(aeff.data["ENERG_LO"]))
+                aeff.header["HI_THRES"] = float(np.max(aeff.data["ENERG_HI"]))
+            _renumbered(hdul, renumber).writeto(folder / name, overwrite=True)
+    hdu["FILE_DIR"] = [""] * len(hdu)
+    obs.remove_columns([c for c in ("SAFE_ENERGY_LO", "SAFE_ENERGY_HI") if c in obs.colnames])  # as VERITAS
+    return _write_release(folder, obs, hdu, gzip_index)
+
+
+def fixed_rad_max(dr1: Path, folder: Path, obs_ids: list[int], cut: float = 0.11, renumber: int = 0) -> Path:
+    """Point-like IRFs with a fixed cut given by the RAD_MAX header keyword (no RAD_MAX HDU), made from
+    H.E.S.S. DR1 runs: the effective area times the PSF's containment within ``cut`` at each node, as a
+    point-like effective area is; the events, GTI and energy dispersion unchanged; no PSF nor background."""
+    import astropy.units as u
+    from gammapy.irf import PSF3D
+
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    obs, hdu = _select(dr1, obs_ids, renumber)
+    for name in sorted(set(hdu["FILE_NAME"])):
+        with fits.open(dr1 / "data" / name) as hdul:
+            psf = PSF3D.from_hdulist(hdul, hdu="PSF")
+            aeff = hdul["AEFF"]
+            energy = np.sqrt(aeff.data["ENERG_LO"][0] * aeff.data["ENERG_HI"][0]) * u.TeV
+            offset = aeff.data["THETA_LO"][0] * u.deg  # nodes (THETA_LO == THETA_HI)
+            fraction = psf.containment(rad=cut * u.deg, energy_true=energy[None, :], offset=offset[:, None])
+            aeff.data["EFFAREA"][0] *= np.nan_to_num(fraction.to_value(""))
+            for irf in (aeff, hdul["EDISP"]):
+                irf.header["HDUCLAS3"] = "POINT-LIKE"
+                irf.header["RAD_MAX"] = (cut, "[deg] fixed directional cut")
+            kept = fits.HDUList([h for h in hdul if h.name not in ("PSF", "BKG")])
+            _renumbered(kept, renumber).writeto(folder / "data" / name, overwrite=True)
+    hdu = hdu[~np.isin(hdu["HDU_TYPE"], ["psf", "bkg"])]
+    return _write_release(folder, obs, hdu, gzip_index=True)
