@@ -1,8 +1,11 @@
-"""Flux points computed bin by bin, so that each point can be published as soon as it exists.
+"""Flux points computed bin by bin, at once in several processes, each published as soon as it ends.
 
 The estimate of each bin is gammapy's own (:meth:`FluxPointsEstimator.estimate_flux_point`, with
-errors, upper limits and the likelihood profile of the norm); after every bin the points so far
-are assembled into a :class:`FluxPoints` exactly as :meth:`FluxPointsEstimator.run` would.
+errors, upper limits, the likelihood profile of the norm and the sensitivity), computed in the
+worker processes of :func:`portal.jobs.parallel.run_unordered`; after every bin the points so far
+are assembled into a :class:`FluxPoints` exactly as :meth:`FluxPointsEstimator.run` would, the
+bins still being computed as rows of NaN (``success`` false), so that the energy axis is the final
+one from the first version on.
 """
 
 from __future__ import annotations
@@ -19,10 +22,36 @@ from astropy.io import fits
 from astropy.table import Table
 from gammapy.datasets import Datasets
 from gammapy.estimators import FluxPoints, FluxPointsEstimator
+from gammapy.maps import MapAxis
+from gammapy.modeling.models import SpectralModel
+
+from portal.jobs.parallel import run_unordered
 
 log = logging.getLogger(__name__)
 
 OnFluxPoint = Callable[[FluxPoints, int, int], None]  # (points so far, how many done, how many in all)
+
+
+def _estimate_bin(shared: tuple[Datasets, FluxPointsEstimator], bounds: tuple[u.Quantity, u.Quantity]) -> dict:
+    datasets, estimator = shared
+    return estimator.estimate_flux_point(datasets, energy_min=bounds[0], energy_max=bounds[1])
+
+
+def _pending(template: dict[str, Any], reference: SpectralModel, e_lo: u.Quantity, e_hi: u.Quantity) -> dict:
+    """A row for a bin not computed yet: the reference fluxes of the bin, NaN estimates, no success."""
+    row: dict[str, Any] = {}
+    for key, value in template.items():
+        if key in ("datasets", "norm_scan"):
+            row[key] = value
+        elif key == "success":
+            row[key] = False
+        elif key == "counts":
+            row[key] = np.zeros_like(value)
+        else:
+            row[key] = np.full_like(np.asarray(value, dtype=float), np.nan)
+    fluxes = reference.reference_fluxes(energy_axis=MapAxis.from_energy_edges(u.Quantity([e_lo, e_hi])))
+    row.update({key: value.item() for key, value in fluxes.items()})
+    return row
 
 
 def estimate_flux_points(
@@ -30,27 +59,29 @@ def estimate_flux_points(
     source: str,
     energy_edges: u.Quantity,
     on_flux_point: OnFluxPoint | None = None,
+    processes: int = 1,
     log: logging.Logger = log,
 ) -> FluxPoints:
-    """Flux points of ``source`` in ``energy_edges`` (errors, upper limits, norm scans).
+    """Flux points of ``source`` in ``energy_edges`` (errors, upper limits, norm scans, sensitivity).
 
-    ``on_flux_point(points, done, total)`` is called after each bin with the points so far.
+    The bins are estimated in ``processes`` at once (1: here, in order); ``on_flux_point(points,
+    done, total)`` is called after each bin with every bin so far, the others as NaN rows.
     """
     datasets = Datasets(datasets)
     estimator = FluxPointsEstimator(energy_edges=energy_edges, source=source, selection_optional="all", n_jobs=1)
     reference = datasets.models[source].spectral_model.copy()
     meta = {"n_sigma": estimator.n_sigma, "n_sigma_ul": estimator.n_sigma_ul, "sed_type_init": "likelihood"}
-    rows: list[dict[str, Any]] = []
+    bins = list(zip(energy_edges[:-1], energy_edges[1:], strict=True))
+    rows: dict[int, dict[str, Any]] = {}
     points = None
-    total = len(energy_edges) - 1
-    for e_lo, e_hi in zip(energy_edges[:-1], energy_edges[1:], strict=True):
-        row = estimator.estimate_flux_point(datasets, energy_min=e_lo, energy_max=e_hi)
-        rows.append(row)
-        points = FluxPoints.from_table(Table(rows, meta=meta), reference_model=reference.copy(),
-                                       gti=datasets.gti, format="gadf-sed")
-        _log_point(row, len(rows), total, log)
+    for index, row in run_unordered(_estimate_bin, (datasets, estimator), bins, processes):
+        rows[index] = row
+        table = Table([rows[i] if i in rows else _pending(row, reference, *bins[i]) for i in range(len(bins))],
+                      meta=meta)
+        points = FluxPoints.from_table(table, reference_model=reference.copy(), gti=datasets.gti, format="gadf-sed")
+        _log_point(row, len(rows), len(bins), log)
         if on_flux_point is not None:
-            on_flux_point(points, len(rows), total)
+            on_flux_point(points, len(rows), len(bins))
     return points
 
 
