@@ -101,9 +101,11 @@ def test_parallel_flux_points_equal_the_serial_ones(crab_spectrum):
     for name in FLUX_POINT_COLUMNS:
         np.testing.assert_allclose(getattr(parallel, name).data, getattr(serial.flux_points, name).data, rtol=RTOL,
                                    err_msg=name)
-    assert [done for _, done in seen] == [1, 2, 3, 4]
+    # every estimate comes before any sensitivity: the whole SED first, the sensitivities fill in after
+    assert [done for _, done in seen] == [1, 2, 3, 4, 4, 4, 4, 4]
     for points, done in seen:  # every version is a whole SED: the bins so far, NaN for the others
         assert points.energy_axis.nbin == 4 and np.isfinite(points.norm.data).sum() == done
+    assert [int(np.isfinite(p.norm_sensitivity.data).sum()) for p, _ in seen] == [0, 0, 0, 0, 1, 2, 3, 4]
 
 
 @pytest.mark.requires_data
