@@ -207,13 +207,13 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
             write_flux_points(points, points_path, header)
             ctx.publish("flux_points", points_path, FITS)
 
+        options = OnOffOptions.from_params(params)
         analyse_spectrum(
-            inputs.observations, target, on_radius=params["on_radius"], model=params["model"],
-            e_min=params["e_min"], e_max=params["e_max"], n_bins=params["n_bins"], catalogs=catalogs,
-            containment_correction=params.get("containment_correction", True), fit_e_min=params.get("fit_e_min"),
-            fit_e_max=params.get("fit_e_max"), safe=SafeRange.from_params(params),
-            n_off_regions=params.get("n_off_regions", WOBBLE_OFF_REGIONS),
-            allow_partial=params.get("allow_partial", False), processes=available_processes(),
+            inputs.observations, target, on_radius=options.on_radius, model=params["model"], e_min=params["e_min"],
+            e_max=params["e_max"], n_bins=params["n_bins"], catalogs=catalogs,
+            containment_correction=options.containment_correction, fit_e_min=params.get("fit_e_min"),
+            fit_e_max=params.get("fit_e_max"), safe=options.safe, n_off_regions=options.n_off_regions,
+            allow_partial=options.allow_partial, processes=available_processes(),
             on_reduced=lambda r: inputs.selected(r.used, r.left_out), on_model=on_model,
             on_flux_point=on_flux_point, log=ctx.log,
         )
