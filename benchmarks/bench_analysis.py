@@ -1,11 +1,12 @@
 """The `spectrum` job through the job service against the same analysis as a plain gammapy script.
 
 Crab, H.E.S.S. DR1 runs 23523, 23526, 23559, 23592, power law, 8 flux points from 1 to 30 TeV
-with errors, upper limits and likelihood profiles. In one run, alternating (A B B A):
+with errors, upper limits, likelihood profiles and sensitivity (gammapy's ``selection_optional="all"``).
+In one run, alternating (A B B A):
 
-- A: a plain gammapy script (written directly with gammapy, no portal code) in a fresh Python
-  process; timed from after its imports to its last file written (its import time is reported
-  apart, so the ratio does not flatter the service);
+- A: a plain serial gammapy script (written directly with gammapy, no portal code, gammapy's
+  tutorial binning) in a fresh Python process; timed from after its imports to its last file
+  written (its import time is reported apart, so the ratio does not flatter the service);
 - B: the same analysis as a `spectrum` job on `portal serve` (Dask workers), timed by a client
   from the POST with PHASE=RUN to the summary saying COMPLETED, looking every 0.2 s and
   downloading the flux points when they appear and then every second; also the time from RUN
@@ -13,8 +14,11 @@ with errors, upper limits and likelihood profiles. In one run, alternating (A B 
   wall-clock times): of the job process, and of the rest of the server's process tree (the
   server, Dask, the job's supervision, answering the watcher).
 
-Needs $GAMMAPY_DATA. The machine is shared: figures are noisy, and the table says how much the
-repeats differ. Usage: ``python -m benchmarks analysis`` (or ``python -m benchmarks.bench_analysis
+The job may use every core it has (the reduction, the flux-point bins run in parallel processes);
+the plain script uses one, as gammapy does by default. Needs $GAMMAPY_DATA. The machine is
+shared: figures are noisy; the table says how much the repeats differ and how loaded the machine
+was (the 1-minute load average at each measurement, and the cores).
+Usage: ``python -m benchmarks analysis`` (or ``python -m benchmarks.bench_analysis
 plain OUTDIR`` for the plain script alone).
 """
 
@@ -32,7 +36,8 @@ from benchmarks.measure import Measure, median
 
 CRAB = {"obs_ids": [23523, 23526, 23559, 23592], "ra": 83.633, "dec": 22.014, "on_radius": 0.11, "model": "pl",
         "e_min": 1.0, "e_max": 30.0, "n_bins": 8}
-GOAL_RATIO = 1.10
+GOAL_RATIO = 0.6  # issue 15: on 2 cores (it was 0.985 with the serial job)
+GOAL_FIRST_POINT = 5.1  # s, RUN to the first flux point: half of the 10.2 s measured before issue 15
 POLL = 0.2  # seconds between the watcher's looks at the job (as a dashboard would)
 ROUNDS = int(os.environ.get("BENCH_ANALYSIS_ROUNDS", "2"))
 
@@ -57,23 +62,27 @@ def plain_gammapy_spectrum(outdir: Path, p: dict = CRAB) -> dict:
     store = DataStore.from_dir("$GAMMAPY_DATA/hess-dl3-dr1")
     observations = store.get_observations(p["obs_ids"], required_irf=["aeff", "edisp"])
     target = SkyCoord(p["ra"], p["dec"], unit="deg")
-    step = np.log10(p["e_max"] / p["e_min"]) / 16  # 2 reconstructed bins per flux point, 0.1 to 100 TeV
-    k = np.arange(-np.floor(np.log10(p["e_min"] / 0.1) / step), 16 + np.floor(np.log10(100 / p["e_max"]) / step) + 1)
-    energy = MapAxis.from_energy_edges(p["e_min"] * 10 ** (k * step) * u.TeV, name="energy")
-    energy_true = MapAxis.from_energy_bounds(energy.edges[0] / 2, energy.edges[-1] * 2, nbin=20, per_decade=True,
-                                             name="energy_true")
+    # gammapy's tutorial binning over the H.E.S.S. effective area's range: 10 and 20 bins per decade
+    energy = MapAxis.from_energy_bounds(0.01, 100, nbin=10, per_decade=True, unit="TeV", name="energy")
+    energy_true = MapAxis.from_energy_bounds(0.01, 100, nbin=20, per_decade=True, unit="TeV", name="energy_true")
     reach = 2 * max(o.get_pointing_icrs(o.tmid).separation(target) for o in observations) + 0.61 * u.deg
-    excluded = [CircleSkyRegion(target, (p["on_radius"] + 0.3) * u.deg)]
+    on_radius = p["on_radius"] * u.deg
+    target_radius, others = on_radius, []  # the target's own counterparts widen its circle, the others have theirs
     for catalog, size in ((SourceCatalogHGPS("$GAMMAPY_DATA/catalogs/hgps_catalog_v1.fits.gz"), "Size"),
                           (SourceCatalogGammaCat("$GAMMAPY_DATA/catalogs/gammacat/gammacat.fits.gz"), "morph_sigma")):
-        sigma = np.nan_to_num(np.ma.filled(catalog.table[size].astype(float), np.nan))
+        sigma = u.Quantity(np.nan_to_num(np.ma.filled(catalog.table[size].astype(float), np.nan)), "deg")
         for position, s in zip(catalog.positions, sigma, strict=True):
-            if position.separation(target) < reach + 1 * u.deg:
-                excluded.append(CircleSkyRegion(position, (0.3 + 2 * s) * u.deg))
+            separation = position.separation(target)
+            if separation < on_radius or separation < s:
+                target_radius = max(target_radius, separation + s)
+            elif separation < reach + 1 * u.deg:
+                others.append(CircleSkyRegion(position, 0.3 * u.deg + 2 * s))
+    excluded = [CircleSkyRegion(target, target_radius + 0.3 * u.deg), *others]
     mask = ~WcsGeom.create(skydir=target, width=2 * reach, binsz=0.02, frame="icrs").region_mask(excluded)
     on = CircleSkyRegion(target, p["on_radius"] * u.deg)
     empty = SpectrumDataset.create(geom=RegionGeom.create(on, axes=[energy]), energy_axis_true=energy_true)
-    maker = SpectrumDatasetMaker(containment_correction=True, selection=["counts", "exposure", "edisp"])
+    maker = SpectrumDatasetMaker(containment_correction=True, use_region_center=False,
+                                 selection=["counts", "exposure", "edisp"])
     datasets = Datasets()
     for obs in observations:
         dataset = ReflectedRegionsBackgroundMaker(exclusion_mask=mask).run(
@@ -93,10 +102,11 @@ def plain_gammapy_spectrum(outdir: Path, p: dict = CRAB) -> dict:
 
 
 def _run_plain() -> dict:
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-m", "benchmarks.bench_analysis", "plain", tmp], capture_output=True,
                              text=True, check=True, cwd=Path(__file__).resolve().parents[1])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "load": (load + os.getloadavg()[0]) / 2}
 
 
 def _tree_cpu(pid: int) -> tuple[float, float]:
@@ -121,6 +131,7 @@ def _tree_cpu(pid: int) -> tuple[float, float]:
 
 
 def _run_job(client, server_pid: int) -> dict:
+    load = os.getloadavg()[0]
     jobs_before, total_before = _tree_cpu(server_pid)
     watched = client.run_and_watch("spectrum", CRAB, watch=["flux_points"], poll=POLL)
     time.sleep(1)  # let the forkserver reap the job process
@@ -128,10 +139,19 @@ def _run_job(client, server_pid: int) -> dict:
     if watched.phase != "COMPLETED":
         raise RuntimeError(f"the spectrum job ended {watched.phase}: {watched.error}")
     first = watched.first("flux_points")
-    return {"job_s": watched.finished - watched.submitted, "first_point_s": first.seconds if first else float("nan"),
+    return {"load": (load + os.getloadavg()[0]) / 2, "index": _fitted_index(client, watched),
+            "job_s": watched.finished - watched.submitted, "first_point_s": first.seconds if first else float("nan"),
             "versions": len(watched.versions.get("flux_points", [])), "execution_s": watched.execution_s,
             "job_cpu_s": jobs_after - jobs_before, "service_cpu_s": (total_after - total_before)
             - (jobs_after - jobs_before)}
+
+
+def _fitted_index(client, watched) -> float:
+    import yaml
+
+    model = yaml.safe_load(client.result(watched, "model"))
+    spectral = next(m for m in model["components"] if m.get("name") == "target")["spectral"]
+    return float(next(p["value"] for p in spectral["parameters"] if p["name"] == "index"))
 
 
 def run() -> list[Measure]:
@@ -164,6 +184,9 @@ def run() -> list[Measure]:
     job_cpu_ratio = median([r["job_cpu_s"] for r in jobs]) / plain_cpu
     service_cpu_ratio = median([r["service_cpu_s"] for r in jobs]) / plain_cpu
     spread = max(r["analysis_s"] for r in plain) / min(r["analysis_s"] for r in plain) - 1
+    first = median([r["first_point_s"] for r in jobs])
+    loads = [r["load"] for r in plain + jobs]
+    index_gap = max(abs(j["index"] - median([r["index"] for r in plain])) for j in jobs)
     return [
         Measure("analysis", f"plain gammapy script, Crab spectrum 4 runs 8 points, p50 of {len(plain)}", plain_s, "s"),
         Measure("analysis", "plain gammapy script: its imports (apart)", median([r["import_s"] for r in plain]), "s"),
@@ -175,10 +198,14 @@ def run() -> list[Measure]:
         Measure("analysis", "CPU of the job process / of the plain script's analysis", job_cpu_ratio, "ratio"),
         Measure("analysis", "CPU of the service around it (server, Dask, supervision) / plain", service_cpu_ratio,
                 "ratio"),
-        Measure("analysis", "RUN to first flux point published, p50", median([r["first_point_s"] for r in jobs]), "s"),
+        Measure("analysis", "RUN to first flux point published, p50", first, "s", goal=f"<= {GOAL_FIRST_POINT}",
+                met=first <= GOAL_FIRST_POINT),
         Measure("analysis", "flux point versions a watcher saw (of 8)", median([r["versions"] for r in jobs]),
                 "count"),
         Measure("analysis", "spread of the plain script's repeats (max/min - 1): machine noise", spread, "ratio"),
+        Measure("analysis", f"machine load (1-min load average) during the runs, min to max on {os.cpu_count()} "
+                f"cores: {min(loads):.1f} to", max(loads), "load"),
+        Measure("analysis", "fitted index, job minus plain script (largest)", index_gap, "abs"),
     ]
 
 

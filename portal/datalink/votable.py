@@ -113,6 +113,8 @@ def _service_resource(votable: VOTableFile, service: ServiceDescriptor) -> Resou
         value = p.value
         if p.datatype == "char":
             value = "" if value is None else str(value)
+        elif value is None and p.datatype in ("double", "float"):
+            value = float("nan")  # an optional parameter without a default (fit_e_min...): a float's null
         param = Param(votable, name=p.name, datatype=p.datatype, arraysize="*" if p.datatype == "char" else None,
                       value=value, unit=p.unit)
         param.description = p.description

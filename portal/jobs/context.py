@@ -2,24 +2,96 @@
 
 These helpers talk to the :class:`JobContext` the job service gives each job; the science
 functions never see it.
+
+Observation files enter the provenance only once the analysis knows which observations it used:
+:class:`Inputs` records the files of those as used, those of the left-out ones with the role
+``left-out`` and their reason (the provenance shows them as considered, not used), publishes
+the ``inputs`` result and gives the FITS keywords. If the job fails before that, every file it
+opened is recorded as used (a failed activity read them all).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from astropy.coordinates import SkyCoord
 from gammapy.data import Observations
 
+from portal.jobs.definitions import JSON
 from portal.jobs.exclusion import catalog_files
+from portal.jobs.inputs import inputs_document
 from portal.jobs.observations import InputFile, load_observations
+from portal.provenance.record import LEFT_OUT
 from portal.uws.definitions import JobContext, UsageError
 
 
-def open_observations(ctx: JobContext, obs_ids: Iterable[int], required_irf: Iterable[str]) -> Observations:
-    """Resolve ``obs_ids`` through the archive, open them, and record their files as inputs."""
+class Inputs:
+    """The observations a job opened, and what it says about them once it knows which it used."""
+
+    def __init__(self, ctx: JobContext, observations: Observations, files: list[InputFile]) -> None:
+        self.ctx = ctx
+        self.observations = observations
+        self.requested = [int(o.obs_id) for o in observations]
+        self.files: dict[int, list[InputFile]] = {}
+        for item in files:
+            if "obs_id" in item.attributes:
+                self.files.setdefault(int(item.attributes["obs_id"]), []).append(item)
+        self.used: list[int] | None = None
+        self.left_out: dict[int, str] = {}
+
+    def selected(self, used: Iterable[int], left_out: Mapping[int, str]) -> None:
+        """Record which observations entered the result (and why the others did not); publish ``inputs``."""
+        self.used, self.left_out = [int(i) for i in used], {int(k): v for k, v in left_out.items()}
+        for obs_id in self.used:
+            record(self.ctx, self.files.get(obs_id, []))
+        for obs_id, reason in self.left_out.items():
+            for item in self.files.get(obs_id, []):
+                self.ctx.used(item.path, LEFT_OUT, **{**item.attributes, "reason": reason})
+        path = self.ctx.workdir / "inputs.json"
+        path.write_text(json.dumps(self.document(), indent=2))
+        self.ctx.publish("inputs", path, JSON)
+        summary = f"Observations used: {', '.join(map(str, self.used)) or 'none'} ({len(self.used)} of " \
+                  f"{len(self.requested)})"
+        if self.left_out:
+            summary += "; left out: " + ", ".join(map(str, self.left_out))
+        self.ctx.log.info("%s", summary)
+
+    def document(self) -> dict[str, Any]:
+        return inputs_document(self.requested, self.used or [], self.left_out)
+
+    def header(self, target: SkyCoord) -> dict[str, Any]:
+        """FITS keywords naming the target and the observations that entered the result."""
+        used = self.requested if self.used is None else self.used
+        header = {
+            "RA_OBJ": (round(float(target.ra.deg), 6), "[deg] target right ascension (ICRS)"),
+            "DEC_OBJ": (round(float(target.dec.deg), 6), "[deg] target declination (ICRS)"),
+            "OBS_IDS": (",".join(map(str, used)), "observations analysed (that entered the result)"),
+            "N_OBS": (len(used), "number of observations analysed"),
+            "CREATOR": ("gamma-portal", "software that made this file"),
+        }
+        if self.left_out:
+            header["OBS_OUT"] = (",".join(map(str, self.left_out)), "observations left out (see inputs result)")
+        return header
+
+    def model_section(self) -> dict[str, Any]:
+        """The ``observations`` section of a model result."""
+        document = self.document()
+        return {"observations": {"used": document["used"], "left_out": document["left_out"]}}
+
+    def __enter__(self) -> Inputs:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None and self.used is None:  # failed before knowing: it read them all
+            for files in self.files.values():
+                record(self.ctx, files)
+
+
+def open_observations(ctx: JobContext, obs_ids: Iterable[int], required_irf: Iterable[str]) -> Inputs:
+    """Resolve ``obs_ids`` through the archive and open them; the index files are recorded at once."""
     ids = list(dict.fromkeys(int(i) for i in obs_ids))
     if not ids:
         raise UsageError("No observations were given: choose at least one obs id.")
@@ -28,10 +100,10 @@ def open_observations(ctx: JobContext, obs_ids: Iterable[int], required_irf: Ite
     if missing:
         raise UsageError(f"Unknown observation id(s): {', '.join(map(str, missing))}.")
     by_id = {loc.obs_id: loc for loc in locations}
-    observations, inputs = load_observations([by_id[i] for i in ids], required_irf)
-    record(ctx, inputs)
-    ctx.log.info("Observations: %s (%d)", ", ".join(map(str, ids)), len(ids))
-    return observations
+    observations, files = load_observations([by_id[i] for i in ids], required_irf)
+    record(ctx, [f for f in files if "obs_id" not in f.attributes])
+    ctx.log.info("Observations requested: %s (%d)", ", ".join(map(str, ids)), len(ids))
+    return Inputs(ctx, observations, files)
 
 
 def record(ctx: JobContext, inputs: Iterable[InputFile]) -> None:
@@ -47,13 +119,3 @@ def record_catalogs(ctx: JobContext) -> dict[str, Path]:
     catalogs = catalog_files()
     record(ctx, [InputFile(path, "catalog", {"catalog": tag}) for tag, path in catalogs.items()])
     return catalogs
-
-
-def fits_header(target: SkyCoord, params: dict[str, Any]) -> dict[str, Any]:
-    """Keywords that say what a result FITS table is about."""
-    return {
-        "RA_OBJ": (round(float(target.ra.deg), 6), "[deg] target right ascension (ICRS)"),
-        "DEC_OBJ": (round(float(target.dec.deg), 6), "[deg] target declination (ICRS)"),
-        "OBS_IDS": (",".join(str(i) for i in params["obs_ids"]), "observations analysed"),
-        "CREATOR": ("gamma-portal", "software that made this file"),
-    }

@@ -7,11 +7,16 @@ worker when a job starts.
 
 from __future__ import annotations
 
+from portal.jobs.binning import RECO_PER_DECADE, check_lightcurve, check_spectrum
 from portal.uws.definitions import JobDefinition, Parameter, ResultSpec
 
 FITS = "application/fits"
 YAML = "application/x-yaml"
 PNG = "image/png"
+JSON = "application/json"
+
+INPUTS = ResultSpec("inputs", JSON, "The observations that entered the result and those left out, each with "
+                    "the reason: {\"used\": [obs ids], \"left_out\": [{\"obs_id\": ..., \"reason\": ...}]}.")
 
 
 def _target_parameters(on_radius: bool = True) -> tuple[Parameter, ...]:
@@ -36,6 +41,38 @@ CONTAINMENT = Parameter(
     "in the on region (true fluxes of a point source, as gammapy's spectral tutorial does); false gives the "
     "flux inside the region only. Point-like IRFs already include their cut.", default=True)
 
+SAFE_RANGES = ("auto", "thresholds", "aeff-max", "edisp-bias", "aeff-max+edisp-bias")
+ALLOW_PARTIAL = Parameter(
+    "allow_partial", "bool", "Go on when more than half of the observations cannot be used (each left-out "
+    "observation and its reason are in the inputs result); by default such a job ends in ERROR.", default=False)
+
+
+def _choices() -> tuple[Parameter, ...]:
+    """The analysis choices of the 1D analyses (spectrum, light curve); defaults keep the earlier results."""
+    return (
+        Parameter("fit_e_min", "float", "Lower end of the fit's energy range (reconstructed energy, snapped to "
+                  f"the {RECO_PER_DECADE}-per-decade binning); unset: every safe energy.", default=None, unit="TeV",
+                  minimum=0.01, maximum=300.0),
+        Parameter("fit_e_max", "float", "Upper end of the fit's energy range; unset: every safe energy.",
+                  default=None, unit="TeV", minimum=0.01, maximum=1000.0),
+        Parameter("safe_range", "choice", "Safe energy range of each observation (gammapy's SafeMaskMaker): "
+                  "thresholds = the instrument's own LO_THRES/HI_THRES; aeff-max = where the effective area "
+                  "exceeds aeff_percent of its maximum; edisp-bias = above the energy where the energy bias "
+                  "is below bias_percent; auto = thresholds when the IRFs carry them, else aeff-max.",
+                  default="auto", choices=SAFE_RANGES),
+        Parameter("aeff_percent", "float", "For aeff-max (and auto without thresholds): the percentage of the "
+                  "effective area's maximum.", default=10.0, unit="%", minimum=0.0, maximum=100.0),
+        Parameter("bias_percent", "float", "For edisp-bias: the largest energy bias allowed, in percent.",
+                  default=10.0, unit="%", minimum=0.0, maximum=100.0),
+        Parameter("offset_max", "float", "Leave out observations whose pointing is farther than this from the "
+                  "target (SafeMaskMaker offset-max); unset: the IRFs' own extent.", default=None, unit="deg",
+                  minimum=0.1, maximum=10.0),
+        Parameter("n_off_regions", "int", "Point-like IRFs with an energy-dependent cut (RAD_MAX_2D): the on "
+                  "region is the IRFs' cut around the target and the background comes from this many wobble "
+                  "regions at the same offset.", default=3, minimum=1, maximum=8),
+        ALLOW_PARTIAL,
+    )
+
 
 # The job service adds `log` (what the job logged, readable while it runs) and `provenance`
 # (IVOA ProvDM, built from what the job declared it used and the results it published) to
@@ -57,15 +94,18 @@ SPECTRUM = JobDefinition(
                   minimum=0.05, maximum=100.0),
         Parameter("e_max", "float", "Upper edge of the last flux point.", default=30.0, unit="TeV",
                   minimum=0.1, maximum=300.0),
-        Parameter("n_bins", "int", "Number of flux points (log-spaced between e_min and e_max).", default=8,
+        Parameter("n_bins", "int", "Number of flux points, log-spaced between e_min and e_max, their edges "
+                  f"snapped to the analysis's {RECO_PER_DECADE}-per-decade energy bins.", default=8,
                   minimum=1, maximum=30),
         CONTAINMENT,
-    ),
+    ) + _choices(),
     results=(
         ResultSpec("flux_points", FITS, "Flux points, gadf SED format with sed_type likelihood "
                    "(norm, errors, upper limits and the norm-scan likelihood profiles)."),
         ResultSpec("model", YAML, "Fitted model as gammapy models YAML, with values, errors and covariance."),
+        INPUTS,
     ),
+    validate=check_spectrum,
 )
 
 LIGHTCURVE = JobDefinition(
@@ -85,12 +125,14 @@ LIGHTCURVE = JobDefinition(
         Parameter("time_bin", "choice", "One flux per observation (run) or per night.", default="run",
                   choices=("run", "night")),
         CONTAINMENT,
-    ),
+    ) + _choices(),
     results=(
         ResultSpec("lightcurve", FITS, "Light curve in the gadf light-curve format (flux, errors, upper limits)."),
         ResultSpec("model", YAML, "The power law fitted to all observations, gammapy models YAML."),
         ResultSpec("preview", PNG, "Plot of the light curve."),
+        INPUTS,
     ),
+    validate=check_lightcurve,
 )
 
 SKYMAP = JobDefinition(
@@ -109,12 +151,14 @@ SKYMAP = JobDefinition(
                   maximum=300.0),
         Parameter("correlation_radius", "float", "Radius of the top-hat correlation for excess and significance.",
                   default=0.1, unit="deg", minimum=0.0, maximum=1.0),
+        ALLOW_PARTIAL,
     ),
     results=(
         ResultSpec("counts", FITS, "Counts map (WCS image)."),
         ResultSpec("excess", FITS, "Correlated excess map (WCS image)."),
         ResultSpec("significance", FITS, "Significance map, sqrt(TS) with sign (WCS image)."),
         ResultSpec("preview", PNG, "Counts, excess and significance side by side."),
+        INPUTS,
     ),
 )
 

@@ -3,6 +3,13 @@
 Known sources come from the H.E.S.S. Galactic Plane Survey and gamma-cat catalogs in
 ``$GAMMAPY_DATA/catalogs`` (read with gammapy's catalog classes). Without them only the target is
 excluded, and the log says so.
+
+In a spectral analysis the target's own catalog counterparts (the sources inside the on region,
+or whose extent covers the target) are the target: they are merged into its exclusion, one circle
+around the target out to the on region or to the counterparts' own extent (separation plus
+sigma), whichever reaches farther, plus the margin; not excluded again with larger circles of
+their own (the margin plus twice their extent), which left no room for reflected regions around
+a target such as MSH 15-52. Other sources keep theirs.
 """
 
 from __future__ import annotations
@@ -34,6 +41,12 @@ class ExcludedSource:
     name: str
     region: CircleSkyRegion
     catalog: str
+    extent: Angle = Angle(0, "deg")  # Gaussian sigma or shell radius (0: point-like)
+
+    def is_counterpart(self, target: SkyCoord, on_radius: Angle) -> bool:
+        """Whether the source is the target itself: inside the on region, or its extent covers the target."""
+        separation = self.region.center.separation(target)
+        return bool(separation < Angle(on_radius) or separation < self.extent)
 
 
 def catalog_files(gammapy_data: str | os.PathLike | None = None) -> dict[str, Path]:
@@ -69,26 +82,39 @@ def known_sources(center: SkyCoord, radius: Angle, catalogs: dict[str, Path]) ->
         near = np.flatnonzero(positions.separation(center) < Angle(radius))
         for i in near:
             circle = CircleSkyRegion(positions[i], MARGIN + 2 * extent[i] * u.deg)
-            sources.append(ExcludedSource(names[i], circle, tag))
+            sources.append(ExcludedSource(names[i], circle, tag, Angle(extent[i], "deg")))
     return sources
+
+
+def _names(sources: list[ExcludedSource]) -> str:
+    return ", ".join(sorted({f"{s.name} ({s.catalog})" for s in sources})) or "none"
 
 
 def exclusion_regions(
     target: SkyCoord, on_radius: Angle | u.Quantity, search_radius: Angle | u.Quantity, catalogs: dict[str, Path],
-    log: logging.Logger = log,
+    log: logging.Logger = log, merge_counterparts: bool = True,
 ) -> list[CircleSkyRegion]:
-    """The target's circle (on region plus margin) and the known sources within ``search_radius``."""
-    regions = [CircleSkyRegion(target, Angle(on_radius) + MARGIN)]
+    """The target's circle (on region plus margin) and the known sources within ``search_radius``.
+
+    With ``merge_counterparts`` (spectra) the target's own counterparts get no circle of their own
+    (see the module docstring); without (maps) every source keeps its circle.
+    """
+    target_radius = Angle(on_radius)
     if not catalogs:
         log.warning("No source catalog found ($GAMMAPY_DATA/catalogs): only the target is excluded "
                     "from the background estimate.")
-        return regions
+        return [CircleSkyRegion(target, target_radius + MARGIN)]
     sources = known_sources(target, Angle(search_radius), catalogs)
-    names = sorted({f"{s.name} ({s.catalog})" for s in sources})
-    log.info("Excluded from the background: the target within %.2f deg, and %d catalog source(s) within "
-             "%.1f deg: %s", regions[0].radius.to_value("deg"), len(sources), Angle(search_radius).deg,
-             ", ".join(names) or "none")
-    return regions + [s.region for s in sources]
+    merged = [s for s in sources if merge_counterparts and s.is_counterpart(target, Angle(on_radius))]
+    others = [s for s in sources if s not in merged]
+    for source in merged:
+        target_radius = max(target_radius, source.region.center.separation(target) + source.extent)
+    regions = [CircleSkyRegion(target, target_radius + MARGIN)]
+    counterparts = f" (the target's own counterparts, merged into it: {_names(merged)})" if merged else ""
+    log.info("Excluded from the background: the target within %.2f deg%s, and %d other catalog source(s) within "
+             "%.1f deg: %s", regions[0].radius.to_value("deg"), counterparts, len(others), Angle(search_radius).deg,
+             _names(others))
+    return regions + [s.region for s in others]
 
 
 def exclusion_mask(center: SkyCoord, width: Angle | u.Quantity, regions: list[CircleSkyRegion],

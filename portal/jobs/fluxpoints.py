@@ -1,8 +1,19 @@
-"""Flux points computed bin by bin, so that each point can be published as soon as it exists.
+"""Flux points computed bin by bin, at once in several processes, each published as soon as it ends.
 
-The estimate of each bin is gammapy's own (:meth:`FluxPointsEstimator.estimate_flux_point`, with
-errors, upper limits and the likelihood profile of the norm); after every bin the points so far
-are assembled into a :class:`FluxPoints` exactly as :meth:`FluxPointsEstimator.run` would.
+The estimate of each bin is gammapy's own (:meth:`FluxPointsEstimator.estimate_flux_point` with
+``selection_optional="all"``: errors, upper limits, the likelihood profile of the norm and the
+sensitivity); after every bin the points so far are assembled into a :class:`FluxPoints` exactly
+as :meth:`FluxPointsEstimator.run` would, the bins still being computed as rows of NaN
+(``success`` false), so that the energy axis is the final one from the first version on.
+
+Each bin is two tasks: its estimate (norm, errors, upper limit, profile) and its sensitivity (the
+norm a 5 sigma detection needs, from Asimov datasets: about two thirds of a bin's time), run by
+``processes`` at once (:func:`portal.jobs.parallel.run_unordered`). Every estimate is queued before
+any sensitivity, so the whole SED appears in about a third of the time; the sensitivities fill in
+after. Each task works on its own slice of the datasets, so the values do not depend on which
+process ran it (parallel equals serial). They are gammapy's: the sensitivity, computed on a fresh
+slice rather than after the estimate, differs from ``FluxPointsEstimator.run`` by less than 2e-5
+(its root search's own tolerance is 1e-2).
 """
 
 from __future__ import annotations
@@ -19,10 +30,47 @@ from astropy.io import fits
 from astropy.table import Table
 from gammapy.datasets import Datasets
 from gammapy.estimators import FluxPoints, FluxPointsEstimator
+from gammapy.maps import MapAxis
+from gammapy.modeling.models import SpectralModel
+
+from portal.jobs.parallel import run_unordered
 
 log = logging.getLogger(__name__)
 
 OnFluxPoint = Callable[[FluxPoints, int, int], None]  # (points so far, how many done, how many in all)
+
+
+ESTIMATE = ("errn-errp", "ul", "scan")  # a bin's estimate; gammapy's "all" adds "sensitivity"
+SENSITIVITY = "norm_sensitivity"
+
+
+def _estimate_bin(shared: tuple[Datasets, dict[str, FluxPointsEstimator]], task: tuple[str, u.Quantity, u.Quantity]
+                  ) -> dict:
+    datasets, estimators = shared
+    part, e_lo, e_hi = task
+    return estimators[part].estimate_flux_point(datasets, energy_min=e_lo, energy_max=e_hi)
+
+
+def _tasks(bins: list[tuple[u.Quantity, u.Quantity]]) -> list[tuple[int, tuple]]:
+    """(bin index, task): every estimate, then every sensitivity."""
+    return [(i, (part, *b)) for part in ("estimate", "sensitivity") for i, b in enumerate(bins)]
+
+
+def _pending(template: dict[str, Any], reference: SpectralModel, e_lo: u.Quantity, e_hi: u.Quantity) -> dict:
+    """A row for a bin not computed yet: the reference fluxes of the bin, NaN estimates, no success."""
+    row: dict[str, Any] = {}
+    for key, value in template.items():
+        if key in ("datasets", "norm_scan"):
+            row[key] = value
+        elif key == "success":
+            row[key] = False
+        elif key == "counts":
+            row[key] = np.zeros_like(value)
+        else:
+            row[key] = np.full_like(np.asarray(value, dtype=float), np.nan)
+    fluxes = reference.reference_fluxes(energy_axis=MapAxis.from_energy_edges(u.Quantity([e_lo, e_hi])))
+    row.update({key: value.item() for key, value in fluxes.items()})
+    return row
 
 
 def estimate_flux_points(
@@ -30,27 +78,45 @@ def estimate_flux_points(
     source: str,
     energy_edges: u.Quantity,
     on_flux_point: OnFluxPoint | None = None,
+    processes: int = 1,
     log: logging.Logger = log,
 ) -> FluxPoints:
-    """Flux points of ``source`` in ``energy_edges`` (errors, upper limits, norm scans).
+    """Flux points of ``source`` in ``energy_edges`` (errors, upper limits, norm scans, sensitivity).
 
-    ``on_flux_point(points, done, total)`` is called after each bin with the points so far.
+    The bins are estimated in ``processes`` at once (1: here, in order);
+    ``on_flux_point(points, done, total)`` is called after each task with every bin so far (``done``
+    of them estimated), the others as NaN rows; the last call has every bin and sensitivity.
     """
     datasets = Datasets(datasets)
-    estimator = FluxPointsEstimator(energy_edges=energy_edges, source=source, selection_optional="all", n_jobs=1)
+    estimators = {part: FluxPointsEstimator(energy_edges=energy_edges, source=source, selection_optional=selection,
+                                            n_jobs=1)
+                  for part, selection in (("estimate", list(ESTIMATE)), ("sensitivity", ["sensitivity"]))}
     reference = datasets.models[source].spectral_model.copy()
-    meta = {"n_sigma": estimator.n_sigma, "n_sigma_ul": estimator.n_sigma_ul, "sed_type_init": "likelihood"}
-    rows: list[dict[str, Any]] = []
+    meta = {"n_sigma": estimators["estimate"].n_sigma, "n_sigma_ul": estimators["estimate"].n_sigma_ul,
+            "sed_type_init": "likelihood"}
+    bins = list(zip(energy_edges[:-1], energy_edges[1:], strict=True))
+    tasks = _tasks(bins)
+    rows: dict[int, dict[str, Any]] = {}
+    sensitivities: dict[int, float] = {}
     points = None
-    total = len(energy_edges) - 1
-    for e_lo, e_hi in zip(energy_edges[:-1], energy_edges[1:], strict=True):
-        row = estimator.estimate_flux_point(datasets, energy_min=e_lo, energy_max=e_hi)
-        rows.append(row)
-        points = FluxPoints.from_table(Table(rows, meta=meta), reference_model=reference.copy(),
-                                       gti=datasets.gti, format="gadf-sed")
-        _log_point(row, len(rows), total, log)
+    for index, row in run_unordered(_estimate_bin, (datasets, estimators), [t for _, t in tasks], processes):
+        i, (part, *_) = tasks[index]
+        if part == "sensitivity":
+            sensitivities[i] = row[SENSITIVITY]
+        else:
+            rows[i] = {**row, SENSITIVITY: sensitivities.get(i, np.nan)}
+            _log_point(rows[i], len(rows), len(bins), log)
+        for j, value in sensitivities.items():
+            if j in rows:
+                rows[j][SENSITIVITY] = value
+        template = next(iter(rows.values()), None)
+        if template is None:  # a sensitivity came first: nothing to show yet
+            continue
+        table = Table([rows[j] if j in rows else _pending(template, reference, *bins[j]) for j in range(len(bins))],
+                      meta=meta)
+        points = FluxPoints.from_table(table, reference_model=reference.copy(), gti=datasets.gti, format="gadf-sed")
         if on_flux_point is not None:
-            on_flux_point(points, len(rows), total)
+            on_flux_point(points, len(rows), len(bins))
     return points
 
 

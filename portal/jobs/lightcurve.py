@@ -9,25 +9,31 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from astropy.coordinates import Angle, SkyCoord
+from astropy.coordinates import SkyCoord
 from astropy.time import Time
-from gammapy.data import Observations
+from gammapy.data import GTI, Observations
 from gammapy.datasets import Datasets
 from gammapy.estimators import FluxPoints, LightCurveEstimator
+from gammapy.maps import TimeMapAxis
 from gammapy.modeling import FitResult
 from gammapy.modeling.models import SkyModel
 
 from portal.jobs import context as job_context
+from portal.jobs.binning import EnergyBinning, binning_of
 from portal.jobs.definitions import FITS, PNG, YAML
+from portal.jobs.energy import set_fit_range
 from portal.jobs.fluxpoints import write_flux_points
 from portal.jobs.observations import SPECTRUM_IRFS, target_coord
-from portal.jobs.onoff import energy_axes, reduce_around
+from portal.jobs.onoff import WOBBLE_OFF_REGIONS, OnOffOptions, Reduction, reduce_1d
+from portal.jobs.parallel import available_processes, run_unordered
 from portal.jobs.plots import save_lightcurve_png
+from portal.jobs.safe import SafeRange
 from portal.jobs.spectrum import SOURCE, fit_spectrum, write_model
 from portal.uws.definitions import JobContext, UsageError
 
@@ -57,6 +63,27 @@ class LightCurveResult:
     model: SkyModel
     fit: FitResult
     lightcurve: FluxPoints
+    reduction: Reduction
+
+
+def _time_bin(shared: tuple[Datasets, LightCurveEstimator], interval: tuple[Time, Time]) -> FluxPoints:
+    """The flux in one time bin, as LightCurveEstimator.run computes it."""
+    datasets, estimator = shared
+    selected = datasets.select_time(time_min=interval[0], time_max=interval[1], atol=estimator.atol)
+    return estimator.estimate_time_bin_flux(selected, datasets.names)
+
+
+def estimate_lightcurve(datasets: Datasets, estimator: LightCurveEstimator, processes: int = 1) -> FluxPoints:
+    """gammapy's light curve (:meth:`LightCurveEstimator.run`), its time bins in ``processes`` at once."""
+    gti = datasets.gti if estimator.time_intervals is None else GTI.from_time_intervals(estimator.time_intervals)
+    gti = gti.union(overlap_ok=False, merge_equal=False)
+    intervals = [(t_min, t_max) for t_min, t_max in gti.time_intervals
+                 if len(datasets.select_time(time_min=t_min, time_max=t_max, atol=estimator.atol)) > 0]
+    if not intervals:
+        raise UsageError("No observation falls in the light curve's time bins.")
+    rows = dict(run_unordered(_time_bin, (datasets, estimator), intervals, processes))
+    axis = TimeMapAxis.from_gti(GTI.from_time_intervals(intervals))
+    return FluxPoints.from_stack(maps=[rows[i] for i in range(len(intervals))], axis=axis)
 
 
 def analyse_lightcurve(
@@ -68,21 +95,33 @@ def analyse_lightcurve(
     time_bin: str = "run",
     catalogs: dict[str, Path] | None = None,
     containment_correction: bool = True,
+    fit_e_min: float | None = None,
+    fit_e_max: float | None = None,
+    safe: SafeRange | None = None,
+    n_off_regions: int = WOBBLE_OFF_REGIONS,
+    allow_partial: bool = False,
+    processes: int = 1,
+    on_reduced: Callable[[Reduction], None] | None = None,
     log: logging.Logger = log,
 ) -> LightCurveResult:
-    """The whole light-curve analysis: reduction, joint power-law fit, one flux per time bin."""
+    """The whole light-curve analysis: reduction, joint power-law fit (in the fit range), one integral
+    flux from ``e_min`` to ``e_max`` per time bin (``processes`` bins at once)."""
     if time_bin not in ("run", "night"):
         raise UsageError(f"time_bin must be 'run' or 'night', not {time_bin!r}.")
-    energy_axis, energy_axis_true, edges = energy_axes(e_min, e_max, 1)
-    datasets = reduce_around(observations, target, Angle(on_radius, "deg"), energy_axis, energy_axis_true,
-                             catalogs=catalogs, containment_correction=containment_correction, log=log)
+    binning = binning_of(e_min, e_max, 1, fit_e_min, fit_e_max)  # BinningError is a UsageError
+    options = OnOffOptions(on_radius, containment_correction, safe or SafeRange(), n_off_regions, allow_partial)
+    reduction, edges = reduce_1d(observations, target, binning, options, catalogs, processes, on_reduced, log)
+    datasets = reduction.datasets
     model, fit = fit_spectrum(datasets, "pl", log=log)
-    intervals = night_intervals(observations) if time_bin == "night" else None
+    set_fit_range(datasets, EnergyBinning(binning.points))  # the integral flux: the whole safe range
+    used = Observations([o for o in observations if int(o.obs_id) in set(reduction.used)])
+    intervals = night_intervals(used) if time_bin == "night" else None
     estimator = LightCurveEstimator(energy_edges=edges, source=SOURCE, time_intervals=intervals,
                                     selection_optional=list(SELECTION), n_jobs=1)
-    lightcurve = estimator.run(datasets)
+    lightcurve = estimate_lightcurve(datasets, estimator, processes)
+    set_fit_range(datasets, binning)
     _log_lightcurve(lightcurve, log)
-    return LightCurveResult(datasets, model, fit, lightcurve)
+    return LightCurveResult(datasets, model, fit, lightcurve, reduction)
 
 
 def _log_lightcurve(lightcurve: FluxPoints, log: logging.Logger) -> None:
@@ -101,23 +140,27 @@ def _log_lightcurve(lightcurve: FluxPoints, log: logging.Logger) -> None:
 def run(ctx: JobContext, params: dict[str, Any]) -> None:
     """Job service entry point (``portal.jobs.lightcurve:run``)."""
     target = target_coord(params["ra"], params["dec"])
-    observations = job_context.open_observations(ctx, params["obs_ids"], SPECTRUM_IRFS)
-    catalogs = job_context.record_catalogs(ctx)
-    result = analyse_lightcurve(
-        observations, target, on_radius=params["on_radius"], e_min=params["e_min"], e_max=params["e_max"],
-        time_bin=params["time_bin"], catalogs=catalogs,
-        containment_correction=params.get("containment_correction", True), log=ctx.log,
-    )
-    model_path = write_model(result.datasets.models, result.fit, ctx.workdir / "model.yaml",
-                             extra={"spectral_model": "pl"})
-    ctx.publish("model", model_path, YAML)
-    header = job_context.fits_header(target, params)
-    header["TIMEBIN"] = (params["time_bin"], "one flux per observation (run) or per night")
-    path = write_flux_points(result.lightcurve, ctx.workdir / "lightcurve.fits", header,
-                             sed_type="flux", format="lightcurve")
-    ctx.publish("lightcurve", path, FITS)
-    preview = save_lightcurve_png(result.lightcurve, ctx.workdir / "lightcurve.png", title=_title(target, params))
-    ctx.publish("preview", preview, PNG)
+    with job_context.open_observations(ctx, params["obs_ids"], SPECTRUM_IRFS) as inputs:
+        catalogs = job_context.record_catalogs(ctx)
+        options = OnOffOptions.from_params(params)
+        result = analyse_lightcurve(
+            inputs.observations, target, on_radius=options.on_radius, e_min=params["e_min"], e_max=params["e_max"],
+            time_bin=params["time_bin"], catalogs=catalogs, containment_correction=options.containment_correction,
+            fit_e_min=params.get("fit_e_min"), fit_e_max=params.get("fit_e_max"), safe=options.safe,
+            n_off_regions=options.n_off_regions, allow_partial=options.allow_partial,
+            processes=available_processes(), on_reduced=lambda r: inputs.selected(r.used, r.left_out), log=ctx.log,
+        )
+        model_path = write_model(result.datasets.models, result.fit, ctx.workdir / "model.yaml",
+                                 extra={"spectral_model": "pl", **inputs.model_section()})
+        ctx.publish("model", model_path, YAML)
+        header = inputs.header(target)
+        header["TIMEBIN"] = (params["time_bin"], "one flux per observation (run) or per night")
+        path = write_flux_points(result.lightcurve, ctx.workdir / "lightcurve.fits", header,
+                                 sed_type="flux", format="lightcurve")
+        ctx.publish("lightcurve", path, FITS)
+        preview = save_lightcurve_png(result.lightcurve, ctx.workdir / "lightcurve.png",
+                                      title=_title(target, params))
+        ctx.publish("preview", preview, PNG)
 
 
 def _title(target: SkyCoord, params: dict[str, Any]) -> str:

@@ -9,15 +9,14 @@ fixed, energy-dependent cuts around the target (wobble off regions) otherwise.
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import astropy.units as u
-import numpy as np
 from astropy.coordinates import Angle, SkyCoord
 from gammapy.data import Observations
-from gammapy.datasets import Datasets, SpectrumDataset
+from gammapy.datasets import Datasets, SpectrumDataset, SpectrumDatasetOnOff
 from gammapy.makers import (
     ReflectedRegionsBackgroundMaker,
     ReflectedRegionsFinder,
@@ -27,15 +26,17 @@ from gammapy.makers import (
 from gammapy.maps import MapAxis, RegionGeom, WcsNDMap
 from regions import CircleSkyRegion, PointSkyRegion, SkyRegion
 
+from portal.jobs.binning import EnergyBinning
+from portal.jobs.energy import energy_axes, instrument_range, set_fit_range
 from portal.jobs.exclusion import catalog_files, exclusion_mask, exclusion_regions
-from portal.jobs.observations import check_field_of_view, describe, pointing, safe_mask_maker
+from portal.jobs.inputs import check_kept, in_memory
+from portal.jobs.observations import check_field_of_view, describe, pointing
+from portal.jobs.parallel import run_unordered
+from portal.jobs.safe import SafeRange
 from portal.uws.definitions import UsageError
 
 log = logging.getLogger(__name__)
 
-RECO_RANGE = (0.1, 100.0)  # TeV: reconstructed energies kept around the requested range
-MAX_BIN_DEX = 0.1  # reconstructed energy bins are at most 0.1 in log10(E)
-TRUE_PER_DECADE = 20
 WOBBLE_OFF_REGIONS = 3
 
 
@@ -47,15 +48,17 @@ class OnRegion:
     radius: Angle  # the largest extent, for field-of-view checks and exclusions
     containment_correction: bool
     pointlike: bool
+    n_off_regions: int = WOBBLE_OFF_REGIONS  # wobble regions, for an energy-dependent cut (point region)
 
     def background_maker(self, exclusion: WcsNDMap) -> ReflectedRegionsBackgroundMaker:
-        finder = (WobbleRegionsFinder(n_off_regions=WOBBLE_OFF_REGIONS) if isinstance(self.region, PointSkyRegion)
+        finder = (WobbleRegionsFinder(n_off_regions=self.n_off_regions) if isinstance(self.region, PointSkyRegion)
                   else ReflectedRegionsFinder())
         return ReflectedRegionsBackgroundMaker(region_finder=finder, exclusion_mask=exclusion)
 
 
 def on_region(observations: Observations, target: SkyCoord, on_radius: Angle | u.Quantity,
-              containment_correction: bool = True, log: logging.Logger = log) -> OnRegion:
+              containment_correction: bool = True, n_off_regions: int = WOBBLE_OFF_REGIONS,
+              log: logging.Logger = log) -> OnRegion:
     """The on region for these observations: ``on_radius`` unless point-like IRFs fix it (RAD_MAX).
 
     With full-enclosure IRFs the exposure is corrected for the PSF's containment in the on region
@@ -87,31 +90,67 @@ def on_region(observations: Observations, target: SkyCoord, on_radius: Angle | u
                  largest.deg)
         return OnRegion(CircleSkyRegion(target, largest), largest, False, True)
     log.info("Point-like IRFs with energy-dependent RAD_MAX (up to %.3f deg): events are selected by the IRFs' cut, "
-             "%d wobble off regions per observation (on_radius ignored)", largest.deg, WOBBLE_OFF_REGIONS)
-    return OnRegion(PointSkyRegion(target), largest, False, True)
+             "%d wobble off regions per observation (on_radius ignored)", largest.deg, n_off_regions)
+    return OnRegion(PointSkyRegion(target), largest, False, True, n_off_regions)
 
 
-def energy_axes(e_min: float, e_max: float, n_bins: int) -> tuple[MapAxis, MapAxis, u.Quantity]:
-    """Reconstructed and true energy axes, and the ``n_bins + 1`` flux-point edges (TeV).
+@dataclass(frozen=True)
+class OnOffOptions:
+    """The analysis choices of a 1D reduction (the `spectrum` and `lightcurve` parameters)."""
 
-    Reconstructed bins are log-spaced so that the flux-point edges (log-spaced from ``e_min`` to
-    ``e_max``) fall exactly on bin edges; they extend with the same step down to 0.1 TeV and up to
-    100 TeV (or further if the request goes further), so the fit uses every safe energy.
-    """
-    if not 0 < e_min < e_max:
-        raise UsageError(f"The energy range must have 0 < e_min < e_max (got {e_min} to {e_max} TeV).")
-    span = math.log10(e_max / e_min)
-    per_point = max(1, math.ceil(span / n_bins / MAX_BIN_DEX - 1e-9))
-    step = span / (n_bins * per_point)
-    below = math.floor(math.log10(e_min / min(RECO_RANGE[0], e_min)) / step + 1e-9)
-    above = math.floor(math.log10(max(RECO_RANGE[1], e_max) / e_max) / step + 1e-9)
-    exponents = np.arange(-below, n_bins * per_point + above + 1) * step
-    edges = e_min * 10**exponents * u.TeV
-    reco = MapAxis.from_energy_edges(edges, name="energy")
-    true = MapAxis.from_energy_bounds(edges[0] / 2, edges[-1] * 2, nbin=TRUE_PER_DECADE, per_decade=True,
-                                      name="energy_true")
-    points = e_min * 10 ** (np.arange(n_bins + 1) * step * per_point) * u.TeV
-    return reco, true, points
+    on_radius: float = 0.11  # deg
+    containment_correction: bool = True
+    safe: SafeRange = SafeRange()
+    n_off_regions: int = WOBBLE_OFF_REGIONS
+    allow_partial: bool = False
+
+    @classmethod
+    def from_params(cls, params: dict) -> OnOffOptions:
+        return cls(params["on_radius"], params.get("containment_correction", True), SafeRange.from_params(params),
+                   params.get("n_off_regions", WOBBLE_OFF_REGIONS), params.get("allow_partial", False))
+
+
+@dataclass
+class Reduction:
+    """The on/off spectra of the observations that can be used, and why the others were left out."""
+
+    datasets: Datasets
+    left_out: dict[int, str] = field(default_factory=dict)  # obs id -> reason
+
+    @property
+    def used(self) -> list[int]:
+        return [int(d.name) for d in self.datasets]
+
+
+@dataclass(frozen=True)
+class _Reduce:
+    """What every worker of the reduction needs (shared by fork)."""
+
+    observations: Observations
+    target: SkyCoord
+    on: OnRegion
+    empty: SpectrumDataset
+    exclusion: WcsNDMap
+    safe: SafeRange
+
+
+def _reduce_one(shared: _Reduce, index: int) -> tuple[SpectrumDatasetOnOff | None, str | None]:
+    """One observation's on/off spectrum within its safe range, or why it cannot be used."""
+    obs = in_memory(shared.observations[index])
+    offset = pointing(obs).separation(shared.target).deg
+    maker = SpectrumDatasetMaker(containment_correction=shared.on.containment_correction,
+                                 use_region_center=shared.on.pointlike, selection=["counts", "exposure", "edisp"])
+    dataset = maker.run(shared.empty.copy(name=str(obs.obs_id)), obs)
+    dataset = shared.on.background_maker(shared.exclusion).run(dataset, obs)
+    if dataset.counts_off is None:
+        return None, (f"no reflected off region fits outside the excluded regions (pointing {offset:.2f} deg from "
+                      "the target)")
+    dataset = shared.safe.maker(obs).run(dataset, obs)
+    if not dataset.mask_safe.data.any():
+        if shared.safe.offset_max is not None and offset > shared.safe.offset_max:
+            return None, f"pointing {offset:.2f} deg from the target, beyond offset_max {shared.safe.offset_max:g} deg"
+        return None, f"no safe energy range ({shared.safe.describe()})"
+    return dataset, None
 
 
 def reduce_onoff(
@@ -121,44 +160,44 @@ def reduce_onoff(
     energy_axis: MapAxis,
     energy_axis_true: MapAxis,
     exclusion: WcsNDMap,
+    safe: SafeRange | None = None,
+    processes: int = 1,
     log: logging.Logger = log,
-) -> Datasets:
-    """One on/off spectrum per observation, with its safe energy range.
+) -> Reduction:
+    """One on/off spectrum per observation, with its safe energy range, in ``processes`` at once.
 
-    Observations where no reflected region fits outside the exclusions are left out (and logged);
-    none left, or no event at all in the on region, is a :class:`UsageError`.
+    Observations where no reflected region fits outside the exclusions, or with no safe energy,
+    are left out (each with its reason, logged); the datasets keep the order of ``observations``.
     """
     geom = RegionGeom.create(region=on.region, axes=[energy_axis])
     empty = SpectrumDataset.create(geom=geom, energy_axis_true=energy_axis_true)
-    maker = SpectrumDatasetMaker(containment_correction=on.containment_correction, use_region_center=on.pointlike,
-                                 selection=["counts", "exposure", "edisp"])
-    background = on.background_maker(exclusion)
-    datasets = Datasets()
-    skipped = []
-    for obs in observations:
-        dataset = maker.run(empty.copy(name=str(obs.obs_id)), obs)
-        dataset = background.run(dataset, obs)
-        if dataset.counts_off is None:
-            skipped.append(obs.obs_id)
-            log.warning("Observation %s: no reflected off region fits outside the excluded regions "
-                        "(offset %.2f deg); left out.", obs.obs_id, pointing(obs).separation(target).deg)
-            continue
-        dataset = safe_mask_maker(obs).run(dataset, obs)
+    shared = _Reduce(observations, target, on, empty, exclusion, safe or SafeRange())
+    found: dict[int, SpectrumDatasetOnOff] = {}
+    left_out: dict[int, str] = {}
+    for index, (dataset, reason) in run_unordered(_reduce_one, shared, range(len(observations)), processes):
+        if dataset is None:
+            left_out[int(observations[index].obs_id)] = reason
+        else:
+            found[index] = dataset
+    datasets = Datasets([found[i] for i in sorted(found)])
+    for obs_id, reason in left_out.items():
+        log.warning("Observation %s left out: %s.", obs_id, reason)
+    for dataset in datasets:
         _log_dataset(dataset, log)
-        datasets.append(dataset)
-    if not datasets:
-        raise UsageError(
-            f"No background could be measured for the target {describe(target)}: in observation(s) "
-            f"{', '.join(map(str, skipped))} no reflected region fits outside the excluded sources. The target "
-            "may be too close to the pointing position; choose observations with a larger offset."
-        )
-    on_counts = sum(float(d.counts.data[d.mask_safe.data].sum()) for d in datasets)
+    return Reduction(datasets, {i: left_out[i] for i in sorted(left_out)})
+
+
+def check_reduction(reduction: Reduction, observations: Observations, target: SkyCoord, on: OnRegion,
+                    allow_partial: bool = False) -> None:
+    """Refuse a reduction that lost every observation, more than half without ``allow_partial``, or
+    that has no event in the on region (:class:`UsageError` saying why)."""
+    check_kept(len(observations), reduction.left_out, allow_partial)
+    on_counts = sum(float(d.counts.data[d.mask_safe.data].sum()) for d in reduction.datasets)
     if on_counts == 0:
         raise UsageError(
             f"No event in the on region ({on.radius.deg:.2f} deg around {describe(target)}) within the safe "
             "energy range of the observations: check the target position and the observations."
         )
-    return datasets
 
 
 def reduce_around(
@@ -169,21 +208,52 @@ def reduce_around(
     energy_axis_true: MapAxis,
     catalogs: dict[str, Path] | None = None,
     containment_correction: bool = True,
+    safe: SafeRange | None = None,
+    n_off_regions: int = WOBBLE_OFF_REGIONS,
+    allow_partial: bool = False,
+    processes: int = 1,
+    on_reduced: Callable[[Reduction], None] | None = None,
     log: logging.Logger = log,
-) -> Datasets:
+) -> Reduction:
     """The whole 1D reduction around ``target``: on region, field-of-view check, exclusions, spectra.
 
     ``catalogs`` are the source catalogs to exclude (default: those in ``$GAMMAPY_DATA``);
-    ``containment_correction`` as in :func:`on_region`.
+    ``containment_correction`` and ``n_off_regions`` as in :func:`on_region`; ``safe`` the safe
+    range (default: auto). ``on_reduced(reduction)`` is called before the reduction is checked
+    (:func:`check_reduction`), so that what was left out is known even when the job then fails.
     """
-    on = on_region(observations, target, on_radius, containment_correction, log=log)
+    on = on_region(observations, target, on_radius, containment_correction, n_off_regions, log=log)
     check_field_of_view(observations, target, on.radius)
     # Reflected regions lie within twice the pointing offset of the target.
     reach = max(pointing(obs).separation(target) for obs in observations) * 2 + on.radius + 0.5 * u.deg
     regions = exclusion_regions(target, on.radius, reach + 1 * u.deg,
                                 catalog_files() if catalogs is None else catalogs, log=log)
     mask = exclusion_mask(target, 2 * reach, regions)
-    return reduce_onoff(observations, target, on, energy_axis, energy_axis_true, mask, log=log)
+    reduction = reduce_onoff(observations, target, on, energy_axis, energy_axis_true, mask, safe=safe,
+                             processes=processes, log=log)
+    if on_reduced is not None:
+        on_reduced(reduction)
+    check_reduction(reduction, observations, target, on, allow_partial)
+    return reduction
+
+
+def reduce_1d(observations: Observations, target: SkyCoord, binning: EnergyBinning, options: OnOffOptions,
+              catalogs: dict[str, Path] | None, processes: int, on_reduced: Callable[[Reduction], None] | None,
+              log: logging.Logger) -> tuple[Reduction, u.Quantity]:
+    """The reduction of a 1D analysis on the axes of ``binning``, with its fit range set; and the
+    flux-point edges. Shared by the spectrum and the light curve."""
+    energy_axis, energy_axis_true, edges = energy_axes(binning, instrument_range(observations))
+    reduction = reduce_around(
+        observations, target, Angle(options.on_radius, "deg"), energy_axis, energy_axis_true, catalogs=catalogs,
+        containment_correction=options.containment_correction, safe=options.safe,
+        n_off_regions=options.n_off_regions, allow_partial=options.allow_partial, processes=processes,
+        on_reduced=on_reduced, log=log)
+    set_fit_range(reduction.datasets, binning)
+    low, high = binning.fit_range()
+    if low is not None or high is not None:
+        log.info("Fit energy range: %s to %s (reconstructed energy)", "-" if low is None else f"{low:.3g} TeV",
+                 "-" if high is None else f"{high:.3g} TeV")
+    return reduction, edges
 
 
 def _log_dataset(dataset, log: logging.Logger) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import astropy.units as u
 import numpy as np
-from astropy.coordinates import Angle, SkyCoord
+from astropy.coordinates import SkyCoord
 from gammapy.data import Observations
 from gammapy.datasets import Datasets
 from gammapy.estimators import FluxPoints
@@ -31,11 +31,15 @@ from gammapy.modeling.models import (
 from gammapy.utils.scripts import to_yaml
 
 from portal.jobs import context as job_context
+from portal.jobs.binning import EnergyBinning, binning_of
 from portal.jobs.definitions import FITS, YAML
+from portal.jobs.energy import set_fit_range
 from portal.jobs.fluxpoints import OnFluxPoint, estimate_flux_points, write_flux_points
 from portal.jobs.observations import SPECTRUM_IRFS, target_coord
-from portal.jobs.onoff import energy_axes, reduce_around
-from portal.uws.definitions import FatalError, JobContext
+from portal.jobs.onoff import WOBBLE_OFF_REGIONS, OnOffOptions, Reduction, reduce_1d
+from portal.jobs.parallel import available_processes
+from portal.jobs.safe import SafeRange
+from portal.uws.definitions import FatalError, JobContext, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,14 @@ def fit_spectrum(datasets: Datasets, kind: str, optimize_opts: dict | None = Non
                  log: logging.Logger = log) -> tuple[SkyModel, FitResult]:
     """Joint likelihood fit of a ``kind`` model on all datasets; a fit that fails is a FatalError."""
     model = SkyModel(spectral_model=spectral_model(kind), name=SOURCE)
+    n_free = len(model.spectral_model.parameters.free_parameters)
+    n_bins = int(np.any([np.asarray(d.mask.data).ravel() for d in datasets], axis=0).sum())
+    if n_bins <= n_free:
+        raise UsageError(
+            f"The fit would use {n_bins} energy bin{'s' if n_bins != 1 else ''} (the fit range within the "
+            f"observations' safe energies), too few for the {n_free} free parameters of a {MODEL_NAMES[kind]}: widen "
+            "the fit range (fit_e_min, fit_e_max) or choose a simpler model."
+        )
     datasets.models = Models([model])
     fit = Fit(optimize_opts=optimize_opts or {})
     result = fit.run(datasets)
@@ -69,9 +81,15 @@ def fit_spectrum(datasets: Datasets, kind: str, optimize_opts: dict | None = Non
             f"The {MODEL_NAMES[kind]} fit did not converge ({result.optimize_result.message.strip()}). "
             "Try another spectral model, a wider energy range or more observations."
         )
-    if result.covariance_result is None or not result.covariance_result.success:
-        log.warning("The fit converged but its covariance could not be estimated: the errors are unreliable.")
-    for par in model.spectral_model.parameters.free_parameters:
+    free = model.spectral_model.parameters.free_parameters
+    bad = [p.name for p in free if not (np.isfinite(p.error) and p.error > 0)]
+    if result.covariance_result is None or not result.covariance_result.success or bad:
+        raise FatalError(
+            f"The {MODEL_NAMES[kind]} fit converged but its errors could not be estimated"
+            f"{' (' + ', '.join(bad) + ' without a finite error)' if bad else ''}. Try a simpler spectral model, "
+            "a wider energy range or more observations."
+        )
+    for par in free:
         log.info("Fitted %s = %.4g +- %.2g %s", par.name, par.value, par.error, par.unit)
     log.info("Fit statistic (Cash/WStat) %.2f, %d free parameters", result.total_stat,
              len(datasets.models.parameters.free_parameters))
@@ -124,6 +142,11 @@ class SpectrumResult:
     model: SkyModel
     fit: FitResult
     flux_points: FluxPoints
+    reduction: Reduction
+
+    @property
+    def left_out(self) -> dict[int, str]:
+        return self.reduction.left_out
 
 
 def analyse_spectrum(
@@ -136,41 +159,61 @@ def analyse_spectrum(
     n_bins: int = 8,
     catalogs: dict[str, Path] | None = None,
     containment_correction: bool = True,
+    fit_e_min: float | None = None,
+    fit_e_max: float | None = None,
+    safe: SafeRange | None = None,
+    n_off_regions: int = WOBBLE_OFF_REGIONS,
+    allow_partial: bool = False,
+    processes: int = 1,
+    on_reduced: Callable[[Reduction], None] | None = None,
     on_model: Callable[[Models, FitResult], None] | None = None,
     on_flux_point: OnFluxPoint | None = None,
     log: logging.Logger = log,
 ) -> SpectrumResult:
-    """The whole spectral analysis: reduction, fit, flux points (``on_*`` called as results appear)."""
-    energy_axis, energy_axis_true, edges = energy_axes(e_min, e_max, n_bins)
-    datasets = reduce_around(observations, target, Angle(on_radius, "deg"), energy_axis, energy_axis_true,
-                             catalogs=catalogs, containment_correction=containment_correction, log=log)
+    """The whole spectral analysis: reduction, fit, flux points (``on_*`` called as results appear).
+
+    The flux points cover ``e_min`` to ``e_max`` in every observation's safe range whatever the fit
+    range; ``processes`` reduce the observations and estimate the flux points at once (1: here).
+    A request the binning cannot serve is a :class:`UsageError`.
+    """
+    binning = binning_of(e_min, e_max, n_bins, fit_e_min, fit_e_max)  # BinningError is a UsageError
+    options = OnOffOptions(on_radius, containment_correction, safe or SafeRange(), n_off_regions, allow_partial)
+    reduction, edges = reduce_1d(observations, target, binning, options, catalogs, processes, on_reduced, log)
+    datasets = reduction.datasets
     sky_model, fit = fit_spectrum(datasets, model, log=log)
     if on_model is not None:
         on_model(datasets.models, fit)
-    points = estimate_flux_points(datasets, SOURCE, edges, on_flux_point=on_flux_point, log=log)
-    return SpectrumResult(datasets, sky_model, fit, points)
+    set_fit_range(datasets, EnergyBinning(binning.points))  # flux points: the whole safe range
+    points = estimate_flux_points(datasets, SOURCE, edges, on_flux_point=on_flux_point, processes=processes, log=log)
+    set_fit_range(datasets, binning)
+    return SpectrumResult(datasets, sky_model, fit, points, reduction)
 
 
 def run(ctx: JobContext, params: dict[str, Any]) -> None:
     """Job service entry point (``portal.jobs.spectrum:run``)."""
     target = target_coord(params["ra"], params["dec"])
-    observations = job_context.open_observations(ctx, params["obs_ids"], SPECTRUM_IRFS)
-    catalogs = job_context.record_catalogs(ctx)
-    header = job_context.fits_header(target, params)
-    model_path = ctx.workdir / "model.yaml"
-    points_path = ctx.workdir / "flux_points.fits"
+    with job_context.open_observations(ctx, params["obs_ids"], SPECTRUM_IRFS) as inputs:
+        catalogs = job_context.record_catalogs(ctx)
+        model_path = ctx.workdir / "model.yaml"
+        points_path = ctx.workdir / "flux_points.fits"
 
-    def on_model(models: Models, fit: FitResult) -> None:
-        write_model(models, fit, model_path, extra={"spectral_model": params["model"]})
-        ctx.publish("model", model_path, YAML)
+        def on_model(models: Models, fit: FitResult) -> None:
+            write_model(models, fit, model_path, extra={"spectral_model": params["model"], **inputs.model_section()})
+            ctx.publish("model", model_path, YAML)
 
-    def on_flux_point(points: FluxPoints, done: int, total: int) -> None:
-        write_flux_points(points, points_path, header)
-        ctx.publish("flux_points", points_path, FITS)
+        def on_flux_point(points: FluxPoints, done: int, total: int) -> None:
+            header = inputs.header(target)
+            header["NPOINTS"] = (done, f"flux points computed so far, of {total}")
+            write_flux_points(points, points_path, header)
+            ctx.publish("flux_points", points_path, FITS)
 
-    analyse_spectrum(
-        observations, target, on_radius=params["on_radius"], model=params["model"], e_min=params["e_min"],
-        e_max=params["e_max"], n_bins=params["n_bins"], catalogs=catalogs,
-        containment_correction=params.get("containment_correction", True), on_model=on_model,
-        on_flux_point=on_flux_point, log=ctx.log,
-    )
+        options = OnOffOptions.from_params(params)
+        analyse_spectrum(
+            inputs.observations, target, on_radius=options.on_radius, model=params["model"], e_min=params["e_min"],
+            e_max=params["e_max"], n_bins=params["n_bins"], catalogs=catalogs,
+            containment_correction=options.containment_correction, fit_e_min=params.get("fit_e_min"),
+            fit_e_max=params.get("fit_e_max"), safe=options.safe, n_off_regions=options.n_off_regions,
+            allow_partial=options.allow_partial, processes=available_processes(),
+            on_reduced=lambda r: inputs.selected(r.used, r.left_out), on_model=on_model,
+            on_flux_point=on_flux_point, log=ctx.log,
+        )

@@ -11,6 +11,10 @@ own attributes and types. For a job the record holds:
 - what it **used**: each input file as a ``voprov:DatasetEntity`` named by its SHA-256 (the
   same file has the same id in every record), with its path, checksum, role and attributes
   such as the obs id;
+- what it **left out**: files of observations the job looked at but that did not enter its
+  results (role ``left-out``, with the reason). ProvDM has no "used but rejected" relation, so
+  they are not ``used``: the entity carries ``portal:leftOutReason`` and is linked to the
+  activity by a plain ``wasInfluencedBy`` typed ``portal:leftOut``;
 - what it **generated**: each result (id, relative path, content type, size, SHA-256);
 - the **agents**: the owner (``prov:Person``) and the software (``prov:SoftwareAgent`` with
   the versions of Python, the portal and the science libraries).
@@ -31,9 +35,10 @@ from typing import Any
 
 from prov.model import PROV, PROV_LABEL, PROV_ROLE, PROV_TYPE, PROV_VALUE, ProvDocument
 
-__all__ = ["ProvenanceInfo", "build", "write", "software_versions", "JSON_FILE", "PROVN_FILE"]
+__all__ = ["ProvenanceInfo", "build", "write", "software_versions", "JSON_FILE", "PROVN_FILE", "LEFT_OUT"]
 
 VOPROV_URI = "http://www.ivoa.net/documents/ProvenanceDM/ns/voprov/"
+LEFT_OUT = "left-out"  # the role of an input file the job considered but left out of its results
 PORTAL_URI = "urn:gamma-portal:"
 JSON_FILE = "provenance.json"
 PROVN_FILE = "provenance.provn"
@@ -132,6 +137,13 @@ def build(info: ProvenanceInfo) -> ProvDocument:
         for k, v in (item.get("attributes") or {}).items():
             if v is not None:
                 attrs[portal[_local(k)]] = _literal(v)
+        if item.get("role") == LEFT_OUT:
+            reason = attrs.pop(portal["reason"], None)
+            if reason is not None:
+                attrs[portal["leftOutReason"]] = reason
+            entity = doc.entity(portal[f"file_{key[:32]}"], attrs)
+            doc.influence(activity, entity, other_attributes={PROV_TYPE: portal["leftOut"]})
+            continue
         entity = doc.entity(portal[f"file_{key[:32]}"], attrs)
         doc.usage(activity, entity, other_attributes={PROV_ROLE: item.get("role") or "input"})
 

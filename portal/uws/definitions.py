@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Callable, Literal, Protocol
 
 ParameterType = Literal["int", "float", "string", "bool", "int-list", "choice"]
 
@@ -65,6 +65,9 @@ class JobDefinition:
     results: tuple[ResultSpec, ...]
     execution_duration: int = 3600  # seconds; default UWS executionDuration
     extra: dict[str, Any] = field(default_factory=dict)
+    # Rules across parameters, checked with the typed values before a job may be queued (HTTP 400):
+    # raises portal.uws.params.ParameterError with a sentence. Must stay light (no science stack).
+    validate: Callable[[dict[str, Any]], None] | None = None
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:

@@ -3,7 +3,8 @@
 UWS parameters travel as strings. :func:`normalize` checks each given value against the job
 definition (so that a bad value is refused when it is posted, with a message naming the
 parameter and the rule) and returns the (name, value) pairs to store; :func:`typed` turns a
-complete stored set into the typed dict the run function receives, defaults filled in.
+complete stored set into the typed dict the run function receives, defaults filled in, and
+applies the definition's own ``validate`` rules across parameters.
 Parameter names are matched without regard to case (as TAP requires); stored names are the
 definition's own spelling.
 """
@@ -115,4 +116,6 @@ def typed(definition: JobDefinition, stored: Iterable[tuple[str, str]]) -> dict[
             out[p.name] = p.default
     if missing:
         raise ParameterError(f"missing required parameter{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+    if definition.validate is not None:
+        definition.validate(out)  # rules across parameters (ParameterError)
     return out

@@ -50,7 +50,7 @@ def test_target_at_the_pointing_position_has_no_reflected_region(data_store):
 
     observations = data_store.get_observations([23526], required_irf=["aeff", "edisp"])
     centre = pointing(observations[0]).icrs
-    with pytest.raises(UsageError, match="No background could be measured .* observation\\(s\\) 23526"):
+    with pytest.raises(UsageError, match="None of the 1 observation.* could be used: 23526: no reflected off region"):
         analyse_spectrum(observations, target_coord(centre.ra.deg, centre.dec.deg), log=log)
 
 

@@ -31,9 +31,10 @@ def _pointlike(obs, rad_max=None, cut=0.11):
 
 
 def _axes():
-    from portal.jobs.onoff import energy_axes
+    from portal.jobs.binning import binning_of
+    from portal.jobs.energy import energy_axes
 
-    return energy_axes(1.0, 30.0, 4)[:2]
+    return energy_axes(binning_of(1.0, 30.0, 4), (0.01, 100.0))[:2]
 
 
 def test_a_fixed_rad_max_sets_the_on_radius(crab_observations, caplog):
@@ -45,7 +46,7 @@ def test_a_fixed_rad_max_sets_the_on_radius(crab_observations, caplog):
     target = target_coord(*CRAB)
     observations = Observations([_pointlike(o, cut=0.1) for o in crab_observations[:2]])
     with caplog.at_level(logging.INFO, logger=log.name):
-        datasets = reduce_around(observations, target, Angle(0.2, "deg"), *_axes(), log=log)
+        datasets = reduce_around(observations, target, Angle(0.2, "deg"), *_axes(), log=log).datasets
     assert "fixed RAD_MAX cut, 0.100 deg (on_radius ignored)" in caplog.text
     for dataset, obs in zip(datasets, observations, strict=True):
         assert dataset.counts.geom.region.radius.to_value("deg") == pytest.approx(0.1)
@@ -74,7 +75,7 @@ def test_an_energy_dependent_rad_max_uses_point_regions_and_wobble_off_regions(c
     cuts = RadMax2D(axes=[energy, offset], data=np.linspace(0.2, 0.08, 6)[:, None], unit="deg")
     observations = Observations([_pointlike(o, rad_max=cuts) for o in crab_observations[:2]])
     with caplog.at_level(logging.INFO, logger=log.name):
-        datasets = reduce_around(observations, target_coord(*CRAB), Angle(0.11, "deg"), *_axes(), log=log)
+        datasets = reduce_around(observations, target_coord(*CRAB), Angle(0.11, "deg"), *_axes(), log=log).datasets
     assert "energy-dependent RAD_MAX (up to 0.200 deg)" in caplog.text
     for dataset in datasets:
         assert isinstance(dataset.counts.geom.region, PointSkyRegion)

@@ -45,16 +45,18 @@ def _read_points(content: bytes):
 
 def test_spectrum_job_completes_with_every_result(crab_job):
     assert crab_job.phase == "COMPLETED", crab_job.error
-    assert {"flux_points", "model", "log", "provenance"} <= set(crab_job.results)
+    assert {"flux_points", "model", "inputs", "log", "provenance"} <= set(crab_job.results)
 
 
 def test_the_sed_grows_while_the_job_runs(crab_job):
     versions = crab_job.versions["flux_points"]
     executing = [v for v in versions if v.phase == "EXECUTING"]
     assert len(executing) >= 2, [(v.seconds, v.phase) for v in versions]
-    sizes = [_read_points(v.content).energy_axis.nbin for v in versions]
-    assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes)  # each version adds points
-    assert sizes[-1] == 4
+    # each version adds points or their sensitivities (bins still being computed are NaN rows) on the final axis
+    points = [_read_points(v.content) for v in versions]
+    done = [int(np.isfinite(p.norm.data).sum()) + int(np.isfinite(p.norm_sensitivity.data).sum()) for p in points]
+    assert done == sorted(done) and len(set(done)) == len(done) and done[-1] == 8
+    assert {p.energy_axis.nbin for p in points} == {4}
     # the model (and its envelope) is there before the first flux point
     assert crab_job.first("model").seconds <= crab_job.first("flux_points").seconds
 
@@ -70,6 +72,7 @@ def test_flux_points_result_reads_back_with_profiles(crab_job, client, tmp_path)
     assert np.all(np.isfinite(points.norm_ul.data))
     header = fits.getheader(path, "FLUXPOINTS")
     assert header["OBS_IDS"] == ",".join(map(str, CRAB_RUNS)) and header["RA_OBJ"] == pytest.approx(CRAB[0])
+    assert header["N_OBS"] == 4 and header["NPOINTS"] == 4 and "OBS_OUT" not in header
 
 
 def test_model_result_is_the_in_process_analysis(crab_job, client, crab_spectrum, tmp_path):
@@ -88,6 +91,8 @@ def test_model_result_is_the_in_process_analysis(crab_job, client, crab_spectrum
 def test_provenance_names_every_input_file(crab_job, client):
     record = json.loads(client.result(crab_job, "provenance"))
     text = json.dumps(record)
+    inputs = json.loads(client.result(crab_job, "inputs"))
+    assert inputs == {"requested": CRAB_RUNS, "used": CRAB_RUNS, "left_out": []}
     for obs_id in CRAB_RUNS:
         assert f"hess_dl3_dr1_obs_id_{obs_id:06d}.fits.gz" in text
     assert "hgps_catalog_v1.fits.gz" in text and "gammacat.fits.gz" in text
@@ -110,6 +115,73 @@ def test_errors_end_the_job_with_a_message(client, params, message):
     watched = client.run_and_watch("spectrum", {"obs_ids": CRAB_RUNS, "ra": CRAB[0], "dec": CRAB[1], **params})
     assert watched.phase == "ERROR"
     assert message in watched.error and "Traceback" not in watched.error
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"e_min": 1, "e_max": 1.001, "n_bins": 30}, "narrower than one energy bin"),
+    ({"e_min": 1, "e_max": 1.0001, "n_bins": 1}, "narrower than one energy bin"),
+    ({"e_min": 1, "e_max": 3, "n_bins": 30}, "at most 5 flux points"),
+    ({"fit_e_min": 2, "fit_e_max": 2.05}, "fit energy range 2 to 2.05 TeV is narrower than one energy bin"),
+])
+def test_binning_that_cannot_work_is_refused_before_the_job_is_queued(client, params, message):
+    data = {"obs_ids": ",".join(map(str, PKS2155_RUNS[:3])), "ra": PKS2155[0], "dec": PKS2155[1], **params,
+            "PHASE": "RUN"}
+    before = client.http.get("/uws/spectrum").text
+    response = client.http.post("/uws/spectrum", data={k: str(v) for k, v in data.items()}, follow_redirects=False)
+    assert response.status_code == 400, response.text
+    assert message in response.text and "Traceback" not in response.text
+    assert client.http.get("/uws/spectrum").text.count("<uws:jobref") == before.count("<uws:jobref")  # no job
+
+
+def _job_process(client, job_url: str) -> int:
+    """The pid of a running job's process, from the first line its log writes."""
+    import re
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = re.search(r"job \S+ started \(process (\d+)\)", client.http.get(f"{job_url}/results/log").text)
+        if found:
+            return int(found.group(1))
+        time.sleep(0.1)
+    raise TimeoutError("the job's log never named its process")
+
+
+def _group(pgid: int) -> set[int]:
+    """The live processes of a process group."""
+    from pathlib import Path
+
+    members = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.add(int(stat.parent.name))
+    return members
+
+
+def test_abort_stops_the_job_and_its_parallel_workers(client):
+    """ABORT while the flux points are being computed in parallel: no process of the job remains."""
+    import time
+
+    params = {"obs_ids": CRAB_RUNS, "ra": CRAB[0], "dec": CRAB[1], "n_bins": 8}
+    job_url = client.submit("spectrum", params)
+    try:
+        pid = _job_process(client, job_url)
+        deadline = time.monotonic() + 300
+        while len(_group(pid)) < 3 and time.monotonic() < deadline:  # the job process and its workers
+            time.sleep(0.05)
+        assert len(_group(pid)) >= 3, "the job never ran its parallel workers"
+        client.http.post(f"{job_url}/phase", data={"PHASE": "ABORT"})
+        deadline = time.monotonic() + 60
+        while _group(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _group(pid)
+        assert str(client.summary(job_url).phase) == "ABORTED"
+    finally:
+        client.http.delete(job_url)
 
 
 def test_lightcurve_job(client):

@@ -58,7 +58,7 @@ def test_skymap_job_publishes_fits_and_a_preview(tmp_path, dr1):
     ctx = LocalContext(dr1, tmp_path / "job")
     skymap.run(ctx, {"obs_ids": CRAB_RUNS[:2], "ra": CRAB[0], "dec": CRAB[1], "width": 2.0, "binsz": 0.05,
                      "e_min": 1.0, "e_max": 100.0, "correlation_radius": 0.1})
-    assert set(ctx.published) == {"counts", "excess", "significance", "preview"}
+    assert set(ctx.published) == {"counts", "excess", "significance", "preview", "inputs"}
     significance = Map.read(ctx.published["significance"][-1])
     assert significance.geom.data_shape == (40, 40) and np.nanmax(significance.data) > 10
     assert ctx.published["preview"][-1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

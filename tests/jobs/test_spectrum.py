@@ -26,14 +26,12 @@ def direct_crab_fit(crab_observations):
     from regions import CircleSkyRegion
 
     target = SkyCoord(*CRAB, unit="deg")
-    # 0.092 dex bins through 1 and 30 TeV (the flux-point edges), from 0.1 to 100 TeV
-    step = np.log10(30) / 16
-    k = np.arange(-np.floor(1 / step), 16 + np.floor(np.log10(100 / 30) / step) + 1)
-    energy = MapAxis.from_energy_edges(10 ** (k * step) * u.TeV, name="energy")
-    energy_true = MapAxis.from_energy_bounds(energy.edges[0] / 2, energy.edges[-1] * 2, nbin=20, per_decade=True,
-                                             name="energy_true")
+    # gammapy's tutorial binning over the range of the H.E.S.S. effective area: 10 and 20 bins per decade
+    energy = MapAxis.from_energy_bounds(0.01, 100, nbin=10, per_decade=True, unit="TeV", name="energy")
+    energy_true = MapAxis.from_energy_bounds(0.01, 100, nbin=20, per_decade=True, unit="TeV", name="energy_true")
     on = CircleSkyRegion(target, 0.11 * u.deg)
-    # the target and known sources are excluded (0.3 deg beyond their size) where reflected regions may lie
+    # the target and known sources are excluded (0.3 deg beyond their size) where reflected regions may lie;
+    # the target's own counterparts (inside the on region, or covering it) are the target's 0.41 deg circle
     reach = 2 * max(obs.get_pointing_icrs(obs.tmid).separation(target) for obs in crab_observations) + 0.61 * u.deg
     excluded = [CircleSkyRegion(target, 0.41 * u.deg)]
     catalogs = os.path.expandvars("$GAMMAPY_DATA/catalogs")
@@ -41,11 +39,13 @@ def direct_crab_fit(crab_observations):
                       (SourceCatalogGammaCat(f"{catalogs}/gammacat/gammacat.fits.gz"), "morph_sigma")):
         sigma = np.nan_to_num(np.ma.filled(cat.table[size].astype(float), np.nan))
         for pos, s in zip(cat.positions, sigma, strict=True):
-            if pos.separation(target) < reach + 1 * u.deg:
+            separation = pos.separation(target)
+            if separation < reach + 1 * u.deg and not (separation < 0.11 * u.deg or separation < s * u.deg):
                 excluded.append(CircleSkyRegion(pos, (0.3 + 2 * s) * u.deg))
     mask = ~WcsGeom.create(skydir=target, width=2 * reach, binsz=0.02, frame="icrs").region_mask(excluded)
     empty = SpectrumDataset.create(geom=RegionGeom.create(on, axes=[energy]), energy_axis_true=energy_true)
-    maker = SpectrumDatasetMaker(containment_correction=True, selection=["counts", "exposure", "edisp"])
+    maker = SpectrumDatasetMaker(containment_correction=True, use_region_center=False,
+                                 selection=["counts", "exposure", "edisp"])
     reflected = ReflectedRegionsBackgroundMaker(exclusion_mask=mask)
     safe = SafeMaskMaker(methods=["aeff-default"])
     datasets = Datasets()
@@ -63,8 +63,10 @@ def test_crab_power_law_agrees_with_gammapy_used_directly(crab_spectrum, direct_
     result, _ = crab_spectrum
     direct, _ = direct_crab_fit
     fitted = result.model.spectral_model
-    assert fitted.index.value == pytest.approx(direct.index.value, abs=0.02)
-    assert fitted.amplitude.value == pytest.approx(direct.amplitude.value, rel=0.03)
+    # the same choices (IRFs averaged over the on region, as the job does for full-enclosure IRFs): 3 digits at least
+    assert fitted.index.value == pytest.approx(direct.index.value, rel=1e-3)
+    assert fitted.amplitude.value == pytest.approx(direct.amplitude.value, rel=1e-3)
+    assert fitted.index.error == pytest.approx(direct.index.error, rel=1e-2)
     assert fitted.amplitude.unit == u.Unit("cm-2 s-1 TeV-1") and fitted.reference.quantity == 1 * u.TeV
     # the H.E.S.S. Crab: a power law of index about 2.6, 4e-11 cm-2 s-1 TeV-1 at 1 TeV (PSF-containment corrected)
     assert 2.4 < fitted.index.value < 2.9 and 3e-11 < fitted.amplitude.value < 6e-11
@@ -91,23 +93,31 @@ def test_flux_points_are_gammapys_own_estimate(crab_spectrum):
     ours = result.flux_points
     for name in ("norm", "norm_err", "norm_errn", "norm_errp", "norm_ul", "ts", "stat_scan"):
         np.testing.assert_allclose(getattr(ours, name).data[:1], getattr(theirs, name).data, rtol=1e-4, err_msg=name)
+    # computed on its own slice (not after the estimate): within its root search's tolerance (1e-2), measured 2e-5
+    np.testing.assert_allclose(ours.norm_sensitivity.data[:1], theirs.norm_sensitivity.data, rtol=1e-3)
 
 
 def test_flux_points_grow_bin_by_bin(crab_spectrum):
     result, seen = crab_spectrum
-    assert [(done, total) for _, done, total in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    # every bin's estimate, then their sensitivities
+    assert [(done, total) for _, done, total in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)] + [(4, 4)] * 4
     final = result.flux_points.norm.data.ravel()
     for points, done, _ in seen:
-        assert points.energy_axis.nbin == done
-        np.testing.assert_allclose(points.norm.data.ravel(), final[:done])
+        # the final energy axis from the first version on; bins not computed yet are NaN, without success
+        assert points.energy_axis.nbin == 4
+        norm = points.norm.data.ravel()
+        np.testing.assert_allclose(norm[:done], final[:done])
+        assert np.all(np.isnan(norm[done:])) and not np.any(points.success.data.ravel()[done:])
+        np.testing.assert_allclose(points.dnde_ref.data, result.flux_points.dnde_ref.data)
     assert seen[-1][0] is result.flux_points
 
 
 def test_flux_points_carry_errors_upper_limits_and_profiles(crab_spectrum):
     points = crab_spectrum[0].flux_points
     assert points.sed_type_init == "likelihood"
+    # 1 to 30 TeV, its edges snapped to the 10-per-decade binning
     assert points.energy_axis.edges[0].to_value("TeV") == pytest.approx(1.0)
-    assert points.energy_axis.edges[-1].to_value("TeV") == pytest.approx(30.0)
+    assert points.energy_axis.edges[-1].to_value("TeV") == pytest.approx(10**1.5)
     assert points.stat_scan.data.shape == (4, 11, 1, 1)
     assert np.all(np.isfinite(points.norm_ul.data))
     assert np.all(points.sqrt_ts.data[:3] > 5)  # the Crab is detected up to 10 TeV
@@ -123,7 +133,7 @@ def test_ecpl_and_logparabola_fit(crab_spectrum):
     assert ecpl.spectral_model.tag[0] == "ExpCutoffPowerLawSpectralModel"
     lp, _ = fit_spectrum(datasets, "lp")
     assert lp.spectral_model.tag[0] == "LogParabolaSpectralModel"
-    assert 2.0 < lp.spectral_model.alpha.value < 3.0 and lp.spectral_model.beta.error > 0
+    assert 1.7 < lp.spectral_model.alpha.value < 3.0 and lp.spectral_model.beta.error > 0  # alpha 1.98 +- 0.25
 
 
 def test_model_file_keeps_values_errors_and_covariance(crab_spectrum, tmp_path):
@@ -164,14 +174,16 @@ def test_without_containment_correction_the_issues_reference_run_is_found(crab_o
     differs in small choices, safe range and binning, from that run: agreement within the errors.)"""
     import logging
 
+    from portal.jobs.binning import binning_of
+    from portal.jobs.energy import energy_axes, instrument_range
     from portal.jobs.observations import target_coord
-    from portal.jobs.onoff import energy_axes, reduce_around
+    from portal.jobs.onoff import reduce_around
     from portal.jobs.spectrum import fit_spectrum
 
     log = logging.getLogger("tests.jobs.uncorrected")
-    reco, true, _ = energy_axes(1.0, 30.0, 8)
+    reco, true, _ = energy_axes(binning_of(1.0, 30.0, 8), instrument_range(crab_observations))
     datasets = reduce_around(crab_observations, target_coord(*CRAB), Angle(0.11, "deg"), reco, true,
-                             containment_correction=False, log=log)
+                             containment_correction=False, log=log).datasets
     model, fit = fit_spectrum(datasets, "pl", log=log)
     pl = model.spectral_model
     assert fit.success

@@ -1,0 +1,53 @@
+"""Which observations entered a result: the rule on losses, the ``inputs`` document, in-memory copies.
+
+An analysis may have to leave observations out (no room for reflected regions, no safe energy, a
+field of view that misses the map). The job then says so everywhere it names its inputs, and a job
+that loses more than half of its observations ends in ERROR unless the user allowed it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gammapy.data import Observation
+
+from portal.uws.definitions import UsageError
+
+
+def in_memory(obs: Observation) -> Observation:
+    """``obs`` with its events and responses read once.
+
+    gammapy reads an observation's IRFs and events lazily and does not cache them: every access
+    to ``obs.aeff`` reads the file again (a reduction reads each IRF a dozen times). The copy
+    holds them; it is what one worker uses, then drops.
+    """
+    return Observation(obs_id=obs.obs_id, meta=obs.meta, gti=obs.gti, aeff=obs.aeff, edisp=obs.edisp, psf=obs.psf,
+                       rad_max=obs.rad_max, events=obs.events, pointing=obs.pointing,
+                       location=obs.observatory_earth_location)
+
+
+def _reasons(left_out: Mapping[int, str]) -> str:
+    return "; ".join(f"{obs_id}: {reason}" for obs_id, reason in left_out.items())
+
+
+def check_kept(n_requested: int, left_out: Mapping[int, str], allow_partial: bool = False) -> None:
+    """A :class:`UsageError` when no observation is left, or more than half were left out and
+    ``allow_partial`` is false."""
+    lost = len(left_out)
+    if lost == n_requested:
+        raise UsageError(f"None of the {n_requested} observation(s) could be used: {_reasons(left_out)}.")
+    if lost * 2 > n_requested and not allow_partial:
+        raise UsageError(
+            f"{lost} of the {n_requested} observations could not be used, more than half: {_reasons(left_out)}. "
+            "Set allow_partial to true to analyse the others anyway."
+        )
+
+
+def inputs_document(requested: Iterable[int], used: Iterable[int], left_out: Mapping[int, str]) -> dict[str, Any]:
+    """The ``inputs`` result: what was asked for, what entered the result, what was left out and why."""
+    return {
+        "requested": [int(i) for i in requested],
+        "used": [int(i) for i in used],
+        "left_out": [{"obs_id": int(i), "reason": reason} for i, reason in left_out.items()],
+    }
