@@ -1,0 +1,218 @@
+"""The bqplot figure of an SED: log-log axes, one set of marks per layer, kept in step with the state.
+
+Each layer's marks are made once and then only given new arrays when its data, the SED type or
+the energy unit change; hidden layers keep their marks (a toggle costs nothing). A model whose
+envelope is not computed yet for the current SED type is computed in a worker thread and drawn
+when ready. The axis ranges follow the visible data.
+"""
+
+from __future__ import annotations
+
+import bqplot as bq
+import numpy as np
+
+from widgets.sed import units
+from widgets.sed.points import DTS_MAX, UL_ARROW
+
+PAD = 10**0.15  # log-padding around the data
+EMPTY_X = (0.1, 100.0)  # TeV, before there is data
+EMPTY_Y = {"dnde": (1e-16, 1e-9), "e2dnde": (1e-14, 1e-9), "flux": (1e-15, 1e-9), "eflux": (1e-14, 1e-9)}
+HEAT_COLORS = ["#08306b", "#4292c6", "rgba(198, 219, 239, 0)"]  # delta TS 0 (best) -> DTS_MAX (clear)
+
+
+def _segments(x0, x1, y0, y1):
+    """(n, 2) arrays for n two-point lines."""
+    return np.column_stack([x0, x1]), np.column_stack([y0, y1])
+
+
+class LayerMarks:
+    """The bqplot marks of one layer."""
+
+    def __init__(self, layer, scales: dict, color_scale) -> None:
+        self.kind = layer.kind
+        self.signature = None  # what the marks show: (layer, its version, SED type, energy unit)
+        self.empty = True  # nothing to draw in this SED type
+        xy = {"x": scales["x"], "y": scales["y"]}
+        c = layer.color
+        if layer.kind == "points":
+            self.bars = bq.Lines(x=[], y=[], scales=xy, colors=[c], stroke_width=1.5)
+            tooltip = bq.Tooltip(fields=["name"], labels=[layer.label or "point"])
+            self.dots = bq.Scatter(x=[], y=[], scales=xy, colors=[c], default_size=36, names=[],
+                                   display_names=False, tooltip=tooltip, stroke="white")
+            self.limits = bq.Scatter(x=[], y=[], scales=xy, colors=[c], marker="triangle-down", default_size=40,
+                                     names=[], display_names=False, tooltip=tooltip)
+            self.marks = [self.bars, self.dots, self.limits]
+        elif layer.kind == "model":
+            self.band = bq.Lines(x=[], y=[], scales=xy, colors=[c], fill="between", fill_colors=[c],
+                                 fill_opacities=[0.22], opacities=[0.0], stroke_width=0)
+            self.line = bq.Lines(x=[], y=[], scales=xy, colors=[c], stroke_width=2)
+            self.marks = [self.band, self.line]
+        else:
+            self.heat = bq.GridHeatMap(row=[1.0, 2.0, 3.0], column=[1.0, 2.0, 3.0], color=np.full((2, 2), DTS_MAX),
+                                       scales={"row": scales["y"], "column": scales["x"], "color": color_scale},
+                                       stroke=None, null_color=None, opacity=1.0)
+            self.marks = [self.heat]
+
+    def show(self, visible: bool) -> None:
+        for mark in self.marks:
+            mark.visible = visible
+
+    def update(self, arrays) -> None:
+        if self.kind == "points":
+            self._points(arrays)
+        elif self.kind == "model":
+            self._model(arrays)
+        else:
+            self._profiles(arrays)
+
+    def _points(self, a) -> None:
+        ok = ~a.is_ul & np.isfinite(a.y)
+        has_y = ok & np.isfinite(a.y_errn) & np.isfinite(a.y_errp)
+        has_x = np.isfinite(a.x_min)
+        limit_end = a.y_ul * UL_ARROW
+        parts = [
+            _segments(a.x[has_y], a.x[has_y], (a.y - a.y_errn)[has_y], (a.y + a.y_errp)[has_y]),
+            _segments(a.x_min[ok & has_x], a.x_max[ok & has_x], a.y[ok & has_x], a.y[ok & has_x]),
+            _segments(a.x[a.is_ul], a.x[a.is_ul], a.y_ul[a.is_ul], limit_end[a.is_ul]),
+            _segments(a.x_min[a.is_ul & has_x], a.x_max[a.is_ul & has_x], a.y_ul[a.is_ul & has_x],
+                      a.y_ul[a.is_ul & has_x]),
+        ]
+        x = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, 2))
+        y = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 2))
+        hover = np.asarray(a.hover, dtype=object)
+        with self.bars.hold_sync(), self.dots.hold_sync(), self.limits.hold_sync():
+            self.bars.x, self.bars.y = (x, y) if len(x) else ([], [])
+            self.bars.colors = [self.bars.colors[0]] * max(1, len(x))
+            self.dots.x, self.dots.y, self.dots.names = a.x[ok], a.y[ok], list(hover[ok])
+            self.limits.x, self.limits.y, self.limits.names = a.x[a.is_ul], limit_end[a.is_ul], list(hover[a.is_ul])
+
+    def _model(self, m) -> None:
+        with self.band.hold_sync(), self.line.hold_sync():
+            self.line.x, self.line.y = m.x, m.y
+            if m.has_envelope:
+                self.band.x, self.band.y = m.x, np.vstack([m.y_lo, m.y_hi])
+            else:
+                self.band.x, self.band.y = [], []
+
+    def _profiles(self, g) -> None:
+        color = np.nan_to_num(g.dts.T, nan=DTS_MAX)  # rows: flux, columns: energy
+        columns = g.x_edges
+        if color.shape[1] == 1:  # bqplot squeezes a one-column grid to 1-d: draw the bin as two halves
+            color = np.repeat(color, 2, axis=1)
+            columns = np.array([columns[0], np.sqrt(columns[0] * columns[-1]), columns[-1]])
+        with self.heat.hold_sync():
+            self.heat.color = color
+            self.heat.row, self.heat.column = g.y_edges, columns
+
+
+class SEDFigure:
+    """``figure`` is the bqplot Figure; it redraws itself when the state changes."""
+
+    def __init__(self, state, height: str = "480px") -> None:
+        self.state = state
+        self.scales = {"x": bq.LogScale(), "y": bq.LogScale()}
+        self.color_scale = bq.ColorScale(min=0.0, max=DTS_MAX, colors=HEAT_COLORS)
+        self.x_axis = bq.Axis(scale=self.scales["x"], label="", grid_lines="dashed", tick_format=".0e")
+        self.y_axis = bq.Axis(scale=self.scales["y"], orientation="vertical", label="", grid_lines="dashed",
+                              tick_format=".0e", label_offset="-50px")
+        self.color_axis = bq.ColorAxis(scale=self.color_scale, orientation="vertical", side="right", label="ΔTS",
+                                       visible=False)
+        self.figure = bq.Figure(marks=[], axes=[self.x_axis, self.y_axis, self.color_axis], padding_y=0.0,
+                                fig_margin={"top": 20, "bottom": 55, "left": 90, "right": 70},
+                                layout={"width": "100%", "height": height}, animation_duration=0)
+        self.figure.add_class("portal-sed-figure")
+        self._marks: dict[str, LayerMarks] = {}
+        self._preparing: set[tuple[str, str]] = set()
+        self.draws = 0  # how many times the figure was brought up to date (tests, benchmarks)
+        state.observe(self.draw, ["revision", "sed_type", "energy_unit", "layers"])
+        self.draw()
+
+    def marks_of(self, key: str) -> LayerMarks | None:
+        return self._marks.get(key)
+
+    def draw(self, _change=None) -> None:
+        st, eu = self.state.sed_type, self.state.energy_unit
+        layers = list(self.state.layers)
+        ordered = []
+        with self.figure.hold_sync():
+            for layer in layers:
+                marks = self._marks.get(layer.key)
+                if marks is None:
+                    marks = self._marks[layer.key] = LayerMarks(layer, self.scales, self.color_scale)
+                signature = (id(layer), layer.version, st, eu)
+                if marks.signature != signature:
+                    if layer.ready(st):
+                        arrays = layer.arrays(st, eu)
+                        if arrays is not None:
+                            marks.update(arrays)
+                        marks.signature, marks.empty = signature, arrays is None
+                    else:
+                        self._prepare(layer, st)  # drawn when its envelope is computed
+                marks.show(layer.visible and marks.signature == signature and not marks.empty)
+                ordered += marks.marks
+            for key in set(self._marks) - {layer.key for layer in layers}:
+                del self._marks[key]
+            if [id(m) for m in self.figure.marks] != [id(m) for m in ordered]:
+                self.figure.marks = ordered
+            self._axes(layers, st, eu)
+        self.draws += 1
+
+    def _prepare(self, layer, sed_type: str) -> None:
+        """Compute a model's envelope for ``sed_type`` in a worker, then draw again."""
+        key = (layer.key, sed_type)
+        if key in self._preparing:
+            return
+        self._preparing.add(key)
+
+        def done(_result=None):
+            self._preparing.discard(key)
+            self.draw()
+
+        self.state.background.run(layer.curve.prepare, sed_type, on_done=done,
+                                  on_error=lambda exc: (self._preparing.discard(key), self.state.failed(exc)))
+
+    def _axes(self, layers, sed_type: str, energy_unit: str) -> None:
+        xs, ys = [], []
+        for layer in layers:
+            if not layer.visible or not layer.ready(sed_type) or layer.kind == "profiles":
+                continue
+            arrays = layer.arrays(sed_type, energy_unit)
+            if arrays is None:
+                continue
+            if layer.kind == "points":
+                xs += [arrays.x, arrays.x_min, arrays.x_max]
+                ys += [arrays.y - arrays.y_errn, arrays.y + arrays.y_errp, arrays.y, arrays.y_ul * UL_ARROW,
+                       arrays.y_ul]
+            else:
+                xs.append(arrays.x)
+                ys += [arrays.y]
+        self.x_axis.label = units.x_label(energy_unit)
+        self.y_axis.label = units.y_label(sed_type, energy_unit)
+        self.color_axis.visible = any(layer.kind == "profiles" and layer.visible for layer in layers)
+        x0, x1 = _range(xs) or tuple(units.x_values(np.array(EMPTY_X) * _tev(), energy_unit))
+        y0, y1 = _range(ys) or _empty_y(sed_type, energy_unit)
+        with self.scales["x"].hold_sync(), self.scales["y"].hold_sync():
+            self.scales["x"].min, self.scales["x"].max = float(min(x0, x1) / PAD), float(max(x0, x1) * PAD)
+            self.scales["y"].min, self.scales["y"].max = float(y0 / PAD), float(y1 * PAD)
+
+
+def _range(arrays) -> tuple[float, float] | None:
+    values = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.array([])
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    return (lo / 2, hi * 2) if lo == hi else (lo, hi)
+
+
+def _tev():
+    import astropy.units as u
+
+    return u.TeV
+
+
+def _empty_y(sed_type: str, energy_unit: str) -> tuple[float, float]:
+    lo, hi = EMPTY_Y[sed_type]
+    unit = units.y_unit(sed_type, "TeV")
+    values = units.y_values(np.array([lo, hi]) * unit, sed_type, energy_unit)
+    return float(values[0]), float(values[1])
