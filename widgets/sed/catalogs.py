@@ -55,10 +55,19 @@ def fetch(client, tag: str, name: str) -> CatalogData:
     return CatalogData(tag, name, text, points)
 
 
+def source_label(tag: str, name: str) -> str:
+    """``3FHL J0534.5+2201`` as it is; ``Crab nebula`` of gamma-cat as ``gamma-cat Crab nebula``."""
+    title = TITLES.get(tag.lower(), tag)
+    return name if name.upper().startswith(title.upper()) else f"{title} {name}"
+
+
 def catalog_layers(state, data: CatalogData, visible: bool = True) -> list[Layer]:
-    """Layers (points, model with envelope) of a catalog source; any thread (raises SEDInputError)."""
-    title = TITLES.get(data.tag.lower(), data.tag)
-    label = data.name if data.name.upper().startswith(title.upper()) else f"{title} {data.name}"
+    """Layers (points, model with envelope) of a catalog source; any thread (raises SEDInputError).
+
+    A source's model is shown at first only when it has no flux points (HAWC, LHAASO): where there
+    are points the models would crowd the plot; their toggles are in the legend.
+    """
+    label = source_label(data.tag, data.name)
     key = f"{data.tag.lower()}/{data.name}"
     models = read_models(data.models_yaml, name=data.name)
     layers: list[Layer] = []
@@ -71,7 +80,7 @@ def catalog_layers(state, data: CatalogData, visible: bool = True) -> list[Layer
     layers += state.model_layers(models, label, key=key, group=label, origin="catalog", bins=bins,
                                  ranges=energy_ranges(data.models_yaml))
     for layer in layers:
-        layer.visible = visible
+        layer.visible = visible and (layer.kind != "model" or data.points_fits is None)
     return layers
 
 
@@ -138,7 +147,7 @@ class Counterparts:
         if not found:
             self.state.say(f"No catalog source within {self.state.radius:g} deg of the target.")
             return
-        names = ", ".join(f"{TITLES.get(c['tag'], c['tag'])} {c['name']}" for c in found[:6])
+        names = ", ".join(source_label(c["tag"], c["name"]) for c in found[:6])
         more = f" and {len(found) - 6} more" if len(found) > 6 else ""
         self.state.say(f"Catalog counterparts: {names}{more}.")
         if self.auto:

@@ -114,7 +114,7 @@ class SEDFigure:
         self.color_scale = bq.ColorScale(min=0.0, max=DTS_MAX, colors=HEAT_COLORS)
         self.x_axis = bq.Axis(scale=self.scales["x"], label="", grid_lines="dashed", tick_format=".0e")
         self.y_axis = bq.Axis(scale=self.scales["y"], orientation="vertical", label="", grid_lines="dashed",
-                              tick_format=".0e", label_offset="-50px")
+                              tick_format=".0e", label_offset="75px")
         self.color_axis = bq.ColorAxis(scale=self.color_scale, orientation="vertical", side="right", label="ΔTS",
                                        visible=False)
         self.figure = bq.Figure(marks=[], axes=[self.x_axis, self.y_axis, self.color_axis], padding_y=0.0,
@@ -172,7 +172,8 @@ class SEDFigure:
                                   on_error=lambda exc: (self._preparing.discard(key), self.state.failed(exc)))
 
     def _axes(self, layers, sed_type: str, energy_unit: str) -> None:
-        xs, ys = [], []
+        """Axis labels, and ranges that follow the visible points (models may add a decade below them)."""
+        xs, ys, model_ys = [], [], []
         for layer in layers:
             if not layer.visible or not layer.ready(sed_type) or layer.kind == "profiles":
                 continue
@@ -185,12 +186,16 @@ class SEDFigure:
                        arrays.y_ul]
             else:
                 xs.append(arrays.x)
-                ys += [arrays.y]
+                model_ys.append(arrays.y)
         self.x_axis.label = units.x_label(energy_unit)
         self.y_axis.label = units.y_label(sed_type, energy_unit)
         self.color_axis.visible = any(layer.kind == "profiles" and layer.visible for layer in layers)
         x0, x1 = _range(xs) or tuple(units.x_values(np.array(EMPTY_X) * _tev(), energy_unit))
-        y0, y1 = _range(ys) or _empty_y(sed_type, energy_unit)
+        points, models = _range(ys), _range(model_ys)
+        if points and models:  # a steep model must not squash the data into a corner
+            y0, y1 = min(points[0], max(models[0], points[0] / 10)), max(points[1], min(models[1], points[1] * 10))
+        else:
+            y0, y1 = points or models or _empty_y(sed_type, energy_unit)
         with self.scales["x"].hold_sync(), self.scales["y"].hold_sync():
             self.scales["x"].min, self.scales["x"].max = float(min(x0, x1) / PAD), float(max(x0, x1) * PAD)
             self.scales["y"].min, self.scales["y"].max = float(y0 / PAD), float(y1 * PAD)

@@ -86,19 +86,28 @@ def points_layers(points, key: str, label: str, group: str, color: str, source: 
 def model_layer(model, key: str, label: str, group: str, color: str, source: str, energy_range,
                 bins=None) -> Layer:
     curve = ModelCurve(model, energy_range, bins=bins)
-    note = "" if bins is not None else "shown as dN/dE and E² dN/dE only (no bins to integrate the model over)"
+    note = "" if bins is not None else "drawn as dN/dE and E² dN/dE only: no bins to integrate it over for flux, eflux"
     return Layer(f"{key}/model", label, "model", group, color, curve=curve, source=source, note=note)
 
 
 class Colors:
-    """Colours for new sources: the fixed one of a known source, else the next of the palette."""
+    """Colours for sources: a known source's own (a catalog's for its first source), else the palette's next.
+
+    ``source_key`` is a layer key without its kind (``3fhl/3FHL J0534.5+2201``, ``job``, ``refit/lp``);
+    a source keeps its colour when its layers are replaced.
+    """
 
     def __init__(self) -> None:
         self._cycle = itertools.cycle(PALETTE)
+        self._given: dict[str, str] = {}
 
     def __call__(self, source_key: str) -> str:
         key = source_key.lower()
-        return COLORS.get(key) or COLORS.get(key.split("/", 1)[0]) or next(self._cycle)
+        if key not in self._given:
+            own = COLORS.get(key) or COLORS.get(key.split("/", 1)[0])
+            taken = own in self._given.values() and key.split("/", 1)[0] not in ("job", "refit")
+            self._given[key] = own if own and not taken else next(self._cycle)
+        return self._given[key]
 
 
 def sort_layers(layers: list[Layer]) -> list[Layer]:

@@ -15,7 +15,7 @@ class Legend(w.VBox):
     def __init__(self, state, **kwargs) -> None:
         self.state = state
         self._boxes: dict[str, w.Checkbox] = {}
-        self._shown: tuple = ()
+        self._shown: tuple | None = None
         super().__init__([], **kwargs)
         self.add_class("portal-sed-legend")
         state.observe(self._render, ["layers", "revision"])
@@ -43,7 +43,7 @@ class Legend(w.VBox):
         self._boxes = {}
         rows = []
         for group in sorted(groups, key=_group_order):
-            rows.append(w.HTML(f"<b>{html.escape(group)}</b>", layout=w.Layout(margin="4px 0 0 0")))
+            rows.append(w.HTML(f"<b>{html.escape(group)}</b>", layout=w.Layout(margin="4px 0 0 0", flex="0 0 auto")))
             for layer in sorted(groups[group], key=lambda item: ("points", "model", "profiles").index(item.kind)):
                 rows.append(self._row(layer))
         if not rows:
@@ -52,22 +52,19 @@ class Legend(w.VBox):
 
     def _row(self, layer) -> w.HBox:
         box = w.Checkbox(value=layer.visible, indent=False, description=_kind_text(layer),
-                         layout=w.Layout(width="auto"))
+                         tooltip=layer.note or layer.legend, layout=w.Layout(width="auto"))
         box.add_class("portal-sed-toggle")
         box.observe(lambda change, key=layer.key: self.state.set_visible(key, change["new"]), "value")
         self._boxes[layer.key] = box
         swatch = w.HTML(f"<span style='color:{html.escape(layer.color)};font-size:14px'>{SWATCH[layer.kind]}</span>",
                         layout=w.Layout(width="2.2em"))
-        children = [swatch, box]
-        if layer.note:
-            children.append(w.HTML(f"<small style='color:#666'>{html.escape(layer.note)}</small>"))
-        row = w.HBox(children, layout=w.Layout(align_items="center"))
+        row = w.HBox([swatch, box], layout=w.Layout(align_items="center", flex="0 0 auto"))
         row.add_class("portal-sed-legend-row")
         row._dom_classes = row._dom_classes + (f"portal-sed-{layer.kind}",)
         return row
 
 
-KIND_TEXT = {"points": "flux points", "model": "model and 1σ envelope", "profiles": "likelihood profiles (ΔTS)"}
+KIND_TEXT = {"points": "flux points", "model": "model, 1σ envelope", "profiles": "likelihood profiles (ΔTS)"}
 
 
 def _kind_text(layer) -> str:

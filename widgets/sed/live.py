@@ -19,10 +19,10 @@ import astropy.units as u
 from widgets.sed.loading import SEDInputError, read_models
 
 PHASE_TEXT = {
-    "PENDING": "The job is waiting to be started.",
-    "QUEUED": "The job is queued: it starts when a worker is free.",
-    "HELD": "The job is held by the service.",
-    "SUSPENDED": "The job is suspended.",
+    "PENDING": "waiting to be started",
+    "QUEUED": "queued: it starts when a worker is free",
+    "HELD": "held by the service",
+    "SUSPENDED": "suspended",
 }
 
 
@@ -37,6 +37,8 @@ class JobFollower:
         self._last = 0.0  # monotonic time of the last download (worker thread only)
         self._digest = None  # of the flux points file last read (worker thread only)
         self._model_url = None  # the model result already read
+        self._defaults: dict = {}  # the job definition's parameter defaults (e_min, e_max, n_bins)
+        self._defaults_read = False
         self.downloads = 0  # flux point files downloaded (tests and benchmarks read it)
 
     @property
@@ -60,10 +62,11 @@ class JobFollower:
             return
         handle = self.handle
         if handle.gone:
-            self.state.fail(handle.message or "The job no longer exists on the service.")
+            self.state.job_status = handle.message or "The job no longer exists on the service."
+            self.state.fail(self.state.job_status)
             return
         if handle.message:  # following ran into trouble (the service is restarting...)
-            self.state.say(handle.message, "working")
+            self.state.job_status = handle.message
         if handle.info is None:
             return
         if self._busy:
@@ -103,20 +106,22 @@ class JobFollower:
         handle = self.handle
         points = self.state.flux_points
         n = 0 if points is None else points.energy_axis.nbin
-        total = handle.parameters.get("n_bins") or "?"
+        total = handle.parameters.get("n_bins") or self._defaults.get("n_bins") or "?"
+        model = self.state.job_model is not None
+        kept = f"the plot keeps the {n} flux point{'s' if n != 1 else ''} it had"
         if handle.phase == "ERROR":
-            self.state.fail(f"The job ended in error: {handle.error or 'the service gave no message'} "
-                            f"The plot keeps the {n} flux point{'s' if n != 1 else ''} it had.")
+            text = f"Job {handle.job_id} ended in error: {handle.error or 'the service gave no message.'}"
+            self.state.job_status = text
+            self.state.fail(f"{text} ({kept}).")
         elif handle.phase == "ABORTED":
-            self.state.say(f"The job was aborted; the plot keeps the {n} flux points it had.", "ok")
+            self.state.job_status = f"Job {handle.job_id} was aborted; {kept}."
         elif handle.phase == "COMPLETED":
-            model = " and the fitted model" if self.state.job_model is not None else ""
-            self.state.say(f"Job {handle.job_id} completed: {n} flux points{model}.", "ok")
+            self.state.job_status = f"Job {handle.job_id} completed: {n} flux points{' and the fitted model' if model else ''}."
         elif handle.phase == "EXECUTING":
-            fit = ", model fitted" if self.state.job_model is not None else ""
-            self.state.say(f"Job {handle.job_id} running: {n} of {total} flux points{fit}.", "live")
+            fit = ", model fitted" if model else ""
+            self.state.job_status = f"Job {handle.job_id} running: {n} of {total} flux points{fit}."
         else:
-            self.state.say(PHASE_TEXT.get(handle.phase, f"The job is {handle.phase}."), "live")
+            self.state.job_status = f"Job {handle.job_id} is {PHASE_TEXT.get(handle.phase, handle.phase)}."
         if "error" in found:
             self.state.fail(found["error"])
 
@@ -129,12 +134,15 @@ class JobFollower:
             self._stopped.wait(wait)  # at most one download per interval: changes meanwhile are batched
         self._last = time.monotonic()
         client = self.state.client
+        if not self._defaults_read:
+            self._defaults_read, self._defaults = True, self._read_defaults()
+        parameters = {**self._defaults, **parameters}
         try:
             if "model" in results and results["model"] != self._model_url:
                 models = read_models(client.uws.result(results["model"]))
                 points = self.state.flux_points
                 bins = None if points is None else points.energy_axis
-                found["model"] = self.state.model_layers(models, "fit (forward-folded)", key="job", group=self.group,
+                found["model"] = self.state.model_layers(models, "forward-folded fit", key="job", group=self.group,
                                                          origin="job", energy_range=_energy_range(parameters),
                                                          bins=bins)
                 found["model_objects"] = models
@@ -152,6 +160,17 @@ class JobFollower:
         except SEDInputError as exc:
             found["error"] = f"The job's results cannot be shown: {exc}"
         return found
+
+    def _read_defaults(self) -> dict:
+        """The defaults of the job's parameters, from the service's definitions (none if it has none)."""
+        try:
+            for definition in self.state.client.uws.definitions():
+                if definition.name == self.handle.definition:
+                    return {p.name: p.default for p in definition.parameters
+                            if isinstance(p.default, (int, float, str)) and not isinstance(p.default, bool)}
+        except Exception:  # noqa: BLE001 - defaults only improve the labels and the model's range
+            pass
+        return {}
 
 
 def _energy_range(parameters: dict):

@@ -14,7 +14,7 @@ import numpy as np
 
 from widgets.sed import units
 
-PROFILE_ROWS = 160  # flux grid of the likelihood heat map
+PROFILE_ROWS = 100  # flux grid of the likelihood heat map
 DTS_MAX = 9.0  # the heat map's colour scale: delta TS from 0 (best) to 9 (3 sigma for one parameter)
 UL_ARROW = 10 ** -0.3  # an upper-limit arrow reaches down by a factor of 2
 

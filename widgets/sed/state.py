@@ -26,6 +26,14 @@ DEFAULT_RADIUS = 0.2  # degrees: counterparts of a point source, not the whole f
 DEFAULT_RANGE = (0.1, 100.0)  # TeV, for a model given without an energy range or points
 
 
+def warm_up() -> None:
+    """Import what reading SEDs needs (in a worker thread, while the user looks at an empty plot)."""
+    import gammapy.estimators  # noqa: F401
+    import gammapy.modeling.models  # noqa: F401
+
+    import portal.jobs.spectrum  # noqa: F401 - the reader of the job's model file
+
+
 class SEDState(t.HasTraits):
     sed_type = t.Enum(SED_TYPES, "e2dnde")
     energy_unit = t.Enum(ENERGY_UNITS, "TeV")
@@ -37,7 +45,8 @@ class SEDState(t.HasTraits):
     revision = t.Int(0)
     counterparts = t.List()  # [{"tag", "name", "separation"}] near the target (from /catalogs/cone)
     status = t.Enum(["idle", "working", "live", "ok", "error"], "idle")
-    message = t.Unicode("")
+    message = t.Unicode("")  # what last happened (or went wrong), as a sentence
+    job_status = t.Unicode("")  # how the followed job is doing ("running: 3 of 8 flux points")
     flux_points = t.Any(None)  # the followed job's gammapy FluxPoints (None before its first point)
     job_model = t.Any(None)  # the followed job's fitted gammapy Models
     refit_result = t.Any(None)  # the last refit (widgets.sed.refit.Refit)
@@ -48,7 +57,10 @@ class SEDState(t.HasTraits):
         self.background = background or Background.shared()
         self.colors = Colors()
         self._follower = None
-        self._catalogs = None
+        from widgets.sed.catalogs import Counterparts
+
+        self.catalogs = Counterparts(self)  # draws the counterparts of ``target`` within ``radius``
+        self.background.run(warm_up)  # gammapy takes seconds to import: not when the first point arrives
 
     # -- messages -----------------------------------------------------------------------------
     def say(self, message: str, status: str = "ok") -> None:
@@ -191,12 +203,3 @@ class SEDState(t.HasTraits):
         if self._follower is not None:
             self._follower.stop()
             self._follower = None
-
-    # -- catalogs ---------------------------------------------------------------------------------
-    @property
-    def catalogs(self):
-        from widgets.sed.catalogs import Counterparts
-
-        if self._catalogs is None:
-            self._catalogs = Counterparts(self)
-        return self._catalogs

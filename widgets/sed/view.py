@@ -44,19 +44,22 @@ class SEDPlot(w.VBox):
         self._links = [t.link((self, "sed_type"), (self.state, "sed_type")),
                        t.link((self, "energy_unit"), (self.state, "energy_unit"))]
         self.plot = SEDFigure(self.state, height=height)
-        self.legend = Legend(self.state, layout=w.Layout(min_width="16em", max_width="24em"))
+        self.legend = Legend(self.state, layout=w.Layout(min_width="18em", max_width="28em", max_height=height,
+                                                          overflow_y="auto"))
         self._message = w.HTML(layout=w.Layout(min_height="1.4em"))
         self._message.add_class("portal-sed-message")
+        self._job = w.HTML()
+        self._job.add_class("portal-sed-job")
         self._summary = w.HTML()
         self._summary.add_class("portal-sed-refit")
         self._downloads = w.HTML()
         self._downloads.add_class("portal-sed-downloads")
         body = w.HBox([w.Box([self.plot.figure], layout=w.Layout(flex="1 1 auto", min_width="0")), self.legend],
                       layout=w.Layout(width="100%", align_items="flex-start"))
-        super().__init__([self._toolbar(), self._message, body, self._refit_bar(), self._summary,
+        super().__init__([self._toolbar(), self._job, self._message, body, self._refit_bar(), self._summary,
                           self._export_bar(), self._downloads], **kwargs)
         self.add_class("portal-sed")
-        self.state.observe(self._render_message, ["status", "message"])
+        self.state.observe(self._render_message, ["status", "message", "job_status"])
         self.state.observe(self._render_summary, ["refit_result", "job_model"])
         self._render_message()
 
@@ -258,6 +261,8 @@ class SEDPlot(w.VBox):
         status, message = self.state.status, self.state.message
         self._message.value = (f"<span style='color:{COLORS[status]}'>{html.escape(message)}</span>"
                                if message else "")
+        job = self.state.job_status
+        self._job.value = f"<span style='color:#1565c0'>{html.escape(job)}</span>" if job else ""
 
     def _render_summary(self, _change=None) -> None:
         lines = []
