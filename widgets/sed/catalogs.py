@@ -18,6 +18,7 @@ from widgets.client import ServiceError
 from widgets.sed.layers import Layer
 from widgets.sed.loading import energy_ranges, read_models
 
+FETCH_TIMEOUT = 180.0  # seconds
 TITLES = {"3fgl": "3FGL", "2fhl": "2FHL", "3fhl": "3FHL", "hgps": "HGPS", "gamma-cat": "gamma-cat", "2hwc": "2HWC",
           "3hwc": "3HWC", "1lhaaso": "1LHAASO"}
 
@@ -28,8 +29,8 @@ def source_url(tag: str, name: str, what: str) -> str:
 
 def cone(client, ra: float, dec: float, radius: float) -> list[dict]:
     """Counterparts within ``radius`` degrees, nearest first: ``[{"tag", "name", "separation", ...}]``."""
-    answer = client.get_json("/catalogs/cone", params={"ra": f"{ra:.6f}", "dec": f"{dec:.6f}",
-                                                        "radius": f"{radius:g}"})
+    answer = client.get_json("/catalogs/cone", params={"ra": f"{ra:.6f}", "dec": f"{dec:.6f}", "radius": f"{radius:g}"},
+                             timeout=FETCH_TIMEOUT)  # the first cone makes the server index every catalog
     if not isinstance(answer, list):
         raise ServiceError("The catalog service answered something other than a list of sources.")
     return [c for c in answer if isinstance(c, dict) and {"tag", "name", "separation"} <= set(c)]
@@ -44,10 +45,14 @@ class CatalogData:
 
 
 def fetch(client, tag: str, name: str) -> CatalogData:
-    """The model and flux points of one catalog source (ServiceError when the source is unknown)."""
-    text = client.get(source_url(tag, name, "model")).text
+    """The model and flux points of one catalog source (ServiceError when the source is unknown).
+
+    The first request for a catalog makes the server read it with gammapy (seconds, more on a busy
+    machine): hence the long timeout.
+    """
+    text = client.get(source_url(tag, name, "model"), timeout=FETCH_TIMEOUT).text
     try:
-        points = client.get(source_url(tag, name, "flux_points")).content
+        points = client.get(source_url(tag, name, "flux_points"), timeout=FETCH_TIMEOUT).content
     except ServiceError as exc:
         if exc.status != 404:
             raise
@@ -98,22 +103,14 @@ class Counterparts:
         state.observe(self._moved, ["target", "radius"])
 
     # -- one source ---------------------------------------------------------------------------
-    def add(self, tag: str, name: str, wait: bool = True, visible: bool = True, generation: int | None = None):
-        """Draw one catalog source; in the calling thread with ``wait``, else in the background.
-
-        A source added for a target (``generation`` set) goes when the target changes.
-        """
+    def add(self, tag: str, name: str, wait: bool = True, visible: bool = True):
+        """Draw one catalog source; in the calling thread with ``wait``, else in the background."""
         def load():
             return catalog_layers(self.state, fetch(self.state.client, tag, name), visible)
 
         def done(layers):
-            if generation is not None and generation != self._generation:
-                return  # the target moved on meanwhile
-            for layer in layers:
-                layer.auto = generation is not None
             self.state.put(layers)
-            if generation is None:
-                self.state.say(f"Added {layers[0].group} from the catalogs.")
+            self.state.say(f"Added {layers[0].group} from the catalogs.")
 
         if not wait:
             return self.state.background.run(load, on_done=done, on_error=self.state.failed)
@@ -151,5 +148,22 @@ class Counterparts:
         more = f" and {len(found) - 6} more" if len(found) > 6 else ""
         self.state.say(f"Catalog counterparts: {names}{more}.")
         if self.auto:
-            for c in found:
-                self.add(c["tag"], c["name"], wait=False, generation=generation)
+            self.state.background.run(self._load_all, found, generation)
+
+    def _load_all(self, found: list[dict], generation: int) -> None:
+        """In a worker: each counterpart in turn (the server reads one catalog at a time), drawn as it comes."""
+        for c in found:
+            if generation != self._generation:
+                return
+            try:
+                layers = catalog_layers(self.state, fetch(self.state.client, c["tag"], c["name"]))
+            except Exception as exc:  # noqa: BLE001 - one source that fails leaves the others
+                self.state.background.call(self.state.failed, exc)
+                continue
+            self.state.background.call(self._show, layers, generation)
+
+    def _show(self, layers: list[Layer], generation: int) -> None:
+        if generation == self._generation:
+            for layer in layers:
+                layer.auto = True
+            self.state.put(layers)

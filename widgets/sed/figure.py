@@ -17,7 +17,9 @@ from widgets.sed.points import DTS_MAX, UL_ARROW
 PAD = 10**0.15  # log-padding around the data
 EMPTY_X = (0.1, 100.0)  # TeV, before there is data
 EMPTY_Y = {"dnde": (1e-16, 1e-9), "e2dnde": (1e-14, 1e-9), "flux": (1e-15, 1e-9), "eflux": (1e-14, 1e-9)}
-HEAT_COLORS = ["#08306b", "#4292c6", "rgba(198, 219, 239, 0)"]  # delta TS 0 (best) -> DTS_MAX (clear)
+FLOOR = 1e-2  # an error bar or envelope reaching zero is drawn down to a hundredth of the value
+HEAT_COLORS = ["#3f007d", "#9e9ac8", "rgba(239, 237, 245, 0)"]  # delta TS 0 (best) -> DTS_MAX (clear); purple:
+# no catalog colour is near it
 
 
 def _segments(x0, x1, y0, y1):
@@ -32,6 +34,7 @@ class LayerMarks:
         self.kind = layer.kind
         self.signature = None  # what the marks show: (layer, its version, SED type, energy unit)
         self.empty = True  # nothing to draw in this SED type
+        self.blank: set = set()
         xy = {"x": scales["x"], "y": scales["y"]}
         c = layer.color
         if layer.kind == "points":
@@ -44,7 +47,7 @@ class LayerMarks:
             self.marks = [self.bars, self.dots, self.limits]
         elif layer.kind == "model":
             self.band = bq.Lines(x=[], y=[], scales=xy, colors=[c], fill="between", fill_colors=[c],
-                                 fill_opacities=[0.22], opacities=[0.0], stroke_width=0)
+                                 fill_opacities=[0.25], opacities=[0.6], stroke_width=1)
             self.line = bq.Lines(x=[], y=[], scales=xy, colors=[c], stroke_width=2)
             self.marks = [self.band, self.line]
         else:
@@ -55,9 +58,10 @@ class LayerMarks:
 
     def show(self, visible: bool) -> None:
         for mark in self.marks:
-            mark.visible = visible
+            mark.visible = visible and mark not in self.blank
 
     def update(self, arrays) -> None:
+        self.blank = set()  # marks with nothing to draw (bqplot would draw an empty path)
         if self.kind == "points":
             self._points(arrays)
         elif self.kind == "model":
@@ -65,34 +69,45 @@ class LayerMarks:
         else:
             self._profiles(arrays)
 
+    def _set(self, mark, **data) -> None:
+        """Give a mark its arrays, or mark it blank when there is nothing to draw."""
+        if any(len(np.ravel(v)) == 0 for k, v in data.items() if k in ("x", "y")):
+            self.blank.add(mark)
+            return
+        for name, value in data.items():
+            setattr(mark, name, value)
+
     def _points(self, a) -> None:
-        ok = ~a.is_ul & np.isfinite(a.y)
+        ok = ~a.is_ul & (a.y > 0)  # a log axis cannot show a value of zero or less
+        limit = a.is_ul & (a.y_ul > 0)
         has_y = ok & np.isfinite(a.y_errn) & np.isfinite(a.y_errp)
-        has_x = np.isfinite(a.x_min)
+        has_x = (a.x_min > 0) & (a.x_max > 0)
+        low = np.where(a.y - a.y_errn > 0, a.y - a.y_errn, a.y * FLOOR)  # an error bar down to zero: off the plot
         limit_end = a.y_ul * UL_ARROW
         parts = [
-            _segments(a.x[has_y], a.x[has_y], (a.y - a.y_errn)[has_y], (a.y + a.y_errp)[has_y]),
+            _segments(a.x[has_y], a.x[has_y], low[has_y], (a.y + a.y_errp)[has_y]),
             _segments(a.x_min[ok & has_x], a.x_max[ok & has_x], a.y[ok & has_x], a.y[ok & has_x]),
-            _segments(a.x[a.is_ul], a.x[a.is_ul], a.y_ul[a.is_ul], limit_end[a.is_ul]),
-            _segments(a.x_min[a.is_ul & has_x], a.x_max[a.is_ul & has_x], a.y_ul[a.is_ul & has_x],
-                      a.y_ul[a.is_ul & has_x]),
+            _segments(a.x[limit], a.x[limit], a.y_ul[limit], limit_end[limit]),
+            _segments(a.x_min[limit & has_x], a.x_max[limit & has_x], a.y_ul[limit & has_x], a.y_ul[limit & has_x]),
         ]
-        x = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, 2))
-        y = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 2))
+        x = np.concatenate([p[0] for p in parts])
+        y = np.concatenate([p[1] for p in parts])
         hover = np.asarray(a.hover, dtype=object)
         with self.bars.hold_sync(), self.dots.hold_sync(), self.limits.hold_sync():
-            self.bars.x, self.bars.y = (x, y) if len(x) else ([], [])
-            self.bars.colors = [self.bars.colors[0]] * max(1, len(x))
-            self.dots.x, self.dots.y, self.dots.names = a.x[ok], a.y[ok], list(hover[ok])
-            self.limits.x, self.limits.y, self.limits.names = a.x[a.is_ul], limit_end[a.is_ul], list(hover[a.is_ul])
+            self._set(self.bars, x=x, y=y, colors=[self.bars.colors[0]] * max(1, len(x)))
+            self._set(self.dots, x=a.x[ok], y=a.y[ok], names=list(hover[ok]))
+            self._set(self.limits, x=a.x[limit], y=limit_end[limit], names=list(hover[limit]))
 
     def _model(self, m) -> None:
+        good = (m.y > 0) & np.isfinite(m.x)
         with self.band.hold_sync(), self.line.hold_sync():
-            self.line.x, self.line.y = m.x, m.y
-            if m.has_envelope:
-                self.band.x, self.band.y = m.x, np.vstack([m.y_lo, m.y_hi])
+            self._set(self.line, x=m.x[good], y=m.y[good])
+            band = good & np.isfinite(m.y_hi) & (m.y_hi > 0)
+            if m.has_envelope and band.any():
+                low = np.where(m.y_lo > 0, m.y_lo, m.y * FLOOR)[band]
+                self._set(self.band, x=m.x[band], y=np.vstack([low, m.y_hi[band]]))
             else:
-                self.band.x, self.band.y = [], []
+                self.blank.add(self.band)
 
     def _profiles(self, g) -> None:
         color = np.nan_to_num(g.dts.T, nan=DTS_MAX)  # rows: flux, columns: energy
@@ -143,8 +158,12 @@ class SEDFigure:
                 if marks.signature != signature:
                     if layer.ready(st):
                         arrays = layer.arrays(st, eu)
-                        if arrays is not None:
-                            marks.update(arrays)
+                        try:
+                            if arrays is not None:
+                                marks.update(arrays)
+                        except Exception as exc:  # noqa: BLE001 - one layer that cannot be drawn spoils no other
+                            self.state.fail(f"{layer.legend} cannot be drawn ({type(exc).__name__}: {exc}).")
+                            arrays = None
                         marks.signature, marks.empty = signature, arrays is None
                     else:
                         self._prepare(layer, st)  # drawn when its envelope is computed

@@ -60,12 +60,16 @@ class Layer:
         """PointsArrays, ProfileGrid or ModelArrays for the plot (None: nothing to draw in this type)."""
         key = (sed_type, energy_unit)
         if key not in self._cache:
-            if self.kind == "points":
-                self._cache[key] = points_arrays(self.points, sed_type, energy_unit, self.label)
-            elif self.kind == "profiles":
-                self._cache[key] = profile_grid(self.points, sed_type, energy_unit)
-            else:
-                self._cache[key] = self.curve.arrays(sed_type, energy_unit)
+            try:
+                if self.kind == "points":
+                    self._cache[key] = points_arrays(self.points, sed_type, energy_unit, self.label)
+                elif self.kind == "profiles":
+                    self._cache[key] = profile_grid(self.points, sed_type, energy_unit)
+                else:
+                    self._cache[key] = self.curve.arrays(sed_type, energy_unit)
+            except ValueError as exc:  # gammapy: "Missing energy range definition, cannot convert to ..."
+                self._cache[key] = None
+                self.note = f"not drawn as {sed_type}: {exc}"
         return self._cache[key]
 
     def rebinned(self, axis) -> "Layer":

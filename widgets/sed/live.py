@@ -116,7 +116,8 @@ class JobFollower:
         elif handle.phase == "ABORTED":
             self.state.job_status = f"Job {handle.job_id} was aborted; {kept}."
         elif handle.phase == "COMPLETED":
-            self.state.job_status = f"Job {handle.job_id} completed: {n} flux points{' and the fitted model' if model else ''}."
+            fit = " and the fitted model" if model else ""
+            self.state.job_status = f"Job {handle.job_id} completed: {n} flux points{fit}."
         elif handle.phase == "EXECUTING":
             fit = ", model fitted" if model else ""
             self.state.job_status = f"Job {handle.job_id} running: {n} of {total} flux points{fit}."

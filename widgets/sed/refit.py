@@ -194,10 +194,8 @@ def refit_layers(state, kind: str = "pl", include: list[str] | None = None, cata
                          "load its flux_points result.")
     others = []
     for name in include or []:
-        found = state.layer(f"{name}/points") or state.layer(name)
+        found = next((p for p in state.layers if p.kind == "points" and name in (p.key, p.label, p.group)), None)
         if found is None:
-            found = next((p for p in state.group(name) if p.kind == "points"), None)
-        if found is None or found.kind != "points":
             known = ", ".join(sorted({p.group for p in state.layers if p.kind == "points" and p is not main}))
             raise RefitError(f"There are no flux points called {name!r} to include; the plot has: {known or 'none'}.")
         others.append((found.label, found.points))

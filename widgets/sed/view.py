@@ -166,7 +166,7 @@ class SEDPlot(w.VBox):
         if layer is not None and layer.kind != "points":
             layer = next((p for p in self.state.group(layer.group) if p.kind == "points"), None)
         if layer is None:
-            self.state.fail("There are no flux points to export." if not name else f"There are no flux points {name!r}.")
+            self.state.fail(f"There are no flux points {name!r}." if name else "There are no flux points to export.")
             return None
         return layer.points
 
