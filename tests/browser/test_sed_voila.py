@@ -39,9 +39,7 @@ def crab_job(archive_server, portal_token):
 
 @pytest.fixture(scope="module")
 def page(voila_server, crab_job, browser):
-    page = watched_page(browser, 1400, 1100)
-    page.console_errors = []
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page = watched_page(browser, 1400, 1100)  # records requests, page errors and console errors
     query = f"job={quote(crab_job, safe='')}&ra=83.633&dec=22.014&name=Crab"
     page.goto(f"{voila_server.url}/voila/render/sed.ipynb?{query}", timeout=300_000)
     page.wait_for_selector(".portal-sed-job:has-text('completed: 8 flux points and the fitted model')",

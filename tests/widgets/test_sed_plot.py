@@ -31,13 +31,24 @@ def crab_points():
     return FluxPoints.read(gammapy_data() / "estimators/crab_hess_fp/crab_hess_fp.fits")
 
 
+def local_plot() -> SEDPlot:
+    """A plot whose service is nowhere: everything here is local."""
+    return SEDPlot(client=PortalClient("http://127.0.0.1:9", token="x"), background=Background())
+
+
 @pytest.fixture
 def sed():
-    """A plot whose service is nowhere: everything here is local."""
-    bg = Background()
-    plot = SEDPlot(client=PortalClient("http://127.0.0.1:9", token="x"), background=bg)
+    plot = local_plot()
     yield plot
-    bg.idle()
+    plot.state.background.idle()
+
+
+@pytest.fixture(scope="module")
+def shown(crab_points):
+    """One plot with the Crab points, for the checks that only switch the SED type and unit."""
+    plot = local_plot()
+    plot.add_flux_points(crab_points, label="H.E.S.S.")
+    return plot
 
 
 def expected(points, sed_type: str, energy_unit: str, suffix: str = ""):
@@ -57,8 +68,8 @@ def energies(quantity, energy_unit):
 
 @pytest.mark.parametrize("energy_unit", ENERGY_UNITS)
 @pytest.mark.parametrize("sed_type", SED_TYPES)
-def test_plotted_numbers_are_gammapys_conversions(sed, crab_points, sed_type, energy_unit):
-    sed.add_flux_points(crab_points, label="H.E.S.S.")
+def test_plotted_numbers_are_gammapys_conversions(shown, crab_points, sed_type, energy_unit):
+    sed = shown
     sed.sed_type, sed.energy_unit = sed_type, energy_unit
     marks = sed.plot.marks_of("file/H.E.S.S./points")
     good = np.isfinite(expected(crab_points, sed_type, energy_unit)) & ~crab_points.is_ul.data.ravel()
@@ -265,3 +276,35 @@ def test_the_figure_exports_wait_for_the_page(sed):
     assert "png or svg" in sed.message
     sed._image("png")  # asks the page; without one nothing comes back, and nothing breaks
     assert sed._downloads.value == ""
+
+
+def test_connect_wires_the_plot_to_the_session(sed):
+    from astropy.coordinates import SkyCoord
+
+    from widgets.jobs.handle import JobHandle
+    from widgets.links import connect
+    from widgets.session import Session
+
+    session = Session()
+    links = connect(sed=sed, session=session)
+    crab = SkyCoord(83.633, 22.014, unit="deg")
+    session.set_target(crab, 0.5, "Crab")
+    assert sed.state.target is crab and sed.state.target_name == "Crab"
+    job = JobHandle("http://127.0.0.1:9/uws/spectrum/abc", client=sed.state.client, background=sed.state.background)
+    session.active_job = job
+    assert sed.state.job is job
+    links.unlink()
+    job.unfollow()
+    sed.state.unfollow()
+
+
+def test_the_explorer_page_reads_its_query_string():
+    from widgets.sed.page import explorer
+
+    sed = explorer("?ra=83.633&dec=22.014&name=Crab&radius=0.3&sed_type=dnde&unit=GeV&catalog=nonsense",
+                   client=PortalClient("http://127.0.0.1:9", token="x"), background=Background())
+    assert sed.sed_type == "dnde" and sed.energy_unit == "GeV" and sed.radius == 0.3
+    assert sed.state.target_name == "Crab" and sed.target.ra.deg == pytest.approx(83.633)
+    assert "should be tag/name" in sed.message
+    bad = explorer("ra=abc&dec=1", client=PortalClient("http://127.0.0.1:9", token="x"), background=Background())
+    assert "is not a position in degrees" in bad.message and bad.target is None

@@ -56,5 +56,4 @@ def _target(sed: SEDPlot, ra: str, dec: str, name: str) -> None:
     except ValueError:
         sed.state.fail(f"ra={ra!r}, dec={dec!r} is not a position in degrees.")
         return
-    sed.state.target_name = name
-    sed.target = coord
+    sed.set_target(coord, name)

@@ -12,6 +12,8 @@ The quantities themselves come from gammapy (``FluxPoints.dnde``, ``.e2dnde``, `
 
 from __future__ import annotations
 
+import functools
+
 import astropy.units as u
 import numpy as np
 from astropy.constants import h as PLANCK
@@ -43,8 +45,9 @@ def is_frequency(energy_unit: str) -> bool:
     return energy_unit == "Hz"
 
 
+@functools.lru_cache(maxsize=64)
 def y_unit(sed_type: str, energy_unit: str) -> u.Unit:
-    """The unit of the y axis."""
+    """The unit of the y axis (parsed once: astropy takes a millisecond to parse a unit)."""
     check(sed_type, energy_unit)
     if sed_type == "dnde":
         return u.Unit(f"cm-2 s-1 {energy_unit}-1")

@@ -85,6 +85,12 @@ class SEDPlot(w.VBox):
     def target(self, coord) -> None:
         self.state.target = coord
 
+    def set_target(self, coord, name: str = "") -> None:
+        """The target whose catalog counterparts (within ``radius``) are drawn (what ``connect`` calls)."""
+        with self.state.hold_trait_notifications():
+            self.state.target_name = name or ""
+            self.state.target = coord
+
     @property
     def radius(self) -> float:
         return self.state.radius
