@@ -20,6 +20,14 @@ import numpy as np
 MODELS = {"pl": "power law", "lp": "log-parabola", "ecpl": "power law with exponential cut-off",
           "bpl": "broken power law"}
 CATALOG_STATS = ("chi2", "distrib")
+DNDE = u.Unit("cm-2 s-1 TeV-1")
+PLAIN_UNITS = {u.Unit("TeV"): "TeV", u.Unit("TeV-1"): "TeV-1", u.dimensionless_unscaled: "", DNDE: "dnde"}
+
+
+def _plain_parameters(spectral) -> list:
+    """(name, Parameter) pairs when all are in TeV-based units (energies TeV, dN/dE cm-2 s-1 TeV-1), else []."""
+    pairs = [(p.name, p) for p in spectral.parameters]
+    return pairs if all(p.unit in PLAIN_UNITS for _, p in pairs) else []
 
 
 class RefitError(ValueError):
@@ -54,12 +62,27 @@ def _dataset_class():
             super().__init__(models=models, data=snapshot, **kwargs)
             shape = self.data.dnde.data.shape
             self._energy = self.data.geom.axes["energy"].center.reshape((-1,) + (1,) * (len(shape) - 1))
+            self._energy_tev = self._energy.to_value("TeV")
+            self._plain: dict[int, list] = {}  # model -> its parameters, when they are in TeV-based units
 
         def flux_pred(self):
-            """As gammapy's: the sum of the models' dN/dE at the bins' centres (spectral models only)."""
+            """As gammapy's: the sum of the models' dN/dE at the bins' centres (spectral models only).
+
+            Models in the units :func:`start_model` gives them (TeV, TeV-1, cm-2 s-1 TeV-1) are
+            evaluated with their parameters as plain numbers (astropy's unit handling is most of the
+            cost of an evaluation); any other model as gammapy does it.
+            """
             flux = 0.0
             for model in self.models:
-                flux = flux + model.spectral_model(self._energy)
+                spectral = model.spectral_model
+                plain = self._plain.get(id(spectral))
+                if plain is None:
+                    plain = self._plain[id(spectral)] = _plain_parameters(spectral)
+                if not plain:
+                    flux = flux + spectral(self._energy)
+                else:
+                    values = {name: p.value for name, p in plain}
+                    flux = flux + spectral.evaluate(self._energy_tev, **values) * DNDE
             return flux
 
     return ProfileDataset
