@@ -308,3 +308,37 @@ def test_the_explorer_page_reads_its_query_string():
     assert "should be tag/name" in sed.message
     bad = explorer("ra=abc&dec=1", client=PortalClient("http://127.0.0.1:9", token="x"), background=Background())
     assert "is not a position in degrees" in bad.message and bad.target is None
+
+
+@pytest.mark.parametrize("sed_type", ["likelihood", "dnde", "e2dnde", "flux", "eflux"])
+@pytest.mark.parametrize("suffix", [".fits", ".ecsv"])
+def test_gadf_sed_files_of_any_sed_type_load(sed, crab_points, tmp_path, sed_type, suffix):
+    path = tmp_path / f"crab-{sed_type}{suffix}"
+    crab_points.write(path, sed_type=sed_type)
+    layers = sed.add_flux_points(path, label="file")
+    assert layers and sed.state.status == "ok", sed.message
+    shown = sed.state.layer("file/file/points").points
+    assert shown.sed_type_init == sed_type
+    good = np.isfinite(expected(crab_points, sed_type if sed_type != "likelihood" else "dnde", "TeV"))
+    kind = "dnde" if sed_type == "likelihood" else sed_type
+    np.testing.assert_allclose(getattr(shown, kind).quantity.ravel()[good].value,
+                               getattr(crab_points, kind).quantity.ravel()[good].to_value(
+                                   getattr(shown, kind).unit), rtol=1e-9)
+    assert "file/file/profiles" in {layer.key for layer in sed.layers}  # gammapy writes the scans in every type
+
+
+def test_a_gamma_cat_sed_file_loads(sed, tmp_path):
+    """gamma-cat's per-paper SED files: ECSV with e_ref, dnde and its errors, no SED_TYPE keyword."""
+    from portal.catalogs import CatalogRegistry
+
+    points = CatalogRegistry([gammapy_data()]).source("gamma-cat", "Crab nebula").flux_points()
+    table = Table({"e_ref": points.energy_ref, "dnde": points.dnde.quantity.ravel(),
+                   "dnde_errn": points.dnde_errn.quantity.ravel(), "dnde_errp": points.dnde_errp.quantity.ravel()},
+                  meta={"data_type": "sed", "source_id": 1, "reference_id": "2006A&A...457..899A"})
+    path = tmp_path / "tev-000001-sed.ecsv"
+    table.write(path, format="ascii.ecsv")
+    sed.add_flux_points(path, label="Crab, HESS 2006")
+    marks = sed.plot.marks_of("file/Crab, HESS 2006/points")
+    expected_e2dnde = (points.dnde.quantity.ravel() * points.energy_ref**2).to_value("erg cm-2 s-1")
+    np.testing.assert_allclose(marks.dots.y, expected_e2dnde, rtol=1e-9)
+    assert np.all(np.isnan(sed.state.layer("file/Crab, HESS 2006/points").arrays("e2dnde", "TeV").x_min))  # no bins

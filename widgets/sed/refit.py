@@ -228,8 +228,6 @@ def refit_layers(state, kind: str = "pl", include: list[str] | None = None, cata
         return fit, []
     axis = main.points.energy_axis
     edges = [p.energy_axis.edges for _, p in others] + [axis.edges]
-    import astropy.units as u
-
     lo = min(e[0].to_value("TeV") for e in edges)
     hi = max(e[-1].to_value("TeV") for e in edges)
     layers = state.model_layers(fit.model, f"refit ({MODELS[kind]})", key=f"refit/{kind}", group="refits",

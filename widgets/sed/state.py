@@ -12,6 +12,7 @@ and the layers stay as they were.
 
 from __future__ import annotations
 
+import astropy.units as u
 import traitlets as t
 from astropy.coordinates import SkyCoord
 
@@ -133,8 +134,6 @@ class SEDState(t.HasTraits):
         default the range of ``bins`` (the flux points it goes with), else 0.1 to 100 TeV.
         With ``prepare`` the envelope is computed now, for the current SED type.
         """
-        import astropy.units as u
-
         models = read_models(source, name=label)
         key = key or f"file/{label}"
         color = self.colors(key)

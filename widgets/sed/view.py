@@ -31,6 +31,8 @@ from widgets.sed.state import SEDState
 from widgets.sed.units import ENERGY_UNITS, SED_TYPE_NAMES, SED_TYPES
 
 COLORS = {"idle": "#555", "working": "#555", "live": "#1565c0", "ok": "#2e7d32", "error": "#c62828"}
+# the heat map's cells edge to edge: without it, anti-aliasing draws a faint line between rows
+STYLE = "<style>.portal-sed-figure rect.heatmapcell { shape-rendering: crispEdges; }</style>"
 
 
 class SEDPlot(w.VBox):
@@ -56,7 +58,7 @@ class SEDPlot(w.VBox):
         self._downloads.add_class("portal-sed-downloads")
         body = w.HBox([w.Box([self.plot.figure], layout=w.Layout(flex="1 1 auto", min_width="0")), self.legend],
                       layout=w.Layout(width="100%", align_items="flex-start"))
-        super().__init__([self._toolbar(), self._job, self._message, body, self._refit_bar(), self._summary,
+        super().__init__([w.HTML(STYLE), self._toolbar(), self._job, self._message, body, self._refit_bar(), self._summary,
                           self._export_bar(), self._downloads], **kwargs)
         self.add_class("portal-sed")
         self.state.observe(self._render_message, ["status", "message", "job_status"])
