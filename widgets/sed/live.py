@@ -134,7 +134,7 @@ class JobFollower:
         if wait > 0:
             self._stopped.wait(wait)  # at most one download per interval: changes meanwhile are batched
         self._last = time.monotonic()
-        client = self.state.client
+        client = self.handle.client  # the job's own (its token owns the job)
         if not self._defaults_read:
             self._defaults_read, self._defaults = True, self._read_defaults()
         parameters = {**self._defaults, **parameters}
@@ -165,7 +165,7 @@ class JobFollower:
     def _read_defaults(self) -> dict:
         """The defaults of the job's parameters, from the service's definitions (none if it has none)."""
         try:
-            for definition in self.state.client.uws.definitions():
+            for definition in self.handle.client.uws.definitions():
                 if definition.name == self.handle.definition:
                     return {p.name: p.default for p in definition.parameters
                             if isinstance(p.default, (int, float, str)) and not isinstance(p.default, bool)}
