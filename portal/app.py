@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from portal import __version__
 from portal.archive.handlers import router as tap_router
 from portal.archive.startup import archive_lifespan
+from portal.catalogs.handlers import router as catalogs_router
 from portal.config import Settings
 from portal.coverage.handlers import install as install_coverage
 from portal.datalink.handlers import install as install_datalink
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, job_definitions=None, job_ru
     install_guard(app)  # nosniff on every response, a cap on request bodies
     app.include_router(tap_router, prefix="/tap", tags=["TAP"])
     app.include_router(resolver_router, prefix="/resolver", tags=["Names"])
+    app.include_router(catalogs_router, prefix="/catalogs", tags=["Catalogs"])
     uws.install(app, settings, job_definitions, runner=job_runner)
     install_datalink(app, settings)  # /datalink, /data
     install_coverage(app, settings)  # /coverage/moc.json, /coverage/moc.fits

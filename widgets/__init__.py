@@ -17,6 +17,8 @@ _EXPORTS = {
     "SkyState": "widgets.sky.state",
     "ObsCoreSearch": "widgets.obscore.view",
     "SearchState": "widgets.obscore.state",
+    "SEDPlot": "widgets.sed.view",
+    "SEDState": "widgets.sed.state",
     "Portal": "widgets.app",
     "connect": "widgets.links",
     "Session": "widgets.session",

@@ -68,6 +68,7 @@ class CatalogRegistry:
         self._lock = threading.Lock()
         self._indexes: dict[str, _Index] = {}
         self._gammapy: dict[str, object] = {}
+        self._loading: dict[str, threading.Lock] = {}
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "CatalogRegistry":
@@ -184,6 +185,8 @@ class CatalogRegistry:
         if path is None:
             raise CatalogUnavailable(self._missing(spec))
         with self._lock:
+            lock = self._loading.setdefault(tag, threading.Lock())
+        with lock:  # one reader per catalog; different catalogs load side by side
             if tag not in self._gammapy:
                 import gammapy.catalog
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import astropy.units as u
+import numpy as np
+
 from portal.catalogs.spec import CatalogSpec
 
 # how gammapy's catalog objects say "this source has no such data"
@@ -62,6 +65,30 @@ class CatalogSource:
             return self.gammapy.flux_points
         except _NOT_GIVEN:
             return None  # no flux points (HAWC, LHAASO) or none for this source (gamma-cat)
+
+    def model_energy_range(self, component: str = "") -> tuple[float, float]:
+        """Where the spectral model (of ``component``) applies, in TeV: as the catalog gives it for
+        the source (Fermi, HGPS, gamma-cat), else the range of its flux points, else the catalog's."""
+        for low, high in self._given_ranges():
+            if np.isfinite(low) and np.isfinite(high) and 0 < low < high:
+                return float(low), float(high)
+        points = self.energy_range()
+        if points is not None:
+            return points
+        for name, low, high in self.spec.component_ranges:
+            if name == component:
+                return low, high
+        return self.spec.energy_range
+
+    def _given_ranges(self):
+        obj = self.gammapy
+        given = getattr(obj, "energy_range", None)
+        if given is not None:
+            yield tuple(u.Quantity(given).to_value("TeV"))
+        data = getattr(obj, "data", {})
+        if "spec_erange_min" in data and "spec_erange_max" in data:  # gamma-cat
+            yield (u.Quantity(data["spec_erange_min"], "TeV").to_value("TeV"),
+                   u.Quantity(data["spec_erange_max"], "TeV").to_value("TeV"))
 
     def energy_range(self) -> tuple[float, float] | None:
         """Energy range (TeV) of the flux points, if any."""

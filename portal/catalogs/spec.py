@@ -21,3 +21,7 @@ class CatalogSpec:
     hdu: int | str | None = 1  # FITS HDU of the source table (None: not FITS)
     components: tuple[str, ...] = ()  # spectral components (1LHAASO: WCDA, KM2A)
     reference: str = ""
+    # TeV: where the catalog's spectral models apply, when the source itself does not say
+    # (per component where they differ: ``(("WCDA", 1, 25), ("KM2A", 25, 1000))``)
+    energy_range: tuple[float, float] = (1.0, 100.0)
+    component_ranges: tuple[tuple[str, float, float], ...] = ()

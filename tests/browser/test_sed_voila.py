@@ -1,0 +1,153 @@
+"""The SED explorer in Voila, offline: a finished Crab `spectrum` job shows its points, the fit's envelope, the
+likelihood profiles and a 3FHL overlay; a point's hover text; a PNG export. The screenshot is kept as a test
+artefact (``var/test-artefacts/sed-voila.png``).
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from urllib.parse import quote
+
+import pytest
+
+from tests.browser.pixels import count
+from tests.support.browser import is_external, watched_page
+from tests.support.servers import REPO
+from widgets.client import PortalClient
+from widgets.jobs.handle import JobHandle
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(1800)]
+
+CRAB = {"obs_ids": "23523,23526,23559,23592", "ra": 83.633, "dec": 22.014}
+ARTEFACTS = REPO / "var" / "test-artefacts"
+JOB_BLACK, FHL_GREEN, HEAT_PURPLE = (0x11, 0x11, 0x11), (0x2C, 0xA0, 0x2C), (0x3F, 0x00, 0x7D)  # figure.py colours
+
+FIGURE_PNG = ".portal-sed-figure"
+
+
+@pytest.fixture(scope="module")
+def crab_job(archive_server, portal_token):
+    """A finished Crab job of alice (whose token the Voila kernels use)."""
+    client = PortalClient(archive_server.url, portal_token)
+    url = client.uws.create("spectrum", CRAB, run=True)
+    handle = JobHandle(url, client=client)
+    assert handle.wait(timeout=1500) == "COMPLETED", handle.error
+    yield url
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def page(voila_server, crab_job, browser):
+    page = watched_page(browser, 1400, 1100)  # records requests, page errors and console errors
+    query = f"job={quote(crab_job, safe='')}&ra=83.633&dec=22.014&name=Crab"
+    try:
+        page.goto(f"{voila_server.url}/voila/render/sed.ipynb?{query}", timeout=300_000)
+        page.wait_for_selector(".portal-sed-job:has-text('completed: 8 flux points and the fitted model')",
+                               timeout=600_000)
+        page.wait_for_selector(".portal-sed-legend-row:has-text('likelihood profiles')", timeout=300_000)
+        page.wait_for_selector(".portal-sed-legend:has-text('3FHL J0534.5+2201')", timeout=600_000)
+        # the counterparts come nearest first; 1LHAASO's is the farthest: then the legend stops changing
+        page.wait_for_selector(".portal-sed-legend:has-text('1LHAASO J0534+2200u')", timeout=600_000)
+        wait_for_dots(page, JOB_BLACK, 7)
+    except Exception:
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTEFACTS / "sed-voila-failed.png"), full_page=True)
+        raise
+    yield page
+    page.close()
+
+
+def wait_for_dots(page, rgb, n, timeout=120_000):
+    """Until the figure has ``n`` dots of colour ``rgb`` (bqplot draws them as path.dot elements)."""
+    page.wait_for_function(
+        "([fill, n]) => [...document.querySelectorAll('.portal-sed-figure path.dot')]"
+        ".filter(d => d.style.fill === fill && d.getBoundingClientRect().width > 0).length >= n",
+        arg=[f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})", n], timeout=timeout)
+
+
+def figure(page) -> bytes:
+    return page.locator(FIGURE_PNG).screenshot()
+
+
+def toggle(page, group: str, kind: str) -> None:
+    """Click the legend toggle of one layer (``kind``: flux points, model, likelihood profiles)."""
+    rows = page.locator(".portal-sed-legend > *")
+    texts = rows.all_inner_texts()
+    start = next(i for i, t in enumerate(texts) if t.strip() == group)
+    for i in range(start + 1, len(texts)):
+        if kind in texts[i]:
+            box = rows.nth(i).locator("input[type=checkbox]")
+            before = box.is_checked()
+            box.click()
+            page.wait_for_function("([el, was]) => el.checked !== was", arg=[box.element_handle(), before])
+            return
+    raise AssertionError(f"no {kind!r} toggle in legend group {group!r}: {texts}")
+
+
+def test_finished_crab_job_with_profiles_envelope_and_3fhl(page, tmp_path):
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".portal-sed-legend").evaluate("el => el.scrollTop = 0")
+    full = figure(page)
+    page.screenshot(path=str(tmp_path / "sed-voila.png"), full_page=True)
+    shutil.copy(tmp_path / "sed-voila.png", ARTEFACTS / "sed-voila.png")
+    (ARTEFACTS / "sed-figure.png").write_bytes(full)
+
+    assert count(full, JOB_BLACK, 30) > 150, "the job's points are not drawn"
+    assert count(full, HEAT_PURPLE, 60) > 500, "the likelihood profiles are not drawn"
+    assert count(full, FHL_GREEN, 40) > 60, "the 3FHL points are not drawn"
+    text = page.inner_text(".portal-sed")
+    assert "forward-folded fit" in text and "index = 2.6" in text
+
+    # the envelope (under and over the profiles, so no single colour) is what goes with the model's toggle
+    group = page.inner_text(".portal-sed-legend b >> nth=0")
+    toggle(page, group, "forward-folded fit")
+    page.wait_for_timeout(2000)
+    difference = changed(full, figure(page))
+    assert difference > 800, f"no model envelope was drawn ({difference} pixels changed)"
+    toggle(page, group, "forward-folded fit")
+    toggle(page, group, "likelihood profiles")
+    page.wait_for_timeout(2000)
+    assert count(figure(page), HEAT_PURPLE, 60) < count(full, HEAT_PURPLE, 60) / 5
+    toggle(page, group, "likelihood profiles")
+    toggle(page, "3FHL J0534.5+2201", "flux points")
+    page.wait_for_timeout(2000)
+    assert count(figure(page), FHL_GREEN, 40) < count(full, FHL_GREEN, 40) / 2
+    toggle(page, "3FHL J0534.5+2201", "flux points")
+    wait_for_dots(page, FHL_GREEN, 4)
+
+
+def changed(a: bytes, b: bytes, threshold: int = 30) -> int:
+    """How many pixels differ between two screenshots of the same size."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    x, y = (np.asarray(Image.open(io.BytesIO(p)).convert("RGB"), dtype=int) for p in (a, b))
+    return int((np.abs(x - y).max(axis=2) > threshold).sum())
+
+
+def test_hover_on_a_point_shows_its_values_ts_and_counts(page):
+    dot = page.locator(".portal-sed-figure path.dot[style*='fill: rgb(17, 17, 17)']").first
+    dot.hover()
+    tip = page.wait_for_selector(".tooltiptext.datavalue:has-text('TS')", timeout=30_000)
+    text = tip.inner_text()
+    assert "TS" in text and "counts" in text and "e2dnde" in text, text
+
+
+def test_png_and_svg_export(page):
+    page.click("button.portal-sed-export:has-text('PNG')")
+    link = page.wait_for_selector("a.portal-sed-download[download='sed.png']", timeout=60_000)
+    data = base64.b64decode(link.get_attribute("href").split(",", 1)[1])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    page.click("button.portal-sed-export:has-text('SVG')")
+    link = page.wait_for_selector("a.portal-sed-download[download='sed.svg']", timeout=60_000)
+    svg = base64.b64decode(link.get_attribute("href").split(",", 1)[1]).decode("utf-8")
+    assert "<svg" in svg and "E² dN/dE" in svg
+
+
+def test_nothing_from_outside_and_no_errors(page):
+    assert [u for u in page.requests if is_external(u)] == []
+    assert page.errors == []
+    assert page.console_errors == []

@@ -1,0 +1,235 @@
+"""Refit a spectral model to flux points, instantly: no data reduction, only the stored likelihood profiles.
+
+The likelihood is gammapy's: ``FluxPointsDataset(stat_type="profile")`` interpolates each bin's
+profile (``norm_scan``, ``stat_scan``) with gammapy's ``interpolate_profile``; catalog points join
+the same fit with ``stat_type="chi2"`` or ``"distrib"`` (a joint multi-instrument fit); gammapy's
+``Fit`` minimises the sum. :class:`ProfileDataset` is that dataset with two things computed once
+instead of at every evaluation: the flux points' reference fluxes (gammapy rebuilds its maps each
+time) and the model's energies. Its statistic is gammapy's, unchanged (tested equal).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass
+
+import astropy.units as u
+import numpy as np
+
+MODELS = {"pl": "power law", "lp": "log-parabola", "ecpl": "power law with exponential cut-off",
+          "bpl": "broken power law"}
+CATALOG_STATS = ("chi2", "distrib")
+DNDE = u.Unit("cm-2 s-1 TeV-1")
+PLAIN_UNITS = {u.Unit("TeV"): "TeV", u.Unit("TeV-1"): "TeV-1", u.dimensionless_unscaled: "", DNDE: "dnde"}
+
+
+def _plain_parameters(spectral) -> list:
+    """(name, Parameter) pairs when all are in TeV-based units (energies TeV, dN/dE cm-2 s-1 TeV-1), else []."""
+    pairs = [(p.name, p) for p in spectral.parameters]
+    return pairs if all(p.unit in PLAIN_UNITS for _, p in pairs) else []
+
+
+class RefitError(ValueError):
+    """A refit that cannot start (no profiles, an unknown model); the message is a sentence."""
+
+
+def _cached(name: str):
+    from gammapy.estimators import FluxPoints
+
+    return functools.cached_property(getattr(FluxPoints, name).fget)
+
+
+def _frozen_class():
+    from gammapy.estimators import FluxPoints
+
+    names = ("dnde", "dnde_ref", "dnde_err", "dnde_errn", "dnde_errp", "dnde_ul", "is_ul")
+    return type("FrozenFluxPoints", (FluxPoints,), {n: _cached(n) for n in names})
+
+
+@functools.cache
+def _dataset_class():
+    from gammapy.datasets import FluxPointsDataset
+
+    frozen = _frozen_class()
+
+    class ProfileDataset(FluxPointsDataset):
+        """gammapy's FluxPointsDataset for spectral models, with the fixed parts computed once."""
+
+        def __init__(self, models=None, data=None, **kwargs):
+            snapshot = copy.copy(data)  # the same maps; the properties gammapy recomputes are kept
+            snapshot.__class__ = frozen
+            super().__init__(models=models, data=snapshot, **kwargs)
+            shape = self.data.dnde.data.shape
+            self._energy = self.data.geom.axes["energy"].center.reshape((-1,) + (1,) * (len(shape) - 1))
+            self._energy_tev = self._energy.to_value("TeV")
+            self._plain: dict[int, list] = {}  # model -> its parameters, when they are in TeV-based units
+
+        def flux_pred(self):
+            """As gammapy's: the sum of the models' dN/dE at the bins' centres (spectral models only).
+
+            Models in the units :func:`start_model` gives them (TeV, TeV-1, cm-2 s-1 TeV-1) are
+            evaluated with their parameters as plain numbers (astropy's unit handling is most of the
+            cost of an evaluation); any other model as gammapy does it.
+            """
+            flux = 0.0
+            for model in self.models:
+                spectral = model.spectral_model
+                plain = self._plain.get(id(spectral))
+                if plain is None:
+                    plain = self._plain[id(spectral)] = _plain_parameters(spectral)
+                if not plain:
+                    flux = flux + spectral(self._energy)
+                else:
+                    values = {name: p.value for name, p in plain}
+                    flux = flux + spectral.evaluate(self._energy_tev, **values) * DNDE
+            return flux
+
+    return ProfileDataset
+
+
+def start_model(kind: str, points):
+    """A gammapy spectral model to start from, normalised near the middle of the points' energies."""
+    from gammapy.modeling.models import (
+        BrokenPowerLawSpectralModel,
+        ExpCutoffPowerLawSpectralModel,
+        LogParabolaSpectralModel,
+        PowerLawSpectralModel,
+    )
+
+    if kind not in MODELS:
+        raise RefitError(f"Unknown model {kind!r}: choose one of {', '.join(MODELS)} ({', '.join(MODELS.values())}).")
+    reference = reference_energy(points)
+    dnde = np.asarray(points.dnde.quantity.to_value("cm-2 s-1 TeV-1")).ravel()
+    energies = points.energy_ref.to_value("TeV")
+    good = np.isfinite(dnde) & (dnde > 0) & ~np.asarray(points.is_ul.data).ravel()
+    if good.any():
+        amplitude = np.exp(np.interp(np.log(reference.to_value("TeV")), np.log(energies[good]), np.log(dnde[good])))
+    else:
+        amplitude = 1e-12
+    amplitude = amplitude * u.Unit("cm-2 s-1 TeV-1")
+    if kind == "pl":
+        return PowerLawSpectralModel(index=2.5, amplitude=amplitude, reference=reference)
+    if kind == "lp":
+        return LogParabolaSpectralModel(alpha=2.5, beta=0.1, amplitude=amplitude, reference=reference)
+    if kind == "ecpl":
+        return ExpCutoffPowerLawSpectralModel(index=2.0, amplitude=amplitude, reference=reference,
+                                              lambda_=0.1 / energies.max() * u.Unit("TeV-1"))
+    middle = np.sqrt(energies.min() * energies.max()) * u.TeV  # the break starts between the ends
+    return BrokenPowerLawSpectralModel(index1=2.0, index2=3.0, amplitude=_at(amplitude, reference, middle, 2.5),
+                                       ebreak=middle)
+
+
+def _at(amplitude, reference, energy, index: float):
+    """A power law's value at ``energy`` from its value at ``reference`` (to start a model normalised elsewhere)."""
+    return amplitude * (energy / reference).to_value("") ** -index
+
+
+def reference_energy(points) -> u.Quantity:
+    """1 TeV when the points reach it (the usual convention), else the decade nearest their middle."""
+    edges = points.energy_axis.edges.to_value("TeV")
+    if edges[0] <= 1.0 <= edges[-1]:
+        return 1.0 * u.TeV
+    middle = np.sqrt(edges[0] * edges[-1])
+    return 10 ** np.round(np.log10(middle)) * u.TeV
+
+
+@dataclass
+class Refit:
+    """A refit: gammapy's FitResult, the fitted spectral model and what went in."""
+
+    kind: str
+    result: object  # gammapy FitResult
+    model: object  # the fitted SpectralModel (with its covariance)
+    datasets: list
+    included: list[str]  # labels of the points in the fit
+
+    @property
+    def success(self) -> bool:
+        return bool(self.result.success)
+
+    def summary(self) -> str:
+        """Parameters with errors and the fit statistic, in one line."""
+        pars = ", ".join(f"{p.name} = {p.value:.4g} ± {p.error:.2g}{' ' + str(p.unit) if str(p.unit) else ''}"
+                         for p in self.model.parameters.free_parameters)
+        data = " + ".join(self.included)
+        return (f"{MODELS[self.kind]} fitted to {data}: {pars}; fit statistic {self.result.total_stat:.2f} "
+                f"({sum(int(np.sum(d.mask)) for d in self.datasets)} points, "
+                f"{len(self.model.parameters.free_parameters)} free parameters)")
+
+
+def refit(kind: str, points, label: str = "flux points", others: list | None = None,
+          catalog_stat: str = "chi2") -> Refit:
+    """Fit a ``kind`` model to the likelihood profiles of ``points`` and, jointly, to ``others``.
+
+    ``others`` are (label, FluxPoints) pairs without profiles, fitted with ``catalog_stat``
+    (``chi2`` or ``distrib``). A fit that does not converge is returned with ``success`` False.
+    """
+    from gammapy.modeling import Fit
+    from gammapy.modeling.models import SkyModel
+
+    if "stat_scan" not in points.available_quantities:
+        raise RefitError(f"{label} have no likelihood profiles to refit (a job's flux points have them).")
+    if catalog_stat not in CATALOG_STATS:
+        raise RefitError(f"Unknown statistic {catalog_stat!r} for catalog points: use chi2 or distrib.")
+    spectral = start_model(kind, points)
+    model = SkyModel(spectral_model=spectral, name=f"refit-{kind}")
+    cls = _dataset_class()
+    datasets = [cls(models=[model], data=points, stat_type="profile", name="profiles")]
+    included = [label]
+    for other_label, other in others or []:
+        try:
+            dataset = cls(models=[model], data=other, stat_type=catalog_stat, name=other_label)
+            dataset.stat_sum()
+        except Exception as exc:  # noqa: BLE001 - gammapy cannot use these points with this statistic
+            raise RefitError(f"{other_label} cannot join the fit with gammapy's {catalog_stat} statistic "
+                             f"({type(exc).__name__}: {str(exc)[:120]}); try {_other(catalog_stat)}.") from None
+        datasets.append(dataset)
+        included.append(other_label)
+    try:
+        result = Fit().run(datasets)
+    except Exception as exc:  # noqa: BLE001 - a fit that fails outright (not only without converging)
+        raise RefitError(f"The {MODELS[kind]} fit failed ({type(exc).__name__}: {str(exc)[:160]}).") from None
+    return Refit(kind, result, spectral, datasets, included)
+
+
+def _other(stat: str) -> str:
+    return next(s for s in CATALOG_STATS if s != stat)
+
+
+def main_points(state):
+    """The points a refit is for: the followed job's, else the first layer with likelihood profiles."""
+    layer = state.layer("job/points")
+    if layer is None:
+        layer = next((p for p in state.layers if p.kind == "points" and "stat_scan" in p.points.available_quantities),
+                     None)
+    return layer
+
+
+def refit_layers(state, kind: str = "pl", include: list[str] | None = None, catalog_stat: str = "chi2"):
+    """Refit ``kind`` to the plot's points with profiles (joint with the ``include``d points layers).
+
+    Returns (Refit, layers to show); raises RefitError with a sentence. Any thread.
+    """
+    main = main_points(state)
+    if main is None:
+        raise RefitError("There are no flux points with likelihood profiles to refit: follow a spectrum job or "
+                         "load its flux_points result.")
+    others = []
+    for name in include or []:
+        found = next((p for p in state.layers if p.kind == "points" and name in (p.key, p.label, p.group)), None)
+        if found is None:
+            known = ", ".join(sorted({p.group for p in state.layers if p.kind == "points" and p is not main}))
+            raise RefitError(f"There are no flux points called {name!r} to include; the plot has: {known or 'none'}.")
+        others.append((found.label, found.points))
+    label = main.label if main.source != "job" else "the job's flux points"
+    fit = refit(kind, main.points, label=label, others=others, catalog_stat=catalog_stat)
+    if not fit.success:
+        return fit, []
+    axis = main.points.energy_axis
+    edges = [p.energy_axis.edges for _, p in others] + [axis.edges]
+    lo = min(e[0].to_value("TeV") for e in edges)
+    hi = max(e[-1].to_value("TeV") for e in edges)
+    layers = state.model_layers(fit.model, f"refit ({MODELS[kind]})", key=f"refit/{kind}", group="refits",
+                                origin="refit", energy_range=u.Quantity([lo, hi], "TeV"), bins=axis)
+    return fit, layers

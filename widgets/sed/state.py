@@ -1,0 +1,204 @@
+"""SEDState: what an SED plot shows (layers), how (SED type, energy unit), and for what (target, job).
+
+The state is plain traitlets, tested without a browser; :class:`~widgets.sed.view.SEDPlot` is its
+thin view. Traits another widget may link to: ``target`` (SkyCoord) and ``radius`` (degrees) for
+the catalog counterparts, ``job`` (the followed :class:`~widgets.jobs.handle.JobHandle`), and
+``sed_type`` / ``energy_unit``. ``layers`` is replaced, never mutated, so observers see every
+change; ``revision`` counts changes of the layers' data or visibility.
+
+Nothing raises at the user: a failure sets ``status`` to ``error`` and ``message`` to a sentence,
+and the layers stay as they were.
+"""
+
+from __future__ import annotations
+
+import astropy.units as u
+import traitlets as t
+from astropy.coordinates import SkyCoord
+
+from widgets.background import Background
+from widgets.client import PortalClient, default_client
+from widgets.jobs.handle import JobHandle
+from widgets.sed.layers import Colors, Layer, model_layer, points_layers, sort_layers
+from widgets.sed.loading import SEDInputError, read_flux_points, read_models
+from widgets.sed.units import ENERGY_UNITS, SED_TYPES
+
+DEFAULT_RADIUS = 0.2  # degrees: counterparts of a point source, not the whole field
+DEFAULT_RANGE = (0.1, 100.0)  # TeV, for a model given without an energy range or points
+
+
+def warm_up() -> None:
+    """Import what reading SEDs needs (in a worker thread, while the user looks at an empty plot)."""
+    import gammapy.estimators  # noqa: F401
+    import gammapy.modeling.models  # noqa: F401
+
+    import portal.jobs.spectrum  # noqa: F401 - the reader of the job's model file
+
+
+class SEDState(t.HasTraits):
+    sed_type = t.Enum(SED_TYPES, "e2dnde")
+    energy_unit = t.Enum(ENERGY_UNITS, "TeV")
+    target = t.Instance(SkyCoord, allow_none=True)
+    target_name = t.Unicode("")
+    radius = t.Float(DEFAULT_RADIUS)  # degrees
+    job = t.Instance(JobHandle, allow_none=True)  # the followed job
+    layers = t.List()  # [Layer], in drawing order
+    revision = t.Int(0)
+    counterparts = t.List()  # [{"tag", "name", "separation"}] near the target (from /catalogs/cone)
+    status = t.Enum(["idle", "working", "live", "ok", "error"], "idle")
+    message = t.Unicode("")  # what last happened (or went wrong), as a sentence
+    job_status = t.Unicode("")  # how the followed job is doing ("running: 3 of 8 flux points")
+    flux_points = t.Any(None)  # the followed job's gammapy FluxPoints (None before its first point)
+    job_model = t.Any(None)  # the followed job's fitted gammapy Models
+    refit_result = t.Any(None)  # the last refit (widgets.sed.refit.Refit)
+
+    def __init__(self, client: PortalClient | None = None, background: Background | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.client = client or default_client()
+        self.background = background or Background.shared()
+        self.colors = Colors()
+        self._follower = None
+        from widgets.sed.catalogs import Counterparts
+
+        self.catalogs = Counterparts(self)  # draws the counterparts of ``target`` within ``radius``
+        self.background.run(warm_up)  # gammapy takes seconds to import: not when the first point arrives
+
+    # -- messages -----------------------------------------------------------------------------
+    def say(self, message: str, status: str = "ok") -> None:
+        self.status, self.message = status, message
+
+    def fail(self, message: str) -> None:
+        """A sentence for the user; the plot keeps what it had."""
+        self.say(message[:1].upper() + message[1:] if message else "Something went wrong.", "error")
+
+    def failed(self, exc: BaseException) -> None:
+        """Background work that failed: its message, never a traceback."""
+        self.fail(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+
+    # -- layers -------------------------------------------------------------------------------
+    def layer(self, name: str) -> Layer | None:
+        """A layer by key, legend text or label (the first that matches)."""
+        for attr in ("key", "legend", "label"):
+            for layer in self.layers:
+                if getattr(layer, attr) == name:
+                    return layer
+        return None
+
+    def group(self, group: str) -> list[Layer]:
+        return [layer for layer in self.layers if layer.group == group]
+
+    def put(self, new: list[Layer]) -> None:
+        """Add layers, or replace those with the same keys (keeping whether they are shown)."""
+        if not new:
+            return
+        old = {layer.key: layer for layer in self.layers}
+        for layer in new:
+            if layer.key in old:
+                layer.visible = old[layer.key].visible
+                layer.version = old[layer.key].version + 1
+        keys = {layer.key for layer in new}
+        self.layers = sort_layers([layer for layer in self.layers if layer.key not in keys] + list(new))
+        self.revision += 1
+
+    def remove(self, names) -> None:
+        """Remove layers by key, or whole groups (a source) by name."""
+        names = {names} if isinstance(names, str) else set(names)
+        kept = [layer for layer in self.layers if layer.key not in names and layer.group not in names]
+        if len(kept) != len(self.layers):
+            self.layers = kept
+            self.revision += 1
+
+    def set_visible(self, name: str, visible: bool = True) -> None:
+        layer = self.layer(name)
+        if layer is None:
+            self.fail(f"There is no layer {name!r} in this plot.")
+            return
+        if layer.visible != visible:
+            layer.visible = visible
+            self.revision += 1
+
+    # -- adding data --------------------------------------------------------------------------
+    def points_layers(self, source, label: str, key: str | None = None, group: str | None = None,
+                      origin: str = "file", reference_model=None) -> list[Layer]:
+        """Layers for flux points (read from any supported input); raises SEDInputError. Any thread."""
+        points = read_flux_points(source, reference_model=reference_model)
+        key = key or f"file/{label}"
+        return points_layers(points, key, label, group or label, self.colors(key), origin)
+
+    def model_layers(self, source, label: str, key: str | None = None, group: str | None = None,
+                     origin: str = "file", energy_range=None, bins=None, ranges=None,
+                     prepare: bool = True) -> list[Layer]:
+        """Layers for each spectral model of ``source``; raises SEDInputError. Any thread.
+
+        ``energy_range`` (or ``ranges``: model name -> range) says where a model is drawn; by
+        default the range of ``bins`` (the flux points it goes with), else 0.1 to 100 TeV.
+        With ``prepare`` the envelope is computed now, for the current SED type.
+        """
+        models = read_models(source, name=label)
+        key = key or f"file/{label}"
+        color = self.colors(key)
+        out = []
+        for i, sky_model in enumerate(models):
+            spectral = getattr(sky_model, "spectral_model", None)
+            if spectral is None:
+                continue
+            erange = (ranges or {}).get(sky_model.name, energy_range)
+            if erange is None and bins is not None:
+                erange = u.Quantity([bins.edges[0], bins.edges[-1]])
+            erange = u.Quantity(DEFAULT_RANGE, "TeV") if erange is None else u.Quantity(erange, "TeV")
+            name = label if len(models) == 1 else f"{label} {sky_model.name.removeprefix(label).strip()}"
+            layer_key = key if len(models) == 1 else f"{key}/{i}"
+            layer = model_layer(spectral, layer_key, name, group or label, color, origin, erange, bins)
+            if prepare:
+                layer.curve.prepare(self.sed_type)
+            out.append(layer)
+        if not out:
+            raise SEDInputError(f"{label}: the file has no spectral model.")
+        return out
+
+    def add_flux_points(self, source, label: str = "flux points", **kwargs) -> list[Layer]:
+        """Show flux points (FluxPoints, a path or bytes: gadf SED FITS of any sed_type, ECSV, gamma-cat)."""
+        try:
+            layers = self.points_layers(source, label, **kwargs)
+        except SEDInputError as exc:
+            self.fail(str(exc))
+            return []
+        self.put(layers)
+        self.say(f"Added {label}: {layers[-1].points.energy_axis.nbin} flux points.")
+        return layers
+
+    def add_model(self, source, label: str = "model", **kwargs) -> list[Layer]:
+        """Show a model with its envelope (a gammapy model object, YAML text or a path)."""
+        try:
+            layers = self.model_layers(source, label, **kwargs)
+        except SEDInputError as exc:
+            self.fail(str(exc))
+            return []
+        self.put(layers)
+        self.say(f"Added {label}.")
+        return layers
+
+    # -- the followed job ---------------------------------------------------------------------
+    def follow(self, job, interval: float = 1.0):
+        """Follow a running (or finished) ``spectrum`` job: a JobHandle or a job URL."""
+        from widgets.sed.live import JobFollower
+
+        if isinstance(job, str):
+            job = JobHandle(job.strip(), client=self.client, background=self.background)
+        if not isinstance(job, JobHandle):
+            self.fail(f"Cannot follow {type(job).__name__}: give a job URL or a JobHandle.")
+            return None
+        if self._follower is not None:
+            self._follower.stop()
+        self.remove("job")
+        self.flux_points = None
+        self.job_model = None
+        self.job = job
+        self._follower = JobFollower(self, job, interval=interval)
+        self._follower.start()
+        return job
+
+    def unfollow(self) -> None:
+        if self._follower is not None:
+            self._follower.stop()
+            self._follower = None

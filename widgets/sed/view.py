@@ -1,0 +1,285 @@
+"""SEDPlot: the live SED in bqplot, a thin view of :class:`~widgets.sed.state.SEDState`.
+
+Python API (the names tests and tools rely on)::
+
+    sed = SEDPlot()
+    sed.follow(job)                       # a JobHandle or a job URL: points as published, then the model
+    sed.flux_points                       # gammapy FluxPoints of the followed job (None before its first point)
+    sed.sed_type = "e2dnde"               # dnde, e2dnde, flux, eflux
+    sed.energy_unit = "TeV"               # TeV, GeV, MeV, erg, Hz
+    sed.refit(model="lp", include=["3FHL J0534.5+2201"])   # gammapy's FitResult; drawn beside the job's fit
+    sed.add_flux_points(fp_or_path, label="...")          # FluxPoints, gadf SED FITS (any sed_type), ECSV
+    sed.add_model(model_or_yaml, label="...")
+    sed.add_catalog("3fhl", "3FHL J0534.5+2201")
+    sed.target = SkyCoord(...)            # counterparts within sed.radius (deg) are drawn
+    sed.save_data("crab.ecsv"); sed.save_model("refit.yaml"); sed.save_image("sed.png")
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import ipywidgets as w
+import traitlets as t
+
+from widgets.sed import export
+from widgets.sed.figure import SEDFigure
+from widgets.sed.legend import Legend
+from widgets.sed.refit import MODELS, RefitError, refit_layers
+from widgets.sed.state import SEDState
+from widgets.sed.units import ENERGY_UNITS, SED_TYPE_NAMES, SED_TYPES
+
+COLORS = {"idle": "#555", "working": "#555", "live": "#1565c0", "ok": "#2e7d32", "error": "#c62828"}
+# the heat map's cells edge to edge: without it, anti-aliasing draws a faint line between rows
+STYLE = "<style>.portal-sed-figure rect.heatmapcell { shape-rendering: crispEdges; }</style>"
+
+
+class SEDPlot(w.VBox):
+    sed_type = t.Enum(SED_TYPES, "e2dnde")
+    energy_unit = t.Enum(ENERGY_UNITS, "TeV")
+
+    def __init__(self, state: SEDState | None = None, client=None, background=None, height: str = "480px",
+                 **kwargs) -> None:
+        self.state = state or SEDState(client=client, background=background)
+        self.sed_type, self.energy_unit = self.state.sed_type, self.state.energy_unit
+        self._links = [t.link((self, "sed_type"), (self.state, "sed_type")),
+                       t.link((self, "energy_unit"), (self.state, "energy_unit"))]
+        self.plot = SEDFigure(self.state, height=height)
+        self.legend = Legend(self.state, layout=w.Layout(min_width="18em", max_width="28em", max_height=height,
+                                                          overflow_y="auto"))
+        self._message = w.HTML(layout=w.Layout(min_height="1.4em"))
+        self._message.add_class("portal-sed-message")
+        self._job = w.HTML()
+        self._job.add_class("portal-sed-job")
+        self._summary = w.HTML()
+        self._summary.add_class("portal-sed-refit")
+        self._downloads = w.HTML()
+        self._downloads.add_class("portal-sed-downloads")
+        body = w.HBox([w.Box([self.plot.figure], layout=w.Layout(flex="1 1 auto", min_width="0")), self.legend],
+                      layout=w.Layout(width="100%", align_items="flex-start"))
+        super().__init__([w.HTML(STYLE), self._toolbar(), self._job, self._message, body, self._refit_bar(), self._summary,
+                          self._export_bar(), self._downloads], **kwargs)
+        self.add_class("portal-sed")
+        self.state.observe(self._render_message, ["status", "message", "job_status"])
+        self.state.observe(self._render_summary, ["refit_result", "job_model"])
+        self._render_message()
+
+    # -- Python API ---------------------------------------------------------------------------
+    @property
+    def flux_points(self):
+        """The gammapy FluxPoints of the followed job (None before its first point)."""
+        return self.state.flux_points
+
+    @property
+    def layers(self):
+        return list(self.state.layers)
+
+    @property
+    def message(self) -> str:
+        return self.state.message
+
+    @property
+    def target(self):
+        return self.state.target
+
+    @target.setter
+    def target(self, coord) -> None:
+        self.state.target = coord
+
+    def set_target(self, coord, name: str = "") -> None:
+        """The target whose catalog counterparts (within ``radius``) are drawn (what ``connect`` calls)."""
+        with self.state.hold_trait_notifications():
+            self.state.target_name = name or ""
+            self.state.target = coord
+
+    @property
+    def radius(self) -> float:
+        return self.state.radius
+
+    @radius.setter
+    def radius(self, degrees: float) -> None:
+        self.state.radius = float(degrees)
+
+    def follow(self, job, interval: float = 1.0):
+        """Follow a ``spectrum`` job (a JobHandle or its URL); returns the JobHandle."""
+        return self.state.follow(job, interval=interval)
+
+    def add_flux_points(self, points, label: str = "flux points", **kwargs):
+        return self.state.add_flux_points(points, label=label, **kwargs)
+
+    def add_model(self, model, label: str = "model", **kwargs):
+        return self.state.add_model(model, label=label, **kwargs)
+
+    def add_catalog(self, tag: str, name: str, wait: bool = True):
+        """Draw one catalog source (its flux points and model) read from the portal's /catalogs."""
+        return self.state.catalogs.add(tag, name, wait=wait)
+
+    def set_visible(self, name: str, visible: bool = True) -> None:
+        self.state.set_visible(name, visible)
+
+    def refit(self, model: str = "pl", include: list[str] | None = None, catalog_stat: str = "chi2"):
+        """Fit ``model`` (pl, lp, ecpl, bpl) to the stored likelihood profiles, jointly with the
+        ``include``d points (catalog sources, by name); gammapy's FitResult, drawn when it converged."""
+        try:
+            fit, layers = refit_layers(self.state, model, include, catalog_stat)
+        except RefitError as exc:
+            self.state.fail(str(exc))
+            return None
+        self._show_refit(fit, layers)
+        return fit.result
+
+    def _show_refit(self, fit, layers) -> None:
+        self.state.refit_result = fit
+        if not fit.success:
+            self.state.fail(f"The {MODELS[fit.kind]} refit did not converge ({fit.result.message.strip()}); "
+                            "the plot keeps what it had. Try another model.")
+            return
+        self.state.put(layers)
+        self.state.say(f"Refit: {fit.summary()}.")
+
+    def save_data(self, path, layer: str | None = None, sed_type: str | None = None) -> Path | None:
+        """Write flux points (the job's, or ``layer``) as ECSV or gadf FITS, chosen by the suffix."""
+        points = self._points_to_export(layer)
+        if points is None:
+            return None
+        path = Path(path)
+        try:
+            path.write_bytes(export.flux_points_bytes(points, path.suffix, sed_type))
+        except export.ExportError as exc:
+            self.state.fail(str(exc))
+            return None
+        return path
+
+    def save_model(self, path) -> Path | None:
+        """Write the last refit model as gammapy YAML (values, errors, covariance)."""
+        if self.state.refit_result is None or not self.state.refit_result.success:
+            self.state.fail("There is no refit to save yet: refit a model first.")
+            return None
+        path = Path(path)
+        path.write_text(export.refit_yaml(self.state.refit_result))
+        return path
+
+    def save_image(self, path, on_saved=None) -> None:
+        """Write the figure as PNG or SVG (by the suffix) once the page has drawn it."""
+        kind = Path(path).suffix.lower().lstrip(".")
+        try:
+            export.figure_image(self.plot.figure, path, kind, on_saved)
+        except export.ExportError as exc:
+            self.state.fail(str(exc))
+
+    def _points_to_export(self, name: str | None):
+        layer = self.state.layer(name) if name else (self.state.layer("job/points") or next(
+            (p for p in self.state.layers if p.kind == "points"), None))
+        if layer is not None and layer.kind != "points":
+            layer = next((p for p in self.state.group(layer.group) if p.kind == "points"), None)
+        if layer is None:
+            self.state.fail(f"There are no flux points {name!r}." if name else "There are no flux points to export.")
+            return None
+        return layer.points
+
+    # -- view ---------------------------------------------------------------------------------
+    def _toolbar(self) -> w.HBox:
+        sed = w.Dropdown(options=[(f"{SED_TYPE_NAMES[s]}", s) for s in SED_TYPES], description="SED",
+                         layout=w.Layout(width="19em"))
+        unit = w.Dropdown(options=[("frequency (Hz)" if u == "Hz" else u, u) for u in ENERGY_UNITS],
+                          description="Energy", layout=w.Layout(width="14em"))
+        sed.add_class("portal-sed-type")
+        unit.add_class("portal-sed-unit")
+        self._controls = [t.link((self, "sed_type"), (sed, "value")), t.link((self, "energy_unit"), (unit, "value"))]
+        job = w.Text(placeholder="job URL (…/uws/spectrum/<id>)", layout=w.Layout(flex="1 1 auto"))
+        follow = w.Button(description="Follow", icon="play", layout=w.Layout(width="auto"))
+        follow.on_click(lambda _b: job.value.strip() and self.follow(job.value))
+        job.on_submit(lambda _t: job.value.strip() and self.follow(job.value))
+        upload = w.FileUpload(accept=".fits,.fits.gz,.ecsv,.yaml,.yml", multiple=False, description="Load")
+        upload.observe(lambda change: self._loaded(change["new"]), "value")
+        return w.HBox([sed, unit, job, follow, upload], layout=w.Layout(width="100%", flex_flow="row wrap"))
+
+    def _refit_bar(self) -> w.HBox:
+        kind = w.Dropdown(options=[(name, key) for key, name in MODELS.items()], value="pl", description="Refit",
+                          layout=w.Layout(width="22em"))
+        joint = w.Checkbox(value=False, description="with the catalog points shown", indent=False,
+                           layout=w.Layout(width="auto"))
+        stat = w.Dropdown(options=["chi2", "distrib"], value="chi2", layout=w.Layout(width="7em"))
+        button = w.Button(description="Refit", icon="line-chart", button_style="primary", layout=w.Layout(width="auto"))
+        button.add_class("portal-sed-refit-button")
+
+        def run(_b):
+            include = [p.group for p in self.state.layers if joint.value and p.kind == "points"
+                       and p.source == "catalog" and p.visible]
+            self.state.say(f"Fitting a {MODELS[kind.value]} to the likelihood profiles...", "working")
+            self.state.background.run(refit_layers, self.state, kind.value, include, stat.value,
+                                      on_done=lambda found: self._show_refit(*found), on_error=self.state.failed)
+
+        button.on_click(run)
+        return w.HBox([kind, button, joint, stat], layout=w.Layout(align_items="center"))
+
+    def _export_bar(self) -> w.HBox:
+        buttons = []
+        for text, action in (("PNG", lambda: self._image("png")), ("SVG", lambda: self._image("svg")),
+                             ("Data (ECSV)", lambda: self._data(".ecsv")), ("Data (FITS)", lambda: self._data(".fits")),
+                             ("Refit model (YAML)", self._model)):
+            button = w.Button(description=text, icon="download", layout=w.Layout(width="auto"))
+            button.on_click(lambda _b, act=action: act())
+            button.add_class("portal-sed-export")
+            buttons.append(button)
+        return w.HBox([w.Label("Export:"), *buttons], layout=w.Layout(align_items="center"))
+
+    def _image(self, kind: str) -> None:
+        mime = "image/png" if kind == "png" else "image/svg+xml"
+
+        def got(data):
+            raw = bytes(data) if not isinstance(data, str) else data.encode("utf-8")
+            self._downloads.value = export.download_link(raw, f"sed.{kind}", mime, f"Download sed.{kind}")
+
+        getter = self.plot.figure.get_png_data if kind == "png" else self.plot.figure.get_svg_data
+        try:
+            getter(got)
+        except Exception as exc:  # noqa: BLE001 - bqplot: another export is still waiting for the page
+            self.state.fail(f"The figure cannot be exported right now ({exc}).")
+
+    def _data(self, suffix: str) -> None:
+        points = self._points_to_export(None)
+        if points is not None:
+            data = export.flux_points_bytes(points, suffix)
+            name = f"flux_points{suffix}"
+            self._downloads.value = export.download_link(data, name, export.DATA_FORMATS[suffix], f"Download {name}")
+
+    def _model(self) -> None:
+        if self.state.refit_result is None or not self.state.refit_result.success:
+            self.state.fail("There is no refit to save yet: refit a model first.")
+            return
+        text = export.refit_yaml(self.state.refit_result)
+        self._downloads.value = export.download_link(text.encode("utf-8"), "refit.yaml", "application/yaml",
+                                                     "Download refit.yaml")
+
+    def _loaded(self, value) -> None:
+        files = list(value or ())
+        if not files:
+            return
+        item = files[0]
+        name = str(item.get("name", "upload"))
+        content = bytes(item.get("content", b""))
+        if name.lower().endswith((".yaml", ".yml")):
+            self.add_model(content, label=Path(name).stem)
+        else:
+            self.add_flux_points(content, label=Path(name).stem)
+
+    def _render_message(self, _change=None) -> None:
+        status, message = self.state.status, self.state.message
+        self._message.value = (f"<span style='color:{COLORS[status]}'>{html.escape(message)}</span>"
+                               if message else "")
+        job = self.state.job_status
+        self._job.value = f"<span style='color:#1565c0'>{html.escape(job)}</span>" if job else ""
+
+    def _render_summary(self, _change=None) -> None:
+        lines = []
+        models = self.state.job_model
+        if models is not None and len(models):
+            spectral = models[0].spectral_model
+            pars = ", ".join(f"{p.name} = {p.value:.4g} ± {p.error:.2g}" for p in spectral.parameters.free_parameters)
+            lines.append(f"Job's forward-folded fit ({spectral.tag[0]}): {pars}")
+        fit = self.state.refit_result
+        if fit is not None:
+            lines.append(("Refit: " if fit.success else "Refit (did not converge): ") + fit.summary())
+        self._summary.value = "<br>".join(html.escape(line) for line in lines)
