@@ -18,6 +18,8 @@ _EXPORTS = {
     "ObsCoreSearch": "widgets.obscore.view",
     "SearchState": "widgets.obscore.state",
     "Portal": "widgets.app",
+    "ArchiveExplorer": "widgets.app",
+    "JobsDashboard": "widgets.app",
     "connect": "widgets.links",
     "Session": "widgets.session",
     "JobLauncher": "widgets.jobs.launcher",
