@@ -4,6 +4,7 @@ extension, as Binder's `urlpath=voila/render/notebooks/portal.ipynb` does."""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -26,6 +27,23 @@ def tracked_files() -> list[str]:
     return [name for name in out.stdout.decode().split("\0") if name and (REPO / name).is_file()]
 
 
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group, then SIGKILL what is left after 30 s."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        try:  # the leader is gone; members may linger (a background portal serve)
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+
+
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     root = tmp_path_factory.mktemp("binder")
@@ -39,9 +57,13 @@ def session(tmp_path_factory):
            "LANG": "C.UTF-8", "GAMMAPY_DATA": os.environ["GAMMAPY_DATA"], "TMPDIR": str(root),
            "PIP_NO_COMPILE": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}  # no .pyc at install: half the time
     with open(root / "postBuild.log", "wb") as log:
-        built = subprocess.run(["bash", "binder/postBuild"], cwd=repo, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, timeout=2400)
-    assert built.returncode == 0, (root / "postBuild.log").read_text()[-5000:]
+        build = subprocess.Popen(["bash", "binder/postBuild"], cwd=repo, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        code = build.wait(timeout=2400)
+    finally:
+        kill_group(build)  # pip and whatever postBuild started, even when the test is interrupted
+    assert code == 0, (root / "postBuild.log").read_text()[-5000:]
     port, portal_port, token = free_port(), free_port(), uuid.uuid4().hex
     with open(root / "start.log", "wb") as log:
         proc = subprocess.Popen(
@@ -54,12 +76,7 @@ def session(tmp_path_factory):
         wait_for_archive(f"http://127.0.0.1:{portal_port}")
         yield f"http://127.0.0.1:{port}", token, root
     finally:
-        try:
-            os.killpg(proc.pid, 15)  # the notebook server and the portal serve that start left behind it
-            proc.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, 9)
-            proc.wait()
+        kill_group(proc)  # the notebook server and the portal serve that start left behind it
 
 
 def test_postbuild_then_start_serve_the_dashboard_through_the_voila_extension(session, browser):

@@ -70,8 +70,8 @@ def click_row(page, row: int, shift: bool = False) -> None:
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser):
     page = watched_page(browser, 1440, 900)
-    page.goto(voila_server.url + DASHBOARD, timeout=120_000)
-    page.wait_for_selector(".portal-sky-view [data-portal-footprints]", timeout=120_000)
+    page.goto(voila_server.url + DASHBOARD, timeout=300_000)
+    page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
     yield page
     page.close()
 

@@ -47,8 +47,8 @@ def page(services, browser):
                                              "PORTAL_DATA_DIR": str(services.data_dir)})
     page = watched_page(browser, 1440, 900)
     try:
-        page.goto(voila.url + DASHBOARD, timeout=120_000)
-        page.wait_for_selector(".portal-sky-view [data-portal-footprints]", timeout=120_000)
+        page.goto(voila.url + DASHBOARD, timeout=300_000)
+        page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
         yield page
     finally:
         page.close()

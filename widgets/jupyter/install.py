@@ -182,9 +182,9 @@ def voila_options(pool: int | None = None) -> list[str]:
     """The Voila command-line options the portal's dashboards need (installs the template first).
 
     The configuration is ``widgets/jupyter/config/voila.json``; ``pool`` (default: :func:`kernel_pool`)
-    sets the number of preheated kernels of the main dashboard. ``iopub_timeout``: Voila stops
-    collecting a cell's output 4 s after the cell finished by default; on a loaded machine a
-    dashboard's widget output could be dropped, leaving an empty page.
+    sets the number of preheated kernels of the main dashboard. ``iopub_timeout`` (120 s there): Voila
+    stops collecting a cell's output 4 s after the cell finished by default, and a dashboard whose widget
+    output is dropped is an empty page; 30 s was not enough for a preheated kernel at a load of 25.
     """
     ensure_installed()
     pool = kernel_pool() if pool is None else pool
