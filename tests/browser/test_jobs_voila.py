@@ -54,7 +54,7 @@ def test_launch_a_spectrum_and_follow_it_to_its_provenance(page, tmp_path):
     assert re.search(r"1\.\d h live time", summary), summary
 
     page.dblclick(".portal-launch-submit")  # a double click is one job
-    page.wait_for_selector(".portal-launch-status:has-text('Submitted spectrum job')", timeout=60_000)
+    page.wait_for_selector(".portal-launch-status:has-text('Submitted spectrum job')", state="attached", timeout=60_000)
     page.wait_for_selector(".portal-job-header:has-text('spectrum')", timeout=60_000)
     page.wait_for_selector(".portal-job-phase:has-text('COMPLETED')", timeout=900_000)
     assert page.locator(".portal-job-list option").count() == 1
