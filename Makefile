@@ -6,11 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ALADIN_STAMP := widgets/_vendor/.fetched
 DATA_STAMP := $(VENV)/.data
+# configurable-http-proxy (JupyterHub's proxy, from the npm registry) for the hub integration test
+CHP_VERSION := 5.3.0
+CHP_STAMP := $(VENV)/node/.installed-$(CHP_VERSION)
 PYTEST_ARGS ?=
 
 .PHONY: setup data run test bench sysdeps clean
 
-setup: $(STAMP) $(ALADIN_STAMP) $(DATA_STAMP)
+setup: $(STAMP) $(ALADIN_STAMP) $(DATA_STAMP) $(CHP_STAMP)
 
 # The folder run and test use as GAMMAPY_DATA: the one given, else the copy `make setup` downloaded.
 DATA = GAMMAPY_DATA="$${GAMMAPY_DATA:-$$($(BIN)/portal data path)}"
@@ -32,6 +35,12 @@ $(DATA_STAMP): $(STAMP)
 	@$(BIN)/portal data fetch --optional > /dev/null
 	@test -z "$$($(BIN)/portal data path)" || touch $@
 
+$(CHP_STAMP): $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --prefix $(VENV)/node --no-audit --no-fund --loglevel=error configurable-http-proxy@$(CHP_VERSION) \
+	  && touch $@; \
+	else echo "note: no npm, so no configurable-http-proxy: the JupyterHub test will fail (.ci/install-system-packages installs npm)"; fi
+
 data: $(STAMP)
 	$(BIN)/portal data fetch --verbose
 
@@ -42,7 +51,7 @@ sysdeps:
 run: setup
 	$(DATA) $(BIN)/portal up
 
-test: setup sysdeps
+test: sysdeps setup
 	$(DATA) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

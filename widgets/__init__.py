@@ -20,6 +20,8 @@ _EXPORTS = {
     "SEDPlot": "widgets.sed.view",
     "SEDState": "widgets.sed.state",
     "Portal": "widgets.app",
+    "ArchiveExplorer": "widgets.app",
+    "JobsDashboard": "widgets.app",
     "connect": "widgets.links",
     "Session": "widgets.session",
     "JobLauncher": "widgets.jobs.launcher",

@@ -1,5 +1,12 @@
-"""Portal: the dashboard's app widget. Service status, target search, sky, archive search, and the jobs
-(launcher and monitor), all wired to one session."""
+"""The dashboards' app widgets, each a layout of library widgets wired to one session.
+
+- :class:`Portal`: the whole journey on one screen (target, sky, archive search, results, launch, jobs).
+- :class:`ArchiveExplorer`: target, sky, archive search and results, no jobs.
+- :class:`JobsDashboard`: the launcher and the monitor of your jobs.
+
+The layouts fit a 1440x900 or 1280x800 screen with no horizontal scrolling: the left column is a
+set of tabs (search form, launcher, jobs, services), the right column the sky above the results.
+"""
 
 from __future__ import annotations
 
@@ -18,46 +25,134 @@ from widgets.status import ServiceStatus
 from widgets.target.state import TargetState, default_resolver
 from widgets.target.view import TargetSearch
 
+__all__ = ["ArchiveExplorer", "JobsDashboard", "Portal"]
+
+# Everything inside a column may shrink and wraps instead of pushing the page wider than the screen.
 STYLE = """
 <style>
 .portal-app .portal-adql textarea, .portal-app .portal-pyvo-code textarea { font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
 .portal-app .portal-column { min-width: 0; }
+.portal-app .portal-column .widget-hbox { flex-wrap: wrap; }
+.portal-app .portal-column .widget-inline-hbox, .portal-app .portal-column .widget-text,
+.portal-app .portal-column .widget-dropdown, .portal-app .portal-column .widget-textarea { max-width: 100%; }
+.portal-app .portal-header { align-items: center; }
+.portal-app .portal-header h2 { margin: 0 12px 0 0; font-size: 20px; white-space: nowrap; }
+.portal-app .portal-tab-body { overflow-y: auto; overflow-x: hidden; }
 </style>
 """
+SEARCH, LAUNCH, JOBS, SERVICES = range(4)
+
+
+def _column(children, flex: str) -> w.VBox:
+    box = w.VBox(children, layout=w.Layout(flex=flex, min_width="0"))
+    box.add_class("portal-column")
+    return box
+
+
+def _tab_body(child, height: str) -> w.Box:
+    body = w.Box([child], layout=w.Layout(max_height=height, width="100%"))
+    body.add_class("portal-tab-body")
+    return body
+
+
+class _Parts:
+    """The pieces every dashboard builds the same way: one client, the embedded archive as default."""
+
+    def __init__(self, url: str | None, client: PortalClient | None) -> None:
+        self.client = client or default_client((url or portal_url()).rstrip("/"))
+        self.base = self.client.url
+        self.service = embedded(self.base)
+
+    def target(self) -> TargetSearch:
+        return TargetSearch(TargetState(resolver=default_resolver(self.service.url, self.base)))
+
+    def sky(self, online: bool | None, height: int) -> SkyView:
+        sky = SkyView(online=online, height=height)
+        sky.show_coverage(self.base + "/coverage/moc.json", client=self.client)
+        return sky
+
+    def search(self, grid_height: str) -> ObsCoreSearch:
+        search = ObsCoreSearch(SearchState(self.service, client=self.client))
+        search.results_panel.height = grid_height
+        return search
 
 
 class Portal(w.VBox):
     """The whole dashboard in one widget: ``Portal()`` in a notebook or Voila.
 
     Its parts stay reachable: ``portal.target``, ``portal.sky``, ``portal.search``, ``portal.launcher``,
-    ``portal.monitor``, ``portal.status``; ``portal.session`` is what they share.
+    ``portal.monitor``, ``portal.status``; ``portal.session`` is what they share; ``portal.tabs`` is the
+    left column (``portal.show("jobs")`` opens a tab).
     """
 
+    TABS = ("search", "launch", "jobs", "services")
+
     def __init__(self, url: str | None = None, online: bool | None = None, client: PortalClient | None = None,
+                 sky_height: int = 380, grid_height: str = "260px", panel_height: str = "calc(100vh - 150px)",
                  **kwargs) -> None:
-        client = client or default_client((url or portal_url()).rstrip("/"))
-        base = client.url
-        service = embedded(base)
-        self.client = client
-        self.status = ServiceStatus(client=client)
-        self.target = TargetSearch(TargetState(resolver=default_resolver(service.url, base)))
-        self.sky = SkyView(online=online)
-        self.search = ObsCoreSearch(SearchState(service, client=client))
-        self.launcher = JobLauncher(definition="spectrum", client=client)
-        self.monitor = JobMonitor(client=client)
+        parts = _Parts(url, client)
+        self.client = parts.client
+        self.status = ServiceStatus(client=self.client)
+        self.target = parts.target()
+        self.sky = parts.sky(online, sky_height)
+        self.search = parts.search(grid_height)
+        self.launcher = JobLauncher(definition="spectrum", client=self.client)
+        self.monitor = JobMonitor(client=self.client)
         self.links = connect(target=self.target, search=self.search, sky=self.sky, launcher=self.launcher,
                              monitor=self.monitor)
         self.session = self.links.session
-        self.sky.show_coverage(base + "/coverage/moc.json", client=client)
-        left = w.VBox([self.target, self.search.search_panel], layout=w.Layout(flex="1 1 52%"))
-        right = w.VBox([self.sky], layout=w.Layout(flex="1 1 48%"))
-        left.add_class("portal-column")
-        right.add_class("portal-column")
-        columns = w.HBox([left, right], layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
-        jobs = w.HBox([w.VBox([w.HTML("<h3>Launch an analysis</h3>"), self.launcher], layout=w.Layout(flex="1 1 45%")),
-                       w.VBox([w.HTML("<h3>Your jobs</h3>"), self.monitor], layout=w.Layout(flex="1 1 55%"))],
+        self.tabs = w.Tab([_tab_body(self.search.search_panel, panel_height),
+                           _tab_body(self.launcher, panel_height),
+                           _tab_body(self.monitor, panel_height),
+                           _tab_body(self.status, panel_height)],
+                          titles=("Archive search", "Launch an analysis", "Your jobs", "Services"))
+        self.tabs.add_class("portal-tabs")
+        self.launcher.on_submit(lambda _job: self.show("jobs"))
+        header = w.HBox([w.HTML("<h2>Gamma-ray archive portal</h2>"), self.target],
+                        layout=w.Layout(width="100%"))
+        header.add_class("portal-header")
+        self.target.layout.flex = "1 1 auto"
+        body = w.HBox([_column([self.tabs], "1 1 46%"), _column([self.sky, self.search.results_panel], "1 1 54%")],
                       layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
-        for part in jobs.children:
-            part.add_class("portal-column")
-        super().__init__([w.HTML(STYLE), self.status, columns, self.search.results_panel, jobs], **kwargs)
+        super().__init__([w.HTML(STYLE), header, body], **kwargs)
+        self.add_class("portal-app")
+
+    def show(self, tab: str) -> None:
+        """Open one tab of the left column: "search", "launch", "jobs" or "services"."""
+        self.tabs.selected_index = self.TABS.index(tab)
+
+
+class ArchiveExplorer(w.VBox):
+    """Find a target, see the archive's observations on the sky, filter them and export the rows."""
+
+    def __init__(self, url: str | None = None, online: bool | None = None, client: PortalClient | None = None,
+                 **kwargs) -> None:
+        parts = _Parts(url, client)
+        self.client = parts.client
+        self.target = parts.target()
+        self.sky = parts.sky(online, 420)
+        self.search = parts.search("320px")
+        self.links = connect(target=self.target, search=self.search, sky=self.sky)
+        self.session = self.links.session
+        body = w.HBox([_column([self.search.search_panel], "1 1 46%"),
+                       _column([self.sky, self.search.results_panel], "1 1 54%")],
+                      layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
+        super().__init__([w.HTML(STYLE), self.target, body], **kwargs)
+        self.add_class("portal-app")
+
+
+class JobsDashboard(w.VBox):
+    """Launch analyses and follow your jobs: phase, parameters, log, results, provenance."""
+
+    def __init__(self, url: str | None = None, client: PortalClient | None = None, definition: str = "spectrum",
+                 **kwargs) -> None:
+        self.client = _Parts(url, client).client
+        self.launcher = JobLauncher(definition=definition, client=self.client)
+        self.monitor = JobMonitor(client=self.client)
+        self.links = connect(launcher=self.launcher, monitor=self.monitor)
+        self.session = self.links.session
+        body = w.HBox([_column([w.HTML("<h3>Launch an analysis</h3>"), self.launcher], "1 1 42%"),
+                       _column([w.HTML("<h3>Your jobs</h3>"), self.monitor], "1 1 58%")],
+                      layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
+        super().__init__([w.HTML(STYLE), body], **kwargs)
         self.add_class("portal-app")

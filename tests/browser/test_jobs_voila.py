@@ -22,9 +22,13 @@ def console_errors(page) -> list[str]:
 def page(voila_server, archive_server, browser):
     page = watched_page(browser, 1440, 1400)
     page.goto(voila_server.url + "/voila/render/portal.ipynb", timeout=120_000)
-    page.wait_for_selector(".portal-job-launcher .portal-param-obs_ids input", timeout=120_000)
+    page.wait_for_selector(".portal-job-launcher .portal-param-obs_ids input", state="attached", timeout=120_000)
     yield page
     page.close()
+
+
+def open_tab(page, title: str) -> None:
+    page.click(f".portal-tabs .lm-TabBar-tab:has-text('{title}'), .portal-tabs .p-TabBar-tab:has-text('{title}')")
 
 
 def test_launch_a_spectrum_and_follow_it_to_its_provenance(page, tmp_path):
@@ -40,7 +44,8 @@ def test_launch_a_spectrum_and_follow_it_to_its_provenance(page, tmp_path):
     page.keyboard.up("Shift")
     page.wait_for_selector(".portal-results:has-text('4 selected')", timeout=30_000)
 
-    # the launcher is filled from the selection and the target
+    # the launcher (its own tab) is filled from the selection and the target
+    open_tab(page, "Launch an analysis")
     page.wait_for_selector(".portal-launch-summary:has-text('spectrum on 4 observations')", timeout=30_000)
     obs_ids = page.input_value(".portal-param-obs_ids input")
     assert sorted(obs_ids.split(",")) == ["23523", "23526", "23559", "23592"]
@@ -49,7 +54,7 @@ def test_launch_a_spectrum_and_follow_it_to_its_provenance(page, tmp_path):
     assert re.search(r"1\.\d h live time", summary), summary
 
     page.dblclick(".portal-launch-submit")  # a double click is one job
-    page.wait_for_selector(".portal-launch-status:has-text('Submitted spectrum job')", timeout=60_000)
+    page.wait_for_selector(".portal-launch-status:has-text('Submitted spectrum job')", state="attached", timeout=60_000)
     page.wait_for_selector(".portal-job-header:has-text('spectrum')", timeout=60_000)
     page.wait_for_selector(".portal-job-phase:has-text('COMPLETED')", timeout=900_000)
     assert page.locator(".portal-job-list option").count() == 1

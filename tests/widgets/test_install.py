@@ -34,9 +34,39 @@ def test_install_into_a_prefix(tmp_path):
     assert install.ensure_installed(tmp_path) == []  # idempotent
 
 
-def test_voila_options_name_the_template():
-    assert install.voila_options() == ["--template=gamma-portal", "--VoilaExecutor.iopub_timeout=30"]
+def test_voila_options_name_the_template_and_the_configuration(monkeypatch):
+    monkeypatch.delenv("PORTAL_VOILA_POOL", raising=False)
+    config = f"--Voila.config_file_paths={install.CONFIG_DIR}"
+    assert install.voila_options() == ["--template=gamma-portal", config]
     assert (install.template_dir() / "index.html.j2").is_file()
+    assert install.voila_options(pool=0) == ["--template=gamma-portal", config,
+                                             "--VoilaConfiguration.preheat_kernel=False"]
+    monkeypatch.setenv("PORTAL_VOILA_POOL", "3")
+    pools = json.loads(install.voila_options()[-1].split("=", 1)[1])
+    assert pools == {"default": {"pool_size": 0}, "portal.ipynb": {"pool_size": 3}}
+
+
+@pytest.mark.parametrize("text", ["two", "-1", "99"])
+def test_a_bad_kernel_pool_is_refused_with_a_sentence(text):
+    with pytest.raises(ValueError, match="PORTAL_VOILA_POOL"):
+        install.kernel_pool({"PORTAL_VOILA_POOL": text})
+
+
+def test_the_voila_configuration_preheats_the_portal_culls_idle_kernels_and_hides_tracebacks():
+    standalone = json.loads((install.CONFIG_DIR / "voila.json").read_text())
+    assert standalone["VoilaConfiguration"] == {"template": "gamma-portal", "show_tracebacks": False,
+                                                "preheat_kernel": True}
+    pools = standalone["VoilaKernelManager"]["kernel_pools_config"]
+    assert pools == {"default": {"pool_size": 0}, "portal.ipynb": {"pool_size": 1}}
+    culling = standalone["MappingKernelManager"]  # with or without preheating (a pool of 0)
+    assert culling["cull_idle_timeout"] > 0 and culling["cull_connected"] is False
+    assert standalone["VoilaExecutor"]["iopub_timeout"] >= 30
+    install.ensure_installed()
+    server = json.loads(install.server_config_path().read_text())  # Binder and JupyterHub: the server extension
+    assert server["ServerApp"]["jpserver_extensions"]["widgets.jupyter.server_extension"] is True
+    assert server["VoilaConfiguration"]["show_tracebacks"] is False
+    assert server["MappingKernelManager"]["cull_idle_timeout"] > 0
+    assert server["MappingKernelManager"]["cull_connected"] is False
 
 
 class FakeServerApp:

@@ -12,6 +12,15 @@ Two things make Aladin Lite load from the machine itself rather than from a CDN:
 Editable installs (``pip install -e``) do not install ``data_files``, so this module writes the
 files itself. It is idempotent and cheap: ``make setup`` (through ``python -m widgets.vendor``),
 Binder's ``postBuild`` and the Voila launcher call :func:`ensure_installed`.
+
+The Voila configuration is kept in the repository, in ``widgets/jupyter/config/``:
+
+* ``voila.json`` for standalone Voila (``make run``): the portal's template, no tracebacks in pages,
+  a pool of preheated kernels for ``portal.ipynb`` (1 by default; ``PORTAL_VOILA_POOL=N`` changes
+  it, 0 turns preheating off) and the culling of idle kernels whose page was closed;
+* ``jupyter_server_config.json`` for Voila as a Jupyter server extension (Binder, JupyterHub): the
+  same template and no tracebacks, the culling of idle unconnected kernels, and this package's
+  server extension. It is installed as ``etc/jupyter/jupyter_server_config.d/gamma-portal-widgets.json``.
 """
 
 from __future__ import annotations
@@ -29,6 +38,9 @@ TEMPLATE_NAME = "gamma-portal"
 TEMPLATE_SOURCE = Path(__file__).resolve().parent / "templates" / TEMPLATE_NAME
 SERVER_EXTENSION = "widgets.jupyter.server_extension"
 SERVER_CONFIG_NAME = "gamma-portal-widgets.json"
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+DASHBOARD = "portal.ipynb"
+POOL_VARIABLE = "PORTAL_VOILA_POOL"
 OFFLINE_HIPS = "offline-sky"
 OFFLINE_TILE = 64
 OFFLINE_COLOR = (28, 31, 38)
@@ -138,21 +150,51 @@ def ensure_installed(prefix: str | Path | None = None) -> list[Path]:
             changed.append(dest / source.name)
     changed += _copy_vendor(dest / "static")
     changed += _offline_sky(dest / "static")
-    config = {"ServerApp": {"jpserver_extensions": {SERVER_EXTENSION: True}}}
+    config = json.loads((CONFIG_DIR / "jupyter_server_config.json").read_text())
+    config.setdefault("ServerApp", {}).setdefault("jpserver_extensions", {})[SERVER_EXTENSION] = True
     path = server_config_path(prefix)
     if _write_if_changed(path, (json.dumps(config, indent=2) + "\n").encode()):
         changed.append(path)
     return changed
 
 
-def voila_options() -> list[str]:
+def kernel_pool(environ=None) -> int:
+    """How many preheated kernels wait for ``portal.ipynb`` (``PORTAL_VOILA_POOL``, default 1)."""
+    text = (os.environ if environ is None else environ).get(POOL_VARIABLE, "").strip()
+    if not text:
+        return 1
+    try:
+        size = int(text)
+    except ValueError:
+        raise ValueError(f"{POOL_VARIABLE} must be a whole number of kernels (0 turns preheating off), "
+                         f"not {text!r}") from None
+    if not 0 <= size <= 16:
+        raise ValueError(f"{POOL_VARIABLE} must be between 0 and 16, not {size}")
+    return size
+
+
+def _configured_pool() -> int:
+    pools = json.loads((CONFIG_DIR / "voila.json").read_text())["VoilaKernelManager"]["kernel_pools_config"]
+    return int(pools.get(DASHBOARD, pools.get("default", {})).get("pool_size", 0))
+
+
+def voila_options(pool: int | None = None) -> list[str]:
     """The Voila command-line options the portal's dashboards need (installs the template first).
 
-    ``iopub_timeout``: Voila stops collecting a cell's output 4 s after the cell finished by default;
-    on a loaded machine a dashboard's widget output could be dropped, leaving an empty page.
+    The configuration is ``widgets/jupyter/config/voila.json``; ``pool`` (default: :func:`kernel_pool`)
+    sets the number of preheated kernels of the main dashboard. ``iopub_timeout`` (120 s there): Voila
+    stops collecting a cell's output 4 s after the cell finished by default, and a dashboard whose widget
+    output is dropped is an empty page; 30 s was not enough for a preheated kernel at a load of 25.
     """
     ensure_installed()
-    return [f"--template={TEMPLATE_NAME}", "--VoilaExecutor.iopub_timeout=30"]
+    pool = kernel_pool() if pool is None else pool
+    options = [f"--template={TEMPLATE_NAME}", f"--Voila.config_file_paths={CONFIG_DIR}"]
+    if pool == 0:
+        options.append("--VoilaConfiguration.preheat_kernel=False")
+    elif pool != _configured_pool():
+        pools = {"default": {"pool_size": 0}, DASHBOARD: {"pool_size": pool}}
+        options.append(f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}")
+    return options
 
 
 def main() -> int:

@@ -37,7 +37,12 @@ def identifier(name: str) -> str:
 
 
 def cone(ra: float, dec: float, radius: float, mode: str = "fov") -> str:
-    """Observations whose field of view overlaps the circle ("fov"), or whose pointing lies in it."""
+    """Observations whose field of view overlaps the circle ("fov"), or whose pointing lies in it
+    ("pointing"). "pointing_fov" is the stand-in for "fov" on services that give no ``s_region``: the
+    pointing closer than the radius plus half the field of view (``s_fov``, a diameter)."""
+    if mode == "pointing_fov":
+        return (f"DISTANCE(POINT('ICRS', s_ra, s_dec), POINT('ICRS', {number(ra)}, {number(dec)})) "
+                f"<= {number(radius)} + s_fov / 2")
     circle = f"CIRCLE('ICRS', {number(ra)}, {number(dec)}, {number(radius)})"
     if mode == "pointing":
         return f"1 = CONTAINS(POINT('ICRS', s_ra, s_dec), {circle})"

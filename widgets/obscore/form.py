@@ -152,11 +152,15 @@ class ObsCoreForm(t.HasTraits):
             out.append(str(exc))
         return out
 
-    def conditions(self) -> list[str]:
-        """The WHERE conditions, in form order (checked: call problems() first)."""
+    def has_cone(self) -> bool:
+        return None not in (self.ra, self.dec, self.radius)
+
+    def conditions(self, cone_mode: str | None = None) -> list[str]:
+        """The WHERE conditions, in form order (checked: call problems() first); ``cone_mode``
+        replaces the form's own (see :func:`widgets.obscore.adql.cone`)."""
         c: list[str | None] = []
-        if None not in (self.ra, self.dec, self.radius):
-            c.append(adql.cone(self.ra, self.dec, self.radius, self.cone_mode))
+        if self.has_cone():
+            c.append(adql.cone(self.ra, self.dec, self.radius, cone_mode or self.cone_mode))
         c.append(adql.one_of("dataproduct_type", self.dataproduct_type))
         levels = sorted({adql.DATA_LEVELS[lv] for lv in self.data_levels})
         c.append(adql.one_of("calib_level", levels, numeric=True))
@@ -183,8 +187,8 @@ class ObsCoreForm(t.HasTraits):
         c.append(adql.at_least("ev_xel", self.events_min))
         return [x for x in c if x]
 
-    def adql(self) -> str:
+    def adql(self, cone_mode: str | None = None) -> str:
         problems = self.problems()
         if problems:
             raise FormError(problems)
-        return adql.select(self.table, self.conditions(), top=self.top)
+        return adql.select(self.table, self.conditions(cone_mode), top=self.top)

@@ -18,11 +18,26 @@ class Outcome:
     table: object = None  # astropy Table
     overflow: bool = False
     seconds: float = 0.0
+    adql: str = ""  # the query that ran, when it is not the one asked for (a fallback)
 
 
 def _reason(exc: Exception) -> str:
-    text = str(getattr(exc, "reason", "") or exc).strip()
-    return " ".join(text.split())[:600] or type(exc).__name__
+    """The service's message, its lines kept: an ADQL syntax error's caret points at a column of
+    the line above it."""
+    text = str(getattr(exc, "reason", "") or exc)
+    lines = [line.rstrip() for line in text.strip("\n").splitlines() if line.strip()][:12]
+    if lines:
+        lines[0] = " ".join(lines[0].split())
+    return "\n".join(lines)[:1200] or type(exc).__name__
+
+
+def has_footprints(service: Service, client=None) -> bool:
+    """Does the service give any observation's field of view (``s_region``)? True when unsure."""
+    from widgets.obscore.adql import identifier
+
+    probe = run(service, f"SELECT TOP 1 s_region FROM {identifier(service.table)} WHERE s_region IS NOT NULL", 1,
+                client=client)
+    return not probe.ok or len(probe.table) > 0
 
 
 def _network_failure(exc: BaseException) -> str | None:

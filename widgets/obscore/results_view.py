@@ -10,6 +10,9 @@ from widgets.obscore.export import FORMATS, download_link
 from widgets.obscore.state import SearchState
 
 MAX_LINK_ROWS = 50_000  # larger selections: use search.export() in a notebook
+STALE_NOTE = ("These rows are from the previous search: the latest one failed (its message is above the "
+              "query). They stay so that nothing is lost; search again to replace them.")
+STALE_STYLE = "<style>.portal-results-stale .portal-results-grid { opacity: 0.45; }</style>"
 
 
 class ResultsPanel(w.VBox):
@@ -27,14 +30,18 @@ class ResultsPanel(w.VBox):
         self._clear.on_click(lambda _b: setattr(self.state, "selection", []))
         self._link = w.HTML()
         self._link.add_class("portal-export")
+        self._stale = w.HTML()
+        self._stale.add_class("portal-results-stale-note")
         bar = w.HBox([self._count, self._format, self._export, self._clear, self._link],
                      layout=w.Layout(align_items="center", flex_flow="row wrap", grid_gap="8px"))
-        super().__init__([bar, self._holder], **kwargs)
+        super().__init__([w.HTML(STALE_STYLE), bar, self._stale, self._holder], **kwargs)
         self.add_class("portal-results")
         state.observe(self._show_results, "results")
         state.observe(self._show_count, ["selection", "results", "overflow"])
+        state.observe(self._show_stale, "stale")
         self._show_results()
         self._show_count()
+        self._show_stale()
 
     def _show_results(self, _change=None) -> None:
         self._link.value = ""
@@ -57,6 +64,14 @@ class ResultsPanel(w.VBox):
             self.grid.set_frame(frame)
             self._binding.n_columns = len(frame.columns)
         self._holder.children = [self.grid]
+
+    def _show_stale(self, _change=None) -> None:
+        if self.state.stale:
+            self.add_class("portal-results-stale")
+            self._stale.value = f"<div style='color:#c62828;font-weight:bold'>{html.escape(STALE_NOTE)}</div>"
+        else:
+            self.remove_class("portal-results-stale")
+            self._stale.value = ""
 
     def _show_count(self, _change=None) -> None:
         table = self.state.results

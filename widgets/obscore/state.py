@@ -22,6 +22,9 @@ from widgets.obscore.services import Column, Service, describe, embedded
 log = logging.getLogger("widgets.obscore")
 
 SUGGESTED = ("obs_collection", "facility_name", "instrument_name", "target_name")
+NO_FOOTPRINTS = ("This service gives no field of view for its observations (s_region is empty), so "
+                 "'field of view overlaps' cannot match any: the search looked instead for pointings closer "
+                 "than the radius plus half the field of view (s_fov).")
 
 
 def distinct_values(service: Service, columns: list[str], limit: int = 500,
@@ -44,7 +47,12 @@ class SearchState(t.HasTraits):
 
     ``results`` is an astropy Table (None before the first run); ``selection`` lists selected row
     numbers of ``results`` (sorted). ``status`` is ``idle``, ``running``, ``done`` or ``error``;
-    ``message`` says what happened (plain text); ``problems`` lists what is wrong with the form.
+    ``message`` says what happened (plain text, its lines kept); ``problems`` lists what is wrong
+    with the form. ``stale`` is True while the results shown are those of an earlier search because
+    the latest one failed.
+
+    A "field of view overlaps" search that finds nothing on a service whose ``s_region`` is empty
+    (DaCHS publishing H.E.S.S. DR1 does this) is run again on the pointings (see :data:`NO_FOOTPRINTS`).
     """
 
     service = t.Instance(Service)
@@ -57,6 +65,7 @@ class SearchState(t.HasTraits):
     message = t.Unicode("")
     problems = t.List(t.Unicode())
     overflow = t.Bool(False)
+    stale = t.Bool(False)
     results = t.Instance(Table, allow_none=True)
     selection = t.List(t.Int())
     columns = t.List(t.Instance(Column))
@@ -70,6 +79,7 @@ class SearchState(t.HasTraits):
         self.client = client or default_client()
         self.background = background
         self._run_lock = threading.Lock()
+        self._footprintless: set[str] = set()  # services found to give no s_region
         self.form.table = self.service.table
         self.form.observe(self._on_form_edit)
         self._on_form_edit()
@@ -160,7 +170,7 @@ class SearchState(t.HasTraits):
 
     def _begin(self) -> bool:
         if not self.editing and self.problems:
-            self.status, self.message = "error", "The form cannot make a query: " + "; ".join(self.problems)
+            self._failed("The form cannot make a query: " + "; ".join(self.problems))
             return False
         if not self._run_lock.acquire(blocking=False):
             self.message = "A query is already running."
@@ -170,26 +180,52 @@ class SearchState(t.HasTraits):
 
     def _query(self) -> tap_query.Outcome:
         """I/O only (any thread)."""
-        return tap_query.run(self.service, self.adql, self.maxrec, self.mode, client=self.client)
+        service, fov = self.service, self._fov_search()
+        if fov and service.key in self._footprintless:
+            return self._pointing_search(service)
+        outcome = tap_query.run(service, self.adql, self.maxrec, self.mode, client=self.client)
+        if fov and outcome.ok and len(outcome.table) == 0 and not tap_query.has_footprints(service, self.client):
+            self._footprintless.add(service.key)
+            return self._pointing_search(service)
+        return outcome
+
+    def _fov_search(self) -> bool:
+        return not self.editing and self.form.cone_mode == "fov" and self.form.has_cone()
+
+    def _pointing_search(self, service: Service) -> tap_query.Outcome:
+        query = self.form.adql(cone_mode="pointing_fov")
+        outcome = tap_query.run(service, query, self.maxrec, self.mode, client=self.client)
+        outcome.adql = query
+        if outcome.ok:
+            outcome.message = f"{outcome.message}. {NO_FOOTPRINTS}"
+        return outcome
+
+    def _failed(self, message: str) -> None:
+        with self.hold_trait_notifications():
+            self.stale = self.results is not None
+            self.status, self.message = "error", message[:1].upper() + message[1:]
 
     def _crashed(self, exc: Exception) -> None:
         self._run_lock.release()
         log.warning("query failed", exc_info=exc)
-        self.status, self.message = "error", f"The query failed: {exc}"
+        self._failed(f"The query failed: {exc}")
 
     def _finish(self, outcome: tap_query.Outcome) -> bool:
         try:
             if not outcome.ok:
-                self.status, self.message = "error", outcome.message[:1].upper() + outcome.message[1:]
+                self._failed(outcome.message)
                 return False
             try:
                 with self.hold_trait_notifications():
                     self.overflow = outcome.overflow
                     self.results = outcome.table
+                    self.stale = False
+                    if outcome.adql:
+                        self.adql = outcome.adql
                     self.status, self.message = "done", outcome.message
             except Exception as exc:  # noqa: BLE001 - a view failing on these rows: a message, not a traceback
                 log.warning("results could not be shown", exc_info=True)
-                self.status, self.message = "error", f"The results arrived but could not be shown: {exc}"
+                self._failed(f"The results arrived but could not be shown: {exc}")
                 return False
             return True
         finally:

@@ -23,6 +23,17 @@ COLORS = {"idle": "#555", "running": "#555", "done": "#2e7d32", "error": "#c6282
 OTHER = "other"
 
 
+def status_html(status: str, message: str) -> str:
+    """The message, escaped; lines after the first (a service's quote of the query with a caret under
+    the column it points at) in a monospace block that keeps their spaces."""
+    if not message:
+        return ""
+    first, _, rest = message.partition("\n")
+    block = (f"<pre class='portal-query-error' style='margin:2px 0;white-space:pre;overflow-x:auto;"
+             f"font-size:12px'>{html.escape(rest)}</pre>") if rest.strip() else ""
+    return f"<div style='color:{COLORS[status]}'><span>{html.escape(first)}</span>{block}</div>"
+
+
 class ObsCoreSearch(w.VBox):
     def __init__(self, state: SearchState | None = None, services: list[Service] | None = None,
                  background: bool = True, **kwargs) -> None:
@@ -185,8 +196,7 @@ class ObsCoreSearch(w.VBox):
     def _render_status(self) -> None:
         s = self.state
         self._run.disabled = s.status == "running"
-        self._status.value = (f"<span style='color:{COLORS[s.status]}'>{html.escape(s.message)}</span>"
-                              if s.message else "")
+        self._status.value = status_html(s.status, s.message)
         if s.problems and not s.editing:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in s.problems)
             self._problems.value = f"<ul style='color:#c62828;margin:0'>{items}</ul>"

@@ -1,22 +1,22 @@
 // The widget: load Aladin Lite locally, then ipyaladin's render plus the portal layers.
+// `initialize` only starts the import: anywidget gives it 2 s, and a loaded machine needs more to import
+// and start the 2.6 MB aladin.js ("[anywidget] Failed to initialize model."). `render` waits for it.
 export default {
-  async initialize({ model }) {
+  initialize({ model }) {
+    __portalLoad(model.get("_portal_script_paths")).catch(() => {});
+  },
+  async render({ model, el }) {
     try {
       await __portalLoad(model.get("_portal_script_paths"));
+      await __ipyaladinWidget.initialize({ model });
     } catch (err) {
       console.warn(err);
-      model.set("_portal_error", String(err && err.message ? err.message : err));
-      model.save_changes();
-      return;
-    }
-    return __ipyaladinWidget.initialize({ model });
-  },
-  render({ model, el }) {
-    if (__portalA === null) {
       const note = document.createElement("div");
       note.className = "portal-aladin-error";
-      note.textContent = model.get("_portal_error") || "Aladin Lite is not loaded.";
+      note.textContent = String(err && err.message ? err.message : err) || "Aladin Lite is not loaded.";
       el.appendChild(note);
+      model.set("_portal_error", note.textContent);
+      model.save_changes();
       return;
     }
     const cleanup = __ipyaladinWidget.render({ model, el });

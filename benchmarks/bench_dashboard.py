@@ -1,0 +1,146 @@
+"""The portal dashboard in the browser (headless chromium, Voila with the repository's configuration):
+
+- time to interactive of portal.ipynb, cold (no preheated kernel: PORTAL_VOILA_POOL=0) and preheated (the
+  pool of 1 of voila.json, filled and settled before the page is opened): from navigation to the dashboard's
+  widgets drawn and the target field usable (Aladin Lite may still be loading); goals <= 4 s and <= 2 s;
+- the resident memory (RSS) of the dashboard's kernel after the journey (Crab found, archive searched, two
+  runs selected, a spectrum launched and followed to COMPLETED); goal <= 300 MB;
+- screenshots of the dashboard after the journey in benchmarks/results/ (the path is printed).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from benchmarks.measure import Measure
+from tests.support.browser import CHROMIUM_ARGS, chromium_path, watched_page
+from tests.support.servers import REPO, create_token, start_portal, start_voila
+from tests.widgets.archive import wait_for_archive
+
+RUNS = 3
+GROUP = "dashboard"
+RESULTS = Path(__file__).resolve().parent / "results"
+INTERACTIVE = ".portal-app .portal-target-search input[type=text]"
+
+
+def _kernels(voila) -> list[psutil.Process]:
+    out = []
+    for child in psutil.Process(voila.proc.pid).children(recursive=True):
+        try:
+            if "ipykernel_launcher" in " ".join(child.cmdline()):
+                out.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def _settled(voila, count: int, timeout: float = 600) -> None:
+    """Wait until Voila runs ``count`` kernels and none uses the CPU (a pooled kernel has run its notebook)."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        kernels = _kernels(voila)
+        busy = sum(k.cpu_percent(interval=None) for k in kernels) if kernels else 0.0
+        quiet = quiet + 1 if len(kernels) == count and busy < 5.0 else 0
+        if quiet >= 4:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"Voila's kernels did not settle ({len(_kernels(voila))} running, {count} expected)")
+
+
+def _time_to_interactive(browser, url: str) -> float:
+    page = watched_page(browser, 1440, 900)
+    try:
+        started = time.perf_counter()
+        page.goto(url, timeout=300_000)
+        page.wait_for_selector(INTERACTIVE, timeout=300_000)
+        return time.perf_counter() - started
+    finally:
+        page.close(run_before_unload=True)  # its kernel goes with it
+
+
+def _journey(browser, url: str, shot: Path):
+    """The journey of tests/browser/test_journey.py, shortened; returns the kernel id and the page."""
+    page = watched_page(browser, 1440, 900)
+    page.goto(url, timeout=300_000)
+    page.wait_for_selector(".portal-sky-view [data-portal-footprints]", timeout=300_000)
+    kernel = json.loads(page.inner_text("#jupyter-config-data"))["kernelId"]
+    page.fill(".portal-target-search input[type=text] >> nth=0", "Crab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".portal-target-message:has-text('Crab nebula')", timeout=120_000)
+    page.click(".portal-search-run")
+    page.wait_for_selector(".portal-results:has-text('4 rows')", timeout=120_000)
+    grid = page.locator(".portal-results-grid").bounding_box()
+    page.mouse.click(grid["x"] + 200, grid["y"] + 30)
+    page.keyboard.down("Shift")
+    page.mouse.click(grid["x"] + 200, grid["y"] + 50)
+    page.keyboard.up("Shift")
+    page.wait_for_selector(".portal-results:has-text('2 selected')", timeout=60_000)
+    page.click(".portal-tabs .lm-TabBar-tab:has-text('Launch an analysis')")
+    page.fill(".portal-param-n_bins input", "4")
+    page.keyboard.press("Tab")
+    page.click(".portal-launch-submit")
+    page.wait_for_selector(".portal-job-phase:has-text('COMPLETED')", timeout=1_800_000)
+    page.screenshot(path=str(shot))
+    return kernel, page
+
+
+def _rss_mb(voila, kernel_id: str) -> float:
+    for proc in _kernels(voila):
+        if kernel_id in " ".join(proc.cmdline()):
+            return proc.memory_info().rss / 1e6
+    raise RuntimeError(f"no kernel process for {kernel_id}")
+
+
+def run() -> list[Measure]:
+    from playwright.sync_api import sync_playwright
+
+    RESULTS.mkdir(exist_ok=True)
+    rows: list[Measure] = []
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
+        data = Path(tmp) / "portal"
+        portal = start_portal(data)
+        voila = None
+        try:
+            wait_for_archive(portal.url)
+            env = {"PORTAL_URL": portal.url, "PORTAL_TOKEN": create_token(data, "bench"),
+                   "PORTAL_DATA_DIR": str(data)}
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+                url = "{}/voila/render/portal.ipynb"
+                # cold: every page view starts its kernel
+                voila = start_voila(REPO / "notebooks", {**env, "PORTAL_VOILA_POOL": "0"})
+                _time_to_interactive(browser, url.format(voila.url))  # the first run warms the disk cache
+                cold = [_time_to_interactive(browser, url.format(voila.url)) for _ in range(RUNS)]
+                voila.stop()
+                # preheated: the pool's kernel has run the notebook before the visitor comes
+                voila = start_voila(REPO / "notebooks", env)
+                warm = []
+                for _ in range(RUNS):
+                    _settled(voila, 1)
+                    warm.append(_time_to_interactive(browser, url.format(voila.url)))
+                _settled(voila, 1)
+                shot = RESULTS / "dashboard-after-journey.png"
+                kernel, page = _journey(browser, url.format(voila.url), shot)
+                rss = _rss_mb(voila, kernel)
+                page.close(run_before_unload=True)
+                browser.close()
+        finally:
+            if voila is not None:
+                voila.stop()
+            portal.stop()
+    cold_s, warm_s = statistics.median(cold), statistics.median(warm)
+    rows.append(Measure(GROUP, f"time to interactive, cold (median of {RUNS})", cold_s, "s", "<= 4 s", cold_s <= 4))
+    rows.append(Measure(GROUP, f"time to interactive, preheated (median of {RUNS})", warm_s, "s", "<= 2 s",
+                        warm_s <= 2))
+    rows.append(Measure(GROUP, "cold / preheated", cold_s / warm_s, "x"))
+    rows.append(Measure(GROUP, "kernel RSS after the journey", rss, "MB", "<= 300 MB", rss <= 300))
+    print(f"  runs: cold {', '.join(f'{t:.2f}' for t in cold)} s; preheated {', '.join(f'{t:.2f}' for t in warm)} s")
+    print(f"  screenshot: {shot}")
+    return rows

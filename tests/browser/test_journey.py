@@ -1,0 +1,143 @@
+"""The whole journey in the portal dashboard, as a person sees it in Voila (headless chromium, offline):
+find the Crab, see the archive's observations on the sky, filter them, select two, launch a spectrum, follow
+it to COMPLETED, and the layout fits a 1440x900 and a 1280x800 screen with no horizontal scrolling.
+Screenshots of every step are kept in build/test-artifacts/journey/ (PORTAL_TEST_ARTIFACTS elsewhere)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser.pixels import is_allowed_external
+from tests.support.browser import is_external, watched_page
+from tests.support.servers import REPO
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(1800)]
+
+ALLOWED_CONSOLE = ("AladinLiteLogger", "net::ERR_", "Failed to load resource", "MocServer")
+DASHBOARD = "/voila/render/portal.ipynb"
+
+
+def artifacts(name: str) -> Path:
+    """The folder where a journey keeps its screenshots (kept after the run, ignored by git)."""
+    root = Path(os.environ.get("PORTAL_TEST_ARTIFACTS") or REPO / "build" / "test-artifacts")
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def console_errors(page) -> list[str]:
+    """Console errors, less the known harmless ones of Aladin Lite asking CDS while offline."""
+    return [m for m in page.console_errors if not any(a in m for a in ALLOWED_CONSOLE)]
+
+
+def assert_clean(page) -> None:
+    """Nothing from outside the machine but Aladin's usage log, no script error, no traceback shown."""
+    external = [u for u in page.requests if is_external(u) and not is_allowed_external(u)]
+    assert external == [], f"fetched from outside the machine: {external}"
+    assert page.errors == []
+    assert console_errors(page) == []
+    assert "Traceback" not in page.inner_text("body")
+
+
+def open_tab(page, title: str) -> None:
+    page.click(f".portal-tabs .lm-TabBar-tab:has-text('{title}'), .portal-tabs .p-TabBar-tab:has-text('{title}')")
+
+
+def horizontal_overflow(page) -> int:
+    """How many pixels the page is wider than the window (0: no horizontal scroll bar)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+
+
+def find_target(page, text: str, radius: str | None = None) -> None:
+    if radius is not None:
+        page.fill(".portal-target-search input[type=text] >> nth=1", radius)
+    page.fill(".portal-target-search input[type=text] >> nth=0", text)
+    page.keyboard.press("Enter")
+
+
+def click_row(page, row: int, shift: bool = False) -> None:
+    grid = page.locator(".portal-results-grid").bounding_box()
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.click(grid["x"] + 200, grid["y"] + 20 + row * 20 + 10)  # below the header row
+    if shift:
+        page.keyboard.up("Shift")
+
+
+@pytest.fixture(scope="module")
+def page(voila_server, archive_server, browser):
+    page = watched_page(browser, 1440, 900)
+    page.goto(voila_server.url + DASHBOARD, timeout=300_000)
+    page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
+    yield page
+    page.close()
+
+
+def test_the_journey_from_a_target_to_a_completed_spectrum(page):
+    shots = artifacts("journey")
+    assert horizontal_overflow(page) <= 0
+    page.screenshot(path=str(shots / "1-opened.png"))
+
+    # find the target: the sky goes there and the search's cone follows
+    find_target(page, "Crab", "0.6 deg")
+    page.wait_for_selector(".portal-target-message:has-text('Crab nebula')", timeout=60_000)
+    assert page.input_value(".portal-tabs input[placeholder='e.g. 0.5']") == "0.6"
+
+    # search the archive: the ADQL is there to read, the four runs are on the sky and in the table
+    page.click(".portal-search-run")
+    page.wait_for_selector(".portal-results:has-text('4 rows')", timeout=60_000)
+    page.wait_for_selector(".portal-sky-view [data-portal-footprints='4']", timeout=60_000)
+    adql = page.input_value(".portal-adql textarea")
+    assert "INTERSECTS(s_region, CIRCLE('ICRS', 83.6331, 22.0145, 0.6))" in adql
+    grid = page.locator(".portal-results-grid").bounding_box()
+    assert grid["y"] + 20 + 4 * 20 <= 900, f"the four rows are not all on the screen: {grid}"
+    page.screenshot(path=str(shots / "2-searched.png"))
+
+    # filter: pointings inside the circle only
+    page.click(".portal-tabs button:has-text('Pointing inside')")
+    page.wait_for_function("() => document.querySelector('.portal-adql textarea').value.includes('CONTAINS(POINT')")
+    page.click(".portal-search-run")
+    page.wait_for_selector(".portal-results:has-text('2 rows')", timeout=60_000)
+    page.wait_for_selector(".portal-sky-view [data-portal-footprints='2']", timeout=60_000)
+
+    # select both runs, in the table: the sky highlights them
+    click_row(page, 0)
+    click_row(page, 1, shift=True)
+    page.wait_for_selector(".portal-results:has-text('2 selected')", timeout=30_000)
+    page.wait_for_selector(".portal-sky-view [data-portal-selected='2']", timeout=30_000)
+    page.screenshot(path=str(shots / "3-selected.png"))
+
+    # launch a spectrum on them: the launcher was filled from the selection and the target
+    open_tab(page, "Launch an analysis")
+    page.wait_for_selector(".portal-launch-summary:has-text('spectrum on 2 observations')", timeout=30_000)
+    assert sorted(page.input_value(".portal-param-obs_ids input").split(",")) == ["23523", "23526"]
+    page.fill(".portal-param-n_bins input", "4")
+    page.keyboard.press("Tab")
+    page.screenshot(path=str(shots / "4-launch.png"))
+    page.click(".portal-launch-submit")
+
+    # follow it: the dashboard turns to the jobs, the job reaches COMPLETED with its results
+    page.wait_for_selector(".portal-job-monitor .portal-job-header:has-text('spectrum')", timeout=60_000)
+    page.wait_for_selector(".portal-job-phase:has-text('COMPLETED')", timeout=900_000)
+    page.wait_for_selector(".portal-job-detail:has-text('flux_points')", state="attached", timeout=60_000)
+    page.screenshot(path=str(shots / "5-completed.png"))
+    assert horizontal_overflow(page) <= 0
+    assert_clean(page)
+
+
+def test_the_dashboard_fits_a_1280x800_screen(page):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    try:
+        open_tab(page, "Archive search")
+        assert horizontal_overflow(page) <= 0
+        grid = page.locator(".portal-results-grid").bounding_box()
+        assert grid["y"] + 20 + 2 * 20 <= 800, grid
+        for title in ("Launch an analysis", "Your jobs", "Services"):
+            open_tab(page, title)
+            assert horizontal_overflow(page) <= 0, title
+        page.screenshot(path=str(artifacts("journey") / "6-at-1280x800.png"))
+    finally:
+        page.set_viewport_size({"width": 1440, "height": 900})

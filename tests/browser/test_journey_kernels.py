@@ -1,0 +1,88 @@
+"""A page view leaves no kernel behind: a closed page shuts its kernel down (Voila's beforeunload), and the
+kernel of a page that went away without saying so (a crashed tab) is culled once idle with no connection.
+Voila runs with the repository's configuration, the culling times shortened for the test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from portal.launcher import voila_command
+from tests.support.browser import watched_page
+from tests.support.servers import REPO, Server, free_port, wait_until_up
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(1200)]
+DASHBOARD = "search.ipynb"  # any dashboard: the pool of preheated kernels is portal.ipynb's
+
+
+def kernels(voila: Server) -> list[psutil.Process]:
+    """The kernels Voila runs (ipykernel processes it started)."""
+    found = []
+    for child in psutil.Process(voila.proc.pid).children(recursive=True):
+        try:
+            if "ipykernel_launcher" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def wait_for_kernels(voila: Server, count: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = len(kernels(voila))
+        if n == count:
+            return n
+        time.sleep(0.5)
+    return len(kernels(voila))
+
+
+@pytest.fixture(scope="module")
+def voila(archive_server, portal_token, tmp_path_factory):
+    log = tmp_path_factory.mktemp("voila-kernels") / "voila.log"
+    port = free_port()
+    command = voila_command(REPO / "notebooks", "127.0.0.1", port) + [
+        "--VoilaConfiguration.preheat_kernel=False",  # only the kernels of page views
+        # long enough for a loaded machine to send the page and connect it to its kernel, which is idle
+        # and unconnected in between
+        "--MappingKernelManager.cull_idle_timeout=60", "--MappingKernelManager.cull_interval=5"]
+    env = {**os.environ, "PORTAL_URL": archive_server.url, "PORTAL_TOKEN": portal_token}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    server = Server(f"http://127.0.0.1:{port}", proc, log)
+    try:
+        wait_until_up(server.url + "/voila/tree", proc, 120)
+        yield server
+    finally:
+        server.stop()
+
+
+def open_dashboard(voila: Server, browser):
+    page = watched_page(browser, 1440, 900)
+    page.goto(f"{voila.url}/voila/render/{DASHBOARD}", timeout=300_000)
+    page.wait_for_selector(".portal-app", timeout=300_000)
+    return page
+
+
+def test_a_closed_page_shuts_its_kernel_down(voila, browser):
+    assert kernels(voila) == []
+    page = open_dashboard(voila, browser)
+    assert len(kernels(voila)) == 1
+    page.close(run_before_unload=True)  # as a browser closing the tab: Voila's beforeunload asks for a shutdown
+    assert wait_for_kernels(voila, 0, 60) == 0
+
+
+def test_the_kernel_of_a_page_that_vanished_is_culled(voila, browser):
+    assert wait_for_kernels(voila, 0, 60) == 0
+    page = open_dashboard(voila, browser)
+    rss = kernels(voila)[0].memory_info().rss
+    page.close()  # no beforeunload: a crashed tab or a lost network
+    assert len(kernels(voila)) == 1  # still there, costing its memory ...
+    assert rss > 50e6
+    assert wait_for_kernels(voila, 0, 300) == 0  # ... until the culler takes it: idle, nobody connected
+    assert "Culling" in voila.log.read_text()
