@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from astropy.units import Unit
 from astropy.io.votable.tree import Field, Group, Info, Param, Resource, TableElement, Values, VOTableFile
 
 from portal.votable import to_xml_bytes
@@ -116,8 +117,8 @@ def _service_resource(votable: VOTableFile, service: ServiceDescriptor) -> Resou
         elif value is None and p.datatype in ("double", "float"):
             value = float("nan")  # an optional parameter without a default (fit_e_min...): a float's null
         param = Param(votable, name=p.name, datatype=p.datatype, arraysize="*" if p.datatype == "char" else None,
-                      value=value, unit=p.unit)
-        param.description = p.description
+                      value=value, unit=_vounit(p.unit))
+        param.description = p.description if _vounit(p.unit) == p.unit else f"{p.description} (in {p.unit})"
         if p.minimum is not None or p.maximum is not None or p.options:
             values = Values(votable, param)
             if p.minimum is not None:
@@ -130,6 +131,17 @@ def _service_resource(votable: VOTableFile, service: ServiceDescriptor) -> Resou
         group.entries.append(param)
     resource.groups.append(group)
     return resource
+
+
+def _vounit(unit: str | None) -> str | None:
+    """``unit`` when VOUnits 1.0 knows it, else None (a percentage is not a VOUnit: it goes in the description)."""
+    if not unit:
+        return None
+    try:
+        Unit(unit, format="vounit")
+    except ValueError:
+        return None
+    return unit
 
 
 def error_votable(message: str) -> bytes:
