@@ -9,7 +9,8 @@ Each widget is wired to the session only, never to another widget:
 - the target search sets the session's target; the sky view and the search's cone follow it;
 - the search's results and its selected rows are the session's; the sky's footprints and its
   selection follow them (one selection shared by table and sky);
-- the launcher pre-fills from the session's target and selected rows; a job it submits becomes
+- the launcher pre-fills from the session's target (its position and, where a catalog gives it,
+  its size) and selected rows; a job it submits becomes
   the session's active job and appears in the monitor at once (they share one client);
 - the job chosen in the monitor becomes the active job; "run again" fills the launcher;
 - an SED view follows the active job and shows catalog counterparts of the target.
@@ -70,9 +71,11 @@ def _footprints(table):
 
 
 def _target_to_session(target, session: Session) -> Callback:
-    link = Callback(target.on_target, lambda coord, radius, name: session.set_target(coord, radius.deg, name))
+    def found(coord, radius, name):
+        session.set_target(coord, radius.deg, name, getattr(target, "size", None))
+    link = Callback(target.on_target, found)
     if target.target is not None:
-        session.set_target(target.target, target.radius.deg, target.name)
+        found(target.target, target.radius, target.name)
     return link
 
 
@@ -98,7 +101,7 @@ def _session_to_launcher(session: Session, launcher) -> list:
     state = launcher.state
 
     def moved(_change):
-        state.set_target(session.target, session.target_name)
+        state.set_target(session.target, session.target_name, session.target_size)
     return [t.dlink((session, "selected"), (state, "rows")), Observer(session, moved, "target_moves", fire=True)]
 
 

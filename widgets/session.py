@@ -14,6 +14,8 @@ import traitlets as t
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
+from portal.catalogs.extent import SourceSize
+
 __all__ = ["Session"]
 
 
@@ -21,6 +23,7 @@ class Session(t.HasTraits):
     target = t.Instance(SkyCoord, allow_none=True)
     target_name = t.Unicode("")
     radius = t.Float(0.0)  # degrees, the search radius around the target
+    target_size = t.Instance(SourceSize, allow_none=True)  # the target's angular size, when a catalog gives it
     target_moves = t.Int(0)  # counts set_target calls: the same target with a new radius is news too
     results = t.Instance(Table, allow_none=True)  # the archive search's rows
     selection = t.List(t.Int())  # row numbers of ``results``, sorted
@@ -28,9 +31,11 @@ class Session(t.HasTraits):
     active_job = t.Instance("widgets.jobs.handle.JobHandle", allow_none=True)
     sed_sources = t.List()  # what the SED shows besides the active job: (catalog tag, source name) pairs
 
-    def set_target(self, coord: SkyCoord | None, radius_deg: float, name: str = "") -> None:
+    def set_target(self, coord: SkyCoord | None, radius_deg: float, name: str = "",
+                   size: SourceSize | None = None) -> None:
         with self.hold_trait_notifications():
             self.target_name = name
+            self.target_size = size
             self.radius = float(radius_deg)
             self.target = coord
             self.target_moves += 1

@@ -22,7 +22,9 @@ def _service(request: Request) -> NameService:
 
 @router.get("", summary="Resolve a source name from the local catalogs")
 def resolve(request: Request, name: str = Query(..., min_length=1, max_length=200)) -> JSONResponse:
-    """200 with the matches (best first), or 404 with a message and, when some exist, candidates."""
+    """200 with the matches (best first) and the source's angular size (``size``, null when no local
+    catalog gives one; ``size_note`` says which catalog, or why none), or 404 with a message and, when
+    some exist, candidates."""
     answer = _service(request).resolve(name)
     return JSONResponse(answer.to_json(), status_code=200 if answer.matches else 404)
 

@@ -7,6 +7,7 @@ import threading
 from dataclasses import asdict, dataclass
 
 from portal.catalogs import CatalogRegistry, SourceMatch, normalize_name
+from portal.catalogs.extent import SizeReader, SourceSize
 from portal.resolver.aliases import COMMON_ALIASES
 
 # Catalogs whose names are offered as suggestions and searched by word prefix (TeV catalogs).
@@ -22,6 +23,7 @@ class Match:
     catalog: str
     matched: str  # the name or alias that matched
     via: str  # "name", "alias" or "prefix"
+    row: int = -1  # row of the catalog table (for the size)
 
 
 @dataclass
@@ -30,14 +32,23 @@ class Answer:
     matches: list[Match]  # what the name means (first is best); empty when unknown
     candidates: list[Match]  # names that start with the query when it is not known exactly
     message: str
+    size: SourceSize | None = None  # the source's angular size, from the preferred catalog that gives it
+    size_note: str = ""  # where the size came from, or why there is none ("point-like in gamma-cat (...)")
 
     def to_json(self) -> dict:
-        return {"query": self.query, "matches": [asdict(m) for m in self.matches],
-                "candidates": [asdict(m) for m in self.candidates], "message": self.message}
+        return {"query": self.query, "matches": [_public(m) for m in self.matches],
+                "candidates": [_public(m) for m in self.candidates], "message": self.message,
+                "size": self.size.to_json() if self.size else None, "size_note": self.size_note}
+
+
+def _public(m: Match) -> dict:
+    out = asdict(m)
+    out.pop("row")
+    return out
 
 
 def _match(m: SourceMatch, via: str) -> Match:
-    return Match(m.name, m.ra, m.dec, m.catalog, m.matched, via)
+    return Match(m.name, m.ra, m.dec, m.catalog, m.matched, via, m.index)
 
 
 def _words(name: str) -> list[str]:
@@ -52,6 +63,7 @@ class NameService:
         self._aliases = {normalize_name(k): v for k, v in COMMON_ALIASES.items()}
         self._names: list[tuple[str, str]] | None = None  # (catalog, name) of the suggestion catalogs
         self._lock = threading.Lock()
+        self.sizes = SizeReader(registry)
 
     def _catalog_names(self) -> list[tuple[str, str]]:
         with self._lock:
@@ -74,14 +86,20 @@ class NameService:
             return Answer(name, [], [], f"no local catalog is available (looked in {where})")
         matches = self._exact(name, available)
         if matches:
-            return Answer(name, matches, [], f"{name!r} is {matches[0].name} in {matches[0].catalog}")
+            return self._found(name, matches)
         candidates = self._prefix(name)
         if len({(round(c.ra, 2), round(c.dec, 2)) for c in candidates}) == 1:
-            return Answer(name, candidates, [], f"{name!r} is {candidates[0].name} in {candidates[0].catalog}")
+            return self._found(name, candidates)
         message = f"{name!r} is not in the local catalogs ({', '.join(available)})"
         if candidates:
             message += "; did you mean " + ", ".join(c.name for c in candidates[:5]) + "?"
         return Answer(name, [], candidates, message)
+
+    def _found(self, name: str, matches: list[Match]) -> Answer:
+        """The answer for a known source, with its size from the matches' catalogs."""
+        size, note = self.sizes.best([(m.catalog, m.row, m.name) for m in matches])
+        message = f"{name!r} is {matches[0].name} in {matches[0].catalog}"
+        return Answer(name, matches, [], message, size, note)
 
     def _exact(self, name: str, available: list[str]) -> list[Match]:
         """Exact names and aliases: TeV catalogs first (the Fermi catalogs are only read if needed).

@@ -11,6 +11,7 @@ KNOWN = {
     "crab": ("S=Simbad (via url):    1", "M   1", 83.63308, 22.01450),
     "pks 2155-304": ("S=Simbad (via url):    1", "PKS  2155-304", 329.71694, -30.22559),
     "ngc 1068": ("N=NED (local):    1", "MESSIER 077", 40.66963, -0.01328),
+    "msh 15-52": ("S=Simbad (via url):    1", "SNR G320.4-01.2", 228.48, -59.16),
 }
 
 FOUND = """<?xml version="1.0" encoding="UTF-8"?>

@@ -7,6 +7,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
+from portal.catalogs.extent import SourceSize
 from widgets.background import Background
 from widgets.client import PortalClient
 from widgets.jobs.form import LauncherState
@@ -48,11 +49,15 @@ def test_prefill_from_the_selection_and_the_target(client):
     launcher = JobLauncher(definition="spectrum", client=client, background=False)
     s = launcher.state
     s.rows = selected_rows()
-    s.set_target(SkyCoord(83.63308, 22.0145, unit="deg"), "Crab", size=0.2)
+    s.set_target(SkyCoord(83.63308, 22.0145, unit="deg"), "Crab")
     assert launcher.values["obs_ids"] == [23523, 23526, 23559, 23592]
     assert launcher.values["ra"] == pytest.approx(83.63308) and launcher.values["dec"] == pytest.approx(22.0145)
-    assert launcher.values["on_radius"] == pytest.approx(0.2)  # the target's size, within the bounds
-    assert s.summary == "spectrum on 4 observations of Crab, 1.8 h live time"
+    assert launcher.values["on_radius"] == pytest.approx(0.11)  # no size: the definition's default
+    assert s.summary == ("spectrum on 4 observations of Crab, 1.8 h live time; on_radius 0.11 deg, the default "
+                         "for a point-like source (Crab: no catalog size)")
+    s.set_target(s.target, "Crab", size=SourceSize(2.0, "disk", "x", "X", "big", "r", None))
+    assert launcher.values["on_radius"] == pytest.approx(1.0)  # 2.11 deg wanted, kept within the bounds
+    assert "more than the job allows" in s.notes["on_radius"]
     assert launcher._inputs["obs_ids"].value == "23523,23526,23559,23592"
     assert not s.problems
     launcher._inputs["ra"].value = "84"  # typed by the user: pre-fill must not undo it

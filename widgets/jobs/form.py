@@ -14,12 +14,13 @@ import traitlets as t
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
+from portal.catalogs.extent import SourceSize
 from portal.uws.params import ParameterError, convert
 from widgets.background import Background
 from widgets.client import Definition, PortalClient, ServiceError, default_client
 from widgets.events import Dispatcher
 from widgets.jobs.handle import JobHandle
-from widgets.jobs.prefill import prefill, summary
+from widgets.jobs.prefill import origins, prefill, summary
 
 __all__ = ["LauncherState", "FREE_FORM"]
 
@@ -38,7 +39,8 @@ class LauncherState(t.HasTraits):
     rows = t.Instance(Table, allow_none=True)  # the selected archive rows
     target = t.Instance(SkyCoord, allow_none=True)
     target_name = t.Unicode("")
-    target_size = t.Float(None, allow_none=True)  # degrees, when a catalog gives it
+    target_size = t.Instance(SourceSize, allow_none=True)  # the target's angular size, when a catalog gives it
+    notes = t.Dict()  # parameter name -> where its pre-filled value came from (fields the user did not type)
     summary = t.Unicode("")
     status = t.Enum(["loading", "idle", "submitting", "submitted", "error"], "idle")
     message = t.Unicode("")
@@ -53,7 +55,7 @@ class LauncherState(t.HasTraits):
         self._wanted = definition
         self._last_submit: tuple[tuple, float, JobHandle] | None = None
         self.observe(self._refill, ["rows", "target", "target_name", "target_size", "definition"])
-        self.observe(self._check, ["texts", "definition", "free_params", "free_list"])
+        self.observe(self._check, ["texts", "touched", "definition", "free_params", "free_list"])
 
     @property
     def bg(self) -> Background:
@@ -103,11 +105,11 @@ class LauncherState(t.HasTraits):
     # -- the form ---------------------------------------------------------------------------------
     def type(self, name: str, text: str) -> None:
         """What the user typed into field ``name`` (never overwritten by pre-fill afterwards)."""
-        self.texts = {**self.texts, name: text}
-        if name not in self.touched:
+        if name not in self.touched:  # first: checking the new text must know it was typed
             self.touched = [*self.touched, name]
+        self.texts = {**self.texts, name: text}
 
-    def set_target(self, coord: SkyCoord | None, name: str = "", size: float | None = None) -> None:
+    def set_target(self, coord: SkyCoord | None, name: str = "", size: SourceSize | None = None) -> None:
         with self.hold_trait_notifications():
             self.target_name = name
             self.target_size = size
@@ -150,6 +152,11 @@ class LauncherState(t.HasTraits):
         self.texts = texts
         self._check()
 
+    def _notes(self, definition: Definition) -> dict[str, str]:
+        """Where the pre-filled values came from, for the fields the user has not typed."""
+        filled = {k: v for k, v in self.texts.items() if k not in self.touched}
+        return origins(definition, filled, self.target_size, self.target_name, self.target)
+
     def _check(self, _change=None) -> None:
         problems: dict[str, str] = {}
         definition = self.current()
@@ -168,7 +175,9 @@ class LauncherState(t.HasTraits):
                 except ParameterError as exc:
                     problems[p.name] = str(exc)
         self.problems = problems
-        self.summary = summary(definition, self.values, self.rows, self.target_name) if definition else ""
+        self.notes = self._notes(definition) if definition else {}
+        line = summary(definition, self.values, self.rows, self.target_name) if definition else ""
+        self.summary = "; ".join([line, *self.notes.values()]) if line and self.notes else line
 
     def _free_problems(self) -> dict[str, str]:
         problems = {}

@@ -76,7 +76,7 @@ class JobLauncher(w.VBox):
         s.observe(self._render_kinds, "definitions")
         s.observe(self._render_form, "definition")
         s.observe(self._render_texts, "texts")
-        s.observe(self._render_problems, ["problems", "summary"])
+        s.observe(self._render_problems, ["problems", "summary", "notes"])
         s.observe(self._render_status, ["status", "message"])
         if not s.definitions:
             s.load(background=background)
@@ -209,8 +209,9 @@ class JobLauncher(w.VBox):
 
     def _render_problems(self, _change=None) -> None:
         for name, label in self._problem_labels.items():
-            problem = self.state.problems.get(name, "")
-            label.value = f"<span style='color:#c62828'>{html.escape(problem)}</span>" if problem else ""
+            problem, note = self.state.problems.get(name, ""), self.state.notes.get(name, "")
+            label.value = (f"<span style='color:#c62828'>{html.escape(problem)}</span>" if problem else
+                           f"<span style='color:#555'>{html.escape(note)}</span>" if note else "")
         free = [self.state.problems[k] for k in ("free_list", "free_params") if k in self.state.problems]
         text = html.escape(self.state.summary) if self.state.summary else ""
         if free:

@@ -5,19 +5,28 @@ ObsCore column of the selected rows (``obs_id`` for a list of observation ids), 
 of value (``pos.eq.ra;meta.main``: the target's right ascension; ``phys.angSize;src``: its size).
 :func:`prefill` turns the dashboard's target and selected rows into form texts by those rules
 alone, so a job kind added with ``PORTAL_JOB_DEFINITIONS`` is pre-filled without code of its own.
+
+A size parameter (``phys.angSize``) is an on-region radius: :func:`region_radius` makes one that
+contains an extended source, and a point-like source keeps the definition's default (the
+point-source region, e.g. H.E.S.S.'s 0.11 deg). :func:`origins` says where each value came from.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from astropy.coordinates import SkyCoord
 
+from portal.catalogs.extent import SourceSize
 from portal.uws.definitions import Parameter
 from widgets.client import Definition
 
-__all__ = ["prefill", "summary", "column_values"]
+__all__ = ["prefill", "summary", "column_values", "origins", "region_radius"]
 
 LIVETIME_COLUMNS = ("livetime", "t_exptime")  # seconds: the portal's high-energy column, else ObsCore's
+#: Radius of a 2D Gaussian's 70 % containment in units of its sigma, sqrt(-2 ln 0.3): HGPS's R70.
+CONTAINMENT_70 = math.sqrt(-2 * math.log(0.3))
 
 
 def column_values(rows, column: str) -> list:
@@ -64,19 +73,74 @@ def _from_column(p: Parameter, rows) -> str | None:
     return unique.pop() if len(unique) == 1 else None  # rows that disagree fill nothing
 
 
-def _from_ucd(p: Parameter, target: SkyCoord | None, size: float | None) -> str | None:
+def _is_size(p: Parameter) -> bool:
+    return (p.ucd or "").lower().startswith("phys.angsize")
+
+
+def _point_radius(p: Parameter) -> float:
+    """The definition's region for a point source: its default, else its lower bound."""
+    for value in (p.default, p.minimum):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return 0.0
+
+
+def region_radius(size: SourceSize, point_radius: float) -> tuple[float, str]:
+    """An on-region radius (degrees) that contains the source, and how it was chosen.
+
+    - The catalog's own spectrum region when it gives one (HGPS ``RSpec``: R70, the radius holding
+      70 % of the PSF-convolved source, kept within 0.15 to 0.5 deg; H.E.S.S. Collaboration 2018).
+    - A Gaussian of sigma s: the same 70 % containment, sqrt((1.552 s)^2 + r_pt^2), where r_pt,
+      the point-source region, stands for the PSF (a point source gets r_pt itself).
+    - A disk, shell, ring or map of outer radius R: R + r_pt, its edge blurred by the PSF.
+    """
+    if size.region is not None:
+        return size.region, f"{size.column} {size.radius:.3g} deg; RSpec, the spectrum region of {size.source}"
+    if size.model == "gaussian":
+        return (math.hypot(CONTAINMENT_70 * size.radius, point_radius),
+                f"70 % containment of a Gaussian of sigma {size.radius:.3g} deg ({size.source}) with the PSF")
+    return (size.radius + point_radius,
+            f"{size.model} radius {size.radius:.3g} deg of {size.source} plus the PSF")
+
+
+def _from_ucd(p: Parameter, target: SkyCoord | None, size: SourceSize | None) -> str | None:
     ucd = (p.ucd or "").lower()
     if target is not None and ucd.startswith("pos.eq.ra"):
         return _number(p, float(target.icrs.ra.deg), 8)
     if target is not None and ucd.startswith("pos.eq.dec"):
         return _number(p, float(target.icrs.dec.deg), 8)
-    if size is not None and ucd.startswith("phys.angsize") and size > 0:
-        return _number(p, float(size), 3)
+    if size is not None and _is_size(p):
+        return _number(p, region_radius(size, _point_radius(p))[0], 3)
     return None
 
 
+def origins(definition: Definition, texts: dict, size: SourceSize | None, target_name: str = "",
+            target: SkyCoord | None = None) -> dict[str, str]:
+    """Where the size parameters' values come from, per parameter name, for the form and the summary:
+    ``"on_radius 0.215 deg from HGPS size of MSH 15-52 (Size 0.145 deg; RSpec, the spectrum region of
+    HESS J1514-591)"``."""
+    notes: dict[str, str] = {}
+    if target is None:
+        return notes
+    who = target_name or "the target"
+    for p in definition.parameters:
+        text = texts.get(p.name, "")
+        if not _is_size(p) or not text:
+            continue
+        unit = f" {p.unit}" if p.unit else ""
+        if size is None:
+            notes[p.name] = f"{p.name} {text}{unit}, the default for a point-like source ({who}: no catalog size)"
+            continue
+        wanted, how = region_radius(size, _point_radius(p))
+        note = f"{p.name} {text}{unit} from {size.label} size of {who} ({how})"
+        if p.maximum is not None and wanted > p.maximum:
+            note += f"; it would need {wanted:.3g}{unit}, more than the job allows"
+        notes[p.name] = note
+    return notes
+
+
 def prefill(definition: Definition, rows=None, target: SkyCoord | None = None,
-            size: float | None = None) -> dict[str, str]:
+            size: SourceSize | None = None) -> dict[str, str]:
     """Form texts for the parameters that the rows or the target say something about."""
     texts: dict[str, str] = {}
     for p in definition.parameters:

@@ -17,15 +17,18 @@ import logging
 import threading
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 import httpx
 import numpy as np
 from astropy.coordinates import SkyCoord
 
+from portal.catalogs.extent import SourceSize
+
 log = logging.getLogger("widgets.resolver")
 
+SAME_SOURCE_DEG = 0.5  # a local catalog's source this close to another resolver's position is the same source
 SESAME_URLS = ("https://cds.unistra.fr/cgi-bin/nph-sesame", "https://vizier.cfa.harvard.edu/viz-bin/nph-sesame")
 
 
@@ -36,6 +39,8 @@ class Resolution:
     coord: SkyCoord
     source: str  # where the answer came from, for the message
     note: str = ""
+    size: SourceSize | None = None  # the source's angular size, when a local catalog gives one
+    size_note: str = ""  # where the size came from, or why there is none
 
 
 class Unreachable(ConnectionError):
@@ -116,19 +121,42 @@ class PortalNames:
         self.candidates: list[str] = []
 
     def resolve(self, name: str) -> Resolution | None:
+        body = self._ask(name)
+        if body is None:
+            return None
+        match = body["matches"][0]
+        coord = SkyCoord(match["ra"], match["dec"], unit="deg", frame="icrs")
+        return Resolution(name, match["name"], coord, match["catalog"], size=SourceSize.from_json(body.get("size")),
+                          size_note=str(body.get("size_note") or ""))
+
+    def size(self, name: str, coord: SkyCoord) -> tuple[SourceSize | None, str] | None:
+        """The size the local catalogs give for ``name``, if they know a source of that name near
+        ``coord`` (another resolver's answer); None when they do not know it there."""
+        body = self._ask(name)
+        if body is None:
+            return None
+        size = SourceSize.from_json(body.get("size"))
+        within = max(SAME_SOURCE_DEG, size.radius if size else 0.0)  # a large source's centre is less certain
+        for match in body["matches"]:
+            there = SkyCoord(match["ra"], match["dec"], unit="deg", frame="icrs")
+            if there.separation(coord).deg <= within:
+                return size, str(body.get("size_note") or "")
+        return None
+
+    def _ask(self, name: str) -> dict | None:
+        """The resolver's answer for a known name; None (candidates kept) for an unknown one."""
         from widgets.client import ServiceError
 
+        self.candidates = []
         try:
             response = self.client.get(self.url, params={"name": name}, ok=(200, 404))
         except ServiceError as exc:
             raise Unreachable(f"{self.url}: {exc.message}") from None
-        if response.status_code == 404:
-            body = _json(response)
+        body = _json(response)
+        if response.status_code == 404 or not body.get("matches"):
             self.candidates = [c["name"] for c in body.get("candidates", [])]
             return None
-        match = _json(response)["matches"][0]
-        coord = SkyCoord(match["ra"], match["dec"], unit="deg", frame="icrs")
-        return Resolution(name, match["name"], coord, match["catalog"])
+        return body
 
     def names(self) -> list[str]:
         from widgets.client import ServiceError
@@ -225,7 +253,7 @@ class NameResolver:
                 unreachable.append(source.label)
                 continue
             if found is not None:
-                return found
+                return self._with_size(found)
             unknown.append(source.label)
             candidates += getattr(source, "candidates", [])
         parts = [f"no position found for {name!r}"]
@@ -237,3 +265,19 @@ class NameResolver:
         if candidates:
             message += ". Did you mean " + ", ".join(candidates[:5]) + "?"
         raise NameNotFound(message, candidates)
+
+    def _with_size(self, found: Resolution) -> Resolution:
+        """A position from a source that gives no sizes (Sesame, the archive) gets the local
+        catalogs' size of the same source, when they know it."""
+        if found.size is not None or found.size_note:
+            return found
+        for source in self.sources:
+            if not hasattr(source, "size"):
+                continue
+            try:
+                known = source.size(found.query, found.coord)
+            except Unreachable:
+                continue
+            if known is not None:
+                return replace(found, size=known[0], size_note=known[1])
+        return found

@@ -8,6 +8,7 @@ from concurrent.futures import Future
 import traitlets as t
 from astropy.coordinates import Angle, SkyCoord
 
+from portal.catalogs.extent import SourceSize
 from widgets.background import Background
 from widgets.config import portal_url
 from widgets.target.coords import (
@@ -48,6 +49,8 @@ class TargetState(t.HasTraits):
     name = t.Unicode("")
     radius = t.Float(0.5)  # degrees
     source = t.Unicode("")
+    size = t.Instance(SourceSize, allow_none=True)  # the target's angular size, when a local catalog gives it
+    size_note = t.Unicode("")  # where the size came from, or why there is none
     status = t.Enum(["idle", "resolving", "ok", "error"], "idle")
     message = t.Unicode("")
     found = t.Int(0)  # counts successful searches: a new radius for the same target is news too
@@ -98,7 +101,7 @@ class TargetState(t.HasTraits):
                 coord = parse_position(text)
             except InputError as exc:
                 return self._fail(str(exc))
-            return self._set(text, coord, radius, "", "position as typed")
+            return self._set(text, coord, radius, "", "position as typed", None, "")
         self.status, self.message = "resolving", f"Resolving {text!r}..."
         return text, radius
 
@@ -113,22 +116,26 @@ class TargetState(t.HasTraits):
         if isinstance(found, NameNotFound):
             coord = galactic_name_position(text)
             if coord is not None:
-                return self._set(text, coord, radius, text, "Galactic coordinates read from the name")
+                return self._set(text, coord, radius, text, "Galactic coordinates read from the name", None, "")
             return self._fail(str(found))
         if isinstance(found, Exception):
             return self._fail(f"could not resolve {text!r}: {found}")
         source = found.source + (f", {found.note}" if found.note else "")
-        return self._set(text, found.coord, radius, found.name, source)
+        return self._set(text, found.coord, radius, found.name, source, found.size, found.size_note)
 
-    def _set(self, text: str, coord: SkyCoord, radius: Angle, name: str, source: str) -> bool:
+    def _set(self, text: str, coord: SkyCoord, radius: Angle, name: str, source: str,
+             size: SourceSize | None, size_note: str) -> bool:
         with self.hold_trait_notifications():
             self.name = name
             self.radius = float(radius.deg)
             self.source = source
+            self.size, self.size_note = size, size_note
             self.target = coord
             self.status = "ok"
             label = f"{name}: " if name else ""
             self.message = f"{label}{format_position(coord)}, radius {radius.deg:g} deg ({source})"
+            if size is not None:
+                self.message += f"; size {size.describe()}"
             self.found += 1
         self._last = (text, self.radius_text.strip())
         return True

@@ -58,6 +58,12 @@ class TargetSearch(w.VBox):
     def name(self) -> str:
         return self.state.name
 
+    @property
+    def size(self):
+        """The target's angular size (a :class:`~portal.catalogs.extent.SourceSize`), when a local
+        catalog gives one; None for a point-like source, a position or an unknown size."""
+        return self.state.size
+
     def search(self, text: str | None = None, radius: str | None = None) -> None:
         """Resolve what is typed (or ``text``); in the background unless built with background=False."""
         if radius is not None:
