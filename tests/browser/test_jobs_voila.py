@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.browser.pixels import is_allowed_external
-from tests.support.browser import is_external, watched_page
+from tests.support.browser import is_external, open_tab, watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data]
 
@@ -25,10 +25,6 @@ def page(voila_server, archive_server, browser):
     page.wait_for_selector(".portal-job-launcher .portal-param-obs_ids input", state="attached", timeout=120_000)
     yield page
     page.close()
-
-
-def open_tab(page, title: str) -> None:
-    page.click(f".portal-tabs .lm-TabBar-tab:has-text('{title}'), .portal-tabs .p-TabBar-tab:has-text('{title}')")
 
 
 def test_launch_a_spectrum_and_follow_it_to_its_provenance(page, tmp_path):

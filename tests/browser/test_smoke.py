@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.browser import watched_page
+from tests.support.browser import open_tab, watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -10,6 +10,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_dashboard_renders_without_error(voila_server, browser):
     page = watched_page(browser)
     page.goto(voila_server.url + "/voila/render/portal.ipynb", timeout=120_000)
+    page.wait_for_selector(".portal-tabs", timeout=120_000)
+    open_tab(page, "Services")  # the status table is in its own tab
     page.wait_for_selector("table.portal-status", timeout=120_000)
     text = page.inner_text("body")
     assert "Gamma-ray archive portal" in text

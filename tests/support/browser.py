@@ -41,3 +41,8 @@ def watched_page(browser, width: int = 1300, height: int = 900):
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
     return page
+
+
+def open_tab(page, title: str) -> None:
+    """Open the Portal's left-column tab called ``title`` (JupyterLab 3 and 4 tab bars)."""
+    page.click(f".portal-tabs .lm-TabBar-tab:has-text('{title}'), .portal-tabs .p-TabBar-tab:has-text('{title}')")
