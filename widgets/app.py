@@ -108,8 +108,11 @@ class Portal(w.VBox):
         self.links = connect(target=self.target, search=self.search, sky=self.sky, launcher=self.launcher,
                              monitor=self.monitor, sed=self.sed)
         self.session = self.links.session
-        self.views = w.Tab([self.sky, self.sed], titles=("Sky", "SED"))
+        # the SED joins its tab when first shown: bqplot drawn into a hidden tab (no size) logs SVG errors
+        self._sed_slot = w.Box([], layout=w.Layout(width="100%"))
+        self.views = w.Tab([self.sky, self._sed_slot], titles=("Sky", "SED"))
         self.views.add_class("portal-views")
+        self.views.observe(self._view_shown, "selected_index")
         self.session.observe(self._active_job, "active_job")
         self.session.observe(lambda _change: self.show("sky"), "target_moves")
         self.tabs = w.Tab([_tab_body(self.search.search_panel, panel_height),
@@ -134,6 +137,10 @@ class Portal(w.VBox):
             self.views.selected_index = self.VIEWS.index(tab)
         else:
             self.tabs.selected_index = self.TABS.index(tab)
+
+    def _view_shown(self, change) -> None:
+        if change["new"] == SED and not self._sed_slot.children:
+            self._sed_slot.children = [self.sed]
 
     def _active_job(self, change) -> None:
         job = change["new"]

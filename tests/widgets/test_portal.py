@@ -46,12 +46,14 @@ def job(client, definition: str, parameters: dict) -> JobHandle:
 
 def test_the_right_column_is_the_sky_or_the_sed_above_the_results(portal):
     assert isinstance(portal.sed, SEDPlot) and portal.sed.state.client is portal.client
-    assert portal.views.children == (portal.sky, portal.sed)
     assert portal.views.titles == ("Sky", "SED")
     assert portal.views.selected_index == SKY
     right = portal.children[-1].children[1]
     assert right.children == (portal.views, portal.search.results_panel)
+    sky, slot = portal.views.children
+    assert sky is portal.sky and slot.children == ()  # the SED is drawn when its tab is first shown
     portal.show("sed")
+    assert slot.children == (portal.sed,)
     assert portal.views.selected_index == SED and portal.tabs.selected_index == 0  # the left column stays
     portal.show("jobs")
     assert portal.views.selected_index == SED and portal.tabs.selected_index == 2
