@@ -38,6 +38,16 @@ def portal_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def archive_server(portal_server):
+    """`portal serve` with H.E.S.S. DR1 ingested (the default dataset, from $GAMMAPY_DATA), for the widget,
+    notebook and browser tests."""
+    from tests.widgets.archive import wait_for_archive
+
+    wait_for_archive(portal_server.url)
+    return portal_server
+
+
+@pytest.fixture(scope="session")
 def portal_token(portal_server):
     """A bearer token of user ``alice`` on the session's portal server."""
     from tests.support.servers import create_token

@@ -1,11 +1,12 @@
 """The dashboards' app widgets, each a layout of library widgets wired to one session.
 
-- :class:`Portal`: the whole journey on one screen (target, sky, archive search, results, launch, jobs).
+- :class:`Portal`: the whole journey on one screen (target, sky, archive search, results, launch, jobs, SED).
 - :class:`ArchiveExplorer`: target, sky, archive search and results, no jobs.
 - :class:`JobsDashboard`: the launcher and the monitor of your jobs.
 
 The layouts fit a 1440x900 or 1280x800 screen with no horizontal scrolling: the left column is a
-set of tabs (search form, launcher, jobs, services), the right column the sky above the results.
+set of tabs (search form, launcher, jobs, services), the right column the sky or the SED (tabs)
+above the results.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from widgets.links import connect
 from widgets.obscore.services import embedded
 from widgets.obscore.state import SearchState
 from widgets.obscore.view import ObsCoreSearch
+from widgets.sed.view import SEDPlot
 from widgets.sky.view import SkyView
 from widgets.status import ServiceStatus
 from widgets.target.state import TargetState, default_resolver
@@ -41,6 +43,7 @@ STYLE = """
 </style>
 """
 SEARCH, LAUNCH, JOBS, SERVICES = range(4)
+SKY, SED = range(2)
 
 
 def _column(children, flex: str) -> w.VBox:
@@ -81,15 +84,18 @@ class Portal(w.VBox):
     """The whole dashboard in one widget: ``Portal()`` in a notebook or Voila.
 
     Its parts stay reachable: ``portal.target``, ``portal.sky``, ``portal.search``, ``portal.launcher``,
-    ``portal.monitor``, ``portal.status``; ``portal.session`` is what they share; ``portal.tabs`` is the
-    left column (``portal.show("jobs")`` opens a tab).
+    ``portal.monitor``, ``portal.status``, ``portal.sed``; ``portal.session`` is what they share;
+    ``portal.tabs`` is the left column, ``portal.views`` the sky and the SED above the results
+    (``portal.show("jobs")``, ``portal.show("sed")`` open a tab). The SED follows the session's active
+    job when it is a spectrum, and the right column turns to it; a new target turns it back to the sky.
     """
 
     TABS = ("search", "launch", "jobs", "services")
+    VIEWS = ("sky", "sed")
 
     def __init__(self, url: str | None = None, online: bool | None = None, client: PortalClient | None = None,
-                 sky_height: int = 380, grid_height: str = "260px", panel_height: str = "calc(100vh - 150px)",
-                 **kwargs) -> None:
+                 sky_height: int = 350, grid_height: str = "260px", panel_height: str = "calc(100vh - 150px)",
+                 sed_height: str = "340px", **kwargs) -> None:
         parts = _Parts(url, client)
         self.client = parts.client
         self.status = ServiceStatus(client=self.client)
@@ -98,9 +104,17 @@ class Portal(w.VBox):
         self.search = parts.search(grid_height)
         self.launcher = JobLauncher(definition="spectrum", client=self.client)
         self.monitor = JobMonitor(client=self.client)
+        self.sed = SEDPlot(client=self.client, height=sed_height)
         self.links = connect(target=self.target, search=self.search, sky=self.sky, launcher=self.launcher,
-                             monitor=self.monitor)
+                             monitor=self.monitor, sed=self.sed)
         self.session = self.links.session
+        # the SED joins its tab when first shown: bqplot drawn into a hidden tab (no size) logs SVG errors
+        self._sed_slot = w.Box([], layout=w.Layout(width="100%"))
+        self.views = w.Tab([self.sky, self._sed_slot], titles=("Sky", "SED"))
+        self.views.add_class("portal-views")
+        self.views.observe(self._view_shown, "selected_index")
+        self.session.observe(self._active_job, "active_job")
+        self.session.observe(lambda _change: self.show("sky"), "target_moves")
         self.tabs = w.Tab([_tab_body(self.search.search_panel, panel_height),
                            _tab_body(self.launcher, panel_height),
                            _tab_body(self.monitor, panel_height),
@@ -112,14 +126,26 @@ class Portal(w.VBox):
                         layout=w.Layout(width="100%"))
         header.add_class("portal-header")
         self.target.layout.flex = "1 1 auto"
-        body = w.HBox([_column([self.tabs], "1 1 46%"), _column([self.sky, self.search.results_panel], "1 1 54%")],
+        body = w.HBox([_column([self.tabs], "1 1 46%"), _column([self.views, self.search.results_panel], "1 1 54%")],
                       layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
         super().__init__([w.HTML(STYLE), header, body], **kwargs)
         self.add_class("portal-app")
 
     def show(self, tab: str) -> None:
-        """Open one tab of the left column: "search", "launch", "jobs" or "services"."""
-        self.tabs.selected_index = self.TABS.index(tab)
+        """Open a tab: "search", "launch", "jobs" or "services" on the left, "sky" or "sed" on the right."""
+        if tab in self.VIEWS:
+            self.views.selected_index = self.VIEWS.index(tab)
+        else:
+            self.tabs.selected_index = self.TABS.index(tab)
+
+    def _view_shown(self, change) -> None:
+        if change["new"] == SED and not self._sed_slot.children:
+            self._sed_slot.children = [self.sed]
+
+    def _active_job(self, change) -> None:
+        job = change["new"]
+        if job is not None and job.definition == "spectrum":
+            self.show("sed")
 
 
 class ArchiveExplorer(w.VBox):

@@ -1,6 +1,7 @@
 """The whole journey in the portal dashboard, as a person sees it in Voila (headless chromium, offline):
 find the Crab, see the archive's observations on the sky, filter them, select two, launch a spectrum, follow
-it to COMPLETED, and the layout fits a 1440x900 and a 1280x800 screen with no horizontal scrolling.
+it to COMPLETED while its SED grows beside it (points, the fit's envelope, catalog counterparts toggled, refits
+whose parameters change), and the layout fits a 1440x900 and a 1280x800 screen with no horizontal scrolling.
 Screenshots of every step are kept in build/test-artifacts/journey/ (PORTAL_TEST_ARTIFACTS elsewhere)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.pixels import is_allowed_external
+from tests.browser.sed_page import FHL_GREEN, JOB_BLACK, REFIT_LP, REFIT_PL, toggle, wait_for_drawn
 from tests.support.browser import is_external, watched_page
 from tests.support.servers import REPO
 
@@ -42,8 +44,22 @@ def assert_clean(page) -> None:
     assert "Traceback" not in page.inner_text("body")
 
 
-def open_tab(page, title: str) -> None:
-    page.click(f".portal-tabs .lm-TabBar-tab:has-text('{title}'), .portal-tabs .p-TabBar-tab:has-text('{title}')")
+def open_tab(page, title: str, tabs: str = ".portal-tabs") -> None:
+    """Open a tab of the left column (``tabs``: or ``.portal-views``, the sky and the SED)."""
+    page.click(f"{tabs} .lm-TabBar-tab:has-text('{title}'), {tabs} .p-TabBar-tab:has-text('{title}')")
+
+
+def current_tab(tabs: str, title: str) -> str:
+    return (f"{tabs} .lm-TabBar-tab.lm-mod-current:has-text('{title}'), "
+            f"{tabs} .p-TabBar-tab.p-mod-current:has-text('{title}')")
+
+
+def refit(page, model: str) -> str:
+    """Refit ``model`` (the dropdown's text) from the SED's bar; the refit's line of the summary."""
+    page.locator(".portal-sed .widget-dropdown:has(label:text-is('Refit')) select").select_option(label=model)
+    page.click(".portal-sed-refit-button")
+    line = page.wait_for_selector(f".portal-sed-refit:has-text('Refit: {model} fitted to')", timeout=120_000)
+    return next(text for text in line.inner_text().splitlines() if text.startswith("Refit: "))
 
 
 def horizontal_overflow(page) -> int:
@@ -123,7 +139,32 @@ def test_the_journey_from_a_target_to_a_completed_spectrum(page):
     page.wait_for_selector(".portal-job-monitor .portal-job-header:has-text('spectrum')", timeout=60_000)
     page.wait_for_selector(".portal-job-phase:has-text('COMPLETED')", timeout=900_000)
     page.wait_for_selector(".portal-job-detail:has-text('flux_points')", state="attached", timeout=60_000)
+
+    # the SED came to the front at the submission and followed the job: its points, then the fit's envelope
+    page.wait_for_selector(current_tab(".portal-views", "SED"), timeout=30_000)
+    page.wait_for_selector(".portal-sed-job:has-text('completed: 4 flux points and the fitted model')",
+                           timeout=300_000)
+    wait_for_drawn(page, "path.dot", JOB_BLACK, 4)  # the points (and any upper limits), all four bins
+    wait_for_drawn(page, "path.area", JOB_BLACK, 1)  # the forward-folded fit's 1 sigma envelope
+    assert "forward-folded fit" in page.inner_text(".portal-sed-refit")
     page.screenshot(path=str(shots / "5-completed.png"))
+
+    # the target's catalog counterparts are beside it; the 3FHL points go with their toggle and come back
+    page.wait_for_selector(".portal-sed-legend b:text-is('3FHL J0534.5+2201')", timeout=300_000)
+    wait_for_drawn(page, "path.dot", FHL_GREEN, 1)
+    toggle(page, "3FHL J0534.5+2201", "flux points")
+    wait_for_drawn(page, "path.dot", FHL_GREEN, 0, at_most=0)
+    toggle(page, "3FHL J0534.5+2201", "flux points")
+    wait_for_drawn(page, "path.dot", FHL_GREEN, 1)
+
+    # refits from the likelihood profiles: each draws its curve, and the parameters change with the model
+    curved = refit(page, "log-parabola")
+    wait_for_drawn(page, "path.line", REFIT_LP, 1, prop="stroke")
+    straight = refit(page, "power law")
+    wait_for_drawn(page, "path.line", REFIT_PL, 1, prop="stroke")
+    assert "alpha = " in curved and "beta = " in curved, curved
+    assert "index = " in straight and "beta" not in straight, straight
+    page.screenshot(path=str(shots / "6-sed.png"))
     assert horizontal_overflow(page) <= 0
     assert_clean(page)
 
@@ -131,6 +172,7 @@ def test_the_journey_from_a_target_to_a_completed_spectrum(page):
 def test_the_dashboard_fits_a_1280x800_screen(page):
     page.set_viewport_size({"width": 1280, "height": 800})
     try:
+        open_tab(page, "Sky", ".portal-views")
         open_tab(page, "Archive search")
         assert horizontal_overflow(page) <= 0
         grid = page.locator(".portal-results-grid").bounding_box()
@@ -138,6 +180,9 @@ def test_the_dashboard_fits_a_1280x800_screen(page):
         for title in ("Launch an analysis", "Your jobs", "Services"):
             open_tab(page, title)
             assert horizontal_overflow(page) <= 0, title
-        page.screenshot(path=str(artifacts("journey") / "6-at-1280x800.png"))
+        open_tab(page, "SED", ".portal-views")
+        page.wait_for_selector(current_tab(".portal-views", "SED"))
+        assert horizontal_overflow(page) <= 0, "SED"
+        page.screenshot(path=str(artifacts("journey") / "7-at-1280x800.png"))
     finally:
         page.set_viewport_size({"width": 1440, "height": 900})

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.browser.pixels import count
+from tests.browser.sed_page import FHL_GREEN, HEAT_PURPLE, JOB_BLACK, toggle, wait_for_dots
 from tests.support.browser import is_external, watched_page
 from tests.support.servers import REPO
 from widgets.client import PortalClient
@@ -21,7 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, 
 
 CRAB = {"obs_ids": "23523,23526,23559,23592", "ra": 83.633, "dec": 22.014}
 ARTEFACTS = REPO / "var" / "test-artefacts"
-JOB_BLACK, FHL_GREEN, HEAT_PURPLE = (0x11, 0x11, 0x11), (0x2C, 0xA0, 0x2C), (0x3F, 0x00, 0x7D)  # figure.py colours
 
 FIGURE_PNG = ".portal-sed-figure"
 
@@ -58,31 +58,8 @@ def page(voila_server, crab_job, browser):
     page.close()
 
 
-def wait_for_dots(page, rgb, n, timeout=120_000):
-    """Until the figure has ``n`` dots of colour ``rgb`` (bqplot draws them as path.dot elements)."""
-    page.wait_for_function(
-        "([fill, n]) => [...document.querySelectorAll('.portal-sed-figure path.dot')]"
-        ".filter(d => d.style.fill === fill && d.getBoundingClientRect().width > 0).length >= n",
-        arg=[f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})", n], timeout=timeout)
-
-
 def figure(page) -> bytes:
     return page.locator(FIGURE_PNG).screenshot()
-
-
-def toggle(page, group: str, kind: str) -> None:
-    """Click the legend toggle of one layer (``kind``: flux points, model, likelihood profiles)."""
-    rows = page.locator(".portal-sed-legend > *")
-    texts = rows.all_inner_texts()
-    start = next(i for i, t in enumerate(texts) if t.strip() == group)
-    for i in range(start + 1, len(texts)):
-        if kind in texts[i]:
-            box = rows.nth(i).locator("input[type=checkbox]")
-            before = box.is_checked()
-            box.click()
-            page.wait_for_function("([el, was]) => el.checked !== was", arg=[box.element_handle(), before])
-            return
-    raise AssertionError(f"no {kind!r} toggle in legend group {group!r}: {texts}")
 
 
 def test_finished_crab_job_with_profiles_envelope_and_3fhl(page, tmp_path):

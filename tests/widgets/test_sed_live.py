@@ -72,6 +72,7 @@ def test_the_job_completes(live):
     assert live.handle.phase == "COMPLETED", live.handle.error
     assert isinstance(live.sed.state.job, JobHandle) and live.sed.state.job.url == live.url
     assert "completed: 8 flux points and the fitted model" in live.sed.state.job_status
+    assert live.sed.state.following is False  # what `await sed.ready()` waits for
 
 
 def test_points_appear_one_by_one_in_energy_order(live):

@@ -129,13 +129,22 @@ class Counterparts:
         self.state.remove([layer.key for layer in self.state.layers if layer.auto])
         self.state.counterparts = []
         target, radius = self.state.target, self.state.radius
+        self.state.finding = target is not None
         if target is None:
             return
         icrs = target.icrs
         self.state.say(f"Looking for catalog counterparts within {radius:g} deg...", "working")
         self.state.background.run(cone, self.state.client, float(icrs.ra.deg), float(icrs.dec.deg), float(radius),
                                   on_done=lambda found: self._found(found, generation),
-                                  on_error=self.state.failed)
+                                  on_error=lambda exc: self._cone_failed(exc, generation))
+
+    def _cone_failed(self, exc: BaseException, generation: int) -> None:
+        self.state.failed(exc)
+        self._done(generation)
+
+    def _done(self, generation: int) -> None:
+        if generation == self._generation:
+            self.state.finding = False
 
     def _found(self, found: list[dict], generation: int) -> None:
         if generation != self._generation:
@@ -143,12 +152,16 @@ class Counterparts:
         self.state.counterparts = found
         if not found:
             self.state.say(f"No catalog source within {self.state.radius:g} deg of the target.")
+            self._done(generation)
             return
         names = ", ".join(source_label(c["tag"], c["name"]) for c in found[:6])
         more = f" and {len(found) - 6} more" if len(found) > 6 else ""
         self.state.say(f"Catalog counterparts: {names}{more}.")
         if self.auto:
-            self.state.background.run(self._load_all, found, generation)
+            self.state.background.run(self._load_all, found, generation, on_done=lambda _r: self._done(generation),
+                                      on_error=lambda _exc: self._done(generation))
+        else:
+            self._done(generation)
 
     def _load_all(self, found: list[dict], generation: int) -> None:
         """In a worker: each counterpart in turn (the server reads one catalog at a time), drawn as it comes."""

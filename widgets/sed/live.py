@@ -16,6 +16,7 @@ import time
 
 import astropy.units as u
 
+from widgets.client import FINAL
 from widgets.sed.loading import SEDInputError, read_models
 
 PHASE_TEXT = {
@@ -33,6 +34,7 @@ class JobFollower:
         self.interval = interval
         self._busy = False
         self._again = False
+        self._phase = ""  # the job's phase when the last download started
         self._stopped = threading.Event()
         self._last = 0.0  # monotonic time of the last download (worker thread only)
         self._digest = None  # of the flux points file last read (worker thread only)
@@ -64,6 +66,7 @@ class JobFollower:
         if handle.gone:
             self.state.job_status = handle.message or "The job no longer exists on the service."
             self.state.fail(self.state.job_status)
+            self.state.following = False
             return
         if handle.message:  # following ran into trouble (the service is restarting...)
             self.state.job_status = handle.message
@@ -72,7 +75,7 @@ class JobFollower:
         if self._busy:
             self._again = True
             return
-        self._busy = True
+        self._busy, self._phase = True, handle.phase
         snapshot = (dict(handle.results), handle.phase, dict(handle.parameters), self.state.sed_type)
         self.state.background.run(self._download, *snapshot, on_done=self._apply, on_error=self._failed)
 
@@ -91,16 +94,20 @@ class JobFollower:
                 layers = layers + [model.rebinned(axis)]  # flux and eflux: the model in the points' bins
             self.state.put(layers)
         self._report(found)
-        if self._again:
-            self._again = False
-            self._changed()
+        self._next()
 
     def _failed(self, exc: BaseException) -> None:
         self._busy = False
         self.state.failed(exc)
+        self._next()
+
+    def _next(self) -> None:
+        """Download again if the job changed meanwhile; else, after its last results, nothing is to come."""
         if self._again:
             self._again = False
             self._changed()
+        if not self._busy and self._phase in FINAL:
+            self.state.following = False
 
     def _report(self, found: dict) -> None:
         handle = self.handle

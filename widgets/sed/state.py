@@ -51,6 +51,8 @@ class SEDState(t.HasTraits):
     flux_points = t.Any(None)  # the followed job's gammapy FluxPoints (None before its first point)
     job_model = t.Any(None)  # the followed job's fitted gammapy Models
     refit_result = t.Any(None)  # the last refit (widgets.sed.refit.Refit)
+    following = t.Bool(False)  # the followed job has results still to come, or to be drawn
+    finding = t.Bool(False)  # the target's counterparts are still being looked up or read
 
     def __init__(self, client: PortalClient | None = None, background: Background | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -194,6 +196,7 @@ class SEDState(t.HasTraits):
         self.flux_points = None
         self.job_model = None
         self.job = job
+        self.following = True
         self._follower = JobFollower(self, job, interval=interval)
         self._follower.start()
         return job
@@ -202,3 +205,28 @@ class SEDState(t.HasTraits):
         if self._follower is not None:
             self._follower.stop()
             self._follower = None
+        self.following = False
+
+    async def ready(self, timeout: float | None = 1800.0) -> bool:
+        """Until the plot shows all it was asked for: the followed job to its end, the target's counterparts.
+
+        ``await sed.ready()`` in a notebook cell: the kernel's loop keeps drawing while the cell
+        waits (a blocking wait would hold every update back). False after ``timeout`` seconds.
+        """
+        import asyncio
+
+        done = asyncio.get_running_loop().create_future()
+
+        def check(_change=None) -> None:
+            if not (self.following or self.finding) and not done.done():
+                done.set_result(True)
+
+        self.observe(check, ["following", "finding"])
+        try:
+            check()
+            await asyncio.wait_for(done, timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self.unobserve(check, ["following", "finding"])

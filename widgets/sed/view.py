@@ -4,6 +4,7 @@ Python API (the names tests and tools rely on)::
 
     sed = SEDPlot()
     sed.follow(job)                       # a JobHandle or a job URL: points as published, then the model
+    await sed.ready()                     # in a notebook cell: until the job has ended and all is drawn
     sed.flux_points                       # gammapy FluxPoints of the followed job (None before its first point)
     sed.sed_type = "e2dnde"               # dnde, e2dnde, flux, eflux
     sed.energy_unit = "TeV"               # TeV, GeV, MeV, erg, Hz
@@ -104,6 +105,10 @@ class SEDPlot(w.VBox):
     def follow(self, job, interval: float = 1.0):
         """Follow a ``spectrum`` job (a JobHandle or its URL); returns the JobHandle."""
         return self.state.follow(job, interval=interval)
+
+    async def ready(self, timeout: float | None = 1800.0) -> bool:
+        """``await sed.ready()``: until the followed job has ended and the target's counterparts are drawn."""
+        return await self.state.ready(timeout)
 
     def add_flux_points(self, points, label: str = "flux points", **kwargs):
         return self.state.add_flux_points(points, label=label, **kwargs)

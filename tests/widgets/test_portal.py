@@ -1,0 +1,98 @@
+"""The Portal dashboard without a browser, against a running `portal serve`: the SED beside the sky,
+following the session's active job when it is a spectrum, and the target's catalog counterparts."""
+
+from __future__ import annotations
+
+import pytest
+from astropy.coordinates import SkyCoord
+
+from widgets.app import SED, SKY, Portal
+from widgets.background import Background
+from widgets.client import PortalClient
+from widgets.jobs.handle import JobHandle
+from widgets.sed.view import SEDPlot
+
+pytestmark = [pytest.mark.requires_data, pytest.mark.timeout(600)]
+
+CRAB = SkyCoord(83.633, 22.0145, unit="deg")
+
+
+@pytest.fixture(scope="module")
+def client(archive_server, portal_token):
+    c = PortalClient(archive_server.url, portal_token)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def portal(client):
+    portal = Portal(client=client, online=False)
+    try:
+        yield portal
+    finally:
+        portal.sed.state.unfollow()
+        portal.monitor.close()
+
+
+@pytest.fixture
+def bg():
+    return Background.shared()
+
+
+def job(client, definition: str, parameters: dict) -> JobHandle:
+    """A PENDING job of alice's (never run: following it costs nothing)."""
+    return JobHandle(client.uws.create(definition, parameters), client=client)
+
+
+def test_the_right_column_is_the_sky_or_the_sed_above_the_results(portal):
+    assert isinstance(portal.sed, SEDPlot) and portal.sed.state.client is portal.client
+    assert portal.views.titles == ("Sky", "SED")
+    assert portal.views.selected_index == SKY
+    right = portal.children[-1].children[1]
+    assert right.children == (portal.views, portal.search.results_panel)
+    sky, slot = portal.views.children
+    assert sky is portal.sky and slot.children == ()  # the SED is drawn when its tab is first shown
+    portal.show("sed")
+    assert slot.children == (portal.sed,)
+    assert portal.views.selected_index == SED and portal.tabs.selected_index == 0  # the left column stays
+    portal.show("jobs")
+    assert portal.views.selected_index == SED and portal.tabs.selected_index == 2
+    portal.show("sky")
+    assert portal.views.selected_index == SKY
+    with pytest.raises(ValueError):
+        portal.show("nowhere")
+
+
+def test_a_spectrum_job_made_active_is_followed_by_the_sed_which_comes_to_the_front(portal, client, bg):
+    portal.show("sky")
+    spectrum = job(client, "spectrum", {"obs_ids": "23523,23526", "ra": 83.633, "dec": 22.0145})
+    portal.monitor.add(spectrum)  # what the launcher does with a job it submits; a click in the list too
+    assert portal.session.active_job is spectrum
+    assert portal.sed.state.job is spectrum
+    assert portal.views.selected_index == SED
+    assert bg.wait_until(lambda: "waiting to be started" in portal.sed.state.job_status, timeout=60), \
+        portal.sed.state.job_status
+
+    # another kind of job: the SED keeps the spectrum it shows, the right column stays where it is
+    portal.show("sky")
+    echo = job(client, "echo", {"text": "not a spectrum"})
+    portal.monitor.add(echo)
+    assert portal.session.active_job is echo
+    assert portal.sed.state.job is spectrum
+    assert portal.views.selected_index == SKY
+
+    # back to the spectrum in the list: the SED again
+    portal.monitor.select(spectrum)
+    assert portal.session.active_job is spectrum and portal.views.selected_index == SED
+
+
+def test_a_new_target_reaches_the_sed_and_turns_the_right_column_to_the_sky(portal, bg):
+    portal.show("sed")
+    portal.session.set_target(CRAB, 0.6, "Crab nebula")  # what the target search does
+    assert portal.views.selected_index == SKY
+    state = portal.sed.state
+    assert state.target_name == "Crab nebula" and state.target.separation(CRAB).deg < 1e-9
+    # the counterparts near the Crab come from the service's /catalogs
+    assert bg.wait_until(lambda: len(state.counterparts) > 0, timeout=300), state.message
+    tags = {c["tag"] for c in state.counterparts}
+    assert {"3fhl", "gamma-cat"} <= tags, tags
