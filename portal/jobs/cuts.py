@@ -61,18 +61,32 @@ class SafeCuts:
     last: int | None = None
 
 
+def _within(axis: MapAxis, energy_range: tuple[float | None, float | None]) -> np.ndarray:
+    """The bins of ``axis`` inside ``energy_range`` (TeV; None: no limit on that side)."""
+    low, high = energy_range
+    inside = np.ones(axis.nbin, dtype=bool)
+    if low is not None:
+        inside &= axis.edges_min.to_value("TeV") >= low * (1 - 1e-6)
+    if high is not None:
+        inside &= axis.edges_max.to_value("TeV") <= high * (1 + 1e-6)
+    return inside
+
+
 def safe_cuts(observations: Observations, target: SkyCoord, empty: SpectrumDataset, safe: SafeRange,
-              log: logging.Logger = log) -> SafeCuts:
-    """Each observation's safe energies on ``empty``'s axes (as the reduction will find them), the
-    widest cut within them and the bins they span together."""
+              energy_range: tuple[float | None, float | None] = (None, None), log: logging.Logger = log) -> SafeCuts:
+    """Each observation's safe energies on ``empty``'s axes (as the reduction will find them) within
+    ``energy_range``, the energies the analysis uses (TeV: the fit range and the flux points'
+    together; None on a side where the fit takes every safe energy); the widest cut within them
+    and the bins they span together."""
     maker = SpectrumDatasetMaker(containment_correction=False, use_region_center=True,
                                  selection=["counts", "exposure", "edisp"])
     axis = empty.counts.geom.axes["energy"]
+    used = _within(axis, energy_range)
     cuts, safe_bins = [], np.zeros(axis.nbin, dtype=bool)
     for obs in observations:
         obs = in_memory(obs)
         dataset = safe.maker(obs).run(maker.run(empty.copy(name=str(obs.obs_id)), obs), obs)
-        mask = np.asarray(dataset.mask_safe.data).ravel()
+        mask = np.asarray(dataset.mask_safe.data).ravel() & used
         if mask.any():
             cuts.append(cut_in_range(obs, target, axis.edges_min[mask], axis.edges_max[mask]))
             safe_bins |= mask
@@ -86,9 +100,10 @@ def safe_cuts(observations: Observations, target: SkyCoord, empty: SpectrumDatas
 
 
 def trimmed_axis(axis: MapAxis, cuts: SafeCuts, keep: u.Quantity | None = None) -> MapAxis:
-    """``axis`` without the bins below and above every safe energy, keeping the edges ``keep``.
+    """``axis`` without the bins below and above every safe energy used, keeping the edges ``keep``.
 
-    Those bins are masked in every spectrum, so the fit and the flux points do not change; but
+    Those bins are outside every spectrum's safe range, or outside both the fit range and the flux
+    points, so the fit and the flux points do not change; but
     gammapy refuses wobble off regions that would overlap at *any* energy of the axis
     (``are_regions_overlapping_rad_max`` over its bounds), so unused low energies with a wide cut
     would cost off regions (MAGIC: 2 x 0.387 deg at 10 GeV against 0.57 deg between regions).

@@ -216,6 +216,7 @@ def reduce_around(
     processes: int = 1,
     on_reduced: Callable[[Reduction], None] | None = None,
     keep_edges: u.Quantity | None = None,
+    energy_range: tuple[float | None, float | None] = (None, None),
     log: logging.Logger = log,
 ) -> Reduction:
     """The whole 1D reduction around ``target``: on region, field-of-view check, exclusions, spectra.
@@ -223,7 +224,8 @@ def reduce_around(
     ``catalogs`` are the source catalogs to exclude (default: those in ``$GAMMAPY_DATA``);
     ``containment_correction`` and ``n_off_regions`` as in :func:`on_region`; ``safe`` the safe
     range (default: auto). With an energy-dependent cut the reconstructed axis is trimmed to the
-    safe energies, keeping the energies ``keep_edges`` (:mod:`portal.jobs.cuts`).
+    safe energies within ``energy_range`` (TeV, the energies the analysis uses), keeping the
+    energies ``keep_edges`` (:mod:`portal.jobs.cuts`).
     ``on_reduced(reduction)`` is called before the reduction is checked
     (:func:`check_reduction`), so that what was left out is known even when the job then fails.
     """
@@ -232,7 +234,7 @@ def reduce_around(
     if isinstance(on.region, PointSkyRegion):  # energy-dependent cut: the exclusion from the energies used
         empty = SpectrumDataset.create(geom=RegionGeom.create(region=on.region, axes=[energy_axis]),
                                        energy_axis_true=energy_axis_true)
-        cuts = safe_cuts(observations, target, empty, safe or SafeRange(), log=log)
+        cuts = safe_cuts(observations, target, empty, safe or SafeRange(), energy_range, log=log)
         on = replace(on, radius=on.radius if cuts.cut is None else cuts.cut)
         energy_axis = trimmed_axis(energy_axis, cuts, keep=keep_edges)
     # Reflected regions lie within twice the pointing offset of the target.
@@ -258,13 +260,21 @@ def reduce_1d(observations: Observations, target: SkyCoord, binning: EnergyBinni
         observations, target, Angle(options.on_radius, "deg"), energy_axis, energy_axis_true, catalogs=catalogs,
         containment_correction=options.containment_correction, safe=options.safe,
         n_off_regions=options.n_off_regions, allow_partial=options.allow_partial, processes=processes,
-        on_reduced=on_reduced, keep_edges=edges, log=log)
+        on_reduced=on_reduced, keep_edges=edges, energy_range=used_range(binning), log=log)
     set_fit_range(reduction.datasets, binning)
     low, high = binning.fit_range()
     if low is not None or high is not None:
         log.info("Fit energy range: %s to %s (reconstructed energy)", "-" if low is None else f"{low:.3g} TeV",
                  "-" if high is None else f"{high:.3g} TeV")
     return reduction, edges
+
+
+def used_range(binning: EnergyBinning) -> tuple[float | None, float | None]:
+    """The energies (TeV) a 1D analysis uses: the flux points' and the fit range together; None on a side
+    where the fit range is open (the fit then takes every safe energy)."""
+    points = binning.point_edges()
+    low, high = binning.fit_range()
+    return (None if low is None else min(low, points[0]), None if high is None else max(high, points[-1]))
 
 
 def _log_dataset(dataset, log: logging.Logger) -> None:

@@ -85,3 +85,25 @@ def test_three_wobble_off_regions_and_nothing_lost(magic, caplog):
         # deg at 10 GeV), and gives no off region at all
         wobble = ReflectedRegionsBackgroundMaker(region_finder=WobbleRegionsFinder(n_off_regions=3))
         assert wobble.run(full, obs).counts_off is None
+
+
+def test_the_energies_used_bound_the_cut_and_the_axis(magic):
+    from gammapy.datasets import SpectrumDataset
+    from gammapy.maps import RegionGeom
+    from regions import PointSkyRegion
+
+    from portal.jobs.cuts import safe_cuts, trimmed_axis
+    from portal.jobs.safe import SafeRange
+
+    observations, target = magic
+    reco, true, edges = _axes(observations)
+    empty = SpectrumDataset.create(geom=RegionGeom.create(PointSkyRegion(target), axes=[reco]), energy_axis_true=true)
+    every = safe_cuts(observations, target, empty, SafeRange())
+    assert every.cut.deg == pytest.approx(0.1732, abs=1e-4)
+    assert reco.edges[every.first].to_value("TeV") == pytest.approx(0.1) and every.last == reco.nbin - 1
+    # a fit from 1 TeV with flux points from 1 TeV: the cut there (0.1 deg, 0.141 deg above 40 TeV)
+    high = safe_cuts(observations, target, empty, SafeRange(), energy_range=(1.0, None))
+    assert high.cut.deg == pytest.approx(0.1414, abs=1e-4)
+    assert trimmed_axis(reco, high).edges[0].to_value("TeV") == pytest.approx(1.0)
+    assert trimmed_axis(reco, high, keep=edges).edges[0].to_value("TeV") == pytest.approx(0.1)  # the points' edges
+    assert trimmed_axis(reco, high).edges[-1] == reco.edges[-1]
