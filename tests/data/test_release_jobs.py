@@ -159,8 +159,8 @@ def tutorial_axes(observations, e_min: float = 1.0, e_max: float = 30.0, n_bins:
 def direct_fit(observations, target, region, axes, containment_correction: bool, used_from: float | None = None):
     """A 1D analysis written with gammapy alone, with the job's choices: reflected (or, for a point region,
     three wobble) off regions, the safe range (the IRFs' thresholds when they carry them, else 10% of the
-    effective area's maximum), the exclusions; IRFs averaged over a circular on region, taken at the centre
-    of a point region. For a point region the target's exclusion is the widest RAD_MAX at the safe bins'
+    effective area's maximum), the exclusions; full-enclosure IRFs averaged over a circular on region,
+    point-like ones taken at the region's centre. For a point region the target's exclusion is the widest RAD_MAX at the safe bins'
     centres (those above ``used_from`` TeV when the fit starts there) plus 0.3 deg, and the reconstructed
     axis starts at the first of those bins. A power-law fit."""
     from gammapy.datasets import Datasets, SpectrumDataset
@@ -178,7 +178,8 @@ def direct_fit(observations, target, region, axes, containment_correction: bool,
 
     reco, true = axes
     point = isinstance(region, PointSkyRegion)
-    maker = SpectrumDatasetMaker(containment_correction=containment_correction, use_region_center=point,
+    pointlike = all(o.aeff.is_pointlike for o in observations)  # IRFs taken at the centre (a fixed cut too)
+    maker = SpectrumDatasetMaker(containment_correction=containment_correction, use_region_center=pointlike,
                                  selection=["counts", "exposure", "edisp"])
     safe = {o.obs_id: SafeMaskMaker(methods=["aeff-default" if "LO_THRES" in o.aeff.meta else "aeff-max"],
                                     aeff_percent=10) for o in observations}
