@@ -7,9 +7,10 @@ In one run, alternating (A B B A):
 - A: a plain serial gammapy script (written directly with gammapy, no portal code, gammapy's
   tutorial binning) in a fresh Python process; timed from after its imports to its last file
   written (its import time is reported apart, so the ratio does not flatter the service);
-- B: the same analysis as a `spectrum` job on `portal serve` (Dask workers), timed by a client
-  from the POST with PHASE=RUN to the summary saying COMPLETED, looking every 0.2 s and
-  downloading the flux points when they appear and then every second; also the time from RUN
+- B: the same analysis as a `spectrum` job on `portal serve` (Dask workers), timed by the widget
+  library's client from the POST with PHASE=RUN to the job saying COMPLETED, following it with
+  blocking WAIT (as the dashboard does: woken by every change, no polling) and downloading the
+  flux points when they appear and then at most every second; also the time from RUN
   to the first flux point published, and CPU times (less disturbed by a loaded machine than
   wall-clock times): of the job process, and of the rest of the server's process tree (the
   server, Dask, the job's supervision, answering the watcher).
@@ -38,7 +39,7 @@ CRAB = {"obs_ids": [23523, 23526, 23559, 23592], "ra": 83.633, "dec": 22.014, "o
         "e_min": 1.0, "e_max": 30.0, "n_bins": 8}
 GOAL_RATIO = 0.6  # issue 15: on 2 cores (it was 0.985 with the serial job)
 GOAL_FIRST_POINT = 5.1  # s, RUN to the first flux point: half of the 10.2 s measured before issue 15
-POLL = 0.2  # seconds between the watcher's looks at the job (as a dashboard would)
+REFRESH = 1.0  # seconds: the watcher downloads a new version of the flux points at most this often
 ROUNDS = int(os.environ.get("BENCH_ANALYSIS_ROUNDS", "2"))
 
 
@@ -52,7 +53,11 @@ def plain_gammapy_spectrum(outdir: Path, p: dict = CRAB) -> dict:
     from gammapy.data import DataStore
     from gammapy.datasets import Datasets, SpectrumDataset
     from gammapy.estimators import FluxPointsEstimator
-    from gammapy.makers import ReflectedRegionsBackgroundMaker, SafeMaskMaker, SpectrumDatasetMaker
+    from gammapy.makers import (
+        ReflectedRegionsBackgroundMaker,
+        SafeMaskMaker,
+        SpectrumDatasetMaker,
+    )
     from gammapy.maps import MapAxis, RegionGeom, WcsGeom
     from gammapy.modeling import Fit
     from gammapy.modeling.models import PowerLawSpectralModel, SkyModel
@@ -133,7 +138,9 @@ def _tree_cpu(pid: int) -> tuple[float, float]:
 def _run_job(client, server_pid: int) -> dict:
     load = os.getloadavg()[0]
     jobs_before, total_before = _tree_cpu(server_pid)
-    watched = client.run_and_watch("spectrum", CRAB, watch=["flux_points"], poll=POLL)
+    from tests.support.watch import run_and_watch
+
+    watched = run_and_watch(client, "spectrum", CRAB, watch=["flux_points"], refresh=REFRESH)
     time.sleep(1)  # let the forkserver reap the job process
     jobs_after, total_after = _tree_cpu(server_pid)
     if watched.phase != "COMPLETED":
@@ -149,7 +156,9 @@ def _run_job(client, server_pid: int) -> dict:
 def _fitted_index(client, watched) -> float:
     import yaml
 
-    model = yaml.safe_load(client.result(watched, "model"))
+    from tests.support.watch import result
+
+    model = yaml.safe_load(result(client, watched, "model"))
     spectral = next(m for m in model["components"] if m.get("name") == "target")["spectral"]
     return float(next(p["value"] for p in spectral["parameters"] if p["name"] == "index"))
 
@@ -157,16 +166,17 @@ def _fitted_index(client, watched) -> float:
 def run() -> list[Measure]:
     if not os.environ.get("GAMMAPY_DATA"):
         raise RuntimeError("bench_analysis needs $GAMMAPY_DATA (H.E.S.S. DR1)")
-    from tests.jobs.uws_client import UWSClient, create_token
-    from tests.support.servers import start_portal
+    from tests.support.servers import create_token, start_portal
+    from tests.support.watch import run_and_watch
+    from widgets.client import PortalClient
 
     plain, jobs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         server = start_portal(Path(tmp))
         try:
-            client = UWSClient(server.url, create_token(Path(tmp), "bench"))
+            client = PortalClient(server.url, create_token(Path(tmp), "bench"))
             # the Dask cluster starts in the background: a job that ends at once shows it is up
-            client.run_and_watch("spectrum", {**CRAB, "obs_ids": [1]}, poll=0.1)
+            run_and_watch(client, "spectrum", {**CRAB, "obs_ids": [1]})
             for i in range(ROUNDS):  # A B B A: drifts in the machine's load cancel out
                 order = ("plain", "job") if i % 2 == 0 else ("job", "plain")
                 for kind in order:

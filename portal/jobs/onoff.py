@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import astropy.units as u
@@ -27,6 +27,7 @@ from gammapy.maps import MapAxis, RegionGeom, WcsNDMap
 from regions import CircleSkyRegion, PointSkyRegion, SkyRegion
 
 from portal.jobs.binning import EnergyBinning
+from portal.jobs.cuts import safe_cuts, trimmed_axis
 from portal.jobs.energy import energy_axes, instrument_range, set_fit_range
 from portal.jobs.exclusion import catalog_files, exclusion_mask, exclusion_regions
 from portal.jobs.inputs import check_kept, in_memory
@@ -45,7 +46,8 @@ class OnRegion:
     """Where the signal is taken, and how the instrument responses must be applied to it."""
 
     region: SkyRegion
-    radius: Angle  # the largest extent, for field-of-view checks and exclusions
+    radius: Angle  # the largest extent, for field-of-view checks and exclusions (a point region: within the
+    # safe energies, see portal.jobs.cuts)
     containment_correction: bool
     pointlike: bool
     n_off_regions: int = WOBBLE_OFF_REGIONS  # wobble regions, for an energy-dependent cut (point region)
@@ -213,17 +215,28 @@ def reduce_around(
     allow_partial: bool = False,
     processes: int = 1,
     on_reduced: Callable[[Reduction], None] | None = None,
+    keep_edges: u.Quantity | None = None,
+    energy_range: tuple[float | None, float | None] = (None, None),
     log: logging.Logger = log,
 ) -> Reduction:
     """The whole 1D reduction around ``target``: on region, field-of-view check, exclusions, spectra.
 
     ``catalogs`` are the source catalogs to exclude (default: those in ``$GAMMAPY_DATA``);
     ``containment_correction`` and ``n_off_regions`` as in :func:`on_region`; ``safe`` the safe
-    range (default: auto). ``on_reduced(reduction)`` is called before the reduction is checked
+    range (default: auto). With an energy-dependent cut the reconstructed axis is trimmed to the
+    safe energies within ``energy_range`` (TeV, the energies the analysis uses), keeping the
+    energies ``keep_edges`` (:mod:`portal.jobs.cuts`).
+    ``on_reduced(reduction)`` is called before the reduction is checked
     (:func:`check_reduction`), so that what was left out is known even when the job then fails.
     """
     on = on_region(observations, target, on_radius, containment_correction, n_off_regions, log=log)
     check_field_of_view(observations, target, on.radius)
+    if isinstance(on.region, PointSkyRegion):  # energy-dependent cut: the exclusion from the energies used
+        empty = SpectrumDataset.create(geom=RegionGeom.create(region=on.region, axes=[energy_axis]),
+                                       energy_axis_true=energy_axis_true)
+        cuts = safe_cuts(observations, target, empty, safe or SafeRange(), energy_range, log=log)
+        on = replace(on, radius=on.radius if cuts.cut is None else cuts.cut)
+        energy_axis = trimmed_axis(energy_axis, cuts, keep=keep_edges)
     # Reflected regions lie within twice the pointing offset of the target.
     reach = max(pointing(obs).separation(target) for obs in observations) * 2 + on.radius + 0.5 * u.deg
     regions = exclusion_regions(target, on.radius, reach + 1 * u.deg,
@@ -247,13 +260,21 @@ def reduce_1d(observations: Observations, target: SkyCoord, binning: EnergyBinni
         observations, target, Angle(options.on_radius, "deg"), energy_axis, energy_axis_true, catalogs=catalogs,
         containment_correction=options.containment_correction, safe=options.safe,
         n_off_regions=options.n_off_regions, allow_partial=options.allow_partial, processes=processes,
-        on_reduced=on_reduced, log=log)
+        on_reduced=on_reduced, keep_edges=edges, energy_range=used_range(binning), log=log)
     set_fit_range(reduction.datasets, binning)
     low, high = binning.fit_range()
     if low is not None or high is not None:
         log.info("Fit energy range: %s to %s (reconstructed energy)", "-" if low is None else f"{low:.3g} TeV",
                  "-" if high is None else f"{high:.3g} TeV")
     return reduction, edges
+
+
+def used_range(binning: EnergyBinning) -> tuple[float | None, float | None]:
+    """The energies (TeV) a 1D analysis uses: the flux points' and the fit range together; None on a side
+    where the fit range is open (the fit then takes every safe energy)."""
+    points = binning.point_edges()
+    low, high = binning.fit_range()
+    return (None if low is None else min(low, points[0]), None if high is None else max(high, points[-1]))
 
 
 def _log_dataset(dataset, log: logging.Logger) -> None:

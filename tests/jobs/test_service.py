@@ -14,14 +14,16 @@ import pytest
 from astropy.io import fits
 
 from tests.jobs.conftest import CRAB, CRAB_RUNS, PKS2155, PKS2155_RUNS
-from tests.jobs.uws_client import UWSClient, create_token
+from tests.support.servers import create_token
+from tests.support.watch import result, run_and_watch
+from widgets.client import PortalClient
 
 pytestmark = [pytest.mark.requires_data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def client(portal_server):
-    client = UWSClient(portal_server.url, create_token(portal_server.log.parent, "astronomer"))
+    client = PortalClient(portal_server.url, create_token(portal_server.log.parent, "astronomer"))
     yield client
     client.close()
 
@@ -31,8 +33,8 @@ def crab_job(client):
     """The DESIGN's example: Crab, four runs, power law from 1 to 30 TeV (defaults; 4 flux points
     rather than 8 to keep the suite fast), watched live."""
     params = {"obs_ids": CRAB_RUNS, "ra": CRAB[0], "dec": CRAB[1], "n_bins": 4}
-    # every new version is downloaded (refresh as often as the polling), whatever the speed of the machine
-    return client.run_and_watch("spectrum", params, watch=["flux_points", "model"], poll=0.1, refresh=0.1)
+    # every new version is downloaded (at each change the blocking WAIT reports), whatever the speed of the machine
+    return run_and_watch(client, "spectrum", params, watch=["flux_points", "model"])
 
 
 def _read_points(content: bytes):
@@ -54,7 +56,9 @@ def test_the_sed_grows_while_the_job_runs(crab_job):
     assert len(executing) >= 2, [(v.seconds, v.phase) for v in versions]
     # each version adds points or their sensitivities (bins still being computed are NaN rows) on the final axis
     points = [_read_points(v.content) for v in versions]
-    done = [int(np.isfinite(p.norm.data).sum()) + int(np.isfinite(p.norm_sensitivity.data).sum()) for p in points]
+    # (every version is seen now, the first ones with no sensitivity yet: a column read back all masked)
+    done = [sum(int(np.isfinite(np.ma.filled(np.ma.asarray(q.data, dtype=float), np.nan)).sum())
+                for q in (p.norm, p.norm_sensitivity)) for p in points]
     assert done == sorted(done) and len(set(done)) == len(done) and done[-1] == 8
     assert {p.energy_axis.nbin for p in points} == {4}
     # the model (and its envelope) is there before the first flux point
@@ -65,7 +69,7 @@ def test_flux_points_result_reads_back_with_profiles(crab_job, client, tmp_path)
     from gammapy.estimators import FluxPoints
 
     path = tmp_path / "flux_points.fits"
-    path.write_bytes(client.result(crab_job, "flux_points"))
+    path.write_bytes(result(client, crab_job, "flux_points"))
     points = FluxPoints.read(path)
     assert points.sed_type_init == "likelihood"
     assert points.stat_scan.data.shape == (4, 11, 1, 1)
@@ -79,7 +83,7 @@ def test_model_result_is_the_in_process_analysis(crab_job, client, crab_spectrum
     from portal.jobs.spectrum import read_model
 
     path = tmp_path / "model.yaml"
-    path.write_bytes(client.result(crab_job, "model"))
+    path.write_bytes(result(client, crab_job, "model"))
     model = read_model(path)["target"].spectral_model
     # the same portal code run in-process (test_spectrum checks that against gammapy used directly)
     expected = crab_spectrum[0].model.spectral_model
@@ -89,9 +93,9 @@ def test_model_result_is_the_in_process_analysis(crab_job, client, crab_spectrum
 
 
 def test_provenance_names_every_input_file(crab_job, client):
-    record = json.loads(client.result(crab_job, "provenance"))
+    record = json.loads(result(client, crab_job, "provenance"))
     text = json.dumps(record)
-    inputs = json.loads(client.result(crab_job, "inputs"))
+    inputs = json.loads(result(client, crab_job, "inputs"))
     assert inputs == {"requested": CRAB_RUNS, "used": CRAB_RUNS, "left_out": []}
     for obs_id in CRAB_RUNS:
         assert f"hess_dl3_dr1_obs_id_{obs_id:06d}.fits.gz" in text
@@ -100,7 +104,7 @@ def test_provenance_names_every_input_file(crab_job, client):
 
 
 def test_log_tells_what_the_analysis_did(crab_job, client):
-    log = client.result(crab_job, "log").decode()
+    log = result(client, crab_job, "log").decode()
     for phrase in ("Excluded from the background", "Observation 23559: livetime", "Fitted index",
                    "Flux point 4/4"):
         assert phrase in log
@@ -112,7 +116,7 @@ def test_log_tells_what_the_analysis_did(crab_job, client):
     ({"ra": PKS2155[0], "dec": PKS2155[1]}, "outside the field of view of observation(s) 23523"),
 ])
 def test_errors_end_the_job_with_a_message(client, params, message):
-    watched = client.run_and_watch("spectrum", {"obs_ids": CRAB_RUNS, "ra": CRAB[0], "dec": CRAB[1], **params})
+    watched = run_and_watch(client, "spectrum", {"obs_ids": CRAB_RUNS, "ra": CRAB[0], "dec": CRAB[1], **params})
     assert watched.phase == "ERROR"
     assert message in watched.error and "Traceback" not in watched.error
 
@@ -126,24 +130,28 @@ def test_errors_end_the_job_with_a_message(client, params, message):
 def test_binning_that_cannot_work_is_refused_before_the_job_is_queued(client, params, message):
     data = {"obs_ids": ",".join(map(str, PKS2155_RUNS[:3])), "ra": PKS2155[0], "dec": PKS2155[1], **params,
             "PHASE": "RUN"}
-    before = client.http.get("/uws/spectrum").text
-    response = client.http.post("/uws/spectrum", data={k: str(v) for k, v in data.items()}, follow_redirects=False)
+    before = client.get("/uws/spectrum").text
+    response = client.post("/uws/spectrum", data={k: str(v) for k, v in data.items()}, ok=(200, 201, 303, 400),
+                           follow_redirects=False)
     assert response.status_code == 400, response.text
     assert message in response.text and "Traceback" not in response.text
-    assert client.http.get("/uws/spectrum").text.count("<uws:jobref") == before.count("<uws:jobref")  # no job
+    assert client.get("/uws/spectrum").text.count("<uws:jobref") == before.count("<uws:jobref")  # no job
 
 
 def _job_process(client, job_url: str) -> int:
-    """The pid of a running job's process, from the first line its log writes."""
+    """The pid of a running job's process, from the first line its log writes (woken by each change of the
+    job: its log lines too)."""
     import re
     import time
 
     deadline = time.monotonic() + 120
+    info = client.uws.job(job_url)
     while time.monotonic() < deadline:
-        found = re.search(r"job \S+ started \(process (\d+)\)", client.http.get(f"{job_url}/results/log").text)
-        if found:
-            return int(found.group(1))
-        time.sleep(0.1)
+        if "log" in info.results:
+            found = re.search(r"job \S+ started \(process (\d+)\)", client.uws.result(info.results["log"]).decode())
+            if found:
+                return int(found.group(1))
+        info = client.uws.wait(job_url, phase=info.phase, etag=info.etag, timeout=10) or info
     raise TimeoutError("the job's log never named its process")
 
 
@@ -167,36 +175,36 @@ def test_abort_stops_the_job_and_its_parallel_workers(client):
     import time
 
     params = {"obs_ids": CRAB_RUNS, "ra": CRAB[0], "dec": CRAB[1], "n_bins": 8}
-    job_url = client.submit("spectrum", params)
+    job_url = client.uws.create("spectrum", params, run=True)
     try:
         pid = _job_process(client, job_url)
         deadline = time.monotonic() + 300
         while len(_group(pid)) < 3 and time.monotonic() < deadline:  # the job process and its workers
             time.sleep(0.05)
         assert len(_group(pid)) >= 3, "the job never ran its parallel workers"
-        client.http.post(f"{job_url}/phase", data={"PHASE": "ABORT"})
+        client.uws.abort(job_url)
         deadline = time.monotonic() + 60
         while _group(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not _group(pid)
-        assert str(client.summary(job_url).phase) == "ABORTED"
+        assert client.uws.job(job_url).phase == "ABORTED"
     finally:
-        client.http.delete(job_url)
+        client.uws.delete(job_url)
 
 
 def test_lightcurve_job(client):
     params = {"obs_ids": PKS2155_RUNS[:2], "ra": PKS2155[0], "dec": PKS2155[1], "e_min": 0.7}
-    watched = client.run_and_watch("lightcurve", params)
+    watched = run_and_watch(client, "lightcurve", params)
     assert watched.phase == "COMPLETED", watched.error
-    table = fits.getdata(io.BytesIO(client.result(watched, "lightcurve")), "FLUXPOINTS")
+    table = fits.getdata(io.BytesIO(result(client, watched, "lightcurve")), "FLUXPOINTS")
     assert len(table) == 2 and np.all(table["flux"] > 0)
-    assert client.result(watched, "preview")[:4] == b"\x89PNG"
+    assert result(client, watched, "preview")[:4] == b"\x89PNG"
 
 
 def test_skymap_job(client):
     params = {"obs_ids": CRAB_RUNS[:2], "ra": CRAB[0], "dec": CRAB[1], "width": 2.0, "binsz": 0.05}
-    watched = client.run_and_watch("skymap", params)
+    watched = run_and_watch(client, "skymap", params)
     assert watched.phase == "COMPLETED", watched.error
-    significance = fits.getdata(io.BytesIO(client.result(watched, "significance")))
+    significance = fits.getdata(io.BytesIO(result(client, watched, "significance")))
     assert significance.shape == (40, 40) and np.nanmax(significance) > 10
-    assert client.result(watched, "preview")[:4] == b"\x89PNG"
+    assert result(client, watched, "preview")[:4] == b"\x89PNG"
