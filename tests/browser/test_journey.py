@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.pixels import is_allowed_external
 from tests.browser.sed_page import FHL_GREEN, JOB_BLACK, REFIT_LP, REFIT_PL, toggle, wait_for_drawn
-from tests.support.browser import is_external, watched_page
+from tests.support.browser import is_external, open_tab, watched_page
 from tests.support.servers import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(1800)]
@@ -43,10 +43,6 @@ def assert_clean(page) -> None:
     assert console_errors(page) == []
     assert "Traceback" not in page.inner_text("body")
 
-
-def open_tab(page, title: str, tabs: str = ".portal-tabs") -> None:
-    """Open a tab of the left column (``tabs``: or ``.portal-views``, the sky and the SED)."""
-    page.click(f"{tabs} .lm-TabBar-tab:has-text('{title}'), {tabs} .p-TabBar-tab:has-text('{title}')")
 
 
 def current_tab(tabs: str, title: str) -> str:

@@ -43,6 +43,7 @@ def watched_page(browser, width: int = 1300, height: int = 900):
     return page
 
 
-def open_tab(page, title: str) -> None:
-    """Open the Portal's left-column tab called ``title`` (JupyterLab 3 and 4 tab bars)."""
-    page.click(f".portal-tabs .lm-TabBar-tab:has-text('{title}'), .portal-tabs .p-TabBar-tab:has-text('{title}')")
+def open_tab(page, title: str, tabs: str = ".portal-tabs") -> None:
+    """Open the Portal's tab called ``title``: of the left column, or of ``tabs`` (``.portal-views``: the
+    sky and the SED), with JupyterLab 3 or 4 tab bars."""
+    page.click(f"{tabs} .lm-TabBar-tab:has-text('{title}'), {tabs} .p-TabBar-tab:has-text('{title}')")
