@@ -44,7 +44,6 @@ def assert_clean(page) -> None:
     assert "Traceback" not in page.inner_text("body")
 
 
-
 def current_tab(tabs: str, title: str) -> str:
     return (f"{tabs} .lm-TabBar-tab.lm-mod-current:has-text('{title}'), "
             f"{tabs} .p-TabBar-tab.p-mod-current:has-text('{title}')")
