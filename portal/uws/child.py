@@ -194,6 +194,11 @@ def main(request: RunRequest, conn: Connection, lifeline: Connection) -> None:
     sys.stderr.flush()
     conn.send(("outcome", (phase, failure)))
     conn.close()
+    # The outcome is known: end now. A normal interpreter exit joins what the job left behind (a process
+    # pool's workers, threads of a library), and one stuck there kept a finished job EXECUTING; the pool's
+    # workers die with this process.
+    logging.shutdown()
+    os._exit(0)
 
 
 def _main_subprocess(argv: list[str]) -> None:

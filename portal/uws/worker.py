@@ -29,6 +29,7 @@ __all__ = ["TOPIC", "abort_event_name", "supervise"]
 TOPIC = "portal-uws"
 POLL = 0.1  # seconds between looks at the job process
 ABORT_POLL = 0.25  # seconds between looks at the abort event
+EXIT_GRACE = 30.0  # seconds a job process that reported its outcome has to exit before it is stopped
 
 
 def abort_event_name(job_id: str) -> str:
@@ -86,6 +87,7 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
     deadline = time.monotonic() + duration if duration > 0 else None
     next_abort_check = time.monotonic() + ABORT_POLL
     connection_open = True
+    exit_deadline = None
     while True:
         while connection_open and proc.conn.poll(0 if reported is None else POLL):
             try:
@@ -103,6 +105,12 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
         if not proc.alive() and not (connection_open and proc.conn.poll(0)):
             break
         now = time.monotonic()
+        if reported is not None:
+            exit_deadline = exit_deadline or now + EXIT_GRACE
+            if now > exit_deadline:  # it said how it ended but does not exit: its outcome stands
+                proc.kill()
+                _append_log(request, f"the job's process did not exit {EXIT_GRACE:g} s after it ended: it was stopped")
+                break
         if deadline is not None and now > deadline:
             proc.kill()
             stopped = "timeout"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,8 +30,9 @@ COUNT = JobDefinition(
     parameters=(
         Parameter("n", "int", "How far to count.", default=20, minimum=0, maximum=1_000_000),
         Parameter("interval", "float", "Pause between steps.", default=0.05, unit="s", minimum=0.0, maximum=60.0),
-        Parameter("fail", "choice", "Fail on purpose at the end.", default="none",
-                  choices=("none", "usage", "fatal", "transient", "crash", "exit")),
+        Parameter("fail", "choice", "Fail on purpose at the end (linger: end well, leaving a thread that never "
+                  "stops, which an interpreter's exit waits for).", default="none",
+                  choices=("none", "usage", "fatal", "transient", "crash", "exit", "linger")),
     ),
     results=(
         ResultSpec("counter", "application/json", "The count so far, published at every step."),
@@ -81,6 +83,8 @@ def count(ctx, params: dict) -> None:
     if fail == "exit":
         sys.stdout.flush()
         os._exit(3)
+    if fail == "linger":
+        threading.Thread(target=threading.Event().wait, name="never ends").start()
     total = ctx.workdir / "total.json"
     total.write_text(json.dumps({"count": params["n"]}))
     ctx.publish("total", total, "application/json")

@@ -31,7 +31,7 @@ def test_definitions_as_json(uws):
     assert params["text"]["required"] is True and params["text"]["default"] is None
     assert params["ids"]["default"] == [1, 2]
     count = {p["name"]: p for p in defs["count"]["parameters"]}
-    assert count["fail"]["choices"] == ["none", "usage", "fatal", "transient", "crash", "exit"]
+    assert count["fail"]["choices"] == ["none", "usage", "fatal", "transient", "crash", "exit", "linger"]
     assert [r["id"] for r in echo["results"]] == ["echo", "log", "provenance", "provn"]
     same = uws.client.get("/uws", headers={**uws.headers(A), "Accept": "application/json"})
     assert same.json() == response.json()

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from urllib.parse import urljoin
 
+import psutil
 import pytest
 from lxml import etree
 from pyvo.io.uws import parse_job_list
@@ -146,6 +147,16 @@ def test_failures_end_in_error_with_a_readable_message(uws, fail, kind, message)
     if fail == "crash":
         assert "Traceback" in log and "ZeroDivisionError" in log  # the details stay in the log
     assert "provenance" in [r.id_ for r in job.results]
+
+
+def test_a_job_that_leaves_a_thread_running_still_completes(uws):
+    """Its process ends once it has said how it ended: nothing it left behind keeps the job EXECUTING."""
+    url = uws.create(A, "count", run=True, n="1", interval="0", fail="linger", EXECUTIONDURATION="600")
+    job = uws.wait(url)
+    assert job.phase == "COMPLETED", job.phase
+    assert "total" in [r.id_ for r in job.results]
+    pid = int(uws.client.get(url + "/results/log", headers=uws.headers(A)).text.split("(process ")[1].split(")")[0])
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
 def test_execution_duration_and_destruction_can_be_set(uws):
