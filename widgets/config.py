@@ -19,6 +19,3 @@ def portal_url() -> str:
         url = hub_service_url()
     return (url or DEFAULT_URL).rstrip("/")
 
-
-def portal_token() -> str | None:
-    return os.environ.get("PORTAL_TOKEN") or None

@@ -13,6 +13,7 @@ sentence in ``{"detail": ...}``: 400 for bad parameters, 404 for an unknown cata
 
 from __future__ import annotations
 
+import logging
 import math
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from portal.catalogs.formats import flux_points_fits, models_yaml
 from portal.catalogs.registry import CatalogRegistry, CatalogUnavailable
 
+log = logging.getLogger("portal.catalogs")
 router = APIRouter()
 FITS = "application/fits"
 YAML = "application/yaml"
@@ -76,34 +78,37 @@ def cone(request: Request) -> JSONResponse:
                           "dec": m.dec, "catalog": titles[m.catalog]} for m in found])
 
 
-def _source(request: Request, tag: str, name: str):
-    return registry(request).source(tag, name)
+def _product(request: Request, tag: str, name: str, make, missing: str, media_type: str,
+             headers=None) -> Response:
+    """What ``make(source)`` gives for one catalog source; 404 with a sentence when the source or the
+    product is not there, 500 with a sentence when the catalog cannot be read."""
+    try:
+        source = registry(request).source(tag, name)
+    except CatalogUnavailable as exc:
+        return _error(404, _sentence(exc))
+    try:
+        data = make(source)
+    except Exception:  # noqa: BLE001 - a catalog gammapy cannot read is a sentence, not a bare 500
+        log.exception("cannot make %s of %s in %s", make.__name__, name, tag)
+        return _error(500, f"The {source.spec.title} catalog could not be read for {source.name}; the server's "
+                           "log has the details.")
+    if data is None:
+        return _error(404, missing.format(title=source.spec.title, name=source.name,
+                                          model=f"/catalogs/{source.catalog}/{quote(source.name, safe='')}/model"))
+    filename = f"{source.catalog}-{source.name}".replace(" ", "_").replace("/", "_")
+    return Response(data, media_type=media_type, headers=headers(filename) if headers else None)
 
 
 @router.get("/{tag}/{name:path}/flux_points", summary="A source's flux points (gadf SED FITS)")
 def flux_points(request: Request, tag: str, name: str) -> Response:
-    try:
-        source = _source(request, tag, name)
-    except CatalogUnavailable as exc:
-        return _error(404, _sentence(exc))
-    data = flux_points_fits(source)
-    if data is None:
-        return _error(404, f"{source.spec.title} gives no flux points for {source.name} (its spectral model is "
-                           f"at /catalogs/{source.catalog}/{quote(source.name, safe='')}/model).")
-    filename = f"{source.catalog}-{source.name}.fits".replace(" ", "_").replace("/", "_")
-    return Response(data, media_type=FITS, headers={"Content-Disposition": f'inline; filename="{filename}"'})
+    return _product(request, tag, name, flux_points_fits,
+                    "{title} gives no flux points for {name} (its spectral model is at {model}).", FITS,
+                    lambda filename: {"Content-Disposition": f'inline; filename="{filename}.fits"'})
 
 
 @router.get("/{tag}/{name:path}/model", summary="A source's spectral model (gammapy YAML)")
 def model(request: Request, tag: str, name: str) -> Response:
-    try:
-        source = _source(request, tag, name)
-    except CatalogUnavailable as exc:
-        return _error(404, _sentence(exc))
-    text = models_yaml(source)
-    if text is None:
-        return _error(404, f"{source.spec.title} gives no spectral model for {source.name}.")
-    return Response(text, media_type=YAML)
+    return _product(request, tag, name, models_yaml, "{title} gives no spectral model for {name}.", YAML)
 
 
 def _sentence(exc: Exception) -> str:

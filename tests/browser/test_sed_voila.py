@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+import time
 from urllib.parse import quote
 
 import pytest
@@ -79,19 +80,29 @@ def test_finished_crab_job_with_profiles_envelope_and_3fhl(page, tmp_path):
     # the envelope (under and over the profiles, so no single colour) is what goes with the model's toggle
     group = page.inner_text(".portal-sed-legend b >> nth=0")
     toggle(page, group, "forward-folded fit")
-    page.wait_for_timeout(2000)
-    difference = changed(full, figure(page))
+    difference = until(page, lambda shot: changed(full, shot), lambda n: n > 800)
     assert difference > 800, f"no model envelope was drawn ({difference} pixels changed)"
     toggle(page, group, "forward-folded fit")
     toggle(page, group, "likelihood profiles")
-    page.wait_for_timeout(2000)
-    assert count(figure(page), HEAT_PURPLE, 60) < count(full, HEAT_PURPLE, 60) / 5
+    profiles = count(full, HEAT_PURPLE, 60)
+    assert until(page, lambda shot: count(shot, HEAT_PURPLE, 60), lambda n: n < profiles / 5) < profiles / 5
     toggle(page, group, "likelihood profiles")
     toggle(page, "3FHL J0534.5+2201", "flux points")
-    page.wait_for_timeout(2000)
-    assert count(figure(page), FHL_GREEN, 40) < count(full, FHL_GREEN, 40) / 2
+    fhl = count(full, FHL_GREEN, 40)
+    assert until(page, lambda shot: count(shot, FHL_GREEN, 40), lambda n: n < fhl / 2) < fhl / 2
     toggle(page, "3FHL J0534.5+2201", "flux points")
     wait_for_dots(page, FHL_GREEN, 4)
+
+
+def until(page, measure, done, timeout: float = 60.0):
+    """``measure`` of the figure's screenshots until ``done`` says it is what was awaited (or the time is up):
+    the last measure, for the test's assertion."""
+    deadline = time.monotonic() + timeout
+    value = measure(figure(page))
+    while not done(value) and time.monotonic() < deadline:
+        page.wait_for_timeout(250)  # between two looks at the figure
+        value = measure(figure(page))
+    return value
 
 
 def changed(a: bytes, b: bytes, threshold: int = 30) -> int:

@@ -199,3 +199,20 @@ def test_a_job_that_is_not_there(client):
     assert bg.wait_until(lambda: sed.state.status == "error", timeout=60), sed.message
     assert "no longer exists" in sed.message or "Not found" in sed.message or "No such job" in sed.message
     sed.state.unfollow()
+
+
+def test_following_another_job_drops_the_first_jobs_layers(live, client):
+    """The Portal follows each spectrum job that becomes active: the next job's plot must not keep the
+    first job's points, fit or refits (here the next job fails before its fit)."""
+    sed = live.sed
+    assert {"job/points", "job/model"} <= {layer.key for layer in sed.layers}
+    url = client.uws.create("spectrum", {"obs_ids": "23523", "ra": 10.0, "dec": -40.0}, run=True)
+    handle = JobHandle(url, client=client, background=sed.state.background)
+    sed.follow(handle)
+    try:
+        assert sed.state.background.wait_until(lambda: sed.state.status == "error", timeout=600), sed.message
+        assert not [layer.key for layer in sed.layers if layer.source in ("job", "refit")]
+        assert sed.flux_points is None and sed.state.job_model is None
+    finally:
+        sed.state.unfollow()
+        handle.unfollow()

@@ -10,7 +10,6 @@ accepts the same token: nothing to set per user. ``PORTAL_URL`` still wins when 
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 
@@ -29,10 +28,18 @@ def hub_service_url(environ=None) -> str | None:
     api, token = env.get("JUPYTERHUB_API_URL"), env.get("JUPYTERHUB_API_TOKEN")
     if not api or not token:
         return None
-    return _ask_hub(api.rstrip("/"), token, env.get(SERVICE_VARIABLE) or DEFAULT_SERVICE)
+    key = (api.rstrip("/"), token, env.get(SERVICE_VARIABLE) or DEFAULT_SERVICE)
+    if key not in _found:  # only an answer is kept: after a failure the next widget asks again
+        url = _ask_hub(*key)
+        if url is None:
+            return None
+        _found[key] = url
+    return _found[key]
 
 
-@functools.lru_cache(maxsize=8)
+_found: dict[tuple[str, str, str], str] = {}
+
+
 def _ask_hub(api: str, token: str, name: str) -> str | None:
     try:
         response = httpx.get(f"{api}/services/{name}", headers={"Authorization": f"token {token}"}, timeout=10)

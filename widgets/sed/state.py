@@ -192,7 +192,8 @@ class SEDState(t.HasTraits):
             return None
         if self._follower is not None:
             self._follower.stop()
-        self.remove("job")
+        # the previous job's points, model and the refits made from them go (keys are job/points, job/model...)
+        self.remove([layer.key for layer in self.layers if layer.source in ("job", "refit")])
         self.flux_points = None
         self.job_model = None
         self.job = job
