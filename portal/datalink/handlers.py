@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from portal.datalink.files import FITS, file_content_type
-from portal.datalink.lookup import NotFound, Unreadable
+from portal.datalink.lookup import NotFound, Unreadable, reason
 from portal.datalink.preview import PNG
 from portal.datalink.service import HDU_LINKS, DataLinkService
 from portal.datalink.votable import DATALINK, error_votable
@@ -129,7 +129,7 @@ def _readable(make, source):
     except NotFound:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever astropy or gzip raise for a corrupt file
-        raise Unreadable(f"{source.name} cannot be read ({exc})") from None
+        raise Unreadable(f"{source.name} cannot be read ({reason(exc)})") from None
 
 
 def _filename(stem: str, stored: str) -> str:

@@ -7,6 +7,7 @@ hostile or broken hdu-index cannot make the service read anything else.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -30,6 +31,16 @@ class NotFound(LookupError):
 class Unreadable(LookupError):
     """The observation is in the archive but its release cannot be read any more: index files or
     data files removed, truncated or corrupt since the ingest (the message is for the user)."""
+
+
+_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?(?:[\\/][^\s'\"\\/:,;()]+){2,}")
+
+
+def reason(exc: BaseException) -> str:
+    """What ``exc`` says, for an anonymous caller: every file path in it cut to the file's name (the
+    server's folders are not theirs to know)."""
+    text = str(exc) or type(exc).__name__
+    return _PATH.sub(lambda m: m.group().replace("\\", "/").rsplit("/", 1)[-1], text)
 
 
 @dataclass(frozen=True)
@@ -132,7 +143,7 @@ class ArchiveLookup:
         try:
             by_obs = _read_hdu_index(path)
         except Exception as exc:  # noqa: BLE001 - whatever astropy raises for a corrupt file
-            raise Unreadable(f"the hdu-index of the release {release.name} cannot be read ({exc})") from None
+            raise Unreadable(f"the hdu-index of the release {release.name} cannot be read ({reason(exc)})") from None
         with self._lock:
             self._hdu_index[path] = (mtime, by_obs)
         return by_obs

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from portal.datalink.files import FITS, HDUCutter, file_content_type
-from portal.datalink.lookup import ArchiveLookup, NotFound, Observation, Unreadable
+from portal.datalink.lookup import ArchiveLookup, NotFound, Observation, Unreadable, reason
 from portal.datalink.preview import PNG, PreviewMaker
 from portal.datalink.votable import Link, ServiceDescriptor, ServiceParam, datalink_votable
 
@@ -61,7 +61,7 @@ class DataLinkService:
                 found[n] = exc
                 versions.append((str(exc),))
             except OSError as exc:  # a file removed since the look-up
-                found[n] = Unreadable(f"the files of observation {obs.did} cannot be read ({exc})")
+                found[n] = Unreadable(f"the files of observation {obs.did} cannot be read ({reason(exc)})")
                 versions.append((str(found[n]),))
         key = (base_url, getattr(self.spectrum, "name", None), tuple(zip(ids, versions, strict=True)))
         with self._lock:
@@ -93,7 +93,7 @@ class DataLinkService:
             except Exception as exc:  # noqa: BLE001 - a broken release is an error row, never a 500
                 if not isinstance(exc, NotFound | Unreadable):
                     log.warning("DataLink: the files of %s cannot be read", did, exc_info=True)
-                    exc = Unreadable(f"the files of observation {did} cannot be read ({exc})")
+                    exc = Unreadable(f"the files of observation {did} cannot be read ({reason(exc)})")
                 links.append(_error_link(did, exc))
                 continue
             if self.spectrum is not None:
@@ -117,7 +117,7 @@ class DataLinkService:
             try:
                 size = self.cutter.size(hdu)
             except Exception as exc:  # noqa: BLE001 - no such HDU, or a corrupt file: an error row
-                problem = exc if isinstance(exc, NotFound) else Unreadable(f"{hdu.path.name} cannot be read ({exc})")
+                problem = exc if isinstance(exc, NotFound) else Unreadable(f"{hdu.path.name} cannot be read ({reason(exc)})")
                 links.append(_error_link(obs.did, problem, semantics, hdu.hdu_type))
                 continue
             links.append(Link(obs.did, access_url=f"{data}&HDU={hdu.hdu_type}", semantics=semantics,

@@ -246,6 +246,10 @@ def test_a_broken_release_gives_datalink_error_rows(fragile, kind):
         other = datalink(c, "ivo://gamma-portal/archive?fragile/1023526")
         broken_whole = kind in ("no-hdu-index", "corrupt-hdu-index", "folder-removed")
         assert bool([m for m in other["error_message"] if m]) == broken_whole
+        # anonymous callers read why, but not where the server keeps its files
+        folders = {str(release), str(release.parent), str(state)}
+        for text in errors + [served.text, preview.text]:
+            assert not [f for f in folders if f in text], text
 
 
 def test_an_index_without_file_dir(tmp_path, releases):
@@ -267,3 +271,13 @@ def test_an_index_without_file_dir(tmp_path, releases):
     assert store.obs(6029747, required_irf="point-like").aeff.is_pointlike
     assert np.all(store.hdu_table["FILE_DIR"] == ".")
     assert sqlite3.connect(db_path(tmp_path)).execute('SELECT count(*) FROM "ivoa.obscore"').fetchone()[0] == 2
+
+
+def test_reasons_name_files_not_the_servers_folders():
+    from portal.datalink.lookup import reason
+
+    missing = FileNotFoundError(2, "No such file or directory")
+    missing.filename = "/srv/portal/releases/hess-dl3-dr1/data/hess_dl3_dr1_obs_id_023523.fits.gz"
+    assert reason(missing) == "[Errno 2] No such file or directory: 'hess_dl3_dr1_obs_id_023523.fits.gz'"
+    assert reason(OSError("Header missing END card in C:\\data\\run.fits")) == "Header missing END card in run.fits"
+    assert reason(ValueError("1/2 of the rows, a/b")) == "1/2 of the rows, a/b"  # no path, unchanged
