@@ -62,7 +62,8 @@ def _time_to_interactive(browser, url: str) -> float:
         page.wait_for_selector(INTERACTIVE, timeout=300_000)
         return time.perf_counter() - started
     finally:
-        page.close(run_before_unload=True)  # its kernel goes with it
+        page.goto("about:blank")  # leaving runs Voila's beforeunload, which shuts the page's kernel down
+        page.close()
 
 
 def _journey(browser, url: str, shot: Path):

@@ -57,7 +57,7 @@ WORKERS_OF_A_KILLED_JOB = """
 import os, sys, time
 from portal.jobs.parallel import run_unordered
 def work(shared, item):
-    print(os.getpid(), flush=True)
+    os.write(1, f"{os.getpid()}\\n".encode())  # one write: the two workers' lines cannot interleave
     time.sleep(600)
 for _ in run_unordered(work, None, [0, 1], processes=2):
     pass
@@ -66,9 +66,12 @@ for _ in run_unordered(work, None, [0, 1], processes=2):
 
 def test_workers_end_when_their_job_process_is_killed():
     """Like a job process the supervisor kills: its workers must not go on (PR_SET_PDEATHSIG)."""
-    job = subprocess.Popen([sys.executable, "-c", WORKERS_OF_A_KILLED_JOB], stdout=subprocess.PIPE, text=True)
+    job = subprocess.Popen([sys.executable, "-c", WORKERS_OF_A_KILLED_JOB], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
     try:
-        workers = [int(job.stdout.readline()) for _ in range(2)]
+        lines = [job.stdout.readline().strip() for _ in range(2)]
+        assert all(lines), f"the job's workers did not start: {lines}, {job.poll()=}, {job.stderr.read()[-2000:]}"
+        workers = [int(line) for line in lines]
         os.kill(job.pid, signal.SIGKILL)  # the job process only, not its group
         job.wait(timeout=30)
         deadline = time.monotonic() + 30

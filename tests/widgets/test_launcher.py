@@ -40,7 +40,7 @@ def test_forms_come_from_the_definitions_alone(client):
     assert launcher.values["model"] == "pl" and launcher.values["n_bins"] == 8  # defaults, typed
     assert "obs_ids" in launcher.state.problems  # required and empty
     launcher.definition = "count"
-    assert launcher._inputs["fail"].options == ("none", "usage", "fatal", "transient", "crash", "exit")
+    assert launcher._inputs["fail"].options == ("none", "usage", "fatal", "transient", "crash", "exit", "linger")
     with pytest.raises(Exception, match="no job definition 'nope'"):
         launcher.definition = "nope"
 

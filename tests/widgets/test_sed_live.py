@@ -39,7 +39,8 @@ class Live:
             self.shown.append(points)
         job = self.sed.state.job
         self.timeline.append((time.monotonic() - self.started, job.phase if job else "",
-                              0 if points is None else points.energy_axis.nbin, self.sed.state.job_model is not None))
+                              0 if points is None else int(np.isfinite(points.norm.data).sum()),
+                              self.sed.state.job_model is not None))
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +76,20 @@ def test_the_job_completes(live):
     assert live.sed.state.following is False  # what `await sed.ready()` waits for
 
 
-def test_points_appear_one_by_one_in_energy_order(live):
+def test_points_appear_one_by_one(live):
+    """Each version the service publishes is the whole SED, the bins not estimated yet as NaN rows (bins are
+    estimated in parallel, so in any order): the plot shows more and more estimated points while the job runs."""
     counts = [n for _t, _phase, n, _model in live.timeline if n]
-    assert sorted(set(counts)) == list(range(1, N_BINS + 1)), live.timeline  # 1, 2, ... n: none skipped
-    assert counts == sorted(counts)  # never fewer than before
+    assert counts == sorted(counts) and counts[-1] == N_BINS, live.timeline  # never fewer than before
+    # the plot reads the points at most once a second, so bins that end together arrive together
     executing = [n for _t, phase, n, _m in live.timeline if phase == "EXECUTING" and n]
-    assert len(set(executing)) >= N_BINS - 1, live.timeline  # shown while the job ran, not at its end
+    assert len(set(executing)) >= N_BINS // 2, live.timeline  # shown while the job ran, not at its end
     final = live.shown[-1]
-    for shown in live.shown:  # each state is the first bins of the final points, lowest energy first
-        k = shown.energy_axis.nbin
-        np.testing.assert_allclose(shown.energy_axis.edges.value, final.energy_axis.edges.value[: k + 1])
-        np.testing.assert_allclose(shown.norm.data.ravel(), final.norm.data.ravel()[:k], rtol=1e-9)
+    assert final.energy_axis.nbin == N_BINS and np.isfinite(final.norm.data).all()
+    for shown in live.shown:  # each state holds final values for the bins estimated so far, NaN elsewhere
+        np.testing.assert_allclose(shown.energy_axis.edges.value, final.energy_axis.edges.value)
+        done = np.isfinite(shown.norm.data.ravel())
+        np.testing.assert_allclose(shown.norm.data.ravel()[done], final.norm.data.ravel()[done], rtol=1e-9)
 
 
 def test_the_model_is_shown_when_the_job_publishes_it(live):
