@@ -16,11 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 
 from benchmarks.measure import Measure
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, watched_page
-from tests.support.servers import REPO, create_token, start_portal, start_voila
+from tests.support.servers import REPO, create_token, start_portal, start_voila, voila_kernels
 from tests.widgets.archive import wait_for_archive
 
 RUNS = 3
@@ -29,29 +28,18 @@ RESULTS = Path(__file__).resolve().parent / "results"
 INTERACTIVE = ".portal-app .portal-target-search input[type=text]"
 
 
-def _kernels(voila) -> list[psutil.Process]:
-    out = []
-    for child in psutil.Process(voila.proc.pid).children(recursive=True):
-        try:
-            if "ipykernel_launcher" in " ".join(child.cmdline()):
-                out.append(child)
-        except psutil.NoSuchProcess:
-            pass
-    return out
-
-
 def _settled(voila, count: int, timeout: float = 600) -> None:
     """Wait until Voila runs ``count`` kernels and none uses the CPU (a pooled kernel has run its notebook)."""
     deadline = time.monotonic() + timeout
     quiet = 0
     while time.monotonic() < deadline:
-        kernels = _kernels(voila)
+        kernels = voila_kernels(voila)
         busy = sum(k.cpu_percent(interval=None) for k in kernels) if kernels else 0.0
         quiet = quiet + 1 if len(kernels) == count and busy < 5.0 else 0
         if quiet >= 4:
             return
         time.sleep(0.5)
-    raise RuntimeError(f"Voila's kernels did not settle ({len(_kernels(voila))} running, {count} expected)")
+    raise RuntimeError(f"Voila's kernels did not settle ({len(voila_kernels(voila))} running, {count} expected)")
 
 
 def _time_to_interactive(browser, url: str) -> float:
@@ -93,7 +81,7 @@ def _journey(browser, url: str, shot: Path):
 
 
 def _rss_mb(voila, kernel_id: str) -> float:
-    for proc in _kernels(voila):
+    for proc in voila_kernels(voila):
         if kernel_id in " ".join(proc.cmdline()):
             return proc.memory_info().rss / 1e6
     raise RuntimeError(f"no kernel process for {kernel_id}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 
 import psutil
@@ -14,22 +13,10 @@ import pytest
 
 from portal.launcher import voila_command
 from tests.support.browser import watched_page
-from tests.support.servers import REPO, Server, free_port, wait_until_up
+from tests.support.servers import REPO, Server, free_port, voila_kernels, wait_until_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(1200)]
 DASHBOARD = "search.ipynb"  # any dashboard: the pool of preheated kernels is portal.ipynb's
-
-
-def kernels(voila: Server) -> list[psutil.Process]:
-    """The kernels Voila runs (ipykernel processes it started)."""
-    found = []
-    for child in psutil.Process(voila.proc.pid).children(recursive=True):
-        try:
-            if "ipykernel_launcher" in " ".join(child.cmdline()):
-                found.append(child)
-        except psutil.NoSuchProcess:
-            pass
-    return found
 
 
 def describe(processes: list[psutil.Process]) -> str:
@@ -46,11 +33,11 @@ def describe(processes: list[psutil.Process]) -> str:
 def wait_for_kernels(voila: Server, count: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        n = len(kernels(voila))
+        n = len(voila_kernels(voila))
         if n == count:
             return n
         time.sleep(0.5)
-    return len(kernels(voila))
+    return len(voila_kernels(voila))
 
 
 @pytest.fixture(scope="module")
@@ -81,22 +68,22 @@ def open_dashboard(voila: Server, browser):
 
 
 def test_a_closed_page_shuts_its_kernel_down(voila, browser):
-    assert kernels(voila) == []
+    assert voila_kernels(voila) == []
     page = open_dashboard(voila, browser)
-    assert len(kernels(voila)) == 1
+    assert len(voila_kernels(voila)) == 1
     # leaving the page, as closing its tab does, runs Voila's beforeunload, which asks for the shutdown; the
     # renderer stays alive to send that request (page.close() could tear it down first, and the request was lost)
     page.goto("about:blank")
     page.close()
-    assert wait_for_kernels(voila, 0, 60) == 0, describe(kernels(voila))
+    assert wait_for_kernels(voila, 0, 60) == 0, describe(voila_kernels(voila))
 
 
 def test_the_kernel_of_a_page_that_vanished_is_culled(voila, browser):
     assert wait_for_kernels(voila, 0, 60) == 0
     page = open_dashboard(voila, browser)
-    rss = kernels(voila)[0].memory_info().rss
+    rss = voila_kernels(voila)[0].memory_info().rss
     page.close()  # no beforeunload: a crashed tab or a lost network
-    assert len(kernels(voila)) == 1  # still there, costing its memory ...
+    assert len(voila_kernels(voila)) == 1  # still there, costing its memory ...
     assert rss > 50e6
     assert wait_for_kernels(voila, 0, 300) == 0  # ... until the culler takes it: idle, nobody connected
     assert "Culling" in voila.log.read_text()

@@ -106,3 +106,17 @@ def start_voila(notebooks: Path, env: dict[str, str], timeout: float = 120) -> S
         server.stop()
         raise RuntimeError(f"{exc}\n--- voila log ---\n{log.read_text(errors='replace')}") from None
     return server
+
+
+def voila_kernels(voila: Server) -> list:
+    """The kernels a running Voila started (its ipykernel child processes)."""
+    import psutil
+
+    found = []
+    for child in psutil.Process(voila.proc.pid).children(recursive=True):
+        try:
+            if "ipykernel_launcher" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return found

@@ -8,20 +8,12 @@ from astropy.coordinates import SkyCoord
 
 from widgets.app import SED, SKY, Portal
 from widgets.background import Background
-from widgets.client import PortalClient
 from widgets.jobs.handle import JobHandle
 from widgets.sed.view import SEDPlot
 
 pytestmark = [pytest.mark.requires_data, pytest.mark.timeout(600)]
 
 CRAB = SkyCoord(83.633, 22.0145, unit="deg")
-
-
-@pytest.fixture(scope="module")
-def client(archive_server, portal_token):
-    c = PortalClient(archive_server.url, portal_token)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from widgets.background import Background
-from widgets.client import PortalClient
 from widgets.jobs.handle import JobHandle
 from widgets.sed import SEDPlot
 
@@ -41,13 +40,6 @@ class Live:
         self.timeline.append((time.monotonic() - self.started, job.phase if job else "",
                               0 if points is None else int(np.isfinite(points.norm.data).sum()),
                               self.sed.state.job_model is not None))
-
-
-@pytest.fixture(scope="module")
-def client(archive_server, portal_token):
-    c = PortalClient(archive_server.url, portal_token)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,11 @@ import pytest
 from astropy.coordinates import SkyCoord
 
 from widgets.background import Background
-from widgets.client import PortalClient
 from widgets.sed import SEDPlot
 
 pytestmark = [pytest.mark.requires_data, pytest.mark.slow, pytest.mark.timeout(900)]
 
 CRAB = SkyCoord(83.633, 22.014, unit="deg")
-
-
-@pytest.fixture(scope="module")
-def client(archive_server, portal_token):
-    c = PortalClient(archive_server.url, portal_token)
-    yield c
-    c.close()
 
 
 def test_ready_waits_for_the_job_to_end_and_the_counterparts_to_be_drawn(client):
