@@ -84,7 +84,8 @@ def wait_for(url: str, timeout: float, proc: subprocess.Popen) -> bool:
     return False
 
 
-def voila_command(notebooks: Path, host: str, port: int) -> list[str]:
+def voila_command(notebooks: Path, host: str, port: int, pool: int | None = None) -> list[str]:
+    """Voila on ``notebooks``; ``pool`` preheated kernels for the main dashboard (default: PORTAL_VOILA_POOL)."""
     from widgets.jupyter.install import voila_options  # the portal's template (offline assets)
 
     return [
@@ -93,7 +94,7 @@ def voila_command(notebooks: Path, host: str, port: int) -> list[str]:
         f"--port={port}",
         f"--Voila.ip={host}",
         "--show_tracebacks=False",
-        *voila_options(),
+        *voila_options(pool),
     ]
 
 

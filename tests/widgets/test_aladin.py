@@ -60,7 +60,7 @@ def test_listeners_are_per_instance():
 
 
 def test_script_paths_are_in_the_initial_state():
-    # JupyterLab runs the front end's `initialize` as soon as the model exists: the paths must be there.
+    # The front end reads them from the model's first state: they must be there, not set afterwards.
     widget = LocalAladin()
     assert widget.get_state()["_portal_script_paths"] == script_paths()
     widget.close()

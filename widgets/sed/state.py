@@ -28,7 +28,7 @@ DEFAULT_RANGE = (0.1, 100.0)  # TeV, for a model given without an energy range o
 
 
 def warm_up() -> None:
-    """Import what reading SEDs needs (in a worker thread, while the user looks at an empty plot)."""
+    """Import what reading SEDs needs (in a worker thread, once the plot has a target or a job)."""
     import gammapy.estimators  # noqa: F401
     import gammapy.modeling.models  # noqa: F401
 
@@ -63,7 +63,14 @@ class SEDState(t.HasTraits):
         from widgets.sed.catalogs import Counterparts
 
         self.catalogs = Counterparts(self)  # draws the counterparts of ``target`` within ``radius``
-        self.background.run(warm_up)  # gammapy takes seconds to import: not when the first point arrives
+        # gammapy takes seconds to import: not when the first point arrives, nor while a dashboard starts
+        self.observe(self._warm_up, ["target", "job"])
+        if self.target is not None or self.job is not None:
+            self._warm_up()
+
+    def _warm_up(self, _change=None) -> None:
+        self.unobserve(self._warm_up, ["target", "job"])
+        self.background.run(warm_up)
 
     # -- messages -----------------------------------------------------------------------------
     def say(self, message: str, status: str = "ok") -> None:

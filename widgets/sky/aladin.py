@@ -63,8 +63,8 @@ class LocalAladin(Aladin):
 
     @t.default("_portal_script_paths")
     def _default_script_paths(self) -> list[str]:
-        # A default, not an assignment after __init__: the front end reads it in `initialize`,
-        # which JupyterLab runs as soon as the model is created.
+        # A default, not an assignment after __init__: the front end reads it with the model's first
+        # state, when it renders the view.
         return script_paths()
 
     def on_footprints_clicked(self, callback: Callable[[list[int], bool], Any], remove: bool = False) -> None:

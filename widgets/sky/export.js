@@ -1,12 +1,11 @@
 // The widget: load Aladin Lite locally, then ipyaladin's render plus the portal layers.
-// `initialize` only starts the import: anywidget gives it 2 s, and a loaded machine needs more to import
-// and start the 2.6 MB aladin.js ("[anywidget] Failed to initialize model."). `render` waits for it.
+// Nothing happens in `initialize` (anywidget gives it 2 s, and a loaded machine needs more to import and
+// start the 2.6 MB aladin.js: "[anywidget] Failed to initialize model."); `render` first lets the rest of
+// the page be drawn (`__portalPageSettled`), then loads Aladin Lite.
 export default {
-  initialize({ model }) {
-    __portalLoad(model.get("_portal_script_paths")).catch(() => {});
-  },
   async render({ model, el }) {
     try {
+      await __portalPageSettled();
       await __portalLoad(model.get("_portal_script_paths"));
       await __ipyaladinWidget.initialize({ model });
     } catch (err) {

@@ -78,3 +78,32 @@ async function __portalLoad(paths) {
   }
   return __portalLoading;
 }
+
+// Aladin Lite is heavy to start (a 2.6 MB module, its WebAssembly, WebGL, the first tiles and MOCs: seconds
+// of main-thread work without a GPU). Started while the page's other widgets are still being drawn, it
+// delays them all; so the sky waits until the page has stopped changing (no node added or removed for
+// `quietMs`), at most `maxMs`. One wait per page: views created later start at once.
+let __portalSettled = null;
+
+function __portalPageSettled(quietMs = 300, maxMs = 5000) {
+  if (__portalSettled === null) {
+    __portalSettled = new Promise((resolve) => {
+      let quiet = null;
+      let cap = null;
+      const observer = new MutationObserver(() => {
+        clearTimeout(quiet);
+        quiet = setTimeout(done, quietMs);
+      });
+      function done() {
+        observer.disconnect();
+        clearTimeout(quiet);
+        clearTimeout(cap);
+        resolve();
+      }
+      observer.observe(document.body, { childList: true, subtree: true });
+      quiet = setTimeout(done, quietMs);
+      cap = setTimeout(done, maxMs);
+    });
+  }
+  return __portalSettled;
+}
