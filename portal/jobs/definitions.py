@@ -78,6 +78,9 @@ def _choices() -> tuple[Parameter, ...]:
 # (IVOA ProvDM, built from what the job declared it used and the results it published) to
 # every job; the definitions below list only what the analyses themselves publish.
 
+# read by the job service's fork server before any job: the exclusion catalogs
+PRELOAD = ("portal.jobs.preload",)
+
 SPECTRUM = JobDefinition(
     name="spectrum",
     description=(
@@ -106,6 +109,7 @@ SPECTRUM = JobDefinition(
         INPUTS,
     ),
     validate=check_spectrum,
+    preload=PRELOAD,
 )
 
 LIGHTCURVE = JobDefinition(
@@ -133,6 +137,7 @@ LIGHTCURVE = JobDefinition(
         INPUTS,
     ),
     validate=check_lightcurve,
+    preload=PRELOAD,
 )
 
 SKYMAP = JobDefinition(
@@ -160,6 +165,7 @@ SKYMAP = JobDefinition(
         ResultSpec("preview", PNG, "Counts, excess and significance side by side."),
         INPUTS,
     ),
+    preload=PRELOAD,
 )
 
 DEFINITIONS: tuple[JobDefinition, ...] = (SPECTRUM, LIGHTCURVE, SKYMAP)

@@ -15,6 +15,25 @@ from gammapy.data import Observation
 from portal.uws.definitions import UsageError
 
 
+RESPONSES = ("aeff", "edisp", "psf")
+
+
+def hold_responses(observations: Iterable[Observation]) -> None:
+    """Read each observation's responses once and keep them on it (about 0.5 MB per H.E.S.S. run).
+
+    gammapy reads them again at every access (see :func:`in_memory`): the checks before a reduction
+    (on region, field of view, energy range) read each one several times, ``rad_max`` twice per call
+    for full-enclosure IRFs. Held, they are read once, and the reduction's forked workers inherit them.
+    """
+    for obs in observations:
+        for name in RESPONSES:
+            try:
+                value = getattr(obs, name)
+            except (OSError, KeyError, ValueError):  # left as it was: whoever needs it says what is wrong
+                continue
+            setattr(obs, name, value)  # a loaded value (or None) is kept; an HDU location would be re-read
+
+
 def in_memory(obs: Observation) -> Observation:
     """``obs`` with its events and responses read once.
 

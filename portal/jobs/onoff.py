@@ -30,7 +30,7 @@ from portal.jobs.binning import EnergyBinning
 from portal.jobs.cuts import safe_cuts, trimmed_axis
 from portal.jobs.energy import energy_axes, instrument_range, set_fit_range
 from portal.jobs.exclusion import catalog_files, exclusion_mask, exclusion_regions
-from portal.jobs.inputs import check_kept, in_memory
+from portal.jobs.inputs import check_kept, hold_responses, in_memory
 from portal.jobs.observations import check_field_of_view, describe, pointing
 from portal.jobs.parallel import run_unordered
 from portal.jobs.safe import SafeRange
@@ -229,6 +229,7 @@ def reduce_around(
     ``on_reduced(reduction)`` is called before the reduction is checked
     (:func:`check_reduction`), so that what was left out is known even when the job then fails.
     """
+    hold_responses(observations)
     on = on_region(observations, target, on_radius, containment_correction, n_off_regions, log=log)
     check_field_of_view(observations, target, on.radius)
     if isinstance(on.region, PointSkyRegion):  # energy-dependent cut: the exclusion from the energies used
@@ -255,6 +256,7 @@ def reduce_1d(observations: Observations, target: SkyCoord, binning: EnergyBinni
               log: logging.Logger) -> tuple[Reduction, u.Quantity]:
     """The reduction of a 1D analysis on the axes of ``binning``, with its fit range set; and the
     flux-point edges. Shared by the spectrum and the light curve."""
+    hold_responses(observations)
     energy_axis, energy_axis_true, edges = energy_axes(binning, instrument_range(observations))
     reduction = reduce_around(
         observations, target, Angle(options.on_radius, "deg"), energy_axis, energy_axis_true, catalogs=catalogs,

@@ -117,7 +117,7 @@ def default_runner(settings: Settings, definitions: Iterable[JobDefinition], con
     workers = max(1, int(_number(env, "PORTAL_DASK_WORKERS", 1)))
     return DaskRunner(settings.dask_scheduler, n_workers=workers,
                       threads_per_worker=max(1, -(-config.max_running // workers)),
-                      preload=[d.run.split(":")[0] for d in definitions])
+                      preload=[m for d in definitions for m in (d.run.split(":")[0], *d.preload)])
 
 
 def _router() -> APIRouter:

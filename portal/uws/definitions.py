@@ -68,6 +68,9 @@ class JobDefinition:
     # Rules across parameters, checked with the typed values before a job may be queued (HTTP 400):
     # raises portal.uws.params.ParameterError with a sentence. Must stay light (no science stack).
     validate: Callable[[dict[str, Any]], None] | None = None
+    # Modules the job processes' fork server imports before any job, besides the run module's own
+    # (data every job of this kind reads, read once: the processes inherit it).
+    preload: tuple[str, ...] = ()
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:

@@ -113,3 +113,13 @@ def test_losing_more_than_half_is_an_error_unless_allowed(data_store):
     result = analyse_spectrum(observations, target_coord(*CRAB), e_min=1, e_max=10, n_bins=1,
                               safe=SafeRange(offset_max=1.0), allow_partial=True, log=log)
     assert [d.name for d in result.datasets] == ["23523"] and set(result.left_out) == {23559, 23592}
+
+
+def test_responses_are_read_once_and_kept_for_the_reduction(data_store):
+    from portal.jobs.inputs import hold_responses
+
+    obs = data_store.get_observations(CRAB_RUNS[:1], required_irf=["aeff", "edisp", "psf"])
+    assert obs[0].aeff is not obs[0].aeff  # gammapy reads the file at every access
+    hold_responses(obs)
+    for name in ("aeff", "edisp", "psf"):
+        assert getattr(obs[0], name) is getattr(obs[0], name) is not None
