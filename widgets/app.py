@@ -53,7 +53,7 @@ def _column(children, flex: str) -> w.VBox:
 
 
 def _tab_body(child, height: str) -> w.Box:
-    body = w.Box([child], layout=w.Layout(max_height=height, width="100%"))
+    body = w.Box([] if child is None else [child], layout=w.Layout(max_height=height, width="100%"))
     body.add_class("portal-tab-body")
     return body
 
@@ -115,12 +115,13 @@ class Portal(w.VBox):
         self.views.observe(self._view_shown, "selected_index")
         self.session.observe(self._active_job, "active_job")
         self.session.observe(lambda _change: self.show("sky"), "target_moves")
-        self.tabs = w.Tab([_tab_body(self.search.search_panel, panel_height),
-                           _tab_body(self.launcher, panel_height),
-                           _tab_body(self.monitor, panel_height),
-                           _tab_body(self.status, panel_height)],
+        # a page joins its tab when the tab is first opened: the browser draws only the open ones at start
+        self._pages = [self.search.search_panel, self.launcher, self.monitor, self.status]
+        self.tabs = w.Tab([_tab_body(self.search.search_panel, panel_height)]
+                          + [_tab_body(None, panel_height) for _ in self._pages[1:]],
                           titles=("Archive search", "Launch an analysis", "Your jobs", "Services"))
         self.tabs.add_class("portal-tabs")
+        self.tabs.observe(self._tab_shown, "selected_index")
         self.launcher.on_submit(lambda _job: self.show("jobs"))
         header = w.HBox([w.HTML("<h2>Gamma-ray archive portal</h2>"), self.target],
                         layout=w.Layout(width="100%"))
@@ -137,6 +138,11 @@ class Portal(w.VBox):
             self.views.selected_index = self.VIEWS.index(tab)
         else:
             self.tabs.selected_index = self.TABS.index(tab)
+
+    def _tab_shown(self, change) -> None:
+        body = self.tabs.children[change["new"]]
+        if not body.children:
+            body.children = [self._pages[change["new"]]]
 
     def _view_shown(self, change) -> None:
         if change["new"] == SED and not self._sed_slot.children:

@@ -55,6 +55,21 @@ def test_the_right_column_is_the_sky_or_the_sed_above_the_results(portal):
         portal.show("nowhere")
 
 
+def test_a_left_tab_page_is_drawn_when_first_opened(client):
+    portal = Portal(client=client, online=False)
+    bodies = portal.tabs.children
+    assert bodies[0].children == (portal.search.search_panel,)
+    assert all(body.children == () for body in bodies[1:])  # not drawn while the page opens
+    portal.show("launch")
+    assert bodies[1].children == (portal.launcher,) and bodies[2].children == ()
+    portal.show("services")
+    portal.show("jobs")
+    assert [body.children for body in bodies[1:]] == [(portal.launcher,), (portal.monitor,), (portal.status,)]
+    portal.show("search")
+    assert bodies[0].children == (portal.search.search_panel,)
+    portal.monitor.close()
+
+
 def test_a_spectrum_job_made_active_is_followed_by_the_sed_which_comes_to_the_front(portal, client, bg):
     portal.show("sky")
     spectrum = job(client, "spectrum", {"obs_ids": "23523,23526", "ra": 83.633, "dec": 22.0145})
