@@ -147,7 +147,9 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, voila_port: int = 8866,
         if not wait_for(f"http://{host}:{port}/tap/availability", 600, services):
             print("error: the services did not start (see the log above)", file=sys.stderr)
             return 1
-        voila = start(voila_command(notebooks, host, voila_port), env)
+        from widgets.jupyter.install import kernel_environment  # what the dashboards' kernels need
+
+        voila = start(voila_command(notebooks, host, voila_port), kernel_environment(env))
         procs.append(voila)
         print(f"portal up: started voila (pid {voila.pid})", flush=True)
         if not wait_for(f"http://{host}:{voila_port}/voila/tree", 120, voila):

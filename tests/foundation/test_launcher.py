@@ -15,6 +15,7 @@ import threading
 import time
 
 import httpx
+import psutil
 import pytest
 
 from tests.support.servers import REPO, free_port
@@ -107,6 +108,10 @@ def test_up_starts_both_servers_and_stops_them_on_a_signal(tmp_path, stop):
         dashboard = f"http://127.0.0.1:{up.voila_port}/voila/render/portal.ipynb"
         assert any(dashboard in line for line in up.lines), "".join(up.lines)
         assert len(up.pids) == 2
+        # the dashboards' kernels, started by Voila, give freed memory back; the job service keeps glibc's default
+        services, voila = (psutil.Process(pid).environ() for pid in up.pids)
+        assert voila.get("MALLOC_TRIM_THRESHOLD_") == "65536"
+        assert services.get("MALLOC_TRIM_THRESHOLD_") == os.environ.get("MALLOC_TRIM_THRESHOLD_")
         assert httpx.get(f"http://127.0.0.1:{up.port}/tap/availability", timeout=30).status_code == 200
         assert httpx.get(f"http://127.0.0.1:{up.voila_port}/voila/tree", timeout=30).status_code == 200
         up.proc.send_signal(stop)

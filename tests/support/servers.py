@@ -93,14 +93,15 @@ def start_voila(notebooks: Path, env: dict[str, str], timeout: float = 120) -> S
     ``env`` is the server's environment; its PORTAL_VOILA_POOL (else this process's) sets the pool.
     """
     from portal.launcher import voila_command
-    from widgets.jupyter.install import kernel_pool
+    from widgets.jupyter.install import kernel_environment, kernel_pool
 
     port = free_port()
     log = Path(env.get("PORTAL_DATA_DIR", "/tmp")) / f"voila-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            voila_command(notebooks, "127.0.0.1", port, kernel_pool({**os.environ, **env})), env={**os.environ, **env},
+            voila_command(notebooks, "127.0.0.1", port, kernel_pool({**os.environ, **env})),
+            env=kernel_environment({**os.environ, **env}),
             stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
         )
     server = Server(f"http://127.0.0.1:{port}", proc, log)

@@ -119,3 +119,10 @@ def test_extension_serves_nothing_outside_its_folder(extension_url, path):
     response = httpx.get(extension_url + path)
     assert response.status_code in (403, 404)
     assert "base_template" not in response.text and "root:" not in response.text
+
+
+def test_dashboard_kernels_give_memory_back_unless_told_otherwise():
+    assert install.kernel_environment({})["MALLOC_TRIM_THRESHOLD_"] == "65536"
+    assert install.kernel_environment({"MALLOC_TRIM_THRESHOLD_": "0", "A": "b"}) == {"MALLOC_TRIM_THRESHOLD_": "0",
+                                                                                     "A": "b"}
+
