@@ -122,3 +122,23 @@ def test_a_failed_job_says_why_and_a_bad_service_too(client, bg, portal_server):
     assert "refused the token" in wrong._message.value
     down = JobMonitor(PortalClient(f"http://127.0.0.1:{free_port()}", token="x"), background=False)
     assert "cannot be reached" in down._message.value
+
+
+def test_a_job_added_while_the_lists_are_read_is_not_declared_gone(client, bg):
+    client.uws.create("echo", {"text": "listed"})  # the kind has jobs: a whole list can show one missing
+    monitor = monitor_for(client, bg)
+    state = monitor.state
+    try:
+        known = {j.url for j in state.jobs}
+        state._etags.clear()  # whole lists, as after any change
+        read = state._read_lists()  # the lists as the service gives them now ...
+        from widgets.jobs.handle import JobHandle
+
+        late = JobHandle(client.uws.create("echo", {"text": "late"}), client=client, background=bg)
+        state.add(late)  # ... then a job is submitted before they arrive
+        state._merge(read, known)
+        assert not late.gone and state.find(late.job_id) is late
+        state.refresh(background=False)  # the next lists have it
+        assert state.find(late.job_id) is late and not late.gone
+    finally:
+        monitor.close()

@@ -84,10 +84,11 @@ class MonitorState(t.HasTraits):
     def refresh(self, background: bool = True) -> Future | None:
         """Read the job lists (only the ones that changed come back whole)."""
         self.status, self.message = "loading", "Reading your jobs..."
+        known = {j.url for j in self.jobs}  # a job added while the lists are read is not in them, yet not gone
         if background:
-            return self.bg.run(self._read_lists, on_done=self._merge, on_error=self._failed)
+            return self.bg.run(self._read_lists, on_done=lambda read: self._merge(read, known), on_error=self._failed)
         try:
-            self._merge(self._read_lists())
+            self._merge(self._read_lists(), known)
         except ServiceError as exc:
             self._failed(exc)
         return None
@@ -106,7 +107,8 @@ class MonitorState(t.HasTraits):
         self.status = "error"
         self.message = exc.message if isinstance(exc, ServiceError) else f"Your jobs could not be read: {exc}"
 
-    def _merge(self, read: tuple[list[str], dict]) -> None:
+    def _merge(self, read: tuple[list[str], dict], known: set[str] | None = None) -> None:
+        """Apply lists read; a job missing from a whole list is gone if it was ``known`` when they were asked for."""
         kinds, lists = read
         if kinds != self.kinds:
             self.kinds = kinds
@@ -123,7 +125,8 @@ class MonitorState(t.HasTraits):
                 elif handle.info is None and handle.phase != ref.phase:
                     handle.phase = ref.phase
             for url, handle in list(by_url.items()):  # gone from a list that was read whole
-                if handle.definition == kind and kind in listed and url not in urls and len(refs) < LAST:
+                if (handle.definition == kind and kind in listed and url not in urls and len(refs) < LAST
+                        and (known is None or url in known)):
                     handle.gone = True
         jobs = sorted((j for j in by_url.values() if not j.gone), key=lambda j: j.created.timestamp()
                       if j.created else 0.0, reverse=True)
