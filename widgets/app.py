@@ -52,6 +52,17 @@ def _column(children, flex: str) -> w.VBox:
     return box
 
 
+def _join_when_shown(tab: w.Tab, pages: dict[int, w.Widget]) -> None:
+    """Each of ``pages`` joins its slot of ``tab`` (an empty Box) when that tab is first opened: the browser
+    draws only the pages shown (and bqplot drawn into a hidden tab, with no size, logs SVG errors)."""
+    def shown(change) -> None:
+        page = pages.pop(change["new"], None)
+        if page is not None:
+            tab.children[change["new"]].children = [page]
+
+    tab.observe(shown, "selected_index")
+
+
 def _tab_body(child, height: str) -> w.Box:
     body = w.Box([] if child is None else [child], layout=w.Layout(max_height=height, width="100%"))
     body.add_class("portal-tab-body")
@@ -108,20 +119,16 @@ class Portal(w.VBox):
         self.links = connect(target=self.target, search=self.search, sky=self.sky, launcher=self.launcher,
                              monitor=self.monitor, sed=self.sed)
         self.session = self.links.session
-        # the SED joins its tab when first shown: bqplot drawn into a hidden tab (no size) logs SVG errors
-        self._sed_slot = w.Box([], layout=w.Layout(width="100%"))
-        self.views = w.Tab([self.sky, self._sed_slot], titles=("Sky", "SED"))
+        self.views = w.Tab([self.sky, w.Box([], layout=w.Layout(width="100%"))], titles=("Sky", "SED"))
         self.views.add_class("portal-views")
-        self.views.observe(self._view_shown, "selected_index")
+        _join_when_shown(self.views, {SED: self.sed})
         self.session.observe(self._active_job, "active_job")
         self.session.observe(lambda _change: self.show("sky"), "target_moves")
-        # a page joins its tab when the tab is first opened: the browser draws only the open ones at start
-        self._pages = [self.search.search_panel, self.launcher, self.monitor, self.status]
         self.tabs = w.Tab([_tab_body(self.search.search_panel, panel_height)]
-                          + [_tab_body(None, panel_height) for _ in self._pages[1:]],
+                          + [_tab_body(None, panel_height) for _ in (LAUNCH, JOBS, SERVICES)],
                           titles=("Archive search", "Launch an analysis", "Your jobs", "Services"))
         self.tabs.add_class("portal-tabs")
-        self.tabs.observe(self._tab_shown, "selected_index")
+        _join_when_shown(self.tabs, {LAUNCH: self.launcher, JOBS: self.monitor, SERVICES: self.status})
         self.launcher.on_submit(lambda _job: self.show("jobs"))
         header = w.HBox([w.HTML("<h2>Gamma-ray archive portal</h2>"), self.target],
                         layout=w.Layout(width="100%"))
@@ -138,15 +145,6 @@ class Portal(w.VBox):
             self.views.selected_index = self.VIEWS.index(tab)
         else:
             self.tabs.selected_index = self.TABS.index(tab)
-
-    def _tab_shown(self, change) -> None:
-        body = self.tabs.children[change["new"]]
-        if not body.children:
-            body.children = [self._pages[change["new"]]]
-
-    def _view_shown(self, change) -> None:
-        if change["new"] == SED and not self._sed_slot.children:
-            self._sed_slot.children = [self.sed]
 
     def _active_job(self, change) -> None:
         job = change["new"]

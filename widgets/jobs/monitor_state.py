@@ -107,7 +107,7 @@ class MonitorState(t.HasTraits):
         self.status = "error"
         self.message = exc.message if isinstance(exc, ServiceError) else f"Your jobs could not be read: {exc}"
 
-    def _merge(self, read: tuple[list[str], dict], known: set[str] | None = None) -> None:
+    def _merge(self, read: tuple[list[str], dict], known: set[str]) -> None:
         """Apply lists read; a job missing from a whole list is gone if it was ``known`` when they were asked for."""
         kinds, lists = read
         if kinds != self.kinds:
@@ -126,7 +126,7 @@ class MonitorState(t.HasTraits):
                     handle.phase = ref.phase
             for url, handle in list(by_url.items()):  # gone from a list that was read whole
                 if (handle.definition == kind and kind in listed and url not in urls and len(refs) < LAST
-                        and (known is None or url in known)):
+                        and url in known):
                     handle.gone = True
         jobs = sorted((j for j in by_url.values() if not j.gone), key=lambda j: j.created.timestamp()
                       if j.created else 0.0, reverse=True)
