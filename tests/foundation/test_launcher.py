@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -82,8 +83,9 @@ class Up:
             if line is None or time.monotonic() > deadline:
                 raise AssertionError(f"no line with {text!r}; output:\n{''.join(self.lines)}")
             self.lines.append(line)
-            if "portal up: started" in line:
-                self.pids.append(int(line.rsplit("pid ", 1)[1].rstrip(")\n")))
+            started = re.search(r"portal up: started .*?\(pid (\d+)\)", line)
+            if started:  # a server's own log may follow on the same line: the two share the pipe
+                self.pids.append(int(started.group(1)))
             if text in line:
                 return
 
