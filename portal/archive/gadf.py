@@ -18,6 +18,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from portal.archive import irf, sphere
+from portal.archive.fov import fov_radius
 from portal.archive.layout import find_index, release_name
 
 HC_EV_M = 1.239841984332e-6  # h c in eV m (CODATA 2022)
@@ -170,7 +171,8 @@ def _observation(row, meta: dict, files: dict, collection: str, obs_path: Path) 
 def _summarise(row, meta, files, collection, obs_path, obs_id, cache) -> dict:
     events = _open_hdu(files, "events", cache, obs_id)
     head = events.header
-    aeff = irf.aeff_summary(_open_hdu(files, "aeff", cache, obs_id))
+    aeff_hdu = _open_hdu(files, "aeff", cache, obs_id)
+    aeff = irf.aeff_summary(aeff_hdu)
     ra, dec = _value(row, "RA_PNT"), _value(row, "DEC_PNT")
     if ra is None or dec is None:
         raise IngestError(f"{obs_path}: OBS_ID {obs_id} has no pointing (RA_PNT, DEC_PNT)")
@@ -184,11 +186,11 @@ def _summarise(row, meta, files, collection, obs_path, obs_id, cache) -> dict:
     livetime = _value(row, "LIVETIME", head.get("LIVETIME"))
     ontime = _value(row, "ONTIME", head.get("ONTIME"))
     e_min, e_max = _energy_range(row, aeff)
-    fov = aeff.get("fov_radius") or 2.5
     psf_hdu, rad_hdu, edisp_hdu = (_open_hdu(files, k, cache, obs_id) for k in ("psf", "rad_max", "edisp"))
+    fov = fov_radius(events, ra, dec, (aeff_hdu, psf_hdu, rad_hdu, edisp_hdu))
+    ra_obj, dec_obj = _object_position(row, head)
     offset = _value(row, "OFFSET_OBJ")
-    ra_obj, dec_obj = _value(row, "RA_OBJ", head.get("RA_OBJ")), _value(row, "DEC_OBJ", head.get("DEC_OBJ"))
-    if offset is None and ra_obj is not None and dec_obj is not None:
+    if offset is None and ra_obj is not None:
         offset = sphere.distance(ra, dec, ra_obj, dec_obj)
     resolution, irf_type = _resolution(aeff, psf_hdu, rad_hdu, edisp_hdu, offset or irf.REFERENCE_OFFSET)
     target = _target(row, head)
@@ -255,6 +257,24 @@ def _mjdref(meta: dict, head) -> float | None:
         if source.get("MJDREF") is not None:
             return float(source["MJDREF"])
     return None
+
+
+def _number(value) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):  # absent, undefined or not a number
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _object_position(row, head) -> tuple[float | None, float | None]:
+    """The object's (RA, Dec): the obs-index's RA_OBJ/DEC_OBJ columns, else the EVENTS header's
+    keywords; both coordinates from the same place, (None, None) when neither gives them."""
+    for ra, dec in ((_value(row, "RA_OBJ"), _value(row, "DEC_OBJ")), (head.get("RA_OBJ"), head.get("DEC_OBJ"))):
+        ra, dec = _number(ra), _number(dec)
+        if ra is not None and dec is not None and -90 <= dec <= 90:
+            return ra, dec
+    return None, None
 
 
 def _target(row, head) -> str:

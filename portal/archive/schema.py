@@ -120,10 +120,13 @@ OBSCORE_COLUMNS: tuple[ColumnDef, ...] = (
     _oc("s_dec", "double", "Declination (ICRS) of the pointing direction", unit="deg",
         ucd="pos.eq.dec", utype="Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2",
         principal=True, indexed=True),
-    _oc("s_fov", "double", "Diameter of the field of view (IRF offset range)", unit="deg",
+    _oc("s_fov", "double", "Diameter of the field of view. Event lists: twice the largest offset of the events "
+        "from the pointing (to 0.01 deg), bounded by the offset range of the IRFs (the smallest upper "
+        "end of the effective area's, PSF's, energy dispersion's and RAD_MAX's offset axes)", unit="deg",
         ucd="phys.angSize;instr.fov", utype="Char.SpatialAxis.Coverage.Bounds.Extent.diameter",
         principal=True),
-    _oc("s_region", "char", "Field of view as an STC-S region (circle or polygon, ICRS, degrees)",
+    _oc("s_region", "char", "Field of view as an STC-S region (ICRS, degrees); for event lists the circle of "
+        "diameter s_fov around the pointing",
         ucd="pos.outline;obs.field", utype="Char.SpatialAxis.Coverage.Support.Area",
         xtype="adql:REGION", principal=True, indexed=True),
     _oc("s_resolution", "double", "Angular resolution at 1 TeV: the PSF's 68% containment radius (full-enclosure "
@@ -173,7 +176,8 @@ OBSCORE_COLUMNS: tuple[ColumnDef, ...] = (
         unit="TeV", ucd="em.energy;stat.max", std=False, principal=True, indexed=True),
     _oc("zenith", "double", "Mean zenith angle of the pointing", unit="deg", ucd="pos.az.zd",
         std=False, principal=True),
-    _oc("target_offset", "double", "Angular offset of the target from the pointing direction",
+    _oc("target_offset", "double", "Angular offset of the target from the pointing direction (OFFSET_OBJ, else "
+        "computed from the object's RA_OBJ/DEC_OBJ in the obs-index or the EVENTS header)",
         unit="deg", ucd="pos.angDistance", std=False, principal=True),
     _oc("livetime", "double", "Live time (dead-time corrected)", unit="s", ucd="time.duration",
         std=False, principal=True),

@@ -15,7 +15,6 @@ POINTLIKE_OBS = [(1001, 83.633, 22.514, "Crab Nebula"), (1002, 83.633, 21.514, "
 
 def make_pointlike_release(folder: Path) -> Path:
     """Three observations with point-like IRFs (AEFF, EDISP, RAD_MAX) and a few events each."""
-    import astropy.units as u
     from gammapy.irf import EffectiveAreaTable2D, EnergyDispersion2D, RadMax2D
     from gammapy.maps import MapAxis
 
@@ -157,3 +156,73 @@ def fixed_rad_max(dr1: Path, folder: Path, obs_ids: list[int], cut: float = 0.11
             _renumbered(kept, renumber).writeto(folder / "data" / name, overwrite=True)
     hdu = hdu[~np.isin(hdu["HDU_TYPE"], ["psf", "bkg"])]
     return _write_release(folder, obs, hdu, gzip_index=True)
+
+
+WIDE_POINTING, WIDE_OBJECT = (83.633, 22.514), (83.633, 22.014)  # the object 0.5 deg from the pointing
+
+
+def _irf_hdu(name: str, hduclas4: str, axes: dict[str, tuple], data: dict[str, np.ndarray]) -> fits.BinTableHDU:
+    """A GADF IRF HDU of one row: axes given as (LO, HI) arrays by prefix, data arrays in numpy order."""
+    columns = {f"{prefix}_{end}": [np.asarray(v, dtype=np.float32)] for prefix, (lo, hi) in axes.items()
+               for end, v in (("LO", lo), ("HI", hi))}
+    columns.update({k: [np.asarray(v, dtype=np.float32)] for k, v in data.items()})
+    hdu = fits.table_to_hdu(Table(columns))
+    hdu.name = name
+    hdu.header.update({"HDUCLASS": "GADF", "HDUCLAS1": "RESPONSE", "HDUCLAS2": hduclas4.split("_")[0],
+                       "HDUCLAS3": "FULL-ENCLOSURE", "HDUCLAS4": hduclas4})
+    return hdu
+
+
+def wide_irf_release(folder: Path, object_in: str = "index", irf_offsets=(0.0, 10.0), edisp_offsets=None,
+                     events_reach: float = 1.75, obs_id: int = 3001) -> Path:
+    """One observation whose effective area is tabulated at offset nodes ``irf_offsets`` (0 and 10 deg:
+    far beyond what the camera sees) while its events reach ``events_reach`` deg from the pointing
+    (one event exactly there, the others inside). The object's position (RA_OBJ, DEC_OBJ) is given
+    only in the obs-index (``object_in="index"``), only in the EVENTS header (``"header"``) or nowhere
+    (``None``); no OFFSET_OBJ anywhere. An energy dispersion tabulated at ``edisp_offsets`` is added
+    when given."""
+    from astropy.coordinates import SkyCoord
+    import astropy.units as u
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    n, tstart = 300, 6.0e8
+    offsets = np.concatenate([[events_reach], events_reach * np.sqrt(rng.uniform(0, 0.98, n - 1))])
+    pointing = SkyCoord(*WIDE_POINTING, unit="deg")
+    where = pointing.directional_offset_by(rng.uniform(0, 360, n) * u.deg, offsets * u.deg)
+    events = Table({"EVENT_ID": np.arange(n), "TIME": tstart + np.sort(rng.uniform(0, 1800, n)),
+                    "MULTIP": rng.integers(2, 5, n).astype(np.int16), "TELESCOPES": ["CT1,CT2"] * n,
+                    "RA": where.ra.deg, "DEC": where.dec.deg.astype(np.float32), "ENERGY": rng.uniform(0.2, 20, n)})
+    header = {"HDUCLASS": "GADF", "HDUCLAS1": "EVENTS", "OBS_ID": obs_id, "TSTART": tstart, "TSTOP": tstart + 1800,
+              "MJDREFI": 51910, "MJDREFF": 0.00074287037, "TIMESYS": "TT", "TELESCOP": "WIDEARRAY",
+              "OBJECT": "Crab Nebula", "RA_PNT": WIDE_POINTING[0], "DEC_PNT": WIDE_POINTING[1], "LIVETIME": 1700.0}
+    if object_in == "header":
+        header.update({"RA_OBJ": WIDE_OBJECT[0], "DEC_OBJ": WIDE_OBJECT[1]})
+    hdus = [fits.PrimaryHDU(), fits.table_to_hdu(events)]
+    hdus[1].name = "EVENTS"
+    hdus[1].header.update(header)
+    energy = np.geomspace(0.05, 100, 13)
+    theta = np.asarray(irf_offsets, dtype=float)
+    hdus.append(_irf_hdu("EFFECTIVE AREA", "AEFF_2D", {"ENERG": (energy[:-1], energy[1:]), "THETA": (theta, theta)},
+                         {"EFFAREA": np.full((theta.size, 12), 3e5)}))
+    kinds = [("events", "events", "EVENTS"), ("aeff", "aeff_2d", "EFFECTIVE AREA")]
+    if edisp_offsets is not None:
+        migra, e_theta = np.linspace(0.2, 5, 49), np.asarray(edisp_offsets, dtype=float)
+        centres = (migra[:-1] + migra[1:]) / 2
+        density = np.exp(-0.5 * ((centres - 1) / 0.12) ** 2) / (0.12 * np.sqrt(2 * np.pi))
+        matrix = np.broadcast_to(density[None, :, None], (e_theta.size, 48, 12))
+        hdus.append(_irf_hdu("ENERGY DISPERSION", "EDISP_2D", {"ENERG": (energy[:-1], energy[1:]),
+                             "MIGRA": (migra[:-1], migra[1:]), "THETA": (e_theta, e_theta)}, {"MATRIX": matrix}))
+        kinds.append(("edisp", "edisp_2d", "ENERGY DISPERSION"))
+    name = f"obs_{obs_id}.fits.gz"
+    fits.HDUList(hdus).writeto(folder / name, overwrite=True)
+    obs = Table({"OBS_ID": [obs_id], "RA_PNT": [WIDE_POINTING[0]], "DEC_PNT": [WIDE_POINTING[1]],
+                 "OBJECT": ["Crab Nebula"], "TSTART": [tstart], "TSTOP": [tstart + 1800], "LIVETIME": [1700.0]},
+                meta={"EXTNAME": "OBS_INDEX", "HDUCLASS": "GADF", "HDUCLAS1": "INDEX", "HDUCLAS2": "OBS",
+                      "MJDREFI": 51910, "MJDREFF": 0.00074287037, "TIMESYS": "TT", "TELESCOP": "WIDEARRAY"})
+    if object_in == "index":
+        obs["RA_OBJ"], obs["DEC_OBJ"] = [WIDE_OBJECT[0]], [WIDE_OBJECT[1]]
+    hdu_index = Table(rows=[(obs_id, kind, cls, ".", name, hdu_name) for kind, cls, hdu_name in kinds],
+                      names=["OBS_ID", "HDU_TYPE", "HDU_CLASS", "FILE_DIR", "FILE_NAME", "HDU_NAME"],
+                      meta={"EXTNAME": "HDU_INDEX", "HDUCLASS": "GADF", "HDUCLAS1": "INDEX", "HDUCLAS2": "HDU"})
+    return _write_release(folder, obs, hdu_index, gzip_index=True)
