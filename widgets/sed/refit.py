@@ -1,11 +1,17 @@
 """Refit a spectral model to flux points, instantly: no data reduction, only the stored likelihood profiles.
 
 The likelihood is gammapy's: ``FluxPointsDataset(stat_type="profile")`` interpolates each bin's
-profile (``norm_scan``, ``stat_scan``) with gammapy's ``interpolate_profile``; catalog points join
-the same fit with ``stat_type="chi2"`` or ``"distrib"`` (a joint multi-instrument fit); gammapy's
-``Fit`` minimises the sum. :class:`ProfileDataset` is that dataset with two things computed once
-instead of at every evaluation: the flux points' reference fluxes (gammapy rebuilds its maps each
-time) and the model's energies. Its statistic is gammapy's, unchanged (tested equal).
+profile (``norm_scan``, ``stat_scan``) with gammapy's ``interpolate_profile``. Every set of points
+in the fit that has profiles (a job's, or any gadf ``likelihood`` SED, whatever the instrument) joins
+by its profiles; only sets without them (catalog points) join with ``stat_type="chi2"`` or
+``"distrib"``. Gammapy's ``Fit`` minimises the sum: a joint multi-instrument fit.
+:class:`ProfileDataset` is gammapy's dataset with two things computed once instead of at every
+evaluation: the flux points' reference fluxes (gammapy rebuilds its maps each time) and the model's
+energies. Its statistic is gammapy's, unchanged (tested equal).
+
+gammapy's log-parabola uses the natural log, ``(E/E0)^(-alpha - beta ln(E/E0))``; papers often use
+log10 (the joint-crab paper, Nigro et al. 2019): ``beta_log10 = ln(10) beta``. The text of a refit
+gives both (:func:`parameters_text`).
 """
 
 from __future__ import annotations
@@ -17,10 +23,16 @@ from dataclasses import dataclass
 import astropy.units as u
 import numpy as np
 
+from widgets.sed.points import has_profiles  # stat_scan and stat: what gammapy's profile statistic reads
+
 MODELS = {"pl": "power law", "lp": "log-parabola", "ecpl": "power law with exponential cut-off",
           "bpl": "broken power law"}
 CATALOG_STATS = ("chi2", "distrib")
+STAT_NAMES = {"profile": "profiles", "chi2": "chi2", "distrib": "distrib"}
 DNDE = u.Unit("cm-2 s-1 TeV-1")
+LN10 = float(np.log(10.0))
+BETA_CONVENTION = ("natural log, as gammapy: dnde = amplitude (E/reference)^(-alpha - beta ln(E/reference)); "
+                   "in log10 (e.g. Nigro et al. 2019) beta_log10 = ln(10) beta")
 PLAIN_UNITS = {u.Unit("TeV"): "TeV", u.Unit("TeV-1"): "TeV-1", u.dimensionless_unscaled: "", DNDE: "dnde"}
 
 
@@ -28,6 +40,26 @@ def _plain_parameters(spectral) -> list:
     """(name, Parameter) pairs when all are in TeV-based units (energies TeV, dN/dE cm-2 s-1 TeV-1), else []."""
     pairs = [(p.name, p) for p in spectral.parameters]
     return pairs if all(p.unit in PLAIN_UNITS for _, p in pairs) else []
+
+
+def beta_log10(spectral) -> tuple[float, float] | None:
+    """A log-parabola's beta and its error in the log10 convention (ln 10 times gammapy's); else None."""
+    if spectral.tag[0] != "LogParabolaSpectralModel":
+        return None
+    beta = spectral.parameters["beta"]
+    return LN10 * beta.value, LN10 * beta.error
+
+
+def parameters_text(spectral) -> str:
+    """The free parameters with errors; a log-parabola's beta says its convention and gives the log10 value."""
+    parts = []
+    for p in spectral.parameters.free_parameters:
+        text = f"{p.name} = {p.value:.4g} ± {p.error:.2g}{' ' + str(p.unit) if str(p.unit) else ''}"
+        log10 = beta_log10(spectral) if p.name == "beta" else None
+        if log10 is not None:
+            text += f" (natural log; {log10[0]:.4g} ± {log10[1]:.2g} in log10)"
+        parts.append(text)
+    return ", ".join(parts)
 
 
 class RefitError(ValueError):
@@ -148,12 +180,16 @@ class Refit:
     def success(self) -> bool:
         return bool(self.result.success)
 
+    @property
+    def statistics(self) -> dict[str, str]:
+        """Each included set's statistic: ``profile`` (its likelihood profiles), ``chi2`` or ``distrib``."""
+        return dict(zip(self.included, (d.stat_type for d in self.datasets)))
+
     def summary(self) -> str:
-        """Parameters with errors and the fit statistic, in one line."""
-        pars = ", ".join(f"{p.name} = {p.value:.4g} ± {p.error:.2g}{' ' + str(p.unit) if str(p.unit) else ''}"
-                         for p in self.model.parameters.free_parameters)
-        data = " + ".join(self.included)
-        return (f"{MODELS[self.kind]} fitted to {data}: {pars}; fit statistic {self.result.total_stat:.2f} "
+        """Parameters with errors (a log-parabola's beta in both conventions) and the fit statistic, in one line."""
+        data = " + ".join(f"{label} ({STAT_NAMES[stat]})" for label, stat in self.statistics.items())
+        return (f"{MODELS[self.kind]} fitted to {data}: {parameters_text(self.model)}; "
+                f"fit statistic {self.result.total_stat:.2f} "
                 f"({sum(int(np.sum(d.mask)) for d in self.datasets)} points, "
                 f"{len(self.model.parameters.free_parameters)} free parameters)")
 
@@ -162,35 +198,42 @@ def refit(kind: str, points, label: str = "flux points", others: list | None = N
           catalog_stat: str = "chi2") -> Refit:
     """Fit a ``kind`` model to the likelihood profiles of ``points`` and, jointly, to ``others``.
 
-    ``others`` are (label, FluxPoints) pairs without profiles, fitted with ``catalog_stat``
-    (``chi2`` or ``distrib``). A fit that does not converge is returned with ``success`` False.
+    ``others`` are (label, FluxPoints) pairs: those with likelihood profiles join by their profiles,
+    the others with ``catalog_stat`` (``chi2`` or ``distrib``). A fit that does not converge is
+    returned with ``success`` False.
     """
     from gammapy.modeling import Fit
     from gammapy.modeling.models import SkyModel
 
-    if "stat_scan" not in points.available_quantities:
+    if not has_profiles(points):
         raise RefitError(f"{label} have no likelihood profiles to refit (a job's flux points have them).")
     if catalog_stat not in CATALOG_STATS:
         raise RefitError(f"Unknown statistic {catalog_stat!r} for catalog points: use chi2 or distrib.")
     spectral = start_model(kind, points)
     model = SkyModel(spectral_model=spectral, name=f"refit-{kind}")
-    cls = _dataset_class()
-    datasets = [cls(models=[model], data=points, stat_type="profile", name="profiles")]
-    included = [label]
-    for other_label, other in others or []:
-        try:
-            dataset = cls(models=[model], data=other, stat_type=catalog_stat, name=other_label)
-            dataset.stat_sum()
-        except Exception as exc:  # noqa: BLE001 - gammapy cannot use these points with this statistic
-            raise RefitError(f"{other_label} cannot join the fit with gammapy's {catalog_stat} statistic "
-                             f"({type(exc).__name__}: {str(exc)[:120]}); try {_other(catalog_stat)}.") from None
-        datasets.append(dataset)
-        included.append(other_label)
+    datasets, included = [], []
+    for set_label, data in [(label, points), *(others or [])]:
+        stat = "profile" if has_profiles(data) else catalog_stat
+        name = set_label if set_label not in included else f"{set_label} ({len(included) + 1})"
+        datasets.append(_joined(model, data, stat, name))
+        included.append(name)
     try:
         result = Fit().run(datasets)
     except Exception as exc:  # noqa: BLE001 - a fit that fails outright (not only without converging)
         raise RefitError(f"The {MODELS[kind]} fit failed ({type(exc).__name__}: {str(exc)[:160]}).") from None
     return Refit(kind, result, spectral, datasets, included)
+
+
+def _joined(model, points, stat: str, label: str):
+    """The dataset of one set of points in the fit, or a RefitError that says why it cannot join."""
+    try:
+        dataset = _dataset_class()(models=[model], data=points, stat_type=stat, name=label)
+        dataset.stat_sum()
+    except Exception as exc:  # noqa: BLE001 - gammapy cannot use these points with this statistic
+        how = "by its likelihood profiles" if stat == "profile" else f"with gammapy's {stat} statistic"
+        hint = "" if stat == "profile" else f"; try {_other(stat)}"
+        raise RefitError(f"{label} cannot join the fit {how} ({type(exc).__name__}: {str(exc)[:120]}){hint}.") from None
+    return dataset
 
 
 def _other(stat: str) -> str:
@@ -201,13 +244,20 @@ def main_points(state):
     """The points a refit is for: the followed job's, else the first layer with likelihood profiles."""
     layer = state.layer("job/points")
     if layer is None:
-        layer = next((p for p in state.layers if p.kind == "points" and "stat_scan" in p.points.available_quantities),
-                     None)
+        layer = next((p for p in state.layers if p.kind == "points" and has_profiles(p.points)), None)
     return layer
 
 
+def shown_points(state) -> list[str]:
+    """The keys of the visible points besides the refit's own: what the widget's joint refit includes."""
+    main = main_points(state)
+    return [p.key for p in state.layers if p.kind == "points" and p.visible and main is not None
+            and p is not main and p.points is not main.points]
+
+
 def refit_layers(state, kind: str = "pl", include: list[str] | None = None, catalog_stat: str = "chi2"):
-    """Refit ``kind`` to the plot's points with profiles (joint with the ``include``d points layers).
+    """Refit ``kind`` to the plot's points with profiles, jointly with the ``include``d points layers
+    (by their profiles when they have them, else with ``catalog_stat``).
 
     Returns (Refit, layers to show); raises RefitError with a sentence. Any thread.
     """
@@ -221,7 +271,8 @@ def refit_layers(state, kind: str = "pl", include: list[str] | None = None, cata
         if found is None:
             known = ", ".join(sorted({p.group for p in state.layers if p.kind == "points" and p is not main}))
             raise RefitError(f"There are no flux points called {name!r} to include; the plot has: {known or 'none'}.")
-        others.append((found.label, found.points))
+        if found is not main and found.points is not main.points:  # the main points are in already
+            others.append((found.label, found.points))
     label = main.label if main.source != "job" else "the job's flux points"
     fit = refit(kind, main.points, label=label, others=others, catalog_stat=catalog_stat)
     if not fit.success:

@@ -27,7 +27,7 @@ import traitlets as t
 from widgets.sed import export
 from widgets.sed.figure import SEDFigure
 from widgets.sed.legend import Legend
-from widgets.sed.refit import MODELS, RefitError, refit_layers
+from widgets.sed.refit import MODELS, RefitError, parameters_text, refit_layers, shown_points
 from widgets.sed.state import SEDState
 from widgets.sed.units import ENERGY_UNITS, SED_TYPE_NAMES, SED_TYPES
 
@@ -157,12 +157,17 @@ class SEDPlot(w.VBox):
         return path
 
     def save_model(self, path) -> Path | None:
-        """Write the last refit model as gammapy YAML (values, errors, covariance)."""
+        """Write the last refit model: gammapy YAML (values, errors, covariance), or its parameters as an
+        ECSV or FITS table, chosen by the suffix (a log-parabola's beta with its convention, both ways)."""
         if self.state.refit_result is None or not self.state.refit_result.success:
             self.state.fail("There is no refit to save yet: refit a model first.")
             return None
         path = Path(path)
-        path.write_text(export.refit_yaml(self.state.refit_result))
+        try:
+            path.write_bytes(export.refit_bytes(self.state.refit_result, path.suffix))
+        except export.ExportError as exc:
+            self.state.fail(str(exc))
+            return None
         return path
 
     def save_image(self, path, on_saved=None) -> None:
@@ -203,15 +208,14 @@ class SEDPlot(w.VBox):
     def _refit_bar(self) -> w.HBox:
         kind = w.Dropdown(options=[(name, key) for key, name in MODELS.items()], value="pl", description="Refit",
                           layout=w.Layout(width="22em"))
-        joint = w.Checkbox(value=False, description="with the catalog points shown", indent=False,
+        joint = w.Checkbox(value=False, description="with the other points shown", indent=False,
                            layout=w.Layout(width="auto"))
         stat = w.Dropdown(options=["chi2", "distrib"], value="chi2", layout=w.Layout(width="7em"))
         button = w.Button(description="Refit", icon="line-chart", button_style="primary", layout=w.Layout(width="auto"))
         button.add_class("portal-sed-refit-button")
 
         def run(_b):
-            include = [p.group for p in self.state.layers if joint.value and p.kind == "points"
-                       and p.source == "catalog" and p.visible]
+            include = shown_points(self.state) if joint.value else []  # by their profiles when they have them
             self.state.say(f"Fitting a {MODELS[kind.value]} to the likelihood profiles...", "working")
             self.state.background.run(refit_layers, self.state, kind.value, include, stat.value,
                                       on_done=lambda found: self._show_refit(*found), on_error=self.state.failed)
@@ -282,8 +286,7 @@ class SEDPlot(w.VBox):
         models = self.state.job_model
         if models is not None and len(models):
             spectral = models[0].spectral_model
-            pars = ", ".join(f"{p.name} = {p.value:.4g} ± {p.error:.2g}" for p in spectral.parameters.free_parameters)
-            lines.append(f"Job's forward-folded fit ({spectral.tag[0]}): {pars}")
+            lines.append(f"Job's forward-folded fit ({spectral.tag[0]}): {parameters_text(spectral)}")
         fit = self.state.refit_result
         if fit is not None:
             lines.append(("Refit: " if fit.success else "Refit (did not converge): ") + fit.summary())
