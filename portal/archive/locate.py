@@ -1,57 +1,157 @@
 """Where the archive keeps observations: obs ids -> GADF release folders (for the analysis jobs).
 
-Fast and light on imports: sqlite3 and the job-definition dataclasses only.
+An observation is named by its obs id (``23523``) or, since releases may share obs ids (H.E.S.S.
+DR1 and a later release of the same runs), by ``<collection>/<obs_id>`` (``hess-dl3-dr1/23523``),
+the collection being the release's ``obs_collection``. An unqualified obs id that several
+collections hold is refused with the qualified forms to write: there is never a silent choice.
+
+Fast and light on imports: sqlite3 and the job-definition modules only.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 from portal.uws.definitions import ObservationLocation, UsageError
+from portal.uws.params import obs_item
 
-_SQL = ('SELECT o."obs_number", r."path", o."target_name", o."s_ra", o."s_dec" '
+__all__ = ["locate_observations", "naming_problems"]
+
+_SQL = ('SELECT o."obs_number", o."obs_collection", r."path", o."target_name", o."s_ra", o."s_dec" '
         'FROM "ivoa.obscore" AS o LEFT JOIN "archive_release" AS r ON r.id = o."release_id" '
         'WHERE o."obs_number" IN ({marks}) ORDER BY r.id, o."_id"')
+_COLLECTIONS = 'SELECT DISTINCT "collection" FROM "archive_release"'
 
 
-def locate_observations(db_path: Path, obs_ids: list[int]) -> list[ObservationLocation]:
-    """The release folder of each observation, in the order asked.
+@dataclass
+class _Held:
+    """What the archive holds of some obs ids: per obs id, per collection, the location (None: no files)."""
+
+    by_id: dict[int, dict[str, ObservationLocation | None]] = field(default_factory=dict)
+    collections: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Problems:
+    naming: list[str] = field(default_factory=list)  # ambiguous, unknown collection, not in its collection
+    unknown: list[int] = field(default_factory=list)
+    no_files: list[int] = field(default_factory=list)
+
+    def message(self) -> str | None:
+        parts = list(self.naming)
+        unknown, no_files = list(dict.fromkeys(self.unknown)), list(dict.fromkeys(self.no_files))
+        if unknown:
+            parts.append(f"unknown obs id{'s' if len(unknown) > 1 else ''}: {', '.join(map(str, unknown))}")
+        if no_files:
+            parts.append(f"obs id{'s' if len(no_files) > 1 else ''} {', '.join(map(str, no_files))} "
+                         "have no data files (synthetic rows)")
+        if not parts:
+            return None
+        hint = " (search the archive for valid ids)" if self.unknown or self.no_files else ""
+        return "; ".join(parts) + hint
+
+
+def _read(db_path: Path, numbers: list[int]) -> _Held:
+    held = _Held()
+    if not numbers or not Path(db_path).exists():
+        return held
+    conn = sqlite3.connect(f"file:{quote(str(db_path))}?mode=ro", uri=True)
+    try:
+        held.collections.update(row[0] for row in conn.execute(_COLLECTIONS))
+        for start in range(0, len(numbers), 500):
+            chunk = numbers[start:start + 500]
+            for number, collection, path, target, ra, dec in conn.execute(
+                    _SQL.format(marks=", ".join("?" * len(chunk))), chunk):
+                held.collections.add(collection)
+                places = held.by_id.setdefault(number, {})
+                if collection not in places:
+                    places[collection] = None if path is None else ObservationLocation(
+                        number, Path(path), target, ra, dec, collection)
+    except sqlite3.Error as exc:
+        raise UsageError(f"the archive cannot be read ({exc})") from None
+    finally:
+        conn.close()
+    return held
+
+
+def _and(items: list[str], word: str = "and") -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+def _ambiguous(collections: tuple[str, ...], numbers: list[int]) -> str:
+    forms = _and([f"{c}/{numbers[0]}" for c in collections], "or")
+    if len(numbers) == 1:
+        return f"obs id {numbers[0]} is in collections {_and(list(collections))}: write {forms}"
+    return (f"obs ids {', '.join(map(str, numbers))} are in collections {_and(list(collections))}: write {forms}, "
+            "and likewise for the others")
+
+
+def _resolve(held: _Held, refs: list[tuple[str | None, int]]) -> tuple[list[ObservationLocation], _Problems]:
+    found: list[ObservationLocation] = []
+    problems = _Problems()
+    ambiguous: dict[tuple[str, ...], list[int]] = {}
+    strangers: dict[str, list[int]] = {}
+    for collection, number in refs:
+        places = held.by_id.get(number, {})
+        with_files = {c: loc for c, loc in places.items() if loc is not None}
+        if collection is None:
+            if len(with_files) == 1:
+                found.append(next(iter(with_files.values())))
+            elif with_files:
+                ambiguous.setdefault(tuple(sorted(with_files)), []).append(number)
+            elif places:
+                problems.no_files.append(number)
+            else:
+                problems.unknown.append(number)
+        elif places.get(collection) is not None:
+            found.append(places[collection])
+        elif collection in places:
+            problems.no_files.append(number)
+        elif collection not in held.collections:
+            strangers.setdefault(collection, []).append(number)
+        else:
+            elsewhere = f" (it is in {_and(sorted(with_files))})" if with_files else ""
+            problems.naming.append(f"obs id {number} is not in collection {collection}{elsewhere}")
+    for collections, numbers in ambiguous.items():
+        problems.naming.append(_ambiguous(collections, numbers))
+    known = ", ".join(sorted(held.collections)) or "none yet"
+    for collection, numbers in strangers.items():
+        problems.naming.append(f"the archive has no collection {collection!r} (asked for "
+                               f"{', '.join(f'{collection}/{n}' for n in numbers)}; its collections: {known})")
+    return found, problems
+
+
+def _refs(obs_ids: Iterable[int | str]) -> list[tuple[str | None, int]]:
+    try:
+        return [obs_item(i) for i in obs_ids]
+    except ValueError as exc:
+        raise UsageError(f"not an observation: {exc}") from None
+
+
+def naming_problems(db_path: Path, obs_ids: Iterable[int | str]) -> str | None:
+    """What is wrong with how ``obs_ids`` name the archive's observations: an unqualified id that several
+    collections hold, an unknown collection, an id its named collection does not hold (a sentence, or None).
+    Ids the archive does not hold at all are not counted here (the job names them when it runs)."""
+    refs = _refs(obs_ids)
+    held = _read(db_path, sorted({n for _, n in refs}))
+    return _Problems(naming=_resolve(held, refs)[1].naming).message()
+
+
+def locate_observations(db_path: Path, obs_ids: Iterable[int | str]) -> list[ObservationLocation]:
+    """The release folder of each observation, in the order asked (items: obs ids or ``"<collection>/<obs_id>"``).
 
     Raises :class:`UsageError` naming the obs ids the archive does not know (or holds without files,
-    such as synthetic rows). An obs id present in several releases resolves to the release ingested
-    first.
+    such as synthetic rows), the unqualified ids that several collections hold (with the qualified forms
+    to write), unknown collections and ids their collection does not hold.
     """
-    wanted = [int(i) for i in obs_ids]
-    found: dict[int, ObservationLocation] = {}
-    no_files: list[int] = []
-    if wanted and Path(db_path).exists():
-        conn = sqlite3.connect(f"file:{quote(str(db_path))}?mode=ro", uri=True)
-        try:
-            unique = sorted(set(wanted))
-            for start in range(0, len(unique), 500):
-                chunk = unique[start:start + 500]
-                sql = _SQL.format(marks=", ".join("?" * len(chunk)))
-                for number, path, target, ra, dec in conn.execute(sql, chunk):
-                    if number in found:
-                        continue
-                    if path is None:
-                        no_files.append(number)
-                        continue
-                    found[number] = ObservationLocation(number, Path(path), target, ra, dec)
-        except sqlite3.Error as exc:
-            raise UsageError(f"the archive cannot be read ({exc})") from None
-        finally:
-            conn.close()
-    unknown = [i for i in dict.fromkeys(wanted) if i not in found and i not in no_files]
-    problems = []
-    if unknown:
-        problems.append(f"unknown obs id{'s' if len(unknown) > 1 else ''}: {', '.join(map(str, unknown))}")
-    without = [i for i in dict.fromkeys(no_files) if i not in found]
-    if without:
-        problems.append(f"obs id{'s' if len(without) > 1 else ''} {', '.join(map(str, without))} "
-                        "have no data files (synthetic rows)")
-    if problems:
-        raise UsageError("; ".join(problems) + " (search the archive for valid ids)")
-    return [found[i] for i in wanted]
+    refs = _refs(obs_ids)
+    held = _read(db_path, sorted({n for _, n in refs}))
+    found, problems = _resolve(held, refs)
+    message = problems.message()
+    if message:
+        raise UsageError(message)
+    return found

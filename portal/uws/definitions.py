@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Protocol
 
-ParameterType = Literal["int", "float", "string", "bool", "int-list", "choice"]
+#: ``obs-list``: observations of the archive, each an obs id (``23523``) or ``<collection>/<obs_id>``
+#: (``hess-dl3-dr1/23523``, the collection being the ObsCore ``obs_collection``); the service refuses an
+#: unqualified id that several collections hold, and the same observation given twice.
+ParameterType = Literal["int", "float", "string", "bool", "int-list", "obs-list", "choice"]
 
 REQUIRED: Any = object()  # marks a parameter without default
 
@@ -88,6 +91,7 @@ class ObservationLocation:
     target_name: str | None = None
     ra: float | None = None  # pointing, ICRS degrees
     dec: float | None = None
+    collection: str | None = None  # the release's obs_collection in the archive
 
 
 class JobContext(Protocol):
@@ -98,8 +102,10 @@ class JobContext(Protocol):
     workdir: Path  # the job's own folder; results are written here
     log: logging.Logger  # captured into the job's `log` result, readable while it runs
 
-    def locate(self, obs_ids: list[int]) -> list[ObservationLocation]:
-        """Resolve obs ids through the archive. Unknown ids raise :class:`UsageError` naming them."""
+    def locate(self, obs_ids: list[int | str]) -> list[ObservationLocation]:
+        """Resolve observations through the archive, one location per item, in order: obs ids or
+        ``"<collection>/<obs_id>"`` (the items of an ``obs-list`` parameter). Unknown ids, and an
+        unqualified id that several collections hold, raise :class:`UsageError` naming them."""
 
     def publish(self, result_id: str, path: Path, mime_type: str) -> None:
         """Make ``path`` (inside workdir) available as result ``result_id``, now, even while EXECUTING.

@@ -7,22 +7,31 @@ complete stored set into the typed dict the run function receives, defaults fill
 applies the definition's own ``validate`` rules across parameters.
 Parameter names are matched without regard to case (as TAP requires); stored names are the
 definition's own spelling.
+
+An ``obs-list`` value is a list of observations: an obs id stays an ``int``, a qualified one is the
+text ``"<collection>/<obs_id>"`` (see :func:`obs_item`). Whether the archive holds them, once, is
+checked by :func:`check_observations` (the service calls it when a job is created or changed).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from portal.parsing import NOT_XML, ValueProblem, parse_number
 from portal.uws.definitions import JobDefinition, Parameter
 
-__all__ = ["ParameterError", "check_text", "normalize", "typed", "convert"]
+__all__ = ["ParameterError", "check_text", "normalize", "typed", "convert", "obs_item", "repeated_observation",
+           "check_observations"]
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 MAX_VALUE_LENGTH = 100_000
 MAX_LIST_LENGTH = 10_000
+# a collection name as the archive accepts it (portal.archive.layout.check_collection)
+COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def check_text(what: str, text: str) -> None:
@@ -59,13 +68,16 @@ def convert(p: Parameter, text: str) -> Any:
         if low in _FALSE:
             return False
         raise ParameterError(f"parameter {p.name}: {text!r} is not a boolean (true or false)")
-    if p.type == "int-list":
+    if p.type in ("int-list", "obs-list"):
         items = [item for item in text.replace(";", ",").replace(" ", ",").split(",") if item.strip()]
         if not items:
-            raise ParameterError(f"parameter {p.name}: give at least one integer (comma-separated)")
+            what = "integer" if p.type == "int-list" else "obs id"
+            raise ParameterError(f"parameter {p.name}: give at least one {what} (comma-separated)")
         if len(items) > MAX_LIST_LENGTH:
             raise ParameterError(f"parameter {p.name}: too many values ({len(items)}, at most {MAX_LIST_LENGTH})")
-        return [_number(p, item, True) for item in items]
+        if p.type == "int-list":
+            return [_number(p, item, True) for item in items]
+        return _observations(p, items)
     if p.type == "choice":
         choices = p.choices or ()
         if text in choices:
@@ -77,6 +89,76 @@ def convert(p: Parameter, text: str) -> Any:
     if p.type == "string":
         return text
     raise ParameterError(f"parameter {p.name}: unknown type {p.type!r} in the job definition")
+
+
+def _split(item: str) -> tuple[str | None, str]:
+    collection, sep, number = item.strip().rpartition("/")
+    if sep and not COLLECTION.fullmatch(collection):
+        raise ValueError(f"{collection!r} (in {item.strip()!r}) is not a collection name: write <collection>/<obs id>, "
+                         "the collection as the archive's obs_collection gives it")
+    return (collection if sep else None), number
+
+
+def obs_item(item: int | str) -> tuple[str | None, int]:
+    """``(collection, obs id)`` of an ``obs-list`` item: ``23523`` gives ``(None, 23523)``,
+    ``"hess-dl3-dr1/23523"`` gives ``("hess-dl3-dr1", 23523)``; ValueError for anything else."""
+    if isinstance(item, bool):
+        raise ValueError(f"{item!r} is not an obs id")
+    if isinstance(item, int):
+        return None, item
+    collection, number = _split(str(item))
+    return collection, int(number)
+
+
+def _observations(p: Parameter, items: list[str]) -> list[int | str]:
+    out: list[int | str] = []
+    for item in items:
+        try:
+            collection, text = _split(item)
+        except ValueError as exc:
+            raise ParameterError(f"parameter {p.name}: {exc}") from None
+        if collection is not None and not text.strip():
+            raise ParameterError(f"parameter {p.name}: {item.strip()!r} has no obs id after its collection")
+        number = _number(p, text, True)
+        out.append(number if collection is None else f"{collection}/{number}")
+    repeated = repeated_observation(out)
+    if repeated:
+        raise ParameterError(f"parameter {p.name}: {repeated}")
+    return out
+
+
+def repeated_observation(items: Iterable[int | str]) -> str | None:
+    """A sentence about the first observation given twice (the same obs id, qualified or not, from one
+    collection or two: the same run), or None."""
+    seen: dict[int, str] = {}
+    for item in items:
+        number = obs_item(item)[1]
+        if number in seen:
+            forms = f" ({seen[number]} and {item})" if seen[number] != str(item) else ""
+            return (f"obs id {number} is given twice{forms}: a job takes each observation once, "
+                    "from one collection")
+        seen[number] = str(item)
+    return None
+
+
+def check_observations(definition: JobDefinition, stored: Iterable[tuple[str, str]],
+                       archive_db: Path | None) -> None:
+    """Check the ``obs-list`` values of ``stored`` against the archive: an unqualified obs id that
+    several collections hold, an unknown collection or an obs id that its named collection does not
+    hold raise :class:`ParameterError` (ids the archive does not know at all are left to the job,
+    which names them when it runs). Without an archive (or its module) there is nothing to check."""
+    values = dict(stored)
+    lists = [p for p in definition.parameters if p.type == "obs-list" and p.name in values]
+    if not lists or archive_db is None or not Path(archive_db).is_file():
+        return
+    try:
+        from portal.archive.locate import naming_problems
+    except ImportError:
+        return
+    for p in lists:
+        problem = naming_problems(archive_db, convert(p, values[p.name]))
+        if problem:
+            raise ParameterError(f"parameter {p.name}: {problem}")
 
 
 def _lookup(definition: JobDefinition) -> dict[str, Parameter]:

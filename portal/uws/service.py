@@ -51,7 +51,7 @@ from portal.uws.models import (
     Outcome,
     utcnow,
 )
-from portal.uws.params import ParameterError, check_text, normalize, typed
+from portal.uws.params import ParameterError, check_observations, check_text, normalize, typed
 from portal.uws.queue import Dispatcher
 from portal.uws.recovery import record_interrupted
 from portal.uws.render import JobListRenderer, list_name_of
@@ -193,6 +193,12 @@ class JobService:
             return min(created + self.config.lifetime, limit)
         return min(requested, limit)
 
+    async def _check_observations(self, definition: JobDefinition, stored: Iterable[tuple[str, str]]) -> None:
+        """Observations (``obs-list`` parameters) the archive holds in several collections, or not in the
+        one named: ParameterError (HTTP 400), before the job may exist or run."""
+        if any(p.type == "obs-list" for p in definition.parameters):
+            await asyncio.to_thread(check_observations, definition, list(stored), self.config.archive_db)
+
     # -- requests ----------------------------------------------------------------------------
 
     async def create(self, user: str | None, job_list: str, params: Iterable[tuple[str, str]], *,
@@ -209,6 +215,7 @@ class JobService:
             stored = normalize(definition, params)
             if run:
                 typed(definition, stored)
+            await self._check_observations(definition, stored)
         except ParameterError as exc:
             raise InvalidRequest(str(exc)) from None
         now = utcnow()
@@ -308,6 +315,7 @@ class JobService:
             raise InvalidPhase(f"Job {job_id} is {job.phase.value} and cannot be run again; create a new job")
         try:
             typed(self.definition(job_list), job.parameters)
+            await self._check_observations(self.definition(job_list), job.parameters)
         except ParameterError as exc:
             raise InvalidRequest(str(exc)) from None
         self.store.mark_queued(job_id, utcnow())
@@ -348,6 +356,7 @@ class JobService:
             raise InvalidPhase(f"Parameters can change only while the job is PENDING; it is {job.phase.value}")
         try:
             stored = normalize(self.definition(job_list), params, job.parameters)
+            await self._check_observations(self.definition(job_list), stored)
         except ParameterError as exc:
             raise InvalidRequest(str(exc)) from None
         if not self.store.set_parameters(job_id, stored):

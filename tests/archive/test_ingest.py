@@ -200,7 +200,8 @@ def test_same_obs_ids_in_two_releases(tmp_path):
     db = tmp_path / store.DB_NAME
     assert ingest_release(db, first) == 3 and ingest_release(db, second) == 3
     assert count(db) == 6
-    assert locate_observations(db, [1001])[0].release_dir == first.resolve()  # the first ingested wins
+    with pytest.raises(UsageError, match="obs id 1001 is in collections a and b: write a/1001 or b/1001"):
+        locate_observations(db, [1001])  # no silent choice (see test_collections.py)
     assert np.all([r[0] for r in query(db, "SELECT DISTINCT obs_collection FROM ivoa.obscore")[1]])
 
 

@@ -1,8 +1,9 @@
 """Job definitions for the job-service tests: real functions, run by the real service.
 
 ``count`` counts slowly (so it can be aborted or run out of time), publishes its counter as it
-goes and can fail on purpose; ``echo`` writes back its typed parameters and records an input.
-A server started with ``PORTAL_JOB_DEFINITIONS=tests.uws.jobs:DEFINITIONS`` offers both.
+goes and can fail on purpose; ``echo`` writes back its typed parameters and records an input;
+``observations`` opens archive observations as the analyses do (no analysis) and publishes ``inputs``.
+A server started with ``PORTAL_JOB_DEFINITIONS=tests.uws.jobs:DEFINITIONS`` offers them all.
 """
 
 from __future__ import annotations
@@ -55,7 +56,20 @@ ECHO = JobDefinition(
     execution_duration=60,
 )
 
-DEFINITIONS = (COUNT, ECHO)
+OBSERVATIONS = JobDefinition(
+    name="observations",
+    description="Opens the observations of the archive as the analyses do, records their files and publishes "
+                "which were used (every one): no analysis.",
+    run="tests.uws.jobs:observations",
+    parameters=(
+        Parameter("obs_ids", "obs-list", "Observations: obs ids or <collection>/<obs_id>.", ucd="meta.id;obs",
+                  column="obs_id"),
+    ),
+    results=(ResultSpec("inputs", "application/json", "The observations opened, with their collections."),),
+    execution_duration=300,
+)
+
+DEFINITIONS = (COUNT, ECHO, OBSERVATIONS)
 
 
 def count(ctx, params: dict) -> None:
@@ -96,3 +110,10 @@ def echo(ctx, params: dict) -> None:
     out.write_text(json.dumps({k: v for k, v in params.items()}))
     ctx.publish("echo", out, "application/json")
     ctx.log.info("echoed %s", sorted(params))
+
+
+def observations(ctx, params: dict) -> None:
+    from portal.jobs.context import open_observations
+
+    with open_observations(ctx, params["obs_ids"], ("aeff",)) as inputs:
+        inputs.selected(inputs.requested, {})

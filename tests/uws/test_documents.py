@@ -21,7 +21,7 @@ def test_definitions_as_json(uws):
     response = uws.client.get("/uws", params={"format": "json"}, headers=uws.headers(A))
     assert response.status_code == 200
     defs = {d["name"]: d for d in response.json()["definitions"]}
-    assert set(defs) == {"count", "echo"}
+    assert set(defs) == {"count", "echo", "observations"}
     echo = defs["echo"]
     assert echo["url"] == "http://testserver/uws/echo"
     params = {p["name"]: p for p in echo["parameters"]}
@@ -77,7 +77,7 @@ def test_cached_job_list_equals_vo_models_rendering():
 def test_default_definitions_are_explicit():
     extra = default_definitions({"PORTAL_JOB_DEFINITIONS": "tests.uws.jobs:DEFINITIONS"})
     names = [d.name for d in extra]
-    assert names[-2:] == ["count", "echo"]
+    assert names[-3:] == ["count", "echo", "observations"]
     try:
         from portal.jobs import DEFINITIONS
     except ImportError:

@@ -173,8 +173,10 @@ class JobLauncher(w.VBox):
             elif p.type == "choice":
                 widget = w.Dropdown(options=list(p.choices or ()), tooltip=tip, layout=w.Layout(width="12em"))
             else:
-                widget = w.Text(placeholder=_bounds(p) or p.type, tooltip=tip,
-                                layout=w.Layout(width="30em" if p.type in ("int-list", "string") else "12em"))
+                wide = p.type in ("int-list", "obs-list", "string")
+                hint = "e.g. 23523, 23526 or hess-dl3-dr1/23523" if p.type == "obs-list" else p.type
+                widget = w.Text(placeholder=_bounds(p) or hint, tooltip=tip,
+                                layout=w.Layout(width="30em" if wide else "12em"))
             widget.add_class(f"portal-param-{p.name}")
             widget.observe(lambda c, n=p.name, wd=widget: self._typed(n, wd, c), "value")
             name = w.HTML(f"<span title='{html.escape(tip, quote=True)}'>{html.escape(label)}</span>",

@@ -5,6 +5,8 @@ ObsCore column of the selected rows (``obs_id`` for a list of observation ids), 
 of value (``pos.eq.ra;meta.main``: the target's right ascension; ``phys.angSize;src``: its size).
 :func:`prefill` turns the dashboard's target and selected rows into form texts by those rules
 alone, so a job kind added with ``PORTAL_JOB_DEFINITIONS`` is pre-filled without code of its own.
+An ``obs-list`` parameter gets plain obs ids, or ``<collection>/<obs_id>`` for every row when the
+selection spans several collections (ObsCore ``obs_collection``): releases may share obs ids.
 
 A size parameter (``phys.angSize``) is an on-region radius: :func:`region_radius` makes one that
 contains an extended source, and a point-like source keeps the definition's default (the
@@ -20,10 +22,12 @@ from astropy.coordinates import SkyCoord
 
 from portal.catalogs.extent import SourceSize
 from portal.uws.definitions import Parameter
+from portal.uws.params import obs_item
 from widgets.client import Definition
 
 __all__ = ["prefill", "summary", "column_values", "origins", "region_radius"]
 
+COLLECTION_COLUMN = "obs_collection"  # ObsCore: the release an observation belongs to
 LIVETIME_COLUMNS = ("livetime", "t_exptime")  # seconds: the portal's high-energy column, else ObsCore's
 #: Radius of a 2D Gaussian's 70 % containment in units of its sigma, sqrt(-2 ln 0.3): HGPS's R70.
 CONTAINMENT_70 = math.sqrt(-2 * math.log(0.3))
@@ -54,10 +58,41 @@ def _number(p: Parameter, value: float, digits: int = 6) -> str:
     return f"{value:.{digits}g}" if p.type == "float" else str(int(round(value)))
 
 
+def _text(value) -> str | None:
+    if np.ma.is_masked(value):
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    value = value.item() if hasattr(value, "item") else value
+    text = str(value).strip()
+    return text or None
+
+
+def _observations(p: Parameter, rows) -> str | None:
+    """The rows' observations, each once: plain obs ids, or all qualified by collection when the rows
+    come from several collections (an obs id then may name two observations)."""
+    pairs = []
+    for i in range(len(rows)):
+        number = _text(rows[p.column][i])
+        collection = _text(rows[COLLECTION_COLUMN][i]) if COLLECTION_COLUMN in rows.colnames else None
+        if number is None:
+            continue
+        try:
+            pairs.append((collection, int(float(number))))
+        except ValueError:
+            return None
+    pairs = list(dict.fromkeys(pairs))
+    if len({c for c, _ in pairs}) > 1 and all(c for c, _ in pairs):
+        return ",".join(f"{c}/{n}" for c, n in pairs)
+    return ",".join(map(str, dict.fromkeys(n for _, n in pairs))) or None
+
+
 def _from_column(p: Parameter, rows) -> str | None:
     values = column_values(rows, p.column)
     if not values:
         return None
+    if p.type == "obs-list":
+        return _observations(p, rows)
     if p.type == "int-list":
         ids, seen = [], set()
         for v in values:
@@ -152,41 +187,48 @@ def prefill(definition: Definition, rows=None, target: SkyCoord | None = None,
     return texts
 
 
-def _obs_ids(definition: Definition, values: dict) -> list[int] | None:
+def _observation_refs(definition: Definition, values: dict) -> list[tuple[str | None, int]] | None:
     for p in definition.parameters:
         if (p.ucd or "").lower().startswith("meta.id;obs") or p.column == "obs_id":
             ids = values.get(p.name)
             if isinstance(ids, (list, tuple)):
-                return [int(i) for i in ids]
+                try:
+                    return [obs_item(i) for i in ids]
+                except ValueError:
+                    return None
     return None
 
 
 def summary(definition: Definition, values: dict, rows=None, target_name: str = "") -> str:
     """One line saying what will run: "spectrum on 4 observations of Crab, 6.2 h live time"."""
-    ids = _obs_ids(definition, values)
+    refs = _observation_refs(definition, values)
     what = definition.name
-    if ids is not None:
-        what += f" on {len(ids)} observation{'s' if len(ids) != 1 else ''}"
+    if refs is not None:
+        what += f" on {len(refs)} observation{'s' if len(refs) != 1 else ''}"
     if target_name:
         what += f" of {target_name}"
-    if ids and rows is not None and "obs_id" in rows.colnames:
-        wanted = set(ids)
+    if refs and rows is not None and "obs_id" in rows.colnames:
+        wanted = {n: c for c, n in refs}  # a job takes each obs id once
+        collections = rows[COLLECTION_COLUMN] if COLLECTION_COLUMN in rows.colnames else [None] * len(rows)
         for column in LIVETIME_COLUMNS:
             if column not in rows.colnames:
                 continue
             seconds, found = 0.0, set()
-            for obs, value in zip(rows["obs_id"], rows[column]):
+            for obs, collection, value in zip(rows["obs_id"], collections, rows[column]):
                 if np.ma.is_masked(obs) or np.ma.is_masked(value):
                     continue
                 try:
                     obs_id = int(float(obs.decode() if isinstance(obs, bytes) else obs))
                 except (TypeError, ValueError):
                     continue
-                if obs_id in wanted and obs_id not in found:
-                    seconds += float(value)
-                    found.add(obs_id)
+                if obs_id not in wanted or obs_id in found:
+                    continue
+                if wanted[obs_id] is not None and collection is not None and _text(collection) != wanted[obs_id]:
+                    continue  # the same obs id in another collection: another observation
+                seconds += float(value)
+                found.add(obs_id)
             if found:
-                partial = "" if found == wanted else f" for {len(found)} of them"
+                partial = "" if found == set(wanted) else f" for {len(found)} of them"
                 what += f", {seconds / 3600:.1f} h live time{partial}"
                 break
     return what
