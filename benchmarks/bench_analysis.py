@@ -1,8 +1,8 @@
 """The `spectrum` job through the job service against the same analysis as a plain gammapy script.
 
 Crab, H.E.S.S. DR1 runs 23523, 23526, 23559, 23592, power law, 8 flux points from 1 to 30 TeV
-with errors, upper limits, likelihood profiles and sensitivity (gammapy's ``selection_optional="all"``).
-In one run, alternating (A B B A):
+with errors, upper limits, likelihood profiles and sensitivity (gammapy's ``selection_optional="all"``),
+20 reconstructed bins per decade. In one run, alternating (A B C C B A):
 
 - A: a plain serial gammapy script (written directly with gammapy, no portal code, gammapy's
   tutorial binning) in a fresh Python process; timed from after its imports to its last file
@@ -13,7 +13,12 @@ In one run, alternating (A B B A):
   flux points when they appear and then at most every second; also the time from RUN
   to the first flux point published, and CPU times (less disturbed by a loaded machine than
   wall-clock times): of the job process, and of the rest of the server's process tree (the
-  server, Dask, the job's supervision, answering the watcher).
+  server, Dask, the job's supervision, answering the watcher);
+- C: the same job with the sensitivity off (the default since issue 20: nothing the SED shows needs
+  it), against B: the ratio.
+
+Then a stacked spectrum of 100 simulated low-count runs, job against plain script
+(:mod:`benchmarks.stacking`).
 
 The job may use every core it has (the reduction, the flux-point bins run in parallel processes);
 the plain script uses one, as gammapy does by default. Needs $GAMMAPY_DATA. The machine is
@@ -36,7 +41,8 @@ from pathlib import Path
 from benchmarks.measure import Measure, median
 
 CRAB = {"obs_ids": [23523, 23526, 23559, 23592], "ra": 83.633, "dec": 22.014, "on_radius": 0.11, "model": "pl",
-        "e_min": 1.0, "e_max": 30.0, "n_bins": 8}
+        "e_min": 1.0, "e_max": 30.0, "n_bins": 8, "sensitivity": True}
+GOAL_STACKED = 0.6  # issue 20: the stacked job of 100 low-count runs against the plain script
 GOAL_RATIO = 0.6  # issue 15: on 2 cores (it was 0.985 with the serial job)
 GOAL_FIRST_POINT = 5.1  # s, RUN to the first flux point: half of the 10.2 s measured before issue 15
 REFRESH = 1.0  # seconds: the watcher downloads a new version of the flux points at most this often
@@ -67,8 +73,8 @@ def plain_gammapy_spectrum(outdir: Path, p: dict = CRAB) -> dict:
     store = DataStore.from_dir("$GAMMAPY_DATA/hess-dl3-dr1")
     observations = store.get_observations(p["obs_ids"], required_irf=["aeff", "edisp"])
     target = SkyCoord(p["ra"], p["dec"], unit="deg")
-    # gammapy's tutorial binning over the H.E.S.S. effective area's range: 10 and 20 bins per decade
-    energy = MapAxis.from_energy_bounds(0.01, 100, nbin=10, per_decade=True, unit="TeV", name="energy")
+    # gammapy's tutorial binning over the H.E.S.S. effective area's range: 20 bins per decade
+    energy = MapAxis.from_energy_bounds(0.01, 100, nbin=20, per_decade=True, unit="TeV", name="energy")
     energy_true = MapAxis.from_energy_bounds(0.01, 100, nbin=20, per_decade=True, unit="TeV", name="energy_true")
     reach = 2 * max(o.get_pointing_icrs(o.tmid).separation(target) for o in observations) + 0.61 * u.deg
     on_radius = p["on_radius"] * u.deg
@@ -135,12 +141,13 @@ def _tree_cpu(pid: int) -> tuple[float, float]:
     return jobs, total
 
 
-def _run_job(client, server_pid: int) -> dict:
+def _run_job(client, server_pid: int, sensitivity: bool = True) -> dict:
     load = os.getloadavg()[0]
     jobs_before, total_before = _tree_cpu(server_pid)
     from tests.support.watch import run_and_watch
 
-    watched = run_and_watch(client, "spectrum", CRAB, watch=["flux_points"], refresh=REFRESH)
+    watched = run_and_watch(client, "spectrum", {**CRAB, "sensitivity": sensitivity}, watch=["flux_points"],
+                            refresh=REFRESH)
     time.sleep(1)  # let the forkserver reap the job process
     jobs_after, total_after = _tree_cpu(server_pid)
     if watched.phase != "COMPLETED":
@@ -166,24 +173,40 @@ def _fitted_index(client, watched) -> float:
 def run() -> list[Measure]:
     if not os.environ.get("GAMMAPY_DATA"):
         raise RuntimeError("bench_analysis needs $GAMMAPY_DATA (H.E.S.S. DR1)")
+    from benchmarks import stacking
+    from portal.archive.ingest import ingest_release
+    from portal.archive.store import db_path
+    from tests.support.lowcount import FIRST_OBS_ID, simulate_low_count_release
     from tests.support.servers import create_token, start_portal
     from tests.support.watch import run_and_watch
     from widgets.client import PortalClient
 
-    plain, jobs = [], []
+    plain, jobs, quiet, stacked_plain, stacked_jobs = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
+        release = simulate_low_count_release(Path(tmp) / "low-count", stacking.N_RUNS)
+        for path in (Path(os.environ["GAMMAPY_DATA"]) / "hess-dl3-dr1", release):
+            ingest_release(db_path(Path(tmp)), path)
         server = start_portal(Path(tmp))
         try:
             client = PortalClient(server.url, create_token(Path(tmp), "bench"))
             # the Dask cluster starts in the background: a job that ends at once shows it is up
             run_and_watch(client, "spectrum", {**CRAB, "obs_ids": [1]})
-            for i in range(ROUNDS):  # A B B A: drifts in the machine's load cancel out
-                order = ("plain", "job") if i % 2 == 0 else ("job", "plain")
+            for i in range(ROUNDS):  # A B C C B A: drifts in the machine's load cancel out
+                order = ("plain", "job", "quiet") if i % 2 == 0 else ("quiet", "job", "plain")
                 for kind in order:
                     if kind == "plain":
                         plain.append(_run_plain())
-                    else:
+                    elif kind == "job":
                         jobs.append(_run_job(client, server.proc.pid))
+                    else:
+                        quiet.append(_run_job(client, server.proc.pid, sensitivity=False))
+            obs_ids = list(range(FIRST_OBS_ID, FIRST_OBS_ID + stacking.N_RUNS))
+            for i in range(ROUNDS):
+                for kind in (("plain", "job") if i % 2 == 0 else ("job", "plain")):
+                    if kind == "plain":
+                        stacked_plain.append(stacking.run_plain(release))
+                    else:
+                        stacked_jobs.append(stacking.run_job(client, obs_ids))
             client.close()
         finally:
             server.stop()
@@ -197,6 +220,10 @@ def run() -> list[Measure]:
     first = median([r["first_point_s"] for r in jobs])
     loads = [r["load"] for r in plain + jobs]
     index_gap = max(abs(j["index"] - median([r["index"] for r in plain])) for j in jobs)
+    quiet_s = median([r["job_s"] for r in quiet])
+    stacked_plain_s = median([r["analysis_s"] for r in stacked_plain])
+    stacked_job_s = median([r["job_s"] for r in stacked_jobs])
+    stacked_ratio = stacked_job_s / stacked_plain_s
     return [
         Measure("analysis", f"plain gammapy script, Crab spectrum 4 runs 8 points, p50 of {len(plain)}", plain_s, "s"),
         Measure("analysis", "plain gammapy script: its imports (apart)", median([r["import_s"] for r in plain]), "s"),
@@ -216,6 +243,16 @@ def run() -> list[Measure]:
         Measure("analysis", f"machine load (1-min load average) during the runs, min to max on {os.cpu_count()} "
                 f"cores: {min(loads):.1f} to", max(loads), "load"),
         Measure("analysis", "fitted index, job minus plain script (largest)", index_gap, "abs"),
+        Measure("analysis", f"spectrum job with the sensitivity off (the default), RUN to COMPLETED, p50 of "
+                f"{len(quiet)}", quiet_s, "s"),
+        Measure("analysis", "spectrum job sensitivity off / with the sensitivity (the job before issue 20)",
+                quiet_s / job_s, "ratio"),
+        Measure("analysis", f"plain gammapy script, {stacking.N_RUNS} low-count runs stacked, p50 of "
+                f"{len(stacked_plain)}", stacked_plain_s, "s"),
+        Measure("analysis", f"stacked spectrum job ({stacking.N_RUNS} runs, stack=auto), RUN to COMPLETED, p50 of "
+                f"{len(stacked_jobs)}", stacked_job_s, "s"),
+        Measure("analysis", "stacked spectrum job / plain script", stacked_ratio, "ratio",
+                goal=f"<= {GOAL_STACKED}", met=stacked_ratio <= GOAL_STACKED),
     ]
 
 

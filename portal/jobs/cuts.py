@@ -85,7 +85,7 @@ def safe_cuts(observations: Observations, target: SkyCoord, empty: SpectrumDatas
     cuts, safe_bins = [], np.zeros(axis.nbin, dtype=bool)
     for obs in observations:
         obs = in_memory(obs)
-        dataset = safe.maker(obs).run(maker.run(empty.copy(name=str(obs.obs_id)), obs), obs)
+        dataset = safe.apply(maker.run(empty.copy(name=str(obs.obs_id)), obs), obs)
         mask = np.asarray(dataset.mask_safe.data).ravel() & used
         if mask.any():
             cuts.append(cut_in_range(obs, target, axis.edges_min[mask], axis.edges_max[mask]))

@@ -7,21 +7,32 @@ worker when a job starts.
 
 from __future__ import annotations
 
-from portal.jobs.binning import RECO_PER_DECADE, check_lightcurve, check_spectrum
+from portal.jobs.binning import RECO_PER_DECADE, RECO_PER_DECADE_RANGE, check_lightcurve, check_spectrum
+from portal.jobs.choices import STACK_LOW_COUNTS, STACK_MANY_RUNS, check_choices
 from portal.uws.definitions import JobDefinition, Parameter, ResultSpec
 
 FITS = "application/fits"
 YAML = "application/x-yaml"
 PNG = "image/png"
 JSON = "application/json"
+TAR = "application/x-tar"
 
 INPUTS = ResultSpec("inputs", JSON, "The observations that entered the result and those left out, each with "
-                    "the reason: {\"used\": [obs ids], \"left_out\": [{\"obs_id\": ..., \"reason\": ...}]}.")
+                    "the reason: {\"used\": [obs ids], \"left_out\": [{\"obs_id\": ..., \"reason\": ...}]}, "
+                    "and the choices the analysis made itself (\"decisions\": whether it stacked, and why).")
+DATASETS = ResultSpec("datasets", TAR, "The reduced datasets that were fitted (one on/off spectrum per observation, "
+                      "or the stacked one) with the fitted model, in gammapy's own format: a tar of datasets.yaml, "
+                      "the FITS spectra and models.yaml; unpacked, gammapy's Datasets.read('datasets.yaml', "
+                      "filename_models='models.yaml') reads them back.")
+MODEL_HELP = ("Spectral model: power law (pl), power law with exponential cut-off (ecpl) or log-parabola (lp). "
+              "The log-parabola is gammapy's, with the natural log: dN/dE = amplitude (E/E0)^-(alpha + beta ln(E/E0)); "
+              "papers often use log10, whose beta is ln(10) = 2.303 times this one.")
 
 
 def _target_parameters(on_radius: bool = True) -> tuple[Parameter, ...]:
     params = (
-        Parameter("obs_ids", "int-list", "Observations to analyse, by archive obs id (comma-separated).",
+        Parameter("obs_ids", "obs-list", "Observations to analyse, by archive obs id, comma-separated; write "
+                  "<collection>/<obs_id> (e.g. hess-dl3-dr1/23523) for an id that several collections hold.",
                   ucd="meta.id;obs", column="obs_id"),
         Parameter("ra", "float", "Right ascension of the target (ICRS).", unit="deg", minimum=0.0, maximum=360.0,
                   ucd="pos.eq.ra;meta.main"),
@@ -41,7 +52,7 @@ CONTAINMENT = Parameter(
     "in the on region (true fluxes of a point source, as gammapy's spectral tutorial does); false gives the "
     "flux inside the region only. Point-like IRFs already include their cut.", default=True)
 
-SAFE_RANGES = ("auto", "thresholds", "aeff-max", "edisp-bias", "aeff-max+edisp-bias")
+SAFE_RANGES = ("auto", "thresholds", "aeff-max", "edisp-bias", "aeff-max+edisp-bias", "fixed")
 ALLOW_PARTIAL = Parameter(
     "allow_partial", "bool", "Go on when more than half of the observations cannot be used (each left-out "
     "observation and its reason are in the inputs result); by default such a job ends in ERROR.", default=False)
@@ -50,16 +61,26 @@ ALLOW_PARTIAL = Parameter(
 def _choices() -> tuple[Parameter, ...]:
     """The analysis choices of the 1D analyses (spectrum, light curve); defaults keep the earlier results."""
     return (
+        Parameter("reco_bins_per_decade", "int", "Bins per decade of the reduction's reconstructed-energy axis "
+                  "(log-spaced, edges at 1 TeV times powers of 10^(1/n)); the flux-point edges and the fit range snap "
+                  "to it. Only bins wholly above an observation's safe threshold are used, so a coarse axis raises "
+                  f"the thresholds: {RECO_PER_DECADE} (the default, as the joint-crab paper and gammapy's tutorials) "
+                  "keeps the H.E.S.S. DR1 thresholds within 7 %, 10 raised them by up to 20 %.",
+                  default=RECO_PER_DECADE, minimum=RECO_PER_DECADE_RANGE[0], maximum=RECO_PER_DECADE_RANGE[1]),
         Parameter("fit_e_min", "float", "Lower end of the fit's energy range (reconstructed energy, snapped to "
-                  f"the {RECO_PER_DECADE}-per-decade binning); unset: every safe energy.", default=None, unit="TeV",
+                  "the reco_bins_per_decade binning); unset: every safe energy.", default=None, unit="TeV",
                   minimum=0.01, maximum=300.0),
         Parameter("fit_e_max", "float", "Upper end of the fit's energy range; unset: every safe energy.",
                   default=None, unit="TeV", minimum=0.01, maximum=1000.0),
         Parameter("safe_range", "choice", "Safe energy range of each observation (gammapy's SafeMaskMaker): "
                   "thresholds = the instrument's own LO_THRES/HI_THRES; aeff-max = where the effective area "
                   "exceeds aeff_percent of its maximum; edisp-bias = above the energy where the energy bias "
-                  "is below bias_percent; auto = thresholds when the IRFs carry them, else aeff-max.",
+                  "is below bias_percent; auto = thresholds when the IRFs carry them, else aeff-max; fixed = above "
+                  "e_threshold for every observation (IRFs without thresholds, such as FACT's).",
                   default="auto", choices=SAFE_RANGES),
+        Parameter("e_threshold", "float", "With safe_range=fixed: the energy threshold of every observation "
+                  "(reconstructed energy; the bins wholly above it are used).", default=None, unit="TeV",
+                  minimum=0.01, maximum=100.0),
         Parameter("aeff_percent", "float", "For aeff-max (and auto without thresholds): the percentage of the "
                   "effective area's maximum.", default=10.0, unit="%", minimum=0.0, maximum=100.0),
         Parameter("bias_percent", "float", "For edisp-bias: the largest energy bias allowed, in percent.",
@@ -70,8 +91,22 @@ def _choices() -> tuple[Parameter, ...]:
         Parameter("n_off_regions", "int", "Point-like IRFs with an energy-dependent cut (RAD_MAX_2D): the on "
                   "region is the IRFs' cut around the target and the background comes from this many wobble "
                   "regions at the same offset.", default=3, minimum=1, maximum=8),
+        Parameter("exclusion", "string", "What to keep out of the background estimate: auto = the target (with its "
+                  "catalog counterparts) and the known sources around it (HGPS, gamma-cat); none = nothing (the "
+                  "off regions still never overlap the on region); or circles 'ra dec radius' in degrees (ICRS), "
+                  "separated by ';'.", default="auto"),
         ALLOW_PARTIAL,
     )
+
+
+def _check_spectrum(params: dict) -> None:
+    check_spectrum(params)
+    check_choices(params)
+
+
+def _check_lightcurve(params: dict) -> None:
+    check_lightcurve(params)
+    check_choices(params)
 
 
 # The job service adds `log` (what the job logged, readable while it runs) and `provenance`
@@ -91,24 +126,33 @@ SPECTRUM = JobDefinition(
     ),
     run="portal.jobs.spectrum:run",
     parameters=_target_parameters() + (
-        Parameter("model", "choice", "Spectral model: power law (pl), power law with exponential cut-off "
-                  "(ecpl) or log-parabola (lp).", default="pl", choices=("pl", "ecpl", "lp")),
+        Parameter("model", "choice", MODEL_HELP, default="pl", choices=("pl", "ecpl", "lp")),
         Parameter("e_min", "float", "Lower edge of the first flux point.", default=1.0, unit="TeV",
                   minimum=0.05, maximum=100.0),
         Parameter("e_max", "float", "Upper edge of the last flux point.", default=30.0, unit="TeV",
                   minimum=0.1, maximum=300.0),
         Parameter("n_bins", "int", "Number of flux points, log-spaced between e_min and e_max, their edges "
-                  f"snapped to the analysis's {RECO_PER_DECADE}-per-decade energy bins.", default=8,
+                  "snapped to the analysis's reconstructed-energy bins (reco_bins_per_decade).", default=8,
                   minimum=1, maximum=30),
         CONTAINMENT,
+        Parameter("sensitivity", "bool", "Also compute each flux point's sensitivity (the flux a 5 sigma detection "
+                  "would need, from Asimov datasets): about two thirds more time per point, and nothing the SED "
+                  "shows needs it.", default=False),
+        Parameter("stack", "choice", "Fit one stacked spectrum of all observations (true) or every observation's own "
+                  "spectrum jointly (false). auto stacks when a joint fit over separate runs is not safe: more than "
+                  f"{STACK_MANY_RUNS} runs, or a median run with fewer than {STACK_LOW_COUNTS:g} on counts per fitted "
+                  "bin (many background nuisance parameters with few counts bias the fit), and when a fit over "
+                  "separate runs lands on values no source has. The inputs result says what was done and why.",
+                  default="auto", choices=("auto", "true", "false")),
     ) + _choices(),
     results=(
         ResultSpec("flux_points", FITS, "Flux points, gadf SED format with sed_type likelihood "
                    "(norm, errors, upper limits and the norm-scan likelihood profiles)."),
         ResultSpec("model", YAML, "Fitted model as gammapy models YAML, with values, errors and covariance."),
+        DATASETS,
         INPUTS,
     ),
-    validate=check_spectrum,
+    validate=_check_spectrum,
     preload=PRELOAD,
 )
 
@@ -136,7 +180,7 @@ LIGHTCURVE = JobDefinition(
         ResultSpec("preview", PNG, "Plot of the light curve."),
         INPUTS,
     ),
-    validate=check_lightcurve,
+    validate=_check_lightcurve,
     preload=PRELOAD,
 )
 
@@ -168,4 +212,41 @@ SKYMAP = JobDefinition(
     preload=PRELOAD,
 )
 
-DEFINITIONS: tuple[JobDefinition, ...] = (SPECTRUM, LIGHTCURVE, SKYMAP)
+def _check_joint(params: dict) -> None:
+    check_spectrum({**params, "fit_e_min": None, "fit_e_max": None})
+
+
+JOINT_SPECTRUM = JobDefinition(
+    name="joint_spectrum",
+    description=(
+        "Joint fit across instruments: one spectral model fitted to the reduced datasets of several of your "
+        "completed spectrum jobs at once (the forward-folded joint likelihood, each instrument with its own "
+        "responses, safe and fit ranges, as in the joint-crab paper), then joint flux points. The provenance "
+        "records the jobs' datasets it used and derives the products from them."
+    ),
+    run="portal.jobs.joint:run",
+    parameters=(
+        Parameter("jobs", "string", "The spectrum jobs to fit together: their ids or URLs, comma-separated "
+                  "(your own, COMPLETED).", ucd="meta.id"),
+        Parameter("model", "choice", MODEL_HELP, default="lp", choices=("pl", "ecpl", "lp")),
+        Parameter("reference", "float", "Reference energy of the model (where the amplitude is given).",
+                  default=1.0, unit="TeV", minimum=0.01, maximum=100.0),
+        Parameter("e_min", "float", "Lower edge of the first joint flux point.", default=0.1, unit="TeV",
+                  minimum=0.01, maximum=100.0),
+        Parameter("e_max", "float", "Upper edge of the last joint flux point.", default=30.0, unit="TeV",
+                  minimum=0.1, maximum=300.0),
+        Parameter("n_bins", "int", "Number of joint flux points, log-spaced between e_min and e_max.", default=10,
+                  minimum=1, maximum=40),
+    ),
+    results=(
+        ResultSpec("flux_points", FITS, "Joint flux points (every dataset together), gadf SED format with "
+                   "sed_type likelihood and the likelihood profiles."),
+        ResultSpec("model", YAML, "The jointly fitted model, gammapy models YAML with values, errors and covariance."),
+        DATASETS,
+        ResultSpec("inputs", JSON, "The spectrum jobs fitted: {\"jobs\": [{\"job_id\", \"datasets\", "
+                   "\"obs_ids\", \"sha256\"}]}."),
+    ),
+    validate=_check_joint,
+)
+
+DEFINITIONS: tuple[JobDefinition, ...] = (SPECTRUM, LIGHTCURVE, SKYMAP, JOINT_SPECTRUM)

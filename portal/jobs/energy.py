@@ -1,6 +1,7 @@
 """The energy axes of the 1D analyses, from the binning rules (:mod:`portal.jobs.binning`) and the IRFs.
 
-The reconstructed axis has 10 bins per decade and the true axis 20, on grids anchored at 1 TeV,
+The reconstructed axis has the binning's bins per decade (20 by default) and the true axis
+:func:`~portal.jobs.binning.true_per_decade` of it, on grids anchored at 1 TeV,
 over the instrument's energy range (the effective area's true-energy axis of the observations)
 widened to every requested edge; the flux-point edges are reconstructed edges.
 """
@@ -8,12 +9,11 @@ widened to every requested edge; the flux-point edges are reconstructed edges.
 from __future__ import annotations
 
 import astropy.units as u
-import numpy as np
 from gammapy.data import Observations
 from gammapy.datasets import Datasets
 from gammapy.maps import MapAxis
 
-from portal.jobs.binning import RECO_PER_DECADE, TRUE_PER_DECADE, EnergyBinning, axis_span
+from portal.jobs.binning import EnergyBinning, axis_span, true_per_decade
 
 __all__ = ["instrument_range", "energy_axes", "set_fit_range"]
 
@@ -25,15 +25,20 @@ def instrument_range(observations: Observations) -> tuple[float, float]:
 
 
 def _axis(span: tuple[int, int], per_decade: int, name: str) -> MapAxis:
-    exponents = np.arange(span[0], span[1] + 1) / per_decade
-    return MapAxis.from_energy_edges(10**exponents * u.TeV, name=name)
+    """Edges 10**(k / per_decade) TeV for k in ``span``, computed as gammapy's ``from_energy_bounds`` computes
+    them (geometric spacing between the ends): the same floats as an analysis written with gammapy alone, so
+    that a safe threshold at an edge (H.E.S.S. DR1's 0.708 TeV = 10**-0.15) keeps its bin there as well
+    (10**(-3/20) is one rounding step below it, and the bin would be dropped)."""
+    low, high = 10 ** (span[0] / per_decade), 10 ** (span[1] / per_decade)
+    return MapAxis.from_energy_bounds(low, high, nbin=span[1] - span[0], unit="TeV", name=name)
 
 
 def energy_axes(binning: EnergyBinning, instrument: tuple[float, float]) -> tuple[MapAxis, MapAxis, u.Quantity]:
     """Reconstructed and true energy axes over ``instrument`` (TeV), and the flux-point edges."""
-    span = axis_span(instrument, binning, RECO_PER_DECADE)
-    reco = _axis(span, RECO_PER_DECADE, "energy")
-    true = _axis(axis_span(instrument, binning, TRUE_PER_DECADE), TRUE_PER_DECADE, "energy_true")
+    span = axis_span(instrument, binning)
+    reco = _axis(span, binning.per_decade, "energy")
+    per_decade_true = true_per_decade(binning.per_decade)
+    true = _axis(axis_span(instrument, binning, per_decade_true), per_decade_true, "energy_true")
     # the very same floats as the reconstructed edges, so that a flux point groups whole bins
     edges = reco.edges[[i - span[0] for i in binning.points]]
     return reco, true, edges

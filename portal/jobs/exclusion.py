@@ -26,6 +26,8 @@ from astropy.coordinates import Angle, SkyCoord
 from gammapy.maps import WcsGeom, WcsNDMap
 from regions import CircleSkyRegion
 
+from portal.jobs.choices import ExclusionChoice
+
 log = logging.getLogger(__name__)
 
 # A source is excluded out to this margin (about three PSF widths of a Cherenkov telescope array)
@@ -133,6 +135,22 @@ def exclusion_regions(
              "%.1f deg: %s", regions[0].radius.to_value("deg"), counterparts, len(others), Angle(search_radius).deg,
              _names(others))
     return regions + [s.region for s in others]
+
+
+def chosen_regions(choice: ExclusionChoice, target: SkyCoord, on_radius: Angle | u.Quantity,
+                   search_radius: Angle | u.Quantity, catalogs: dict[str, Path], log: logging.Logger = log,
+                   ) -> list[CircleSkyRegion] | None:
+    """The regions the user's ``exclusion`` choice keeps out of the background (None: nothing)."""
+    if choice.kind == "none":
+        log.info("Excluded from the background: nothing (exclusion=none; the reflected regions never overlap the "
+                 "on region)")
+        return None
+    if choice.kind == "circles":
+        log.info("Excluded from the background: the %d circle(s) given (exclusion): %s", len(choice.circles),
+                 choice.describe())
+        return [CircleSkyRegion(SkyCoord(c.ra, c.dec, unit="deg", frame="icrs"), Angle(c.radius, "deg"))
+                for c in choice.circles]
+    return exclusion_regions(target, on_radius, search_radius, catalogs, log=log)
 
 
 def exclusion_mask(center: SkyCoord, width: Angle | u.Quantity, regions: list[CircleSkyRegion],

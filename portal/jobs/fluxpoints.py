@@ -6,8 +6,9 @@ sensitivity); after every bin the points so far are assembled into a :class:`Flu
 as :meth:`FluxPointsEstimator.run` would, the bins still being computed as rows of NaN
 (``success`` false), so that the energy axis is the final one from the first version on.
 
-Each bin is two tasks: its estimate (norm, errors, upper limit, profile) and its sensitivity (the
-norm a 5 sigma detection needs, from Asimov datasets: about two thirds of a bin's time), run by
+Each bin is one task, its estimate (norm, errors, upper limit, profile), and a second one when the
+sensitivity is asked for (``sensitivity``, off by default: the norm a 5 sigma detection needs, from
+Asimov datasets, about two thirds of a bin's time, and nothing the SED needs), run by
 ``processes`` at once (:func:`portal.jobs.parallel.run_unordered`). Every estimate is queued before
 any sensitivity, so the whole SED appears in about a third of the time; the sensitivities fill in
 after. Each task works on its own slice of the datasets, so the values do not depend on which
@@ -51,9 +52,10 @@ def _estimate_bin(shared: tuple[Datasets, dict[str, FluxPointsEstimator]], task:
     return estimators[part].estimate_flux_point(datasets, energy_min=e_lo, energy_max=e_hi)
 
 
-def _tasks(bins: list[tuple[u.Quantity, u.Quantity]]) -> list[tuple[int, tuple]]:
-    """(bin index, task): every estimate, then every sensitivity."""
-    return [(i, (part, *b)) for part in ("estimate", "sensitivity") for i, b in enumerate(bins)]
+def _tasks(bins: list[tuple[u.Quantity, u.Quantity]], sensitivity: bool) -> list[tuple[int, tuple]]:
+    """(bin index, task): every estimate, then every sensitivity (if asked for)."""
+    parts = ("estimate", "sensitivity") if sensitivity else ("estimate",)
+    return [(i, (part, *b)) for part in parts for i, b in enumerate(bins)]
 
 
 def _pending(template: dict[str, Any], reference: SpectralModel, e_lo: u.Quantity, e_hi: u.Quantity) -> dict:
@@ -79,13 +81,15 @@ def estimate_flux_points(
     energy_edges: u.Quantity,
     on_flux_point: OnFluxPoint | None = None,
     processes: int = 1,
+    sensitivity: bool = False,
     log: logging.Logger = log,
 ) -> FluxPoints:
-    """Flux points of ``source`` in ``energy_edges`` (errors, upper limits, norm scans, sensitivity).
+    """Flux points of ``source`` in ``energy_edges`` (errors, upper limits, norm scans; the sensitivity
+    with ``sensitivity``).
 
     The bins are estimated in ``processes`` at once (1: here, in order);
     ``on_flux_point(points, done, total)`` is called after each task with every bin so far (``done``
-    of them estimated), the others as NaN rows; the last call has every bin and sensitivity.
+    of them estimated), the others as NaN rows; the last call has every bin (and sensitivity).
     """
     datasets = Datasets(datasets)
     estimators = {part: FluxPointsEstimator(energy_edges=energy_edges, source=source, selection_optional=selection,
@@ -95,7 +99,7 @@ def estimate_flux_points(
     meta = {"n_sigma": estimators["estimate"].n_sigma, "n_sigma_ul": estimators["estimate"].n_sigma_ul,
             "sed_type_init": "likelihood"}
     bins = list(zip(energy_edges[:-1], energy_edges[1:], strict=True))
-    tasks = _tasks(bins)
+    tasks = _tasks(bins, sensitivity)
     rows: dict[int, dict[str, Any]] = {}
     sensitivities: dict[int, float] = {}
     points = None
@@ -104,7 +108,7 @@ def estimate_flux_points(
         if part == "sensitivity":
             sensitivities[i] = row[SENSITIVITY]
         else:
-            rows[i] = {**row, SENSITIVITY: sensitivities.get(i, np.nan)}
+            rows[i] = {**row, SENSITIVITY: sensitivities.get(i, np.nan)} if sensitivity else dict(row)
             _log_point(rows[i], len(rows), len(bins), log)
         for j, value in sensitivities.items():
             if j in rows:

@@ -25,7 +25,8 @@ from gammapy.modeling import FitResult
 from gammapy.modeling.models import SkyModel
 
 from portal.jobs import context as job_context
-from portal.jobs.binning import EnergyBinning, binning_of
+from portal.jobs.binning import RECO_PER_DECADE, EnergyBinning, binning_of
+from portal.jobs.choices import ExclusionChoice
 from portal.jobs.definitions import FITS, PNG, YAML
 from portal.jobs.energy import set_fit_range
 from portal.jobs.fluxpoints import write_flux_points
@@ -100,6 +101,8 @@ def analyse_lightcurve(
     safe: SafeRange | None = None,
     n_off_regions: int = WOBBLE_OFF_REGIONS,
     allow_partial: bool = False,
+    reco_bins_per_decade: int = RECO_PER_DECADE,
+    exclusion: ExclusionChoice | None = None,
     processes: int = 1,
     on_reduced: Callable[[Reduction], None] | None = None,
     log: logging.Logger = log,
@@ -108,12 +111,13 @@ def analyse_lightcurve(
     flux from ``e_min`` to ``e_max`` per time bin (``processes`` bins at once)."""
     if time_bin not in ("run", "night"):
         raise UsageError(f"time_bin must be 'run' or 'night', not {time_bin!r}.")
-    binning = binning_of(e_min, e_max, 1, fit_e_min, fit_e_max)  # BinningError is a UsageError
-    options = OnOffOptions(on_radius, containment_correction, safe or SafeRange(), n_off_regions, allow_partial)
+    binning = binning_of(e_min, e_max, 1, fit_e_min, fit_e_max, reco_bins_per_decade)  # BinningError: a UsageError
+    options = OnOffOptions(on_radius, containment_correction, safe or SafeRange(), n_off_regions, allow_partial,
+                           exclusion or ExclusionChoice("auto"))
     reduction, edges = reduce_1d(observations, target, binning, options, catalogs, processes, on_reduced, log)
     datasets = reduction.datasets
     model, fit = fit_spectrum(datasets, "pl", log=log)
-    set_fit_range(datasets, EnergyBinning(binning.points))  # the integral flux: the whole safe range
+    set_fit_range(datasets, EnergyBinning(binning.points, per_decade=binning.per_decade))  # the whole safe range
     used = Observations([o for o in observations if int(o.obs_id) in set(reduction.used)])
     intervals = night_intervals(used) if time_bin == "night" else None
     estimator = LightCurveEstimator(energy_edges=edges, source=SOURCE, time_intervals=intervals,
@@ -141,13 +145,14 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
     """Job service entry point (``portal.jobs.lightcurve:run``)."""
     target = target_coord(params["ra"], params["dec"])
     with job_context.open_observations(ctx, params["obs_ids"], SPECTRUM_IRFS) as inputs:
-        catalogs = job_context.record_catalogs(ctx)
         options = OnOffOptions.from_params(params)
+        catalogs = job_context.record_catalogs(ctx) if options.exclusion.kind == "auto" else {}
         result = analyse_lightcurve(
             inputs.observations, target, on_radius=options.on_radius, e_min=params["e_min"], e_max=params["e_max"],
             time_bin=params["time_bin"], catalogs=catalogs, containment_correction=options.containment_correction,
             fit_e_min=params.get("fit_e_min"), fit_e_max=params.get("fit_e_max"), safe=options.safe,
             n_off_regions=options.n_off_regions, allow_partial=options.allow_partial,
+            reco_bins_per_decade=params.get("reco_bins_per_decade") or RECO_PER_DECADE, exclusion=options.exclusion,
             processes=available_processes(), on_reduced=lambda r: inputs.selected(r.used, r.left_out), log=ctx.log,
         )
         model_path = write_model(result.datasets.models, result.fit, ctx.workdir / "model.yaml",

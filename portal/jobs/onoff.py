@@ -29,7 +29,8 @@ from regions import CircleSkyRegion, PointSkyRegion, SkyRegion
 from portal.jobs.binning import EnergyBinning
 from portal.jobs.cuts import safe_cuts, trimmed_axis
 from portal.jobs.energy import energy_axes, instrument_range, set_fit_range
-from portal.jobs.exclusion import catalog_files, exclusion_mask, exclusion_regions
+from portal.jobs.choices import ExclusionChoice, parse_exclusion
+from portal.jobs.exclusion import catalog_files, chosen_regions, exclusion_mask
 from portal.jobs.inputs import check_kept, hold_responses, in_memory
 from portal.jobs.observations import check_field_of_view, describe, pointing
 from portal.jobs.parallel import run_unordered
@@ -52,7 +53,7 @@ class OnRegion:
     pointlike: bool
     n_off_regions: int = WOBBLE_OFF_REGIONS  # wobble regions, for an energy-dependent cut (point region)
 
-    def background_maker(self, exclusion: WcsNDMap) -> ReflectedRegionsBackgroundMaker:
+    def background_maker(self, exclusion: WcsNDMap | None) -> ReflectedRegionsBackgroundMaker:
         finder = (WobbleRegionsFinder(n_off_regions=self.n_off_regions) if isinstance(self.region, PointSkyRegion)
                   else ReflectedRegionsFinder())
         return ReflectedRegionsBackgroundMaker(region_finder=finder, exclusion_mask=exclusion)
@@ -105,11 +106,13 @@ class OnOffOptions:
     safe: SafeRange = SafeRange()
     n_off_regions: int = WOBBLE_OFF_REGIONS
     allow_partial: bool = False
+    exclusion: ExclusionChoice = ExclusionChoice("auto")
 
     @classmethod
     def from_params(cls, params: dict) -> OnOffOptions:
         return cls(params["on_radius"], params.get("containment_correction", True), SafeRange.from_params(params),
-                   params.get("n_off_regions", WOBBLE_OFF_REGIONS), params.get("allow_partial", False))
+                   params.get("n_off_regions", WOBBLE_OFF_REGIONS), params.get("allow_partial", False),
+                   parse_exclusion(params.get("exclusion")))
 
 
 @dataclass
@@ -132,7 +135,7 @@ class _Reduce:
     target: SkyCoord
     on: OnRegion
     empty: SpectrumDataset
-    exclusion: WcsNDMap
+    exclusion: WcsNDMap | None
     safe: SafeRange
 
 
@@ -147,7 +150,7 @@ def _reduce_one(shared: _Reduce, index: int) -> tuple[SpectrumDatasetOnOff | Non
     if dataset.counts_off is None:
         return None, (f"no reflected off region fits outside the excluded regions (pointing {offset:.2f} deg from "
                       "the target)")
-    dataset = shared.safe.maker(obs).run(dataset, obs)
+    dataset = shared.safe.apply(dataset, obs)
     if not dataset.mask_safe.data.any():
         if shared.safe.offset_max is not None and offset > shared.safe.offset_max:
             return None, f"pointing {offset:.2f} deg from the target, beyond offset_max {shared.safe.offset_max:g} deg"
@@ -161,7 +164,7 @@ def reduce_onoff(
     on: OnRegion,
     energy_axis: MapAxis,
     energy_axis_true: MapAxis,
-    exclusion: WcsNDMap,
+    exclusion: WcsNDMap | None,
     safe: SafeRange | None = None,
     processes: int = 1,
     log: logging.Logger = log,
@@ -217,11 +220,13 @@ def reduce_around(
     on_reduced: Callable[[Reduction], None] | None = None,
     keep_edges: u.Quantity | None = None,
     energy_range: tuple[float | None, float | None] = (None, None),
+    exclusion: ExclusionChoice = ExclusionChoice("auto"),
     log: logging.Logger = log,
 ) -> Reduction:
     """The whole 1D reduction around ``target``: on region, field-of-view check, exclusions, spectra.
 
-    ``catalogs`` are the source catalogs to exclude (default: those in ``$GAMMAPY_DATA``);
+    ``exclusion`` is the user's choice of what to keep out of the background (:mod:`portal.jobs.choices`);
+    under ``auto``, ``catalogs`` are the source catalogs to exclude (default: those in ``$GAMMAPY_DATA``);
     ``containment_correction`` and ``n_off_regions`` as in :func:`on_region`; ``safe`` the safe
     range (default: auto). With an energy-dependent cut the reconstructed axis is trimmed to the
     safe energies within ``energy_range`` (TeV, the energies the analysis uses), keeping the
@@ -240,9 +245,9 @@ def reduce_around(
         energy_axis = trimmed_axis(energy_axis, cuts, keep=keep_edges)
     # Reflected regions lie within twice the pointing offset of the target.
     reach = max(pointing(obs).separation(target) for obs in observations) * 2 + on.radius + 0.5 * u.deg
-    regions = exclusion_regions(target, on.radius, reach + 1 * u.deg,
-                                catalog_files() if catalogs is None else catalogs, log=log)
-    mask = exclusion_mask(target, 2 * reach, regions)
+    regions = chosen_regions(exclusion, target, on.radius, reach + 1 * u.deg,
+                             catalog_files() if catalogs is None else catalogs, log=log)
+    mask = None if regions is None else exclusion_mask(target, 2 * reach, regions)
     reduction = reduce_onoff(observations, target, on, energy_axis, energy_axis_true, mask, safe=safe,
                              processes=processes, log=log)
     if on_reduced is not None:
@@ -262,7 +267,8 @@ def reduce_1d(observations: Observations, target: SkyCoord, binning: EnergyBinni
         observations, target, Angle(options.on_radius, "deg"), energy_axis, energy_axis_true, catalogs=catalogs,
         containment_correction=options.containment_correction, safe=options.safe,
         n_off_regions=options.n_off_regions, allow_partial=options.allow_partial, processes=processes,
-        on_reduced=on_reduced, keep_edges=edges, energy_range=used_range(binning), log=log)
+        on_reduced=on_reduced, keep_edges=edges, energy_range=used_range(binning), exclusion=options.exclusion,
+        log=log)
     set_fit_range(reduction.datasets, binning)
     low, high = binning.fit_range()
     if low is not None or high is not None:

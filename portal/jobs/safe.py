@@ -5,6 +5,8 @@
   of its maximum (:func:`portal.jobs.observations.safe_mask_maker`);
 - ``thresholds``: the instrument's thresholds (``aeff-default``); IRFs without them are refused;
 - ``aeff-max``, ``edisp-bias`` (above the energy where the bias is below ``bias_percent``), or both;
+- ``fixed``: every reconstructed bin wholly above ``e_threshold`` (TeV), the same for every
+  observation, for instruments whose IRFs carry no thresholds (the joint-crab paper: FACT from 0.4 TeV);
 - ``offset_max`` adds ``offset-max``: an observation pointed farther from the target gets no safe
   energy at all (and is left out, saying so).
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from astropy.coordinates import Angle
+import astropy.units as u
 from gammapy.data import Observation
 from gammapy.makers import SafeMaskMaker
 
@@ -34,19 +37,24 @@ class SafeRange:
     aeff_percent: float = 10.0
     bias_percent: float = 10.0
     offset_max: float | None = None  # deg
+    e_threshold: float | None = None  # TeV, for "fixed"
 
     @classmethod
     def from_params(cls, params: dict) -> SafeRange:
         return cls(params.get("safe_range", "auto"), params.get("aeff_percent", 10.0),
-                   params.get("bias_percent", 10.0), params.get("offset_max"))
+                   params.get("bias_percent", 10.0), params.get("offset_max"), params.get("e_threshold"))
 
     def methods(self, obs: Observation) -> list[str]:
-        if self.method == "auto":
+        if self.method == "fixed":
+            if self.e_threshold is None:
+                raise UsageError("safe_range=fixed needs e_threshold (TeV).")
+            methods = []
+        elif self.method == "auto":
             methods = list(safe_mask_maker(obs).methods)
         elif self.method in METHODS:
             methods = list(METHODS[self.method])
         else:
-            raise UsageError(f"Unknown safe_range {self.method!r}: choose auto, {', '.join(METHODS)}.")
+            raise UsageError(f"Unknown safe_range {self.method!r}: choose auto, {', '.join(METHODS)} or fixed.")
         if "aeff-default" in methods and self.method == "thresholds":
             meta = getattr(obs.aeff, "meta", {}) or {}
             if "LO_THRES" not in meta:
@@ -63,8 +71,17 @@ class SafeRange:
             kwargs["offset_max"] = Angle(self.offset_max, "deg")
         return SafeMaskMaker(methods=self.methods(obs), **kwargs)
 
+    def apply(self, dataset, obs: Observation):
+        """``dataset`` with its safe mask for ``obs`` (gammapy's SafeMaskMaker, then the fixed threshold)."""
+        dataset = self.maker(obs).run(dataset, obs)
+        if self.method == "fixed":
+            above = dataset.counts.geom.energy_mask(energy_min=self.e_threshold * u.TeV)
+            dataset.mask_safe = dataset.mask_safe & above
+        return dataset
+
     def describe(self) -> str:
-        text = {"auto": "the instrument's thresholds, else aeff-max", "thresholds": "the instrument's thresholds"}.get(
+        text = {"auto": "the instrument's thresholds, else aeff-max", "thresholds": "the instrument's thresholds",
+                "fixed": f"fixed, above {self.e_threshold:g} TeV" if self.e_threshold else "fixed"}.get(
             self.method, self.method)
         if "aeff-max" in self.method or self.method == "auto":
             text += f" ({self.aeff_percent:g}% of the effective area's maximum)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +31,18 @@ from gammapy.modeling.models import (
 from gammapy.utils.scripts import to_yaml
 
 from portal.jobs import context as job_context
-from portal.jobs.binning import EnergyBinning, binning_of
+from portal.jobs.binning import RECO_PER_DECADE, EnergyBinning, binning_of
+from portal.jobs.choices import ExclusionChoice, StackDecision
 from portal.jobs.definitions import FITS, YAML
 from portal.jobs.energy import set_fit_range
 from portal.jobs.fluxpoints import OnFluxPoint, estimate_flux_points, write_flux_points
 from portal.jobs.observations import SPECTRUM_IRFS, target_coord
 from portal.jobs.onoff import WOBBLE_OFF_REGIONS, OnOffOptions, Reduction, reduce_1d
 from portal.jobs.parallel import available_processes
+from portal.jobs.products import TAR, write_datasets
 from portal.jobs.safe import SafeRange
+from portal.jobs.sanity import problems
+from portal.jobs.stacking import decide, stacked
 from portal.uws.definitions import FatalError, JobContext, UsageError
 
 log = logging.getLogger(__name__)
@@ -47,26 +51,39 @@ SOURCE = "target"
 REFERENCE = 1 * u.TeV
 AMPLITUDE = 1e-12 * u.Unit("cm-2 s-1 TeV-1")
 MODEL_NAMES = {"pl": "power law", "ecpl": "power law with exponential cut-off", "lp": "log-parabola"}
+# gammapy's log-parabola: dN/dE = amplitude (E/reference)^-(alpha + beta ln(E/reference)), natural log;
+# papers often write log10: beta_log10 = ln(10) beta (the joint-crab paper's Crab, H.E.S.S.: 0.37 = 2.303 x 0.16)
 
 
-def spectral_model(kind: str) -> SpectralModel:
-    """The starting model for a fit: ``pl``, ``ecpl`` or ``lp``, normalised at 1 TeV."""
+def spectral_model(kind: str, reference: u.Quantity = REFERENCE) -> SpectralModel:
+    """The starting model for a fit: ``pl``, ``ecpl`` or ``lp``, normalised at ``reference`` (1 TeV)."""
     if kind == "pl":
-        return PowerLawSpectralModel(index=2.5, amplitude=AMPLITUDE, reference=REFERENCE)
+        return PowerLawSpectralModel(index=2.5, amplitude=AMPLITUDE, reference=reference)
     if kind == "ecpl":
-        return ExpCutoffPowerLawSpectralModel(index=2.0, amplitude=AMPLITUDE, reference=REFERENCE,
+        return ExpCutoffPowerLawSpectralModel(index=2.0, amplitude=AMPLITUDE, reference=reference,
                                               lambda_=0.1 * u.Unit("TeV-1"))
     if kind == "lp":
-        return LogParabolaSpectralModel(alpha=2.5, beta=0.1, amplitude=AMPLITUDE, reference=REFERENCE)
+        return LogParabolaSpectralModel(alpha=2.5, beta=0.1, amplitude=AMPLITUDE, reference=reference)
     raise ValueError(f"unknown spectral model {kind!r}; choose one of {', '.join(MODEL_NAMES)}")
 
 
+def fitted_bins(datasets: Datasets) -> int:
+    """How many energy bins the fit uses: the bins fitted in any dataset, counted once for datasets that share
+    an energy axis (the runs of one instrument), added over different axes (the instruments of a joint fit)."""
+    masks: dict[tuple, np.ndarray] = {}
+    for d in datasets:
+        key = tuple(np.round(d.counts.geom.axes["energy"].edges.to_value("TeV"), 9))
+        mask = np.asarray(d.mask.data if d.mask is not None else np.ones(d.counts.data.shape, bool)).ravel()
+        masks[key] = masks[key] | mask if key in masks else mask
+    return int(sum(mask.sum() for mask in masks.values()))
+
+
 def fit_spectrum(datasets: Datasets, kind: str, optimize_opts: dict | None = None,
-                 log: logging.Logger = log) -> tuple[SkyModel, FitResult]:
+                 log: logging.Logger = log, reference: u.Quantity = REFERENCE) -> tuple[SkyModel, FitResult]:
     """Joint likelihood fit of a ``kind`` model on all datasets; a fit that fails is a FatalError."""
-    model = SkyModel(spectral_model=spectral_model(kind), name=SOURCE)
+    model = SkyModel(spectral_model=spectral_model(kind, reference), name=SOURCE)
     n_free = len(model.spectral_model.parameters.free_parameters)
-    n_bins = int(np.any([np.asarray(d.mask.data).ravel() for d in datasets], axis=0).sum())
+    n_bins = fitted_bins(datasets)
     if n_bins <= n_free:
         raise UsageError(
             f"The fit would use {n_bins} energy bin{'s' if n_bins != 1 else ''} (the fit range within the "
@@ -138,15 +155,41 @@ def read_model(path: Path) -> Models:
 
 @dataclass
 class SpectrumResult:
-    datasets: Datasets
+    datasets: Datasets  # what was fitted: one per observation, or one stacked spectrum
     model: SkyModel
     fit: FitResult
     flux_points: FluxPoints
-    reduction: Reduction
+    reduction: Reduction  # every observation's own spectrum, and those left out
+    stacking: StackDecision = field(default_factory=lambda: StackDecision(False, "one run"))
 
     @property
     def left_out(self) -> dict[int, str]:
         return self.reduction.left_out
+
+
+def fit_credible(datasets: Datasets, binning: EnergyBinning, kind: str, stack: str,
+                 log: logging.Logger = log) -> tuple[Datasets, SkyModel, FitResult, StackDecision]:
+    """Fit ``kind`` to the runs, stacked or not as ``stack`` says; a fit outside what a source can be
+    (:mod:`portal.jobs.sanity`) is refitted stacked under ``auto``, else a FatalError saying why."""
+    decision = decide(stack, datasets, log=log)
+    if decision.stack:
+        datasets = stacked(datasets, binning, log=log)
+    sky_model, fit = fit_spectrum(datasets, kind, log=log)
+    found = problems(sky_model.spectral_model.parameters.free_parameters)
+    if found and stack == "auto" and not decision.stack and len(datasets) > 1:
+        log.warning("The joint fit over %d separate runs is not credible (%s): stacking them and fitting again "
+                    "(stack=auto)", len(datasets), "; ".join(found))
+        decision = StackDecision(True, f"stack=auto: the fit over separate runs was not credible ({'; '.join(found)})")
+        datasets = stacked(datasets, binning, log=log)
+        sky_model, fit = fit_spectrum(datasets, kind, log=log)
+        found = problems(sky_model.spectral_model.parameters.free_parameters)
+    if found:
+        hint = (" A joint fit over many runs of few counts is biased: stack them (stack=true or auto)."
+                if not decision.stack and len(datasets) > 1 else
+                " Try a simpler spectral model, another energy range or more observations.")
+        raise FatalError(f"The {MODEL_NAMES[kind]} fit converged on values no gamma-ray source has: "
+                         f"{'; '.join(found)}.{hint}")
+    return datasets, sky_model, fit, decision
 
 
 def analyse_spectrum(
@@ -164,36 +207,44 @@ def analyse_spectrum(
     safe: SafeRange | None = None,
     n_off_regions: int = WOBBLE_OFF_REGIONS,
     allow_partial: bool = False,
+    reco_bins_per_decade: int = RECO_PER_DECADE,
+    stack: str = "auto",
+    exclusion: ExclusionChoice | None = None,
+    sensitivity: bool = False,
     processes: int = 1,
     on_reduced: Callable[[Reduction], None] | None = None,
     on_model: Callable[[Models, FitResult], None] | None = None,
     on_flux_point: OnFluxPoint | None = None,
     log: logging.Logger = log,
 ) -> SpectrumResult:
-    """The whole spectral analysis: reduction, fit, flux points (``on_*`` called as results appear).
+    """The whole spectral analysis: reduction, stacking or not, fit, flux points (``on_*`` called as
+    results appear).
 
     The flux points cover ``e_min`` to ``e_max`` in every observation's safe range whatever the fit
     range; ``processes`` reduce the observations and estimate the flux points at once (1: here).
-    A request the binning cannot serve is a :class:`UsageError`.
+    The choices (``reco_bins_per_decade``, ``stack``, ``exclusion``, ``safe``, ``sensitivity``) are
+    the job's parameters of the same names. A request the binning cannot serve is a :class:`UsageError`.
     """
-    binning = binning_of(e_min, e_max, n_bins, fit_e_min, fit_e_max)  # BinningError is a UsageError
-    options = OnOffOptions(on_radius, containment_correction, safe or SafeRange(), n_off_regions, allow_partial)
+    binning = binning_of(e_min, e_max, n_bins, fit_e_min, fit_e_max, reco_bins_per_decade)  # a UsageError
+    options = OnOffOptions(on_radius, containment_correction, safe or SafeRange(), n_off_regions, allow_partial,
+                           exclusion or ExclusionChoice("auto"))
     reduction, edges = reduce_1d(observations, target, binning, options, catalogs, processes, on_reduced, log)
-    datasets = reduction.datasets
-    sky_model, fit = fit_spectrum(datasets, model, log=log)
+    datasets, sky_model, fit, decision = fit_credible(reduction.datasets, binning, model, stack, log=log)
     if on_model is not None:
         on_model(datasets.models, fit)
-    set_fit_range(datasets, EnergyBinning(binning.points))  # flux points: the whole safe range
-    points = estimate_flux_points(datasets, SOURCE, edges, on_flux_point=on_flux_point, processes=processes, log=log)
+    set_fit_range(datasets, EnergyBinning(binning.points, per_decade=binning.per_decade))  # the whole safe range
+    points = estimate_flux_points(datasets, SOURCE, edges, on_flux_point=on_flux_point, processes=processes,
+                                  sensitivity=sensitivity, log=log)
     set_fit_range(datasets, binning)
-    return SpectrumResult(datasets, sky_model, fit, points, reduction)
+    return SpectrumResult(datasets, sky_model, fit, points, reduction, decision)
 
 
 def run(ctx: JobContext, params: dict[str, Any]) -> None:
     """Job service entry point (``portal.jobs.spectrum:run``)."""
     target = target_coord(params["ra"], params["dec"])
+    options = OnOffOptions.from_params(params)
     with job_context.open_observations(ctx, params["obs_ids"], SPECTRUM_IRFS) as inputs:
-        catalogs = job_context.record_catalogs(ctx)
+        catalogs = job_context.record_catalogs(ctx) if options.exclusion.kind == "auto" else {}
         model_path = ctx.workdir / "model.yaml"
         points_path = ctx.workdir / "flux_points.fits"
 
@@ -207,13 +258,17 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
             write_flux_points(points, points_path, header)
             ctx.publish("flux_points", points_path, FITS)
 
-        options = OnOffOptions.from_params(params)
-        analyse_spectrum(
+        result = analyse_spectrum(
             inputs.observations, target, on_radius=options.on_radius, model=params["model"], e_min=params["e_min"],
             e_max=params["e_max"], n_bins=params["n_bins"], catalogs=catalogs,
             containment_correction=options.containment_correction, fit_e_min=params.get("fit_e_min"),
             fit_e_max=params.get("fit_e_max"), safe=options.safe, n_off_regions=options.n_off_regions,
-            allow_partial=options.allow_partial, processes=available_processes(),
+            allow_partial=options.allow_partial,
+            reco_bins_per_decade=params.get("reco_bins_per_decade") or RECO_PER_DECADE,
+            stack=params.get("stack") or "auto", exclusion=options.exclusion,
+            sensitivity=bool(params.get("sensitivity")), processes=available_processes(),
             on_reduced=lambda r: inputs.selected(r.used, r.left_out), on_model=on_model,
             on_flux_point=on_flux_point, log=ctx.log,
         )
+        inputs.decided("stacked", result.stacking.stack, result.stacking.reason)
+        ctx.publish("datasets", write_datasets(result.datasets, ctx.workdir / "datasets.tar"), TAR)

@@ -5,7 +5,9 @@ own attributes and types. For a job the record holds:
 
 - the **activity** (``portal:job_<id>``): start, end, the definition it ran (``voprov:name``,
   described by an ``voprov:ActivityDescription`` entity), its final phase and error message;
-- its **parameters**: ``voprov:Parameter`` entities (name, value, unit) and the job service
+- what it **decided itself** (``stack=auto``: whether it stacked, and why): activity attributes
+  ``portal:<name>``;
+- its **parameters**: ``voprov:Parameter`` entities (name, value, unit; defaults included) and the job service
   **configuration**, linked as ProvDM's ``wasConfiguredBy`` (a ``wasInfluencedBy`` typed
   ``voprov:wasConfiguredBy`` with ``voprov:artefactType``);
 - what it **used**: each input file as a ``voprov:DatasetEntity`` named by its SHA-256 (the
@@ -16,6 +18,10 @@ own attributes and types. For a job the record holds:
   they are not ``used``: the entity carries ``portal:leftOutReason`` and is linked to the
   activity by a plain ``wasInfluencedBy`` typed ``portal:leftOut``;
 - what it **generated**: each result (id, relative path, content type, size, SHA-256);
+- what it **derived from other jobs**: a result of another job that it used (a joint fit reads its
+  spectrum jobs' ``datasets``) is the entity that job's own record names
+  (``portal:job_<id>_result_<result>``, same SHA-256), and each result of this job
+  ``wasDerivedFrom`` it, so the chain run -> instrument job -> joint fit can be followed;
 - the **agents**: the owner (``prov:Person``) and the software (``prov:SoftwareAgent`` with
   the versions of Python, the portal and the science libraries).
 
@@ -63,6 +69,7 @@ class ProvenanceInfo:
     error: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     run: str = ""  # the run function's dotted path
+    notes: dict[str, str] = field(default_factory=dict)  # what the job decided itself (stacked: true, why)
 
 
 def software_versions() -> dict[str, str]:
@@ -100,6 +107,8 @@ def build(info: ProvenanceInfo) -> ProvDocument:
                   portal["jobId"]: info.job_id, portal["phase"]: info.phase}
     if info.error:
         attributes[portal["errorMessage"]] = info.error
+    for name, value in info.notes.items():
+        attributes[portal[_local(name)]] = _literal(value)
     activity = doc.activity(portal[job], info.start, info.end, attributes)
     doc.influence(activity, description, other_attributes={PROV_TYPE: voprov["isDescribedBy"]})
 
@@ -128,8 +137,10 @@ def build(info: ProvenanceInfo) -> ProvDocument:
         doc.influence(activity, config, other_attributes={
             PROV_TYPE: voprov["wasConfiguredBy"], voprov["artefactType"]: "ConfigFile"})
 
+    derived_from = []
     for item in info.inputs:
         key = item.get("sha256") or _local(item["path"])
+        source = item.get("attributes") or {}
         attrs = {PROV_TYPE: voprov["DatasetEntity"], voprov["location"]: item["path"],
                  PROV_LABEL: Path(item["path"]).name}
         if item.get("sha256"):
@@ -144,7 +155,12 @@ def build(info: ProvenanceInfo) -> ProvDocument:
             entity = doc.entity(portal[f"file_{key[:32]}"], attrs)
             doc.influence(activity, entity, other_attributes={PROV_TYPE: portal["leftOut"]})
             continue
-        entity = doc.entity(portal[f"file_{key[:32]}"], attrs)
+        if source.get("job_id") and source.get("result"):  # another job's result: the id its own record gives it
+            entity = doc.entity(portal[f"job_{_local(str(source['job_id']))}_result_{_local(str(source['result']))}"],
+                                attrs)
+            derived_from.append(entity)
+        else:
+            entity = doc.entity(portal[f"file_{key[:32]}"], attrs)
         doc.usage(activity, entity, other_attributes={PROV_ROLE: item.get("role") or "input"})
 
     for result in info.results:
@@ -157,6 +173,9 @@ def build(info: ProvenanceInfo) -> ProvDocument:
         entity = doc.entity(portal[f"{job}_result_{_local(result['id'])}"], attrs)
         doc.generation(entity, activity, info.end, other_attributes={PROV_ROLE: result["id"]})
         doc.attribution(entity, person)
+        if result["id"] not in ("log", "provenance", "provn"):
+            for used in derived_from:
+                doc.derivation(entity, used, activity)
     return doc
 
 

@@ -187,7 +187,7 @@ def main(request: RunRequest, conn: Connection, lifeline: Connection) -> None:
         conn.send((kind, value))
 
     ctx = RunContext(request.job.job_id, request.job.owner, request.workdir, report, logger=logger,
-                     archive_db=request.archive_db)
+                     archive_db=request.archive_db, jobs_db=request.jobs_db, jobs_dir=request.jobs_dir)
     logger.info("%s job %s started (process %d)", request.definition.name, request.job.job_id, os.getpid())
     phase, failure = call(request, ctx)
     sys.stdout.flush()

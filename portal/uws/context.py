@@ -8,8 +8,8 @@ events up a pipe to the supervising task; in the thread runner it calls the serv
 - ``publish(result_id, path, mime)``: copies ``path`` (inside workdir) to ``results/`` and makes
   it a result at once, replacing an earlier version atomically (flux points bin by bin);
 - ``used(path, role, **attrs)``: records an input file with its SHA-256 for provenance;
-- ``locate(obs_ids)``: resolves obs ids through the archive
-  (:func:`portal.archive.locate.locate_observations`), naming unknown ids in a UsageError;
+- ``locate(obs_ids)``: resolves obs ids (or ``<collection>/<obs_id>``) through the archive
+  (:func:`portal.archive.locate.locate_observations`), naming unknown and ambiguous ids in a UsageError;
 - ``abort_requested`` / ``on_abort(callback)``: for in-process work that can stop cooperatively
   (the Dask runner kills the job's process instead).
 """
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from portal.uws.definitions import FatalError, ObservationLocation, UsageError
+from portal.uws.definitions import FatalError, ObservationLocation
 from portal.uws.models import JobInput, JobResult
 
 __all__ = ["RunContext", "sha256_file", "LOG_FILE", "RESULTS_DIR"]
@@ -50,12 +50,16 @@ class RunContext:
     """What a running job may use; see the module docstring."""
 
     def __init__(self, job_id: str, owner: str | None, workdir: Path, report: Report, *,
-                 logger: logging.Logger, archive_db: Path | None = None) -> None:
+                 logger: logging.Logger, archive_db: Path | None = None, jobs_db: Path | None = None,
+                 jobs_dir: Path | None = None) -> None:
         self.job_id = job_id
         self.owner = owner or "anonymous"
         self.workdir = Path(workdir)
         self.log = logger
         self.archive_db = archive_db
+        self.jobs_db = jobs_db
+        self.jobs_dir = jobs_dir
+        self.notes: dict[str, str] = {}
         self.abort_requested = threading.Event()
         self.inputs: list[JobInput] = []
         self.published: dict[str, JobResult] = {}
@@ -65,19 +69,31 @@ class RunContext:
 
     # -- JobContext --------------------------------------------------------------------------
 
-    def locate(self, obs_ids: list[int]) -> list[ObservationLocation]:
-        ids = [int(i) for i in obs_ids]
+    def locate(self, obs_ids: list[int | str]) -> list[ObservationLocation]:
         try:
             from portal.archive.locate import locate_observations
         except ImportError:
             raise FatalError("This portal's archive cannot resolve observation ids (no archive module)") from None
         if self.archive_db is None or not Path(self.archive_db).exists():
             raise FatalError("The archive database is not available, so observations cannot be resolved")
-        found = list(locate_observations(self.archive_db, ids))
-        missing = sorted(set(ids) - {loc.obs_id for loc in found})
-        if missing:
-            raise UsageError(f"Unknown observation id(s) in the archive: {', '.join(map(str, missing))}")
-        return found
+        return locate_observations(self.archive_db, list(obs_ids))  # one per item, or a UsageError
+
+    def note(self, name: str, value: Any) -> None:
+        """Record something the job decided itself (``stacked``, and why) in its provenance."""
+        text = value if isinstance(value, str) else ("true" if value is True else "false" if value is False
+                                                     else str(value))
+        with self._lock:
+            self.notes[str(name)] = text
+        self._report("noted", (str(name), text))
+
+    def job_result(self, reference: str, result_id: str, job_list: str) -> Any:
+        """A result of another COMPLETED ``job_list`` job of this job's owner
+        (:func:`portal.uws.joblookup.find_result`): its path and checksum, or a UsageError saying why not."""
+        from portal.uws.joblookup import find_result
+
+        if self.jobs_db is None or self.jobs_dir is None:
+            raise FatalError("This job service does not let jobs read other jobs' results")
+        return find_result(self.jobs_db, self.jobs_dir, self.owner, reference, job_list, result_id)
 
     def publish(self, result_id: str, path: Path, mime_type: str) -> None:
         if not RESULT_ID.fullmatch(result_id):

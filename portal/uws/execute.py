@@ -67,10 +67,27 @@ def _checked(workdir: Path, result: JobResult) -> JobResult:
     return JobResult(result.id, result.path, result.mime_type, path.stat().st_size, sha256_file(path))
 
 
+def _text(value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _effective(request: RunRequest) -> list[tuple[str, str, str | None]]:
+    """Every parameter the job ran with, as given, or its default (so a record says every choice)."""
+    given = dict(request.job.parameters)
+    out = []
+    for p in request.definition.parameters:
+        if p.name in given:
+            out.append((p.name, given[p.name], p.unit))
+        elif p.default is not None and not p.required:
+            out.append((p.name, _text(p.default), p.unit))
+    return out
+
+
 def finish(request: RunRequest, published: dict[str, JobResult], inputs: list[JobInput],
            phase: ExecutionPhase, failure: JobFailure | None, start: datetime | None,
-           end: datetime) -> tuple[JobResult, ...]:
-    """The final result list: published results, the log, then the provenance record."""
+           end: datetime, notes: dict[str, str] | None = None) -> tuple[JobResult, ...]:
+    """The final result list: published results, the log, then the provenance record (with the
+    job's ``notes``: what it decided itself, see ``JobContext.note``)."""
     workdir = request.workdir
     results = [_checked(workdir, r) for r in published.values()]
     if (workdir / LOG_FILE).is_file():
@@ -78,18 +95,17 @@ def finish(request: RunRequest, published: dict[str, JobResult], inputs: list[Jo
     try:
         from portal.provenance import ProvenanceInfo, write
 
-        units = {p.name: p.unit for p in request.definition.parameters}
         info = ProvenanceInfo(
             job_id=request.job.job_id, definition=request.definition.name,
             description=request.definition.description, owner=request.job.owner, phase=phase.value,
             start=start, end=end,
-            parameters=[(n, v, units.get(n)) for n, v in request.job.parameters],
+            parameters=_effective(request),
             inputs=[{"path": i.path, "role": i.role, "sha256": i.sha256, "attributes": i.attributes}
                     for i in inputs],
             results=[{"id": r.id, "path": r.path, "mime_type": r.mime_type, "size": r.size, "sha256": r.sha256}
                      for r in results],
             error=failure.message if failure else None, config=dict(request.config or {}),
-            run=request.definition.run,
+            run=request.definition.run, notes=dict(notes or {}),
         )
         json_path, provn_path = write(info, workdir)
         results.append(JobResult("provenance", json_path.name, "application/json", json_path.stat().st_size))

@@ -80,7 +80,8 @@ class Dispatcher:
                 self.running[job.job_id] = job.owner
                 per_owner[job.owner] += 1
                 request = RunRequest(job=job, definition=definition, params=params, workdir=workdir,
-                                     archive_db=config.archive_db,
+                                     archive_db=config.archive_db, jobs_db=self.service.store.path,
+                                     jobs_dir=config.jobs_dir,
                                      config={"max_running": config.max_running,
                                              "max_running_per_owner": config.max_running_per_owner,
                                              "execution_duration": job.execution_duration})

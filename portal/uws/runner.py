@@ -39,6 +39,8 @@ class RunRequest:
     params: dict[str, Any]  # typed, complete (defaults filled in)
     workdir: Path  # exists; results go here
     archive_db: Path | None = None  # the archive database, for JobContext.locate()
+    jobs_db: Path | None = None  # the job store and the jobs' folders, for JobContext.job_result()
+    jobs_dir: Path | None = None
     config: dict[str, Any] | None = None  # service configuration recorded in provenance
 
 

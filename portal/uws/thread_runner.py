@@ -86,7 +86,8 @@ class ThreadRunner:
         logger.addHandler(handler)
         start = utcnow()
         ctx = RunContext(job_id, request.job.owner, request.workdir, lambda kind, value: events.published(job_id, value)
-                         if kind == "published" else None, logger=logger, archive_db=request.archive_db)
+                         if kind == "published" else None, logger=logger, archive_db=request.archive_db,
+                         jobs_db=request.jobs_db, jobs_dir=request.jobs_dir)
         run.ctx = ctx
         if run.aborted or run.timed_out:
             ctx.request_abort()
@@ -102,7 +103,8 @@ class ThreadRunner:
                 phase, failure = ExecutionPhase.ABORTED, None
             end = utcnow()
             handler.flush()
-            results = finish(request, dict(ctx.published), list(ctx.inputs), phase, failure, start, end)
+            results = finish(request, dict(ctx.published), list(ctx.inputs), phase, failure, start, end,
+                             dict(ctx.notes))
             events.finished(job_id, Outcome(phase, end, failure, results))
         except Exception as exc:  # noqa: BLE001 - finished must be reported whatever happens
             logger.exception("the runner failed")

@@ -82,7 +82,7 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
     if abort.is_set():  # aborted while it waited for a worker (the service ignores the start)
         return Outcome(ExecutionPhase.ABORTED, utcnow())
     proc = child.start(request, preload)
-    published, inputs, reported, stopped = {}, [], None, None
+    published, inputs, notes, reported, stopped = {}, [], {}, None, None
     duration = request.job.execution_duration
     deadline = time.monotonic() + duration if duration > 0 else None
     next_abort_check = time.monotonic() + ABORT_POLL
@@ -100,6 +100,8 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
                 emit("published", id=value.id, path=value.path, mime_type=value.mime_type, size=value.size)
             elif kind == "used":
                 inputs.append(value)
+            elif kind == "noted":
+                notes[value[0]] = value[1]
             elif kind == "outcome":
                 reported = value
         if not proc.alive() and not (connection_open and proc.conn.poll(0)):
@@ -147,5 +149,5 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
     else:
         phase, failure = ExecutionPhase.ERROR, JobFailure(_describe_exit(proc.exitcode))
         _append_log(request, failure.message)
-    results = finish(request, published, inputs, phase, failure, start, end)
+    results = finish(request, published, inputs, phase, failure, start, end, notes)
     return Outcome(phase, end, failure, results)

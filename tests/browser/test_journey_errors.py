@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_journey import (DASHBOARD, artifacts, assert_clean, click_row, console_errors, find_target,
+from tests.browser.test_journey import (DASHBOARD, artifacts, assert_clean, console_errors, find_target,
                                         open_tab)
 from tests.support.servers import create_token, start_portal, start_voila, REPO
 from tests.support.browser import watched_page

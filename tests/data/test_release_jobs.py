@@ -135,17 +135,17 @@ def exclusion(target: SkyCoord, radius: Angle, reach: Angle):
 
 
 def tutorial_axes(observations, e_min: float = 1.0, e_max: float = 30.0, n_bins: int = 4):
-    """gammapy's tutorial binning, 10 (reconstructed) and 20 (true) bins per decade on grids through 1 TeV,
-    over the effective areas' energies; checked equal to the portal's (portal.jobs.energy)."""
+    """gammapy's tutorial binning, 20 bins per decade (reconstructed and true) on grids through 1 TeV, over the
+    effective areas' energies, as the joint-crab paper bins; checked equal to the portal's (portal.jobs.energy)."""
     from gammapy.maps import MapAxis
 
-    from portal.jobs.binning import binning_of
+    from portal.jobs.binning import RECO_PER_DECADE, binning_of
     from portal.jobs.energy import energy_axes, instrument_range
 
     low = min(o.aeff.axes["energy_true"].edges[0].to_value("TeV") for o in observations)
     high = max(o.aeff.axes["energy_true"].edges[-1].to_value("TeV") for o in observations)
     axes = []
-    for per_decade, name in ((10, "energy"), (20, "energy_true")):
+    for per_decade, name in ((RECO_PER_DECADE, "energy"), (20, "energy_true")):
         lo = np.floor(per_decade * np.log10(low) + 1e-3) / per_decade  # float32 edges in the files
         hi = np.ceil(per_decade * np.log10(high) - 1e-3) / per_decade
         axes.append(MapAxis.from_energy_bounds(10**lo, 10**hi, nbin=round((hi - lo) * per_decade), unit="TeV",
@@ -156,13 +156,14 @@ def tutorial_axes(observations, e_min: float = 1.0, e_max: float = 30.0, n_bins:
     return axes
 
 
-def direct_fit(observations, target, region, axes, containment_correction: bool, used_from: float | None = None):
+def direct_fit(observations, target, region, axes, containment_correction: bool, used_from: float | None = None,
+               fit_max: float | None = None):
     """A 1D analysis written with gammapy alone, with the job's choices: reflected (or, for a point region,
     three wobble) off regions, the safe range (the IRFs' thresholds when they carry them, else 10% of the
     effective area's maximum), the exclusions; full-enclosure IRFs averaged over a circular on region,
     point-like ones taken at the region's centre. For a point region the target's exclusion is the widest RAD_MAX at the safe bins'
     centres (those above ``used_from`` TeV when the fit starts there) plus 0.3 deg, and the reconstructed
-    axis starts at the first of those bins. A power-law fit."""
+    axis starts at the first of those bins. The fit from ``used_from`` to ``fit_max`` TeV. A power-law fit."""
     from gammapy.datasets import Datasets, SpectrumDataset
     from gammapy.makers import (
         ReflectedRegionsBackgroundMaker,
@@ -198,8 +199,9 @@ def direct_fit(observations, target, region, axes, containment_correction: bool,
             cuts.append(obs.rad_max.evaluate(method="nearest", energy=energies, offset=offset).max())
             first = min(first, reco.edges_min[used][0].to_value("TeV"))
         radius = Angle(max(cuts))
-        reco = MapAxis.from_energy_bounds(first, reco.edges[-1], nbin=round(10 * np.log10(reco.edges[-1].value /
-                                                                                          first)), unit="TeV")
+        per_decade = round(1 / np.diff(np.log10(reco.edges.value))[0])
+        reco = MapAxis.from_energy_bounds(first, reco.edges[-1], nbin=round(per_decade * np.log10(
+            reco.edges[-1].value / first)), unit="TeV")
     reach = 2 * max(o.get_pointing_icrs(o.tmid).separation(target) for o in observations) + radius + 0.5 * u.deg
     finder = WobbleRegionsFinder(n_off_regions=3) if point else ReflectedRegionsFinder()
     background = ReflectedRegionsBackgroundMaker(region_finder=finder, exclusion_mask=exclusion(target, radius, reach))
@@ -208,9 +210,11 @@ def direct_fit(observations, target, region, axes, containment_correction: bool,
         on_off = background.run(dataset, obs)
         on_off.mask_safe = dataset.mask_safe
         datasets.append(on_off)
-    if used_from is not None:
+    if used_from is not None or fit_max is not None:  # the fit range, snapped to the nearest edges
         for dataset in datasets:
-            dataset.mask_fit = dataset.counts.geom.energy_mask(energy_min=used_from * u.TeV, round_to_edge=True)
+            dataset.mask_fit = dataset.counts.geom.energy_mask(
+                energy_min=None if used_from is None else used_from * u.TeV,
+                energy_max=None if fit_max is None else fit_max * u.TeV, round_to_edge=True)
     model = PowerLawSpectralModel(index=2.5, amplitude=1e-12 * u.Unit("cm-2 s-1 TeV-1"), reference=1 * u.TeV)
     datasets.models = [SkyModel(spectral_model=model, name="direct")]
     assert Fit().run(datasets).success

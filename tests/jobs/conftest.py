@@ -34,12 +34,14 @@ def crab_observations(data_store):
 
 @pytest.fixture(scope="session")
 def crab_spectrum(crab_observations):
-    """The spectral analysis of the Crab (power law, 4 flux points), with every intermediate SED."""
+    """The spectral analysis of the Crab (power law, 4 flux points, with their sensitivity), with every
+    intermediate SED."""
     from portal.jobs.observations import target_coord
     from portal.jobs.spectrum import analyse_spectrum
 
     seen = []
     result = analyse_spectrum(crab_observations, target_coord(*CRAB), model="pl", e_min=1.0, e_max=30.0, n_bins=4,
+                              sensitivity=True,
                               on_flux_point=lambda points, done, total: seen.append((points, done, total)),
                               log=logging.getLogger("tests.jobs.crab"))
     return result, seen

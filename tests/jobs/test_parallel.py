@@ -99,7 +99,7 @@ def test_parallel_flux_points_equal_the_serial_ones(crab_spectrum):
     serial, seen_serial = crab_spectrum  # computed in this process, bin after bin
     edges = serial.flux_points.energy_axis.edges
     seen = []
-    parallel = estimate_flux_points(serial.datasets, SOURCE, edges, processes=2, log=log,
+    parallel = estimate_flux_points(serial.datasets, SOURCE, edges, processes=2, log=log, sensitivity=True,
                                     on_flux_point=lambda points, done, total: seen.append((points, done)))
     for name in FLUX_POINT_COLUMNS:
         np.testing.assert_allclose(getattr(parallel, name).data, getattr(serial.flux_points, name).data, rtol=RTOL,

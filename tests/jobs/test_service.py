@@ -54,12 +54,12 @@ def test_the_sed_grows_while_the_job_runs(crab_job):
     versions = crab_job.versions["flux_points"]
     executing = [v for v in versions if v.phase == "EXECUTING"]
     assert len(executing) >= 2, [(v.seconds, v.phase) for v in versions]
-    # each version adds points or their sensitivities (bins still being computed are NaN rows) on the final axis
+    # each version adds points (bins still being computed are NaN rows) on the final axis; no sensitivity, which
+    # is off by default
     points = [_read_points(v.content) for v in versions]
-    # (every version is seen now, the first ones with no sensitivity yet: a column read back all masked)
-    done = [sum(int(np.isfinite(np.ma.filled(np.ma.asarray(q.data, dtype=float), np.nan)).sum())
-                for q in (p.norm, p.norm_sensitivity)) for p in points]
-    assert done == sorted(done) and len(set(done)) == len(done) and done[-1] == 8
+    done = [int(np.isfinite(np.ma.filled(np.ma.asarray(p.norm.data, dtype=float), np.nan)).sum()) for p in points]
+    assert done == sorted(done) and len(set(done)) == len(done) and done[-1] == 4
+    assert "norm_sensitivity" not in points[-1].available_quantities
     assert {p.energy_axis.nbin for p in points} == {4}
     # the model (and its envelope) is there before the first flux point
     assert crab_job.first("model").seconds <= crab_job.first("flux_points").seconds
@@ -96,7 +96,11 @@ def test_provenance_names_every_input_file(crab_job, client):
     record = json.loads(result(client, crab_job, "provenance"))
     text = json.dumps(record)
     inputs = json.loads(result(client, crab_job, "inputs"))
-    assert inputs == {"requested": CRAB_RUNS, "used": CRAB_RUNS, "left_out": []}
+    assert {k: inputs[k] for k in ("requested", "used", "left_out")} == {"requested": CRAB_RUNS, "used": CRAB_RUNS,
+                                                                      "left_out": []}
+    assert inputs["observations"] == [{"obs_id": i, "collection": "hess-dl3-dr1", "used": True} for i in CRAB_RUNS]
+    files = [e for e in record["entity"].values() if "portal:obs_id" in e]
+    assert len(files) == len(CRAB_RUNS) and all(e.get("portal:collection") == "hess-dl3-dr1" for e in files)
     for obs_id in CRAB_RUNS:
         assert f"hess_dl3_dr1_obs_id_{obs_id:06d}.fits.gz" in text
     assert "hgps_catalog_v1.fits.gz" in text and "gammacat.fits.gz" in text
@@ -124,7 +128,7 @@ def test_errors_end_the_job_with_a_message(client, params, message):
 @pytest.mark.parametrize(("params", "message"), [
     ({"e_min": 1, "e_max": 1.001, "n_bins": 30}, "narrower than one energy bin"),
     ({"e_min": 1, "e_max": 1.0001, "n_bins": 1}, "narrower than one energy bin"),
-    ({"e_min": 1, "e_max": 3, "n_bins": 30}, "at most 5 flux points"),
+    ({"e_min": 1, "e_max": 3, "n_bins": 30}, "at most 10 flux points"),
     ({"fit_e_min": 2, "fit_e_max": 2.05}, "fit energy range 2 to 2.05 TeV is narrower than one energy bin"),
 ])
 def test_binning_that_cannot_work_is_refused_before_the_job_is_queued(client, params, message):

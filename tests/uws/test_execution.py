@@ -112,7 +112,8 @@ def test_provenance_record(uws):
     entities = record["entity"]
     params = {e["voprov:name"]: e["prov:value"] for e in entities.values()
               if e.get("prov:type", {}).get("$") == "voprov:Parameter"}
-    assert params == {"text": "prov", "ids": "3"}
+    # every parameter the job ran with: the given ones, and the defaults of the others
+    assert params == {"text": "prov", "ids": "3", "flag": "false", "number": "1.5"}
     source = Path(__file__).with_name("jobs.py")
     used = [e for e in entities.values() if e.get("voprov:location") == str(source)]
     assert used and used[0]["portal:sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
