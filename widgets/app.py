@@ -21,6 +21,7 @@ from widgets.links import connect
 from widgets.obscore.services import embedded
 from widgets.obscore.state import SearchState
 from widgets.obscore.view import ObsCoreSearch
+from widgets.sed.live import KINDS as SED_JOBS
 from widgets.sed.view import SEDPlot
 from widgets.sky.view import SkyView
 from widgets.status import ServiceStatus
@@ -98,7 +99,8 @@ class Portal(w.VBox):
     ``portal.monitor``, ``portal.status``, ``portal.sed``; ``portal.session`` is what they share;
     ``portal.tabs`` is the left column, ``portal.views`` the sky and the SED above the results
     (``portal.show("jobs")``, ``portal.show("sed")`` open a tab). The SED follows the session's active
-    job when it is a spectrum, and the right column turns to it; a new target turns it back to the sky.
+    job when it is a spectrum or a joint fit, and the right column turns to it; a new target turns it back
+    to the sky. "Run again" and "Joint fit" in the monitor fill the launcher and open its tab.
     """
 
     TABS = ("search", "launch", "jobs", "services")
@@ -130,6 +132,7 @@ class Portal(w.VBox):
         self.tabs.add_class("portal-tabs")
         _join_when_shown(self.tabs, {LAUNCH: self.launcher, JOBS: self.monitor, SERVICES: self.status})
         self.launcher.on_submit(lambda _job: self.show("jobs"))
+        self.monitor.on_rerun(lambda _definition, _parameters: self.show("launch"))  # after connect() filled it
         header = w.HBox([w.HTML("<h2>Gamma-ray archive portal</h2>"), self.target],
                         layout=w.Layout(width="100%"))
         header.add_class("portal-header")
@@ -148,7 +151,7 @@ class Portal(w.VBox):
 
     def _active_job(self, change) -> None:
         job = change["new"]
-        if job is not None and job.definition == "spectrum":
+        if job is not None and job.definition in SED_JOBS:
             self.show("sed")
 
 

@@ -12,8 +12,9 @@ Each widget is wired to the session only, never to another widget:
 - the launcher pre-fills from the session's target (its position and, where a catalog gives it,
   its size) and selected rows; a job it submits becomes
   the session's active job and appears in the monitor at once (they share one client);
-- the job chosen in the monitor becomes the active job; "run again" fills the launcher;
-- an SED view follows the active job and shows catalog counterparts of the target.
+- the job chosen in the monitor becomes the active job; "run again" fills the launcher, and so does
+  "joint fit" (``joint_spectrum`` with the completed spectrum jobs picked in the monitor);
+- an SED view follows the active job (a spectrum or a joint fit) and shows catalog counterparts of the target.
 
 Nothing links private traits of third-party widgets.
 """
@@ -139,10 +140,12 @@ def connect(target=None, search=None, sky=None, launcher=None, monitor=None, sed
 
 
 def _sed_links(session: Session, sed) -> list:
-    """An SED view follows the active job (a spectrum) and shows the target's catalog counterparts."""
+    """An SED view follows the active job (a spectrum or a joint fit) and shows the target's catalog counterparts."""
+    from widgets.sed.live import KINDS
+
     def job(_change):
         handle = session.active_job
-        if handle is not None and handle.definition == "spectrum":
+        if handle is not None and handle.definition in KINDS:
             sed.follow(handle)
 
     def moved(_change):

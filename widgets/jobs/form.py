@@ -116,7 +116,8 @@ class LauncherState(t.HasTraits):
             self.target = coord
 
     def fill(self, definition: str, parameters: dict) -> None:
-        """Fill the form with ``parameters`` (a job's, to run it again): every field counts as typed."""
+        """Fill the form with ``parameters`` (a job's, to run it again; or some, as a joint fit's ``jobs``): these
+        fields count as typed, the others take their defaults and pre-filled values."""
         with self.hold_trait_notifications():
             if self.definitions:
                 self.definition = definition
@@ -124,6 +125,7 @@ class LauncherState(t.HasTraits):
                      if isinstance(v, bool) else str(v) for k, v in parameters.items()}
             self.texts = texts
             self.touched = list(texts)
+        self._refill()  # the fields not given (the definition may not have changed, so nothing else refills)
         self.status, self.message = "idle", f"The form holds the parameters of a {definition} job: check and submit."
 
     def reset(self) -> None:

@@ -4,6 +4,8 @@
     monitor.jobs                 # JobHandle objects, newest first
     monitor.selected_job         # the job chosen in the list (a JobHandle, or None)
     monitor.selected_results     # its results: id -> URL (the SED follows 'flux_points')
+    monitor.pick([id1, id2])     # several jobs (Ctrl- or Shift-click in the list) ...
+    monitor.joint_fit()          # ... two or more completed spectrum jobs: the launcher gets a joint_spectrum
 
 A thin view of :class:`~widgets.jobs.monitor_state.MonitorState` with a
 :class:`~widgets.jobs.detail.JobDetail` for the selected job.
@@ -49,22 +51,31 @@ class JobMonitor(w.VBox):
         self._refresh.on_click(lambda _b: self.state.refresh(background=background))
         self._kind.observe(lambda c: setattr(self.state, "kind_filter", c["new"] or ""), "value")
         self._phase.observe(lambda c: setattr(self.state, "phase_filter", c["new"] or ""), "value")
-        self._list = w.Select(options=[], rows=8, layout=w.Layout(width="100%"))
+        self._list = w.SelectMultiple(options=[], rows=8, layout=w.Layout(width="100%"))
         self._list.add_class("portal-job-list")
         self._rendering = False
         self._list.observe(self._picked, "value")
         self._message = w.HTML()
         self._message.add_class("portal-monitor-message")
+        self._joint = w.Button(description="Joint fit", icon="object-group", disabled=True,
+                               layout=w.Layout(width="auto"))
+        self._joint.add_class("portal-joint-fit")
+        self._joint.on_click(lambda _b: self.joint_fit())
+        self._joint_note = w.HTML()
+        self._joint_note.add_class("portal-joint-note")
+        joint = w.HBox([self._joint, self._joint_note], layout=w.Layout(align_items="center", grid_gap="8px"))
         self.detail = JobDetail(self.state)
         toolbar = w.HBox([self._kind, self._phase, self._refresh], layout=w.Layout(align_items="center",
                                                                                    flex_flow="row wrap"))
-        super().__init__([toolbar, self._message, self._list, self.detail], **kwargs)
+        super().__init__([toolbar, self._message, self._list, joint, self.detail], **kwargs)
         self.add_class("portal-job-monitor")
         s = self.state
         s.observe(self._render_list, ["jobs", "kind_filter", "phase_filter", "changes"])
         s.observe(self._render_kinds, "kinds")
         s.observe(self._render_message, ["status", "message", "changes"])
         s.observe(self._selected, "selected")
+        s.observe(self._render_picked, "picked")
+        s.observe(self._render_joint, ["joint_ready", "joint_note"])
         if background:
             s.start()
         else:
@@ -72,6 +83,7 @@ class JobMonitor(w.VBox):
         self._render_kinds()
         self._render_list()
         self._render_message()
+        self._render_joint()
 
     # -- Python API -------------------------------------------------------------------------------
     @property
@@ -85,8 +97,17 @@ class JobMonitor(w.VBox):
     def select(self, job: JobHandle | str | None) -> None:
         self.state.select(job)
 
+    def pick(self, job_ids) -> None:
+        """Select several jobs in the list (the last one is shown in full)."""
+        self.state.pick(job_ids)
+
+    def joint_fit(self) -> bool:
+        """Open the launcher on a joint fit of the picked completed spectrum jobs (when connected to one)."""
+        return self.state.joint_fit()
+
     def on_rerun(self, callback, remove: bool = False) -> None:
-        """Call ``callback(definition, parameters)`` when "Run again" is pressed."""
+        """Call ``callback(definition, parameters)`` when the launcher is to be filled: "Run again" (the job's
+        kind and parameters) and "Joint fit" (``joint_spectrum`` with its ``jobs``)."""
         self.state.rerun.register(callback, remove=remove)
 
     def close(self) -> None:
@@ -96,9 +117,9 @@ class JobMonitor(w.VBox):
     # -- events -----------------------------------------------------------------------------------
     def _picked(self, change) -> None:
         if self._rendering:
-            return  # the list being redrawn (ipywidgets selects the first option of new options)
-        if change["new"] and (self.state.selected is None or self.state.selected.job_id != change["new"]):
-            self.state.select(change["new"])
+            return  # the list being redrawn (new options clear the selection)
+        if list(change["new"]) != list(self.state.picked):
+            self.state.pick(change["new"])
 
     def _selected(self, _change=None) -> None:
         job = self.state.selected
@@ -108,8 +129,6 @@ class JobMonitor(w.VBox):
         self.selected_results = dict(job.results) if job is not None else {}
         if job is not None:
             job.observe(self._results_changed, "results")
-            if self._list.value != job.job_id and job.job_id in [v for _l, v in self._list.options]:
-                self._list.value = job.job_id
         self.detail.show(job)
 
     def _results_changed(self, change) -> None:
@@ -122,18 +141,32 @@ class JobMonitor(w.VBox):
         self._kind.value = current if current in ("", *self.state.kinds) else ""
 
     def _render_list(self, _change=None) -> None:
-        visible = self.state.visible
-        options = [(_label(j), j.job_id) for j in visible]
-        selected = self.state.selected.job_id if self.state.selected is not None else None
-        ids = [v for _l, v in options]
+        options = [(_label(j), j.job_id) for j in self.state.visible]
         self._rendering = True
         try:
             if options != list(self._list.options):
                 self._list.options = options
-            self._list.value = selected if selected in ids else None
         finally:
             self._rendering = False
+        self._render_picked()
         self._list.layout.display = None if options else "none"
+
+    def _render_picked(self, _change=None) -> None:
+        ids = {v for _l, v in self._list.options}
+        value = tuple(i for i in self.state.picked if i in ids)
+        if tuple(self._list.value) != value:
+            self._rendering = True
+            try:
+                self._list.value = value
+            finally:
+                self._rendering = False
+
+    def _render_joint(self, _change=None) -> None:
+        s = self.state
+        self._joint.disabled = not s.joint_ready
+        self._joint.tooltip = s.joint_note
+        self._joint.button_style = "primary" if s.joint_ready else ""
+        self._joint_note.value = f"<span style='color:#555'>{html.escape(s.joint_note)}</span>"
 
     def _render_message(self, _change=None) -> None:
         s = self.state

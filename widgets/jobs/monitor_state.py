@@ -4,6 +4,12 @@ Job lists are read per definition (``GET /uws/{kind}`` with ``LAST``) and asked 
 ETag (304 while nothing changed); each active job is followed by blocking WAIT through its
 :class:`~widgets.jobs.handle.JobHandle`. Everything that touches the network runs through the
 :class:`~widgets.background.Background` helper; traits change on the kernel's loop only.
+
+Jobs are picked in the list (``picked``: one, or several); the last one picked is ``selected``
+(shown in full, the session's active job). Two or more completed ``spectrum`` jobs picked make a
+joint fit possible (``joint_ready``; ``joint_note`` says what it combines, or why not):
+:meth:`MonitorState.joint_fit` hands ``joint_spectrum`` with its ``jobs`` to whoever fills the
+launcher, through the same callbacks as "run again" (``connect`` wires them to the launcher).
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ from widgets.client import PortalClient, ServiceError, default_client
 from widgets.events import Dispatcher
 from widgets.jobs.handle import JobHandle
 
-__all__ = ["MonitorState", "PHASE_GROUPS"]
+__all__ = ["JOINT_INPUT", "JOINT_KIND", "PHASE_GROUPS", "MonitorState"]
 
 PHASE_GROUPS = {"": None, "active": {"PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"},
                 "COMPLETED": {"COMPLETED"}, "ERROR": {"ERROR"}, "ABORTED": {"ABORTED"}}
 LAST = 100  # jobs read per kind
+JOINT_KIND, JOINT_INPUT = "joint_spectrum", "spectrum"  # a joint fit of completed spectrum jobs
 
 
 class MonitorState(t.HasTraits):
@@ -30,7 +37,10 @@ class MonitorState(t.HasTraits):
     jobs = t.List(t.Instance(JobHandle))  # newest first
     kind_filter = t.Unicode("")  # "" = every kind
     phase_filter = t.Unicode("")  # a key of PHASE_GROUPS
-    selected = t.Instance(JobHandle, allow_none=True)
+    selected = t.Instance(JobHandle, allow_none=True)  # the job shown in full: the last one picked
+    picked = t.List(t.Unicode())  # ids of the jobs selected in the list: one, or several for a joint fit
+    joint_ready = t.Bool(False)  # the picked jobs can be fitted jointly
+    joint_note = t.Unicode("")  # what a joint fit would combine, or why there is none
     status = t.Enum(["idle", "loading", "error"], "idle")
     message = t.Unicode("")
     changes = t.Int(0)  # bumped when any job's phase changes (the view redraws the list)
@@ -42,6 +52,7 @@ class MonitorState(t.HasTraits):
         self.background = background
         self.wait = wait
         self.auto_refresh = auto_refresh
+        # (definition, parameters) to fill the launcher with: "Run again" and "Joint fit"
         self.rerun = Dispatcher(on_error=lambda exc: setattr(self, "message", f"A callback failed: {exc}"))
         self._etags: dict[str, str] = {}
         self._stop = threading.Event()
@@ -70,6 +81,53 @@ class MonitorState(t.HasTraits):
         self.selected = handle
         if handle is not None and handle.info is None:
             self.bg.run(self._read, handle, on_done=handle.update, on_error=lambda exc: self._job_failed(handle, exc))
+
+    def pick(self, job_ids) -> None:
+        """The jobs selected in the list (one, or several): the one picked last is shown in full."""
+        ids = [i for i in dict.fromkeys(job_ids) if self.find(i) is not None]
+        added = [i for i in ids if i not in self.picked]
+        current = self.selected.job_id if self.selected is not None else None
+        self.picked = ids
+        self.select(added[-1] if added else current if current in ids else ids[0] if ids else None)
+
+    @t.observe("selected")
+    def _one_picked(self, change) -> None:
+        job = change["new"]
+        if job is not None and job.job_id not in self.picked:  # chosen from Python, or just submitted
+            self.picked = [job.job_id]
+
+    @t.observe("picked", "jobs", "changes")
+    def _joint_check(self, _change=None) -> None:
+        jobs = [j for j in (self.find(i) for i in self.picked) if j is not None and not j.gone]
+        other = next((j for j in jobs if j.definition != JOINT_INPUT), None)
+        unfinished = next((j for j in jobs if j.phase != "COMPLETED"), None)
+        if other is not None:
+            note = f"A joint fit combines {JOINT_INPUT} jobs only: {other.job_id[:8]} is a {other.definition} job."
+        elif unfinished is not None:
+            note = (f"A joint fit needs completed {JOINT_INPUT} jobs: {unfinished.job_id[:8]} is "
+                    f"{(unfinished.phase or 'unknown').lower()}.")
+        elif len(jobs) < 2:
+            note = f"Select two or more completed {JOINT_INPUT} jobs (Ctrl- or Shift-click) for a joint fit."
+        else:
+            note = f"Joint fit of {len(jobs)} {JOINT_INPUT} jobs: {', '.join(j.job_id[:8] for j in jobs)}."
+        self.joint_ready = other is None and unfinished is None and len(jobs) >= 2
+        self.joint_note = note
+
+    def joint_jobs(self) -> list[JobHandle]:
+        """The picked jobs a joint fit would combine, oldest first (none unless ``joint_ready``)."""
+        if not self.joint_ready:
+            return []
+        jobs = [self.find(i) for i in self.picked]
+        return sorted(jobs, key=lambda j: j.created.timestamp() if j.created else 0.0)
+
+    def joint_fit(self) -> bool:
+        """Hand a ``joint_spectrum`` job of the picked jobs to the launcher (False, and why, when it cannot be)."""
+        jobs = self.joint_jobs()
+        if not jobs:
+            self.message = self.joint_note
+            return False
+        self.rerun(JOINT_KIND, {"jobs": ",".join(j.job_id for j in jobs)})
+        return True
 
     def _read(self, handle: JobHandle):
         return handle.client.uws.job(handle.url)

@@ -20,6 +20,8 @@ EMPTY_Y = {"dnde": (1e-16, 1e-9), "e2dnde": (1e-14, 1e-9), "flux": (1e-15, 1e-9)
 FLOOR = 1e-2  # an error bar or envelope reaching zero is drawn down to a hundredth of the value
 HEAT_COLORS = ["#3f007d", "#9e9ac8", "rgba(239, 237, 245, 0)"]  # delta TS 0 (best) -> DTS_MAX (clear); purple:
 # no catalog colour is near it
+DOT_SIZE = {"job": 64}  # the followed job's own points stand out from catalog, file and input points (36)
+BAR_WIDTH = {"job": 2.5}
 
 
 def _segments(x0, x1, y0, y1):
@@ -38,12 +40,13 @@ class LayerMarks:
         xy = {"x": scales["x"], "y": scales["y"]}
         c = layer.color
         if layer.kind == "points":
-            self.bars = bq.Lines(x=[], y=[], scales=xy, colors=[c], stroke_width=1.5)
+            size, width = DOT_SIZE.get(layer.source, 36), BAR_WIDTH.get(layer.source, 1.5)
+            self.bars = bq.Lines(x=[], y=[], scales=xy, colors=[c], stroke_width=width)
             tooltip = bq.Tooltip(fields=["name"], labels=[layer.label or "point"])
-            self.dots = bq.Scatter(x=[], y=[], scales=xy, colors=[c], default_size=36, names=[],
+            self.dots = bq.Scatter(x=[], y=[], scales=xy, colors=[c], default_size=size, names=[],
                                    display_names=False, tooltip=tooltip, stroke="white")
-            self.limits = bq.Scatter(x=[], y=[], scales=xy, colors=[c], marker="triangle-down", default_size=40,
-                                     names=[], display_names=False, tooltip=tooltip)
+            self.limits = bq.Scatter(x=[], y=[], scales=xy, colors=[c], marker="triangle-down",
+                                     default_size=size + 4, names=[], display_names=False, tooltip=tooltip)
             self.marks = [self.bars, self.dots, self.limits]
         elif layer.kind == "model":
             self.band = bq.Lines(x=[], y=[], scales=xy, colors=[c], fill="between", fill_colors=[c],

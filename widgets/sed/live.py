@@ -1,11 +1,12 @@
-"""Following a `spectrum` job: its flux points as the service publishes them, its model when it appears.
+"""Following a `spectrum` or `joint_spectrum` job: its flux points as the service publishes them, its model
+when it appears; for a joint fit, the flux points of each job it combined too, a layer each in its own colour.
 
 The :class:`~widgets.jobs.handle.JobHandle` does the waiting (blocking WAIT with the job's ETag,
 no busy polling) and bumps its ``version`` at every change. On a change the follower downloads
 the ``flux_points`` result (and ``model`` once it exists) in a worker thread, at most once per
 ``interval`` seconds: changes that come while a download runs are batched into the next one. The
 worker reads the files with gammapy and computes what the plot needs; the layers change on the
-kernel's loop only.
+kernel's loop only. A joint job's ``inputs`` name its input jobs (:mod:`widgets.sed.inputs`), read once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import time
 import astropy.units as u
 
 from widgets.client import FINAL
+from widgets.sed.inputs import input_jobs, read_input_points
 from widgets.sed.loading import SEDInputError, read_models
+
+KINDS = ("spectrum", "joint_spectrum")  # the jobs an SED follows: flux points and a fitted model
+JOINT = "joint_spectrum"
 
 PHASE_TEXT = {
     "PENDING": "waiting to be started",
@@ -39,6 +44,7 @@ class JobFollower:
         self._last = 0.0  # monotonic time of the last download (worker thread only)
         self._digest = None  # of the flux points file last read (worker thread only)
         self._model_url = None  # the model result already read
+        self._inputs_url = None  # a joint job's inputs already read
         self._defaults: dict = {}  # the job definition's parameter defaults (e_min, e_max, n_bins)
         self._defaults_read = False
         self.downloads = 0  # flux point files downloaded (tests and benchmarks read it)
@@ -86,6 +92,8 @@ class JobFollower:
         if "model" in found:
             self.state.job_model = found["model_objects"]
             self.state.put(found["model"])
+        if found.get("inputs"):
+            self.state.put(found["inputs"])
         if "points" in found:
             layers = found["points"]
             self.state.flux_points = layers[-1].points
@@ -115,6 +123,8 @@ class JobFollower:
         n = 0 if points is None else points.energy_axis.nbin
         total = handle.parameters.get("n_bins") or self._defaults.get("n_bins") or "?"
         model = self.state.job_model is not None
+        inputs = len([layer for layer in self.state.layers if layer.source == "input" and layer.kind == "points"])
+        combined = f"; the flux points of its {inputs} input jobs" if inputs else ""
         kept = f"the plot keeps the {n} flux point{'s' if n != 1 else ''} it had"
         if handle.phase == "ERROR":
             text = f"Job {handle.job_id} ended in error: {handle.error or 'the service gave no message.'}"
@@ -124,14 +134,14 @@ class JobFollower:
             self.state.job_status = f"Job {handle.job_id} was aborted; {kept}."
         elif handle.phase == "COMPLETED":
             fit = " and the fitted model" if model else ""
-            self.state.job_status = f"Job {handle.job_id} completed: {n} flux points{fit}."
+            self.state.job_status = f"Job {handle.job_id} completed: {n} flux points{fit}{combined}."
         elif handle.phase == "EXECUTING":
             fit = ", model fitted" if model else ""
-            self.state.job_status = f"Job {handle.job_id} running: {n} of {total} flux points{fit}."
+            self.state.job_status = f"Job {handle.job_id} running: {n} of {total} flux points{fit}{combined}."
         else:
             self.state.job_status = f"Job {handle.job_id} is {PHASE_TEXT.get(handle.phase, handle.phase)}."
-        if "error" in found:
-            self.state.fail(found["error"])
+        if "error" in found or found.get("input_errors"):
+            self.state.fail(found.get("error") or "Not shown: " + "; ".join(found["input_errors"]) + ".")
 
     # -- in a worker thread -------------------------------------------------------------------------
     def _download(self, results: dict, phase: str, parameters: dict, sed_type: str) -> dict:
@@ -145,12 +155,17 @@ class JobFollower:
         if not self._defaults_read:
             self._defaults_read, self._defaults = True, self._read_defaults()
         parameters = {**self._defaults, **parameters}
+        joint = self.handle.definition == JOINT
         try:
+            if joint and "inputs" in results and results["inputs"] != self._inputs_url:
+                found["inputs"], found["input_errors"] = self._read_inputs(client, results["inputs"], sed_type)
+                self._inputs_url = results["inputs"]
             if "model" in results and results["model"] != self._model_url:
                 models = read_models(client.uws.result(results["model"]))
                 points = self.state.flux_points
                 bins = None if points is None else points.energy_axis
-                found["model"] = self.state.model_layers(models, "forward-folded fit", key="job", group=self.group,
+                label = "joint forward-folded fit" if joint else "forward-folded fit"
+                found["model"] = self.state.model_layers(models, label, key="job", group=self.group,
                                                          origin="job", energy_range=_energy_range(parameters),
                                                          bins=bins)
                 found["model_objects"] = models
@@ -168,6 +183,23 @@ class JobFollower:
         except SEDInputError as exc:
             found["error"] = f"The job's results cannot be shown: {exc}"
         return found
+
+    def _read_inputs(self, client, href: str, sed_type: str) -> tuple[list, list[str]]:
+        """A layer of flux points per input job of a joint fit (their profiles stay out of the plot), and what
+        could not be read. Worker thread."""
+        layers, errors = [], []
+        for job in input_jobs(client.uws.result(href), self.handle.url):
+            try:
+                points = self.state.points_layers(read_input_points(client, job), job.label, key=job.key,
+                                                  group=self.group, origin="input")
+            except SEDInputError as exc:
+                errors.append(f"the flux points of input {job.label} ({str(exc).rstrip('.')})")
+                continue
+            for layer in points:
+                if layer.kind == "points":
+                    layer.arrays(sed_type, self.state.energy_unit)
+                    layers.append(layer)
+        return layers, errors
 
     def _read_defaults(self) -> dict:
         """The defaults of the job's parameters, from the service's definitions (none if it has none)."""

@@ -249,10 +249,13 @@ def main_points(state):
 
 
 def shown_points(state) -> list[str]:
-    """The keys of the visible points besides the refit's own: what the widget's joint refit includes."""
+    """The keys of the visible points besides the refit's own: what the widget's joint refit includes.
+
+    The points of a joint fit's input jobs are left out: the joint points already hold their data, and
+    fitting both would count it twice."""
     main = main_points(state)
     return [p.key for p in state.layers if p.kind == "points" and p.visible and main is not None
-            and p is not main and p.points is not main.points]
+            and p is not main and p.points is not main.points and p.source != "input"]
 
 
 def refit_layers(state, kind: str = "pl", include: list[str] | None = None, catalog_stat: str = "chi2"):

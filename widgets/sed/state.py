@@ -189,7 +189,9 @@ class SEDState(t.HasTraits):
 
     # -- the followed job ---------------------------------------------------------------------
     def follow(self, job, interval: float = 1.0):
-        """Follow a running (or finished) ``spectrum`` job: a JobHandle or a job URL."""
+        """Follow a running (or finished) ``spectrum`` or ``joint_spectrum`` job: a JobHandle or a job URL.
+
+        A joint fit shows its joint points and model, and each input job's flux points as a layer of its own."""
         from widgets.sed.live import JobFollower
 
         if isinstance(job, str):
@@ -199,8 +201,8 @@ class SEDState(t.HasTraits):
             return None
         if self._follower is not None:
             self._follower.stop()
-        # the previous job's points, model and the refits made from them go (keys are job/points, job/model...)
-        self.remove([layer.key for layer in self.layers if layer.source in ("job", "refit")])
+        # the previous job's points, model, a joint fit's inputs and the refits made from them go
+        self.remove([layer.key for layer in self.layers if layer.source in ("job", "input", "refit")])
         self.flux_points = None
         self.job_model = None
         self.job = job

@@ -103,7 +103,7 @@ class SEDPlot(w.VBox):
         self.state.radius = float(degrees)
 
     def follow(self, job, interval: float = 1.0):
-        """Follow a ``spectrum`` job (a JobHandle or its URL); returns the JobHandle."""
+        """Follow a ``spectrum`` or ``joint_spectrum`` job (a JobHandle or its URL); returns the JobHandle."""
         return self.state.follow(job, interval=interval)
 
     async def ready(self, timeout: float | None = 1800.0) -> bool:
@@ -197,7 +197,8 @@ class SEDPlot(w.VBox):
         sed.add_class("portal-sed-type")
         unit.add_class("portal-sed-unit")
         self._controls = [t.link((self, "sed_type"), (sed, "value")), t.link((self, "energy_unit"), (unit, "value"))]
-        job = w.Text(placeholder="job URL (…/uws/spectrum/<id>)", layout=w.Layout(flex="1 1 auto"))
+        job = w.Text(placeholder="job URL (…/uws/spectrum/<id> or …/uws/joint_spectrum/<id>)",
+                     layout=w.Layout(flex="1 1 auto"))
         follow = w.Button(description="Follow", icon="play", layout=w.Layout(width="auto"))
         follow.on_click(lambda _b: job.value.strip() and self.follow(job.value))
         job.on_submit(lambda _t: job.value.strip() and self.follow(job.value))
