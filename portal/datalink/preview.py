@@ -79,7 +79,7 @@ def counts_map_png(obs: Observation, binsz: float = 0.04) -> bytes:
 
         centre = (npix - 1) / 2
         ax.add_patch(Circle((centre, centre), obs.fov_radius / binsz, fill=False, ls="--", lw=0.8, color="white",
-                            label=f"IRFs' extent ({obs.fov_radius:.2f} deg)"))
+                            label=f"field of view, s_fov/2 ({obs.fov_radius:.2f} deg)"))
     if obs.target_ra is not None and obs.target_dec is not None:
         tx, ty = wcs.world_to_pixel_values(obs.target_ra, obs.target_dec)
         ax.plot(tx, ty, marker="o", fillstyle="none", color="cyan", markersize=16, mew=1.2,

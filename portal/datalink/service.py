@@ -138,7 +138,8 @@ class DataLinkService:
     def _spectrum_service(self, obs: Observation, base_url: str, xml_id: str) -> ServiceDescriptor:
         ra = obs.target_ra if obs.target_ra is not None else obs.ra
         dec = obs.target_dec if obs.target_dec is not None else obs.dec
-        fixed = {"obs_ids": str(obs.obs_id), "ra": ra, "dec": dec}
+        # qualified by its collection: the same obs id may be in several releases (refused when ambiguous)
+        fixed = {"obs_ids": f"{obs.collection}/{obs.obs_id}", "ra": ra, "dec": dec}
         params = []
         for p in self.spectrum.parameters:
             value = fixed.get(p.name, None if p.required else p.default)

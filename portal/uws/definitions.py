@@ -114,7 +114,16 @@ class JobContext(Protocol):
         """
 
     def used(self, path: Path, role: str, **attributes: Any) -> None:
-        """Record an input file (with its checksum) in the job's provenance."""
+        """Record an input file (with its checksum) in the job's provenance. With ``job_id`` and ``result``
+        attributes it is another job's result: the record names it as that job's own record does, and the
+        results of this job are derived from it."""
+
+    def note(self, name: str, value: Any) -> None:
+        """Record something the job decided itself (whether it stacked, and why) in its provenance."""
+
+    def job_result(self, reference: str, result_id: str, job_list: str) -> Any:
+        """A result of another COMPLETED ``job_list`` job of the same owner (``.path``, ``.sha256``,
+        ``.parameters``); anything else is a :class:`UsageError` saying why."""
 
 
 class JobError(Exception):
