@@ -52,6 +52,23 @@ def test_jobs_of_every_kind_newest_first_with_filters(client, bg):
         monitor.close()
 
 
+def test_a_job_made_elsewhere_appears_without_pressing_refresh(client, bg, portal_server, portal_token):
+    """The monitor's own refresh loop (every ``auto_refresh`` seconds) merges the lists it reads: a job that
+    another client (another notebook, curl) created appears by itself. The loop once called the merge with a
+    missing argument, which the background helper only logged: the list never changed until Refresh."""
+    state = MonitorState(client, bg, kinds=["count", "echo"], wait=10, auto_refresh=0.3)
+    monitor = JobMonitor(client, state=state, background=True)
+    other = PortalClient(portal_server.url, portal_token)
+    try:
+        assert bg.wait_until(lambda: state.status == "idle", timeout=60), state.message
+        url = other.uws.create("echo", {"text": "made elsewhere"}, run_id="m-elsewhere")
+        assert bg.wait_until(lambda: url in [j.url for j in state.jobs], timeout=60)
+        assert state.find(url.rsplit("/", 1)[-1]).definition == "echo"
+    finally:
+        other.close()
+        monitor.close()
+
+
 def test_a_submitted_job_appears_at_once_and_is_followed_to_the_end(client, bg):
     monitor = monitor_for(client, bg)
     launcher = JobLauncher(client=client, state=LauncherState(client, "count", background=bg))

@@ -229,12 +229,13 @@ class MonitorState(t.HasTraits):
 
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self.auto_refresh):
+            known = {j.url for j in list(self.jobs)}  # as refresh() does: the jobs there when the lists are asked for
             try:
                 read = self._read_lists()
             except ServiceError:
                 continue  # said by the next explicit refresh; following the jobs goes on
             if read[1]:
-                self.bg.call(self._merge, read)
+                self.bg.call(self._merge, read, known)
 
     def stop(self) -> None:
         self._stop.set()
