@@ -64,21 +64,22 @@ def test_three_wobble_off_regions_and_nothing_lost(magic, caplog):
     reco, true, edges = _axes(observations)
     with caplog.at_level(logging.INFO, logger=log.name):
         reduction = reduce_around(observations, target, Angle(0.11, "deg"), reco, true, keep_edges=edges, log=log)
-    assert "within the safe energies: up to 0.173 deg" in caplog.text
-    assert "the target within 0.47 deg" in caplog.text  # 0.173 + 0.3, not 0.387 + 0.3
+    # MAGIC's LO_THRES (0.081, 0.086 TeV): safe from 0.089 TeV on the 20-per-decade axis, where the cut is 0.224 deg
+    assert "within the safe energies: up to 0.224 deg" in caplog.text
+    assert "the target within 0.52 deg" in caplog.text  # 0.224 + 0.3, not 0.387 + 0.3
     assert reduction.left_out == {}
     empty = SpectrumDataset.create(geom=RegionGeom.create(PointSkyRegion(target), axes=[reco]), energy_axis_true=true)
     maker = SpectrumDatasetMaker(containment_correction=False, use_region_center=True,
                                  selection=["counts", "exposure", "edisp"])
     for dataset, obs in zip(reduction.datasets, observations, strict=True):
         axis = dataset.counts.geom.axes["energy"]
-        assert axis.edges[0].to_value("TeV") == pytest.approx(0.1) and axis.edges[-1] == reco.edges[-1]
+        assert axis.edges[0].to_value("TeV") == pytest.approx(10 ** -1.05) and axis.edges[-1] == reco.edges[-1]
         assert all(np.isclose(axis.edges.to_value("TeV"), e).any() for e in edges.to_value("TeV"))
         np.testing.assert_allclose(dataset.alpha.data.ravel(), 1 / 3)  # the three regions of the tutorial
         # on the instrument's whole axis the same safe bins hold the same events: trimming lost nothing
         full = SafeMaskMaker(methods=["aeff-default"]).run(maker.run(empty.copy(name="full"), obs), obs)
         safe = full.mask_safe.data.ravel()
-        assert reco.edges[:-1][safe][0].to_value("TeV") == pytest.approx(0.1)
+        assert reco.edges[:-1][safe][0].to_value("TeV") == pytest.approx(10 ** -1.05)  # 0.089 TeV
         np.testing.assert_array_equal(dataset.counts.data.ravel()[dataset.mask_safe.data.ravel()],
                                       full.counts.data.ravel()[safe])
         # and why the axis is trimmed: on the whole axis gammapy finds the three regions overlapping (2 x 0.387
@@ -99,8 +100,8 @@ def test_the_energies_used_bound_the_cut_and_the_axis(magic):
     reco, true, edges = _axes(observations)
     empty = SpectrumDataset.create(geom=RegionGeom.create(PointSkyRegion(target), axes=[reco]), energy_axis_true=true)
     every = safe_cuts(observations, target, empty, SafeRange())
-    assert every.cut.deg == pytest.approx(0.1732, abs=1e-4)
-    assert reco.edges[every.first].to_value("TeV") == pytest.approx(0.1) and every.last == reco.nbin - 1
+    assert every.cut.deg == pytest.approx(0.2236, abs=1e-4)
+    assert reco.edges[every.first].to_value("TeV") == pytest.approx(10 ** -1.05) and every.last == reco.nbin - 1
     # a fit from 1 TeV with flux points from 1 TeV: the cut there (0.1 deg, 0.141 deg above 40 TeV)
     high = safe_cuts(observations, target, empty, SafeRange(), energy_range=(1.0, None))
     assert high.cut.deg == pytest.approx(0.1414, abs=1e-4)

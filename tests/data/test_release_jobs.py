@@ -32,9 +32,9 @@ HESS_PARAMS = {"obs_ids": HESS_CRAB_RUNS, "ra": CRAB[0], "dec": CRAB[1], "n_bins
 JOBS = {
     "hess-dr1": ("spectrum", HESS_PARAMS),
     "magic": ("spectrum", MAGIC_PARAMS),
-    # thresholds spanning the grid: the user says where the fit starts (MAGIC's own safe range starts at 0.1 TeV)
+    # thresholds spanning the grid: the user says where the fit starts (MAGIC's own safe range starts at 0.089 TeV)
     "magic-veritas-like": ("spectrum", {**MAGIC_PARAMS, "obs_ids": [i + 1_000_000 for i in MAGIC_RUNS],
-                                        "fit_e_min": 0.1}),
+                                        "fit_e_min": 0.089}),
     "hess-fixed-rad-max": ("spectrum", {**HESS_PARAMS, "obs_ids": [i + 2_000_000 for i in HESS_CRAB_RUNS]}),
     "ctao-spectrum": ("spectrum", {"obs_ids": CTAO_RUNS, "ra": CTAO_CRAB[0], "dec": CTAO_CRAB[1], "n_bins": 4}),
     "ctao-lightcurve": ("lightcurve", {"obs_ids": CTAO_RUNS, "ra": CTAO_CRAB[0], "dec": CTAO_CRAB[1]}),
@@ -266,7 +266,8 @@ def test_magic_spectrum_job_agrees_with_gammapy(jobs, service, magic_release):
     assert 0.02 < ours.index.error < 0.1
     log = result(service, jobs["magic"], "log").decode()
     assert "energy-dependent RAD_MAX (up to 0.387 deg)" in log and "Flux point 4/4" in log
-    assert "within the safe energies: up to 0.173 deg" in log and "alpha 0.333" in log
+    # MAGIC's LO_THRES (0.081, 0.086 TeV): safe from 0.089 TeV on the 20-per-decade axis, where the cut is 0.224 deg
+    assert "within the safe energies: up to 0.224 deg" in log and "alpha 0.333" in log
 
 
 def test_ctao_spectrum_job_agrees_with_gammapy_and_the_simulation(jobs, service, ctao_release):
@@ -308,7 +309,7 @@ def test_ctao_skymap_job(jobs, service):
 
 def test_veritas_like_release_analyses(jobs, service, releases):
     """Plain index files and an empty FILE_DIR open; with thresholds spanning the grid every energy is safe, so
-    the user starts the fit at MAGIC's own threshold (fit_e_min 0.1 TeV): the fit is MAGIC's, and gammapy's
+    the user starts the fit at MAGIC's own threshold (fit_e_min 0.089 TeV): the fit is MAGIC's, and gammapy's
     with the same choices."""
     from regions import PointSkyRegion
 
@@ -322,7 +323,7 @@ def test_veritas_like_release_analyses(jobs, service, releases):
         [i + 1_000_000 for i in MAGIC_RUNS], required_irf="point-like")
     target = SkyCoord(*CRAB, unit="deg")
     direct, _ = direct_fit(observations, target, PointSkyRegion(target), tutorial_axes(observations, 0.1, 10.0, 4),
-                           False, used_from=0.1)
+                           False, used_from=0.089)
     compare("MAGIC-VERITAS-like (fit from 0.1 TeV)", like, direct)
 
 

@@ -185,7 +185,7 @@ def test_the_spectrum_descriptor_points_at_the_target(client):
     result = DatalinkResults(parse(io.BytesIO(response.content)))
     proc = [r for r in result if r.semantics == "#proc"][0]
     params = {p.name: p.value for p in result.get_adhocservice_by_id(proc.service_def).groups[0].entries}
-    assert params["obs_ids"] == "5029748" and (params["ra"], params["dec"]) == pytest.approx(CRAB)
+    assert params["obs_ids"] == "rad_max/5029748" and (params["ra"], params["dec"]) == pytest.approx(CRAB)
     assert len(table) == 8
 
 
