@@ -1,4 +1,7 @@
-"""Name resolution: Sesame online (a loopback server that answers as Sesame does), the fallbacks offline."""
+"""Name resolution: Sesame online (a loopback server that answers as Sesame does), the fallbacks offline.
+
+Sesame offline (a refused connection, a server that never answers) is tested in test_resolver_offline.py.
+"""
 
 import pytest
 
@@ -66,19 +69,32 @@ def test_sesame_mirror_used_when_first_is_down(sesame):
 
 
 def test_sesame_down_is_unreachable_and_not_retried_at_once(sesame):
-    client = SesameClient([closed_url()], timeout=2)
+    client = SesameClient([closed_url()])
     with pytest.raises(Unreachable):
         client.resolve("Crab")
+    assert client.state == "down"
     client.urls = [sesame.url]  # even now up, it is not asked again within retry_after
-    with pytest.raises(Unreachable, match="a moment ago"):
+    requests = len(sesame.requests)
+    with pytest.raises(Unreachable, match="a moment ago") as info:
         client.resolve("Crab")
+    assert info.value.phrase == "not reachable (offline?), asked again in 5 min"
+    assert len(sesame.requests) == requests
+
+
+def test_sesame_asked_again_after_retry_after(sesame):
+    client = SesameClient([closed_url()], retry_after=0)
+    with pytest.raises(Unreachable):
+        client.resolve("Crab")
+    client.urls = [sesame.url]
+    assert client.resolve("Crab").source == "Sesame (Simbad)"  # asked alone, it is waited for
+    assert client.state == "up"
 
 
 def test_chain_falls_back_when_sesame_is_unreachable():
     from astropy.coordinates import SkyCoord
 
     crab = SkyCoord(83.6331, 22.0145, unit="deg")
-    resolver = NameResolver([SesameClient([closed_url()], timeout=2), Known("Crab", crab)])
+    resolver = NameResolver([SesameClient([closed_url()]), Known("Crab", crab)])
     assert resolver.resolve("Crab").source == "test names"
 
 
@@ -131,7 +147,7 @@ OFFLINE_NAMES = {
 @pytest.mark.requires_data
 @pytest.mark.parametrize("typed", list(OFFLINE_NAMES))
 def test_offline_names_from_local_catalogs(archive_server, typed):
-    resolver = NameResolver([SesameClient([closed_url()], timeout=2), PortalNames(archive_server.url)])
+    resolver = NameResolver([SesameClient([closed_url()]), PortalNames(archive_server.url)])
     found = resolver.resolve(typed)
     name, ra, dec = OFFLINE_NAMES[typed]
     assert found.name == name and found.source == "gamma-cat"
@@ -167,12 +183,15 @@ def test_archive_target_position_is_the_targets(archive_server):
 
 @pytest.mark.requires_data
 def test_offline_chain_in_the_target_search(archive_server):
-    """The widget's whole chain with Sesame unreachable: local catalogs answer, then a clear message."""
-    resolver = NameResolver([SesameClient([closed_url()], timeout=2), PortalNames(archive_server.url),
+    """The widget's whole chain with Sesame unreachable: a clear message, then local catalogs answer and
+    say that Sesame could not be asked."""
+    resolver = NameResolver([SesameClient([closed_url()]), PortalNames(archive_server.url),
                              ArchiveTargets(archive_server.url + "/tap")])
     state = TargetState(resolver=resolver)
-    assert state.search("PKS 2155-304", "1 deg")
-    assert state.source == "gamma-cat" and state.target.dec.deg == pytest.approx(-30.2256, abs=1e-3)
     assert not state.search("No Such Object 123")
     assert state.message == ("No position found for 'No Such Object 123'; unknown to local catalogs, archive "
-                             "target names; could not ask Sesame (CDS) (offline?)")
+                             "target names; Sesame (CDS) not reachable (offline?), asked again in 5 min")
+    assert state.search("PKS 2155-304", "1 deg")
+    assert state.source == "gamma-cat, Sesame (CDS) not reachable"
+    assert state.target.dec.deg == pytest.approx(-30.2256, abs=1e-3)
+    assert state.message.endswith(", radius 1 deg (gamma-cat, Sesame (CDS) not reachable)")

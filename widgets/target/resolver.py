@@ -1,8 +1,10 @@
-"""Names to positions: Sesame (CDS) when the network allows, else what is on this machine.
+"""Names to positions: what is on this machine at once, and Sesame (CDS) when the network allows.
 
-The chain, first answer wins:
+The chain, first answer in this order wins:
 
-1. :class:`SesameClient`: CDS Sesame (Simbad, NED, VizieR) and its mirror, over HTTP;
+1. :class:`SesameClient` (:mod:`.sesame`): CDS Sesame (Simbad, NED, VizieR) and its mirror, over HTTP,
+   asked in a thread of its own and waited for only while it may answer (never once it is known to be
+   unreachable, for 5 minutes);
 2. :class:`PortalNames`: the portal's ``/resolver``, answering from the local catalogs;
 3. :class:`ArchiveTargets`: the target names of the archive's ObsCore table, through TAP.
 
@@ -15,96 +17,27 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
-from urllib.parse import quote
 
-import httpx
 import numpy as np
 from astropy.coordinates import SkyCoord
 
 from portal.catalogs.extent import SourceSize
+from widgets.target.answers import (
+    NameNotFound,
+    NoAnswerYet,
+    Resolution,
+    Unreachable,
+    normalize,
+)
+from widgets.target.sesame import SESAME_URLS, SesameClient, parse_sesame
+
+__all__ = ["SESAME_URLS", "ArchiveTargets", "NameNotFound", "NameResolver", "PortalNames", "Resolution",
+           "SesameClient", "Unreachable", "normalize", "parse_sesame"]
 
 log = logging.getLogger("widgets.resolver")
 
 SAME_SOURCE_DEG = 0.5  # a local catalog's source this close to another resolver's position is the same source
-SESAME_URLS = ("https://cds.unistra.fr/cgi-bin/nph-sesame", "https://vizier.cfa.harvard.edu/viz-bin/nph-sesame")
-
-
-@dataclass(frozen=True)
-class Resolution:
-    query: str
-    name: str  # the name the source gave (canonical name, catalog name or archive target name)
-    coord: SkyCoord
-    source: str  # where the answer came from, for the message
-    note: str = ""
-    size: SourceSize | None = None  # the source's angular size, when a local catalog gives one
-    size_note: str = ""  # where the size came from, or why there is none
-
-
-class Unreachable(ConnectionError):
-    """A name service could not be asked (network down, server error)."""
-
-
-class NameNotFound(LookupError):
-    """No source knows the name; the message says where it looked."""
-
-    def __init__(self, message: str, candidates: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.candidates = candidates or []
-
-
-def normalize(name: str) -> str:
-    """Case, spaces and underscores do not matter (as in portal.catalogs)."""
-    return "".join(str(name).split()).replace("_", "").lower()
-
-
-class SesameClient:
-    """CDS Sesame's XML interface (``-oxp``), trying each mirror until one answers."""
-
-    label = "Sesame (CDS)"
-    retry_after = 60.0  # seconds during which an unreachable Sesame is not asked again
-
-    def __init__(self, urls: tuple[str, ...] | list[str] = SESAME_URLS, timeout: float = 5.0) -> None:
-        self.urls = [u.rstrip("/") for u in urls]
-        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 2.0))
-        self._down_until = 0.0
-
-    def resolve(self, name: str) -> Resolution | None:
-        if time.monotonic() < self._down_until:
-            raise Unreachable("not reachable a moment ago")
-        try:
-            return self._ask(name)
-        except Unreachable:
-            self._down_until = time.monotonic() + self.retry_after
-            raise
-
-    def _ask(self, name: str) -> Resolution | None:
-        failures = []
-        for base in self.urls:
-            url = f"{base}/-oxp/SNV?{quote(name)}"
-            try:
-                response = httpx.get(url, timeout=self.timeout, follow_redirects=True)
-                response.raise_for_status()
-                return parse_sesame(name, response.text)
-            except (httpx.HTTPError, ET.ParseError) as exc:
-                failures.append(f"{base}: {type(exc).__name__}")
-        raise Unreachable("; ".join(failures))
-
-
-def parse_sesame(query: str, text: str) -> Resolution | None:
-    """The first resolver of a Sesame XML answer that gives a position, or None."""
-    root = ET.fromstring(text)
-    for resolver in root.iter("Resolver"):
-        ra, dec = resolver.findtext("jradeg"), resolver.findtext("jdedeg")
-        if ra is None or dec is None:
-            continue
-        database = (resolver.get("name") or "").split("=")[-1].split("(")[0].split(":")[0].strip()
-        name = (resolver.findtext("oname") or query).strip()
-        coord = SkyCoord(float(ra), float(dec), unit="deg", frame="icrs")
-        return Resolution(query, name, coord, f"Sesame ({database})" if database else "Sesame")
-    return None
 
 
 class PortalNames:
@@ -237,34 +170,83 @@ def _mean_position(points: list[tuple[float, float]]) -> SkyCoord:
 
 
 class NameResolver:
-    """Ask each source in turn; say where it looked when none knows the name."""
+    """Ask the sources; the first in the chain's order that knows the name wins, and the message says
+    where it looked when none does.
+
+    Remote sources (with ``start`` and ``wait``: :class:`SesameClient`) are asked first, each in a
+    thread of its own; the local sources answer meanwhile, in turn. A remote answer is waited for only
+    as long as its source allows: not at all once it is known to be unreachable, briefly while its
+    reachability is not known and a local source knows the name.
+    """
 
     def __init__(self, sources: list) -> None:
         self.sources = list(sources)
 
     def resolve(self, name: str) -> Resolution:
         name = name.strip()
-        unreachable, unknown, candidates = [], [], []
-        for source in self.sources:
+        outcomes: list = [None] * len(self.sources)  # a Resolution, _UNKNOWN, an Unreachable, or None (not asked)
+        lookups = {}
+        for i, source in enumerate(self.sources):
+            if _remote(source):
+                try:
+                    lookups[i] = source.start(name)
+                except Unreachable as exc:
+                    outcomes[i] = exc
+        candidates, local_hit = [], None
+        for i, source in enumerate(self.sources):
+            if _remote(source):
+                continue
             try:
                 found = source.resolve(name)
             except Unreachable as exc:
-                log.info("%s unreachable: %s", source.label, exc)
-                unreachable.append(source.label)
+                outcomes[i] = exc
                 continue
+            outcomes[i] = _UNKNOWN if found is None else found
             if found is not None:
-                return self._with_size(found)
-            unknown.append(source.label)
+                local_hit = i
+                break
             candidates += getattr(source, "candidates", [])
+        for i, lookup in lookups.items():  # in the chain's order
+            if local_hit is not None and i > local_hit:
+                break  # a source before it knows the name
+            try:
+                found = self.sources[i].wait(lookup, found_locally=local_hit is not None)
+            except Unreachable as exc:
+                outcomes[i] = exc
+                continue
+            outcomes[i] = _UNKNOWN if found is None else found
+            if found is not None:
+                break
+        for i, outcome in enumerate(outcomes):
+            if isinstance(outcome, Resolution):
+                return self._with_size(self._noted(outcome, outcomes[:i]))
+        raise NameNotFound(self._message(name, outcomes, candidates), candidates)
+
+    def _noted(self, found: Resolution, before: list) -> Resolution:
+        """A local answer says which remote source was not reachable (not when it is switched off)."""
+        missing = [s.label for s, o in zip(self.sources, before) if isinstance(o, Unreachable)
+                   and not isinstance(o, NoAnswerYet) and _remote(s) and not getattr(s, "disabled", "")]
+        if not missing:
+            return found
+        notes = ([found.note] if found.note else []) + [f"{', '.join(missing)} not reachable"]
+        return replace(found, note="; ".join(notes))
+
+    def _message(self, name: str, outcomes: list, candidates: list[str]) -> str:
+        unknown = [s.label for s, o in zip(self.sources, outcomes) if o is _UNKNOWN]
+        unreachable = [(s.label, o) for s, o in zip(self.sources, outcomes) if isinstance(o, Unreachable)]
+        for label, exc in unreachable:
+            log.info("%s unreachable: %s", label, exc)
         parts = [f"no position found for {name!r}"]
         if unknown:
             parts.append("unknown to " + ", ".join(unknown))
-        if unreachable:
-            parts.append("could not ask " + ", ".join(unreachable) + " (offline?)")
+        plain = [label for label, exc in unreachable if not exc.phrase]
+        if plain:
+            parts.append("could not ask " + ", ".join(plain) + " (offline?)")
+        parts += [f"{label} {exc.phrase}" for label, exc in unreachable if exc.phrase]
         message = "; ".join(parts)
         if candidates:
             message += ". Did you mean " + ", ".join(candidates[:5]) + "?"
-        raise NameNotFound(message, candidates)
+        return message
 
     def _with_size(self, found: Resolution) -> Resolution:
         """A position from a source that gives no sizes (Sesame, the archive) gets the local
@@ -281,3 +263,11 @@ class NameResolver:
             if known is not None:
                 return replace(found, size=known[0], size_note=known[1])
         return found
+
+
+_UNKNOWN = object()  # a source's outcome: it was asked and does not know the name
+
+
+def _remote(source) -> bool:
+    """A source asked in a thread of its own (Sesame), as opposed to one answering at once."""
+    return callable(getattr(source, "start", None)) and callable(getattr(source, "wait", None))

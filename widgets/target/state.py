@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import Future
 
@@ -31,9 +32,12 @@ DEFAULT_RADIUS = "0.5 deg"
 
 
 def default_resolver(tap_url: str | None = None, portal: str | None = None) -> NameResolver:
-    """Sesame, then the portal's local catalogs, then the archive's target names."""
+    """Sesame, then the portal's local catalogs, then the archive's target names (Sesame is asked beside
+    the others and not waited on when unreachable; never asked under ``PORTAL_OFFLINE=1``)."""
     base = portal or portal_url()
-    return NameResolver([SesameClient(), PortalNames(base), ArchiveTargets(tap_url or base + "/tap")])
+    forced = os.environ.get("PORTAL_OFFLINE", "").lower() in {"1", "true", "yes"}
+    sesame = SesameClient(disabled="PORTAL_OFFLINE is set" if forced else "")
+    return NameResolver([sesame, PortalNames(base), ArchiveTargets(tap_url or base + "/tap")])
 
 
 class TargetState(t.HasTraits):

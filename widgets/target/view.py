@@ -16,7 +16,7 @@ PLACEHOLDER = "Crab, PKS 2155-304, 83.633 22.014, 05:34:31.9 +22:00:52 or gal 18
 
 
 class TargetSearch(w.VBox):
-    """Find a target by name (Sesame, else local catalogs and archive) or by coordinates."""
+    """Find a target by name (local catalogs and archive at once, Sesame when reachable) or by coordinates."""
 
     def __init__(self, state: TargetState | None = None, value: str = "", radius: str | None = None,
                  background: bool = True, **kwargs) -> None:
