@@ -95,20 +95,22 @@ class Inputs:
         return document
 
     def header(self, target: SkyCoord) -> dict[str, Any]:
-        """FITS keywords naming the target and the observations that entered the result."""
+        """FITS keywords naming the target and the observations that entered the result: ``{key: (value,
+        comment)}``, comments short enough to share a card with a short value. A list of many obs ids
+        outgrows a card: :func:`portal.jobs.fluxpoints.fits_card` writes it whole (``CONTINUE`` cards)."""
         used = self.requested if self.used is None else self.used
         header = {
             "RA_OBJ": (round(float(target.ra.deg), 6), "[deg] target right ascension (ICRS)"),
             "DEC_OBJ": (round(float(target.dec.deg), 6), "[deg] target declination (ICRS)"),
-            "OBS_IDS": (",".join(map(str, used)), "observations analysed (that entered the result)"),
+            "OBS_IDS": (",".join(map(str, used)), "obs ids that entered the result"),
             "N_OBS": (len(used), "number of observations analysed"),
             "CREATOR": ("gamma-portal", "software that made this file"),
         }
         if self.left_out:
-            header["OBS_OUT"] = (",".join(map(str, self.left_out)), "observations left out (see inputs result)")
+            header["OBS_OUT"] = (",".join(map(str, self.left_out)), "obs ids left out (see the inputs result)")
         collections = list(dict.fromkeys(self.collections[i] for i in used if i in self.collections))
         if collections:
-            header["OBS_COLL"] = (",".join(collections), "archive collections of the observations analysed")
+            header["OBS_COLL"] = (",".join(collections), "archive collections of OBS_IDS")
         return header
 
     def model_section(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from portal.jobs.parallel import run_unordered
 log = logging.getLogger(__name__)
 
 OnFluxPoint = Callable[[FluxPoints, int, int], None]  # (points so far, how many done, how many in all)
+FLUX_POINTS, SENSITIVITY_STAGE = "flux points", "sensitivity"  # progress stages: bins estimated, of all
 
 
 ESTIMATE = ("errn-errp", "ul", "scan")  # a bin's estimate; gammapy's "all" adds "sensitivity"
@@ -83,6 +85,7 @@ def estimate_flux_points(
     processes: int = 1,
     sensitivity: bool = False,
     log: logging.Logger = log,
+    progress: Callable[..., None] | None = None,
 ) -> FluxPoints:
     """Flux points of ``source`` in ``energy_edges`` (errors, upper limits, norm scans; the sensitivity
     with ``sensitivity``).
@@ -90,6 +93,8 @@ def estimate_flux_points(
     The bins are estimated in ``processes`` at once (1: here, in order);
     ``on_flux_point(points, done, total)`` is called after each task with every bin so far (``done``
     of them estimated), the others as NaN rows; the last call has every bin (and sensitivity).
+    ``progress(FLUX_POINTS, done, total)`` follows each (then ``SENSITIVITY_STAGE``, sensitivities done, once
+    every bin is estimated), after ``on_flux_point`` has published what it counts.
     """
     datasets = Datasets(datasets)
     estimators = {part: FluxPointsEstimator(energy_edges=energy_edges, source=source, selection_optional=selection,
@@ -100,6 +105,8 @@ def estimate_flux_points(
             "sed_type_init": "likelihood"}
     bins = list(zip(energy_edges[:-1], energy_edges[1:], strict=True))
     tasks = _tasks(bins, sensitivity)
+    if progress is not None:
+        progress(FLUX_POINTS, 0, len(bins))
     rows: dict[int, dict[str, Any]] = {}
     sensitivities: dict[int, float] = {}
     points = None
@@ -121,6 +128,11 @@ def estimate_flux_points(
         points = FluxPoints.from_table(table, reference_model=reference.copy(), gti=datasets.gti, format="gadf-sed")
         if on_flux_point is not None:
             on_flux_point(points, len(rows), len(bins))
+        if progress is not None:
+            if part == "estimate":
+                progress(FLUX_POINTS, len(rows), len(bins))
+            if len(rows) == len(bins) and sensitivity:
+                progress(SENSITIVITY_STAGE, len(sensitivities), len(bins))
     return points
 
 
@@ -141,16 +153,62 @@ def write_flux_points(points: FluxPoints, path: Path, header: dict[str, Any] | N
     (norms, errors, upper limits and norm scans); ``format="lightcurve"`` for light curves.
 
     A reader never sees a half-written file: the points go to a temporary file that then
-    replaces ``path``. ``header`` adds keywords to the FLUXPOINTS table (target, obs ids ...).
+    replaces ``path``. ``header`` adds keywords to the FLUXPOINTS table (target, obs ids ...): ``key:
+    value`` or ``key: (value, comment)``, each written whole (:func:`fits_card`).
     """
     table = points.to_table(sed_type=sed_type, format=format)
     hdu = fits.BinTableHDU(table, name="FLUXPOINTS")
     for key, value in (header or {}).items():
-        hdu.header[key] = value
+        value, comment = value if isinstance(value, tuple) else (value, "")
+        hdu.header.remove(key, ignore_missing=True, remove_all=True)
+        hdu.header.append(fits_card(key, value, comment))
     hdus = fits.HDUList([fits.PrimaryHDU(), hdu])
     if points.gti:
         hdus.append(points.gti.to_table_hdu())
     return _write_atomic(hdus, Path(path))
+
+
+CARD = 80  # characters in a FITS header card
+_LONG_VALUE = 67  # string characters on one card of the long-string convention (with the quotes and the '&')
+_LONG_COMMENT = 64  # comment characters on one CONTINUE card, as astropy writes them
+
+
+def fits_card(key: str, value: Any, comment: str = "") -> fits.Card:
+    """``key = value / comment`` as a standard FITS card, nothing cut off.
+
+    One 80-character card when value and comment fit on it. Otherwise a string value is written in
+    the long-string convention (FITS 4.0, section 4.2.1.2): the value over ``CONTINUE`` cards, the
+    comment on the last one, as astropy writes strings too long for one card. Astropy does that
+    only for strings that alone overflow a card: given a list of obs ids that fits on a card but
+    not with its comment, it would cut the comment off (``VerifyWarning: Card is too long``).
+    Any other value with a comment too long for its card is an error of the caller.
+    """
+    plain = fits.Card(key, value)
+    if not comment:
+        return plain
+    image = plain.image
+    # astropy pads a value to 20 characters (strings left-justified, the rest right-justified)
+    if len(image) > CARD or max(10 + 20, len(image.rstrip())) + len(" / ") + len(comment) <= CARD:
+        return fits.Card(key, value, comment)  # one card, or astropy's own CONTINUE cards
+    if not isinstance(value, str) or len(key) > 8:
+        raise ValueError(f"FITS keyword {key}: the comment {comment!r} does not fit on the card of {value!r}")
+    return fits.Card.fromstring(_long_string(key, value, comment))
+
+
+def _long_string(key: str, value: str, comment: str) -> str:
+    """The card images of ``key = value / comment`` in the long-string convention."""
+    chunks, part = [], ""
+    for char in value:  # split the value, then quote each part (a quote is never split from its double)
+        if len((part + char).replace("'", "''")) > _LONG_VALUE:
+            chunks.append(part)
+            part = ""
+        part += char
+    chunks.append(part)
+    lines = [f"{key:8}= '{c}&'" if i == 0 else f"CONTINUE  '{c}&'"
+             for i, c in enumerate(c.replace("'", "''") for c in chunks)]
+    notes = textwrap.wrap(comment, _LONG_COMMENT)  # a reader joins the parts with a space
+    lines += [f"CONTINUE  '{'' if i == len(notes) - 1 else '&'}' / {note}" for i, note in enumerate(notes)]
+    return "".join(f"{line:{CARD}}" for line in lines)
 
 
 def _write_atomic(hdus: fits.HDUList, path: Path) -> Path:

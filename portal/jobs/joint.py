@@ -28,13 +28,14 @@ from portal.jobs.fluxpoints import estimate_flux_points, write_flux_points
 from portal.jobs.parallel import available_processes
 from portal.jobs.products import TAR, read_datasets, write_datasets
 from portal.jobs.sanity import problems
-from portal.jobs.spectrum import MODEL_NAMES, SOURCE, fit_spectrum, write_model
+from portal.jobs.spectrum import FITTING, MODEL_NAMES, SAVING, SOURCE, fit_spectrum, write_model
 from portal.uws.definitions import FatalError, JobContext, UsageError
 from portal.uws.joblookup import job_id_of
 
 log = logging.getLogger(__name__)
 
 MAX_JOBS = 20
+READING = "reading the jobs' datasets"  # a progress stage
 
 
 @dataclass
@@ -67,9 +68,12 @@ def labelled(datasets: Datasets, job_id: str) -> Datasets:
 
 def analyse_joint(datasets: Datasets, model: str = "lp", reference: float = 1.0, e_min: float = 0.1,
                   e_max: float = 30.0, n_bins: int = 10, processes: int = 1, on_model=None, on_flux_point=None,
-                  log: logging.Logger = log) -> JointResult:
-    """Fit ``model`` to every dataset at once, then joint flux points from ``e_min`` to ``e_max``."""
+                  log: logging.Logger = log, progress=None) -> JointResult:
+    """Fit ``model`` to every dataset at once, then joint flux points from ``e_min`` to ``e_max``
+    (``progress(stage, done, total)`` hears of the stages: fitting, flux points)."""
     binning = binning_of(e_min, e_max, n_bins)  # a BinningError is a UsageError
+    if progress is not None:
+        progress(FITTING)
     sky_model, fit = fit_spectrum(datasets, model, reference=reference * u.TeV, log=log)
     found = problems(sky_model.spectral_model.parameters.free_parameters)
     if found:
@@ -78,7 +82,8 @@ def analyse_joint(datasets: Datasets, model: str = "lp", reference: float = 1.0,
     if on_model is not None:
         on_model(datasets.models, fit)
     edges = u.Quantity(binning.point_edges(), "TeV")
-    points = estimate_flux_points(datasets, SOURCE, edges, on_flux_point=on_flux_point, processes=processes, log=log)
+    points = estimate_flux_points(datasets, SOURCE, edges, on_flux_point=on_flux_point, processes=processes, log=log,
+                                  progress=progress)
     return JointResult(datasets, sky_model, fit, points)
 
 
@@ -86,7 +91,9 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
     """Job service entry point (``portal.jobs.joint:run``)."""
     joined = Datasets()
     sources = []
-    for job_id in job_references(params["jobs"]):
+    references = job_references(params["jobs"])
+    for done, job_id in enumerate(references):
+        ctx.progress(READING, done, len(references))
         output = ctx.job_result(job_id, "datasets", "spectrum")
         ctx.used(output.path, "datasets", job_id=job_id, definition="spectrum", result="datasets")
         datasets = labelled(read_datasets(output.path, ctx.workdir / "inputs" / job_id), job_id)
@@ -105,12 +112,13 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
         ctx.publish("model", model_path, YAML)
 
     def on_flux_point(points: FluxPoints, done: int, total: int) -> None:
-        header = {"JOBS": (",".join(s["job_id"] for s in sources)[:68], "spectrum jobs fitted jointly"),
+        header = {"JOBS": (",".join(s["job_id"] for s in sources), "spectrum jobs fitted jointly"),
                   "NPOINTS": (done, f"flux points computed so far, of {total}"), "CREATOR": "gamma-portal"}
         write_flux_points(points, points_path, header)
         ctx.publish("flux_points", points_path, FITS)
 
     result = analyse_joint(joined, params["model"], params["reference"], params["e_min"], params["e_max"],
                            params["n_bins"], processes=available_processes(), on_model=on_model,
-                           on_flux_point=on_flux_point, log=ctx.log)
+                           on_flux_point=on_flux_point, log=ctx.log, progress=ctx.progress)
+    ctx.progress(SAVING)
     ctx.publish("datasets", write_datasets(result.datasets, Path(ctx.workdir) / "datasets.tar"), TAR)

@@ -40,6 +40,9 @@ from portal.uws.definitions import UsageError
 log = logging.getLogger(__name__)
 
 WOBBLE_OFF_REGIONS = 3
+# A job's progress reports (JobContext.progress): progress(stage, done=None, total=None), done counting finished items.
+Progress = Callable[..., None]
+REDUCING = "reducing"  # the stage: observations reduced, of those requested
 
 
 @dataclass(frozen=True)
@@ -168,8 +171,10 @@ def reduce_onoff(
     safe: SafeRange | None = None,
     processes: int = 1,
     log: logging.Logger = log,
+    progress: Progress | None = None,
 ) -> Reduction:
-    """One on/off spectrum per observation, with its safe energy range, in ``processes`` at once.
+    """One on/off spectrum per observation, with its safe energy range, in ``processes`` at once
+    (``progress(REDUCING, done, total)`` as each ends).
 
     Observations where no reflected region fits outside the exclusions, or with no safe energy,
     are left out (each with its reason, logged); the datasets keep the order of ``observations``.
@@ -184,6 +189,8 @@ def reduce_onoff(
             left_out[int(observations[index].obs_id)] = reason
         else:
             found[index] = dataset
+        if progress is not None:
+            progress(REDUCING, len(found) + len(left_out), len(observations))
     datasets = Datasets([found[i] for i in sorted(found)])
     for obs_id, reason in left_out.items():
         log.warning("Observation %s left out: %s.", obs_id, reason)
@@ -222,6 +229,7 @@ def reduce_around(
     energy_range: tuple[float | None, float | None] = (None, None),
     exclusion: ExclusionChoice = ExclusionChoice("auto"),
     log: logging.Logger = log,
+    progress: Progress | None = None,
 ) -> Reduction:
     """The whole 1D reduction around ``target``: on region, field-of-view check, exclusions, spectra.
 
@@ -249,7 +257,7 @@ def reduce_around(
                              catalog_files() if catalogs is None else catalogs, log=log)
     mask = None if regions is None else exclusion_mask(target, 2 * reach, regions)
     reduction = reduce_onoff(observations, target, on, energy_axis, energy_axis_true, mask, safe=safe,
-                             processes=processes, log=log)
+                             processes=processes, log=log, progress=progress)
     if on_reduced is not None:
         on_reduced(reduction)
     check_reduction(reduction, observations, target, on, allow_partial)
@@ -258,9 +266,12 @@ def reduce_around(
 
 def reduce_1d(observations: Observations, target: SkyCoord, binning: EnergyBinning, options: OnOffOptions,
               catalogs: dict[str, Path] | None, processes: int, on_reduced: Callable[[Reduction], None] | None,
-              log: logging.Logger) -> tuple[Reduction, u.Quantity]:
+              log: logging.Logger, progress: Progress | None = None) -> tuple[Reduction, u.Quantity]:
     """The reduction of a 1D analysis on the axes of ``binning``, with its fit range set; and the
-    flux-point edges. Shared by the spectrum and the light curve."""
+    flux-point edges. Shared by the spectrum and the light curve; ``progress`` hears of the stage
+    :data:`REDUCING` from its start (0 observations done) to its end."""
+    if progress is not None:
+        progress(REDUCING, 0, len(observations))
     hold_responses(observations)
     energy_axis, energy_axis_true, edges = energy_axes(binning, instrument_range(observations))
     reduction = reduce_around(
@@ -268,7 +279,7 @@ def reduce_1d(observations: Observations, target: SkyCoord, binning: EnergyBinni
         containment_correction=options.containment_correction, safe=options.safe,
         n_off_regions=options.n_off_regions, allow_partial=options.allow_partial, processes=processes,
         on_reduced=on_reduced, keep_edges=edges, energy_range=used_range(binning), exclusion=options.exclusion,
-        log=log)
+        log=log, progress=progress)
     set_fit_range(reduction.datasets, binning)
     low, high = binning.fit_range()
     if low is not None or high is not None:

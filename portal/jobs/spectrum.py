@@ -2,7 +2,9 @@
 
 The science is in plain functions (:func:`analyse_spectrum` and the modules it calls); :func:`run`
 only adapts them to the job service: it resolves obs ids through the archive, records the input
-files for provenance and publishes the results as they are made.
+files for provenance, publishes the results as they are made and says where it is
+(``ctx.progress``): opening observations, reducing (observations done of all), fitting, flux points
+(finished bins of all), saving results.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from portal.jobs.definitions import FITS, YAML
 from portal.jobs.energy import set_fit_range
 from portal.jobs.fluxpoints import OnFluxPoint, estimate_flux_points, write_flux_points
 from portal.jobs.observations import SPECTRUM_IRFS, target_coord
-from portal.jobs.onoff import WOBBLE_OFF_REGIONS, OnOffOptions, Reduction, reduce_1d
+from portal.jobs.onoff import WOBBLE_OFF_REGIONS, OnOffOptions, Progress, Reduction, reduce_1d
 from portal.jobs.parallel import available_processes
 from portal.jobs.products import TAR, write_datasets
 from portal.jobs.safe import SafeRange
@@ -48,6 +50,7 @@ from portal.uws.definitions import FatalError, JobContext, UsageError
 log = logging.getLogger(__name__)
 
 SOURCE = "target"
+OPENING, FITTING, SAVING = "opening observations", "fitting", "saving results"  # progress stages of the jobs
 REFERENCE = 1 * u.TeV
 AMPLITUDE = 1e-12 * u.Unit("cm-2 s-1 TeV-1")
 MODEL_NAMES = {"pl": "power law", "ecpl": "power law with exponential cut-off", "lp": "log-parabola"}
@@ -216,6 +219,7 @@ def analyse_spectrum(
     on_model: Callable[[Models, FitResult], None] | None = None,
     on_flux_point: OnFluxPoint | None = None,
     log: logging.Logger = log,
+    progress: Progress | None = None,
 ) -> SpectrumResult:
     """The whole spectral analysis: reduction, stacking or not, fit, flux points (``on_*`` called as
     results appear).
@@ -224,17 +228,21 @@ def analyse_spectrum(
     range; ``processes`` reduce the observations and estimate the flux points at once (1: here).
     The choices (``reco_bins_per_decade``, ``stack``, ``exclusion``, ``safe``, ``sensitivity``) are
     the job's parameters of the same names. A request the binning cannot serve is a :class:`UsageError`.
+    ``progress(stage, done, total)`` hears of the stages: reducing, fitting, flux points.
     """
     binning = binning_of(e_min, e_max, n_bins, fit_e_min, fit_e_max, reco_bins_per_decade)  # a UsageError
     options = OnOffOptions(on_radius, containment_correction, safe or SafeRange(), n_off_regions, allow_partial,
                            exclusion or ExclusionChoice("auto"))
-    reduction, edges = reduce_1d(observations, target, binning, options, catalogs, processes, on_reduced, log)
+    reduction, edges = reduce_1d(observations, target, binning, options, catalogs, processes, on_reduced, log,
+                                 progress=progress)
+    if progress is not None:
+        progress(FITTING)
     datasets, sky_model, fit, decision = fit_credible(reduction.datasets, binning, model, stack, log=log)
     if on_model is not None:
         on_model(datasets.models, fit)
     set_fit_range(datasets, EnergyBinning(binning.points, per_decade=binning.per_decade))  # the whole safe range
     points = estimate_flux_points(datasets, SOURCE, edges, on_flux_point=on_flux_point, processes=processes,
-                                  sensitivity=sensitivity, log=log)
+                                  sensitivity=sensitivity, log=log, progress=progress)
     set_fit_range(datasets, binning)
     return SpectrumResult(datasets, sky_model, fit, points, reduction, decision)
 
@@ -243,6 +251,7 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
     """Job service entry point (``portal.jobs.spectrum:run``)."""
     target = target_coord(params["ra"], params["dec"])
     options = OnOffOptions.from_params(params)
+    ctx.progress(OPENING)
     with job_context.open_observations(ctx, params["obs_ids"], SPECTRUM_IRFS) as inputs:
         catalogs = job_context.record_catalogs(ctx) if options.exclusion.kind == "auto" else {}
         model_path = ctx.workdir / "model.yaml"
@@ -268,7 +277,8 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
             stack=params.get("stack") or "auto", exclusion=options.exclusion,
             sensitivity=bool(params.get("sensitivity")), processes=available_processes(),
             on_reduced=lambda r: inputs.selected(r.used, r.left_out), on_model=on_model,
-            on_flux_point=on_flux_point, log=ctx.log,
+            on_flux_point=on_flux_point, log=ctx.log, progress=ctx.progress,
         )
+        ctx.progress(SAVING)
         inputs.decided("stacked", result.stacking.stack, result.stacking.reason)
         ctx.publish("datasets", write_datasets(result.datasets, ctx.workdir / "datasets.tar"), TAR)

@@ -13,8 +13,8 @@ In the process, :func:`main`:
 - sends its stdout, stderr (file descriptors 1 and 2, so C libraries too) and the logging
   records to the job's ``log.txt``, which the service serves as the ``log`` result while it runs;
 - runs the job function (:func:`portal.uws.execute.call`) with a
-  :class:`~portal.uws.context.RunContext` whose reports (published, used) and final outcome go
-  to the supervisor over a pipe.
+  :class:`~portal.uws.context.RunContext` whose reports (published, used, noted, progress) and final
+  outcome go to the supervisor over a pipe, in the order the job made them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from portal.uws import warnlog
 from portal.uws.context import LOG_FILE, RunContext
 from portal.uws.execute import call
 from portal.uws.runner import RunRequest
@@ -63,7 +64,7 @@ def _forkserver(preload: list[str]):
         if _context is None:
             name, _ = _DASK_TRIM
             if name not in job_environment(dict(os.environ)):  # the forkserver inherits os.environ
-                del os.environ[name]
+                os.environ.pop(name, None)
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["portal.uws.child", *preload])
             _context = ctx
@@ -172,6 +173,7 @@ def _capture_output(workdir: Path) -> logging.Logger:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
+    warnlog.install()  # each distinct warning once, its copies counted
     return logging.getLogger("portal.job")
 
 
@@ -190,6 +192,7 @@ def main(request: RunRequest, conn: Connection, lifeline: Connection) -> None:
                      archive_db=request.archive_db, jobs_db=request.jobs_db, jobs_dir=request.jobs_dir)
     logger.info("%s job %s started (process %d)", request.definition.name, request.job.job_id, os.getpid())
     phase, failure = call(request, ctx)
+    warnlog.report()  # how often each repeated warning came
     sys.stdout.flush()
     sys.stderr.flush()
     conn.send(("outcome", (phase, failure)))

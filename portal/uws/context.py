@@ -8,6 +8,8 @@ events up a pipe to the supervising task; in the thread runner it calls the serv
 - ``publish(result_id, path, mime)``: copies ``path`` (inside workdir) to ``results/`` and makes
   it a result at once, replacing an earlier version atomically (flux points bin by bin);
 - ``used(path, role, **attrs)``: records an input file with its SHA-256 for provenance;
+- ``progress(stage, done=None, total=None)``: where the job is, for the job document's ``jobInfo``
+  (reported as a :class:`~portal.uws.models.ProgressReport` with the time; a repeat is not sent);
 - ``locate(obs_ids)``: resolves obs ids (or ``<collection>/<obs_id>``) through the archive
   (:func:`portal.archive.locate.locate_observations`), naming unknown and ambiguous ids in a UsageError;
 - ``abort_requested`` / ``on_abort(callback)``: for in-process work that can stop cooperatively
@@ -18,16 +20,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from portal.uws.definitions import FatalError, ObservationLocation
-from portal.uws.models import JobInput, JobResult
+from portal.uws.models import JobInput, JobResult, ProgressReport
 
 __all__ = ["RunContext", "sha256_file", "LOG_FILE", "RESULTS_DIR"]
 
@@ -35,6 +39,7 @@ LOG_FILE = "log.txt"
 RESULTS_DIR = "results"
 RESULT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 RESERVED_RESULTS = frozenset({"log", "provenance", "provn"})  # written by the service itself
+MAX_STAGE = 80  # characters of a stage name
 Report = Callable[[str, Any], None]
 
 
@@ -66,6 +71,7 @@ class RunContext:
         self._report = report
         self._abort_callbacks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._said: tuple | None = None  # the last progress reported (stage, done, total)
 
     # -- JobContext --------------------------------------------------------------------------
 
@@ -121,6 +127,28 @@ class RunContext:
             result = JobResult(result_id, str(target.relative_to(root)), mime_type, target.stat().st_size)
             self.published[result_id] = result
         self._report("published", result)
+
+    def progress(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        """Where the job is (see :meth:`portal.uws.definitions.JobContext.progress`)."""
+        stage = stage.strip() if isinstance(stage, str) else ""
+        if not stage or len(stage) > MAX_STAGE or not stage.isprintable():
+            raise ValueError(f"a stage is printable text of 1 to {MAX_STAGE} characters, not {stage!r}")
+        counts = []
+        for name, value in (("done", done), ("total", total)):
+            if value is not None:
+                if isinstance(value, bool):
+                    raise ValueError(f"progress {name} must be a count, not {value!r}")
+                value = operator.index(value)  # numpy integers too; a float is a TypeError
+                if value < 0:
+                    raise ValueError(f"progress {name} must be 0 or more, not {value}")
+            counts.append(value)
+        done, total = counts
+        if done is not None and total is not None and done > total:
+            raise ValueError(f"progress of {stage!r}: {done} done is more than the {total} in all")
+        with self._lock:  # held while reporting: reports from several threads go up in the order they were made
+            if self._said != (stage, done, total):
+                self._said = (stage, done, total)
+                self._report("progress", ProgressReport(stage, done, total, time.time()))
 
     def used(self, path: Path, role: str, **attributes: Any) -> None:
         path = Path(path)

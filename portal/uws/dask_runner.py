@@ -14,9 +14,10 @@ Workers must see ``$PORTAL_DATA_DIR`` at the same path (a shared file system) an
 portal installed: jobs write their results into the job folders and read the archive there.
 
 The cluster starts in the background at the first request to the job service (``prepare``), or
-at the first job, so the server answers at once and a server nobody asks for jobs starts none. Live reports (``started``, ``published``)
-arrive as worker events; the final Outcome is the task's result. ABORT sets the job's
-``distributed.Event``, which the supervising task watches before killing the job's process.
+at the first job, so the server answers at once and a server nobody asks for jobs starts none. Live
+reports (``started``, ``published``, ``progress``) arrive as worker events; the final Outcome is the
+task's result. ABORT sets the job's ``distributed.Event``, which the supervising task watches before
+killing the job's process.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import importlib
 import logging
 from datetime import datetime, timezone
 
-from portal.uws.models import ErrorType, ExecutionPhase, JobFailure, JobResult, Outcome, utcnow
+from portal.uws.models import ErrorType, ExecutionPhase, JobFailure, JobResult, Outcome, ProgressReport, utcnow
 from portal.uws.runner import RunRequest, RunnerEvents
 
 __all__ = ["DaskRunner", "RunnerClosed"]
@@ -144,6 +145,9 @@ class DaskRunner:
             self._events.started(job_id, datetime.fromtimestamp(msg["time"], timezone.utc))
         elif kind == "published":
             self._events.published(job_id, JobResult(msg["id"], msg["path"], msg["mime_type"], msg.get("size")))
+        elif kind == "progress":
+            self._events.progressed(job_id, ProgressReport(msg["stage"], msg.get("done"), msg.get("total"),
+                                                           msg["time"]))
 
     async def submit(self, request: RunRequest) -> None:
         from portal.uws.worker import supervise

@@ -121,6 +121,14 @@ class JobContext(Protocol):
     def note(self, name: str, value: Any) -> None:
         """Record something the job decided itself (whether it stacked, and why) in its provenance."""
 
+    def progress(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        """Say where the job is: its ``stage`` (``"reducing"``, ``"fitting"``, ``"flux points"``) and, when it
+        counts items, ``done`` of ``total`` (finished ones only, never those under way). The service shows the
+        latest in the job document's UWS ``jobInfo`` (stage, done, total, the time left in the stage at the
+        pace so far) and wakes clients waiting on the job's ETag. Report a count after publishing what it
+        counts. Saying the same again costs nothing; a stage that is not printable text, a negative count
+        or ``done`` above ``total`` is a ValueError."""
+
     def job_result(self, reference: str, result_id: str, job_list: str) -> Any:
         """A result of another COMPLETED ``job_list`` job of the same owner (``.path``, ``.sha256``,
         ``.parameters``); anything else is a :class:`UsageError` saying why."""

@@ -20,9 +20,12 @@ __all__ = [
     "Job",
     "JobFailure",
     "JobInput",
+    "JobProgress",
     "JobRef",
     "JobResult",
     "Outcome",
+    "ProgressReport",
+    "advance",
     "utcnow",
 ]
 
@@ -70,6 +73,81 @@ class JobInput:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+class ProgressReport(NamedTuple):
+    """What a job says of its progress (:meth:`JobContext.progress <portal.uws.definitions.JobContext.progress>`),
+    on its way to the service: ``time`` is when the job said it (unix seconds, the job's clock)."""
+
+    stage: str
+    done: int | None
+    total: int | None
+    time: float
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """Where a job is: the stage it last reported, ``done`` of ``total`` items in it, and the seconds
+    ``time_left`` in the stage at the pace so far (None: unknown). ``since`` and ``since_done`` are where
+    the pace is counted from (:func:`advance`): when the stage began, and the items done then."""
+
+    stage: str
+    done: int | None = None
+    total: int | None = None
+    time_left: float | None = None
+    updated: datetime | None = None  # when the job reported it
+    since: datetime | None = None
+    since_done: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "done": self.done, "total": self.total, "time_left": self.time_left,
+                "updated": _unix(self.updated), "since": _unix(self.since), "since_done": self.since_done}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "JobProgress":
+        return cls(str(data["stage"]), data.get("done"), data.get("total"), data.get("time_left"),
+                   _aware(data.get("updated")), _aware(data.get("since")), data.get("since_done"))
+
+
+def _unix(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def _aware(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, timezone.utc)
+
+
+def advance(previous: JobProgress | None, report: ProgressReport) -> JobProgress:
+    """The progress after ``report``, with the time left in its stage at the pace since the stage's first
+    counted report: (seconds since then) / (items done since then) x (items left).
+
+    A new stage, a new total or a count that went back starts the pace again, from 0 items when the stage
+    began (its first report, or the job's report before it when the first already counts some: a report
+    may be dropped for a later one on the way); a stage without a total has no time left; a stage done has
+    0 s left.
+    """
+    when = datetime.fromtimestamp(report.time, timezone.utc)
+    stage, done, total = report.stage, report.done, report.total
+    same = (previous is not None and previous.stage == stage and previous.total == total
+            and previous.since_done is not None
+            and not (done is not None and previous.done is not None and done < previous.done))
+    begun = None
+    if not same and done and previous is not None:  # counted from the start, as the job's last report left it
+        begun = previous.since if previous.stage == stage and previous.since_done is None else previous.updated
+    if same:
+        since, since_done = previous.since, previous.since_done
+    elif begun is not None:  # items done already: they took the time since then
+        since, since_done = begun, 0
+    else:
+        since, since_done = when, done
+    left = None
+    if done is not None and total is not None:
+        if done >= total:
+            left = 0.0
+        elif since is not None and since_done is not None and done > since_done:
+            pace = (when - since).total_seconds() / (done - since_done)
+            left = round(max(0.0, pace * (total - done)), 1)
+    return JobProgress(stage, done, total, left, when, since, since_done)
+
+
 class JobRef(NamedTuple):
     """A job as shown in a job list (a tuple: lists may hold many thousands)."""
 
@@ -103,6 +181,7 @@ class Job:
     error: JobFailure | None = None
     results: tuple[JobResult, ...] = ()
     version: int = 0  # bumped by the store on every change
+    progress: JobProgress | None = None  # the stage the job last reported (kept when it ends)
 
     def ref(self) -> JobRef:
         return JobRef(self.job_id, self.phase, self.owner, self.run_id, self.creation_time.timestamp())

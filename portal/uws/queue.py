@@ -16,7 +16,8 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from portal.uws.models import ErrorType, ExecutionPhase, JobFailure, JobResult, Outcome, utcnow
+from portal.uws.models import (ErrorType, ExecutionPhase, JobFailure, JobResult, Outcome, ProgressReport, advance,
+                               utcnow)
 from portal.uws.params import ParameterError, typed
 from portal.uws.runner import RunRequest
 
@@ -120,6 +121,11 @@ class Dispatcher:
 
     def published(self, job_id: str, result: JobResult) -> None:
         if self.service.store.put_result(job_id, result):
+            self.service.call_in_loop(self.service.notify)
+
+    def progressed(self, job_id: str, report: ProgressReport) -> None:
+        """The job's stage, with the time left at its pace so far; ignored unless the job is EXECUTING."""
+        if self.service.store.update_progress(job_id, lambda previous: advance(previous, report)):
             self.service.call_in_loop(self.service.notify)
 
     def finished(self, job_id: str, outcome: Outcome) -> None:

@@ -3,10 +3,22 @@
 Functions take domain values (:mod:`portal.uws.models`) and the URLs the document must link
 to, and return ``bytes`` ready to send with :data:`XML`::
 
-    job_xml(job, job_url)                 # <uws:job>, GET {list}/{id}
+    job_xml(job, job_url)                 # <uws:job>, GET {list}/{id}, with the job's progress in <uws:jobInfo>
     job_list_xml(refs, list_url)          # <uws:jobs>, GET {list}
     results_xml(job, job_url)             # <uws:results>, GET {list}/{id}/results
     parameters_xml(job)                   # <uws:parameters>, GET {list}/{id}/parameters
+
+A job that reported its progress has it in UWS 1.1's ``<uws:jobInfo>`` (which takes any content), as
+simple elements of the namespace :data:`PROGRESS_NAMESPACE` (prefix ``portal``)::
+
+    <uws:jobInfo xmlns:portal="urn:gamma-portal:uws-progress:v1">
+      <portal:stage>flux points</portal:stage> <portal:done>5</portal:done> <portal:total>8</portal:total>
+      <portal:timeLeft>42.5</portal:timeLeft> <portal:updated>2025-01-01T10:00:00.000Z</portal:updated>
+    </uws:jobInfo>
+
+``done`` of ``total`` counts finished items; ``timeLeft`` is the seconds left in the stage at the pace so far,
+as of ``updated`` (when the job said it), shown while EXECUTING only. A completed job says stage ``done``; a
+job that ended in ERROR or ABORTED keeps the stage it was in (and its counts).
 
 Job lists can be long (thousands of jobs) and vo-models renders only a few thousand job
 references a second, so :class:`JobListRenderer` keeps each job's rendered ``<uws:jobref>``
@@ -25,7 +37,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Optional
 
-from pydantic_xml import create_model, element
+from pydantic_xml import BaseXmlModel, create_model, element
 from vo_models.uws import (
     ErrorSummary,
     Jobs,
@@ -37,11 +49,13 @@ from vo_models.uws import (
     Results,
     ShortJobDescription,
 )
+from vo_models.uws.models import NSMAP as UWS_NSMAP
+from vo_models.voresource.types import UTCTimestamp
 
-from portal.uws.models import Job, JobRef
+from portal.uws.models import ExecutionPhase, Job, JobRef
 
-__all__ = ["XML", "NOT_XML", "JobListRenderer", "job_href", "job_xml", "job_list_xml", "parameters_xml",
-           "results_xml", "result_url", "xml_text"]
+__all__ = ["XML", "NOT_XML", "PROGRESS_NAMESPACE", "JobListRenderer", "job_href", "job_xml", "job_list_xml",
+           "parameters_xml", "results_xml", "result_url", "xml_text"]
 
 XML = "application/xml"
 #: Characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE, U+FFFF).
@@ -56,6 +70,32 @@ def xml_text(value: str | None) -> str | None:
     summary or its owner's whole job list fail to render.
     """
     return None if value is None else NOT_XML.sub("\ufffd", value)
+
+
+PROGRESS_NAMESPACE = "urn:gamma-portal:uws-progress:v1"
+DONE = "done"  # the stage a completed job that reported its progress shows
+
+
+class ProgressInfo(BaseXmlModel, tag="jobInfo", ns="uws", nsmap={**UWS_NSMAP, "portal": PROGRESS_NAMESPACE},
+                   skip_empty=True):
+    """``<uws:jobInfo>`` with the job's progress."""
+
+    stage: str = element(tag="stage", ns="portal")
+    done: Optional[int] = element(tag="done", ns="portal", default=None)
+    total: Optional[int] = element(tag="total", ns="portal", default=None)
+    time_left: Optional[float] = element(tag="timeLeft", ns="portal", default=None)
+    updated: Optional[UTCTimestamp] = element(tag="updated", ns="portal", default=None)
+
+
+def _progress(job: Job) -> ProgressInfo | None:
+    progress = job.progress
+    if progress is None:
+        return None
+    if job.phase == ExecutionPhase.COMPLETED:
+        return ProgressInfo(stage=DONE, updated=job.end_time or progress.updated)
+    executing = job.phase == ExecutionPhase.EXECUTING
+    return ProgressInfo(stage=xml_text(progress.stage), done=progress.done, total=progress.total,
+                        time_left=progress.time_left if executing else None, updated=progress.updated)
 
 
 @lru_cache(maxsize=256)
@@ -75,7 +115,9 @@ def _parameters(job: Job) -> Parameters:
 
 @lru_cache(maxsize=256)
 def _summary_model(parameters: type[Parameters]) -> type[JobSummary]:
-    return JobSummary[parameters]
+    """vo-models' job summary with these parameters, its ``jobInfo`` holding the job's progress."""
+    return create_model("JobWithProgress", __base__=JobSummary[parameters],
+                        job_info=(Optional[ProgressInfo], element(tag="jobInfo", default=None)))
 
 
 def result_url(job_url: str, result_id: str) -> str:
@@ -108,6 +150,7 @@ def _summary(job: Job, job_url: str) -> JobSummary:
         parameters=parameters,
         results=_results(job, job_url),
         error_summary=error,
+        job_info=_progress(job),
     )
 
 

@@ -10,6 +10,8 @@ A runner must:
 
 - call ``events.started(job_id, when)`` when the work really begins;
 - call ``events.published(job_id, result)`` for each result made visible while running;
+- call ``events.progressed(job_id, report)`` for the job's progress reports, in the order the job made
+  them relative to its results (a report may be dropped for a later one of the same job);
 - call ``events.finished(job_id, outcome)`` exactly once per submitted job, whatever happens
   (completion, a raised :class:`~portal.uws.definitions.JobError`, a crash, the execution
   duration exceeded, an abort), with the complete final result list;
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from portal.uws.definitions import JobDefinition
-from portal.uws.models import Job, JobResult, Outcome
+from portal.uws.models import Job, JobResult, Outcome, ProgressReport
 
 __all__ = ["RunRequest", "Runner", "RunnerEvents"]
 
@@ -51,6 +53,8 @@ class RunnerEvents(Protocol):
     def started(self, job_id: str, when: datetime) -> None: ...
 
     def published(self, job_id: str, result: JobResult) -> None: ...
+
+    def progressed(self, job_id: str, report: ProgressReport) -> None: ...
 
     def finished(self, job_id: str, outcome: Outcome) -> None: ...
 

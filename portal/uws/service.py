@@ -20,8 +20,8 @@ Use::
 Every request method takes the authenticated ``user`` (``None`` for an anonymous caller, allowed
 only with ``ServiceConfig.allow_anonymous``, as TAP async does) and the ``job_list`` the URL
 names; a job of another owner or of another list raises :class:`JobNotFound`, exactly like a
-job that does not exist. The methods runners call (``started``, ``published``, ``finished``,
-``ready``) are thread-safe.
+job that does not exist. The methods runners call (``started``, ``published``, ``progressed``,
+``finished``, ``ready``) are thread-safe.
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ class JobService:
 
     def etag(self, job: Job) -> str:
         """The job's version as an HTTP entity tag: it changes with the job (phase, parameters,
-        results: the store bumps ``Job.version``) and with its log (new lines of a running job)."""
+        results, progress: the store bumps ``Job.version``) and with its log (new lines of a running job)."""
         try:
             log_size = (self.workdir(job.job_id) / LOG_FILE).stat().st_size
         except OSError:
@@ -247,7 +247,7 @@ class JobService:
 
         With ``if_none_match`` (an ETag from :meth:`etag`; the portal's extension for live
         clients), ``wait`` blocks instead until the job changes in any way (phase, results, log);
-        a job in a final phase is returned at once."""
+        a job in a final phase is returned at once. A progress report is a change."""
         job = self._job(user, job_list, job_id)
         if not wait or job.phase not in ACTIVE_PHASES:
             return job

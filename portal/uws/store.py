@@ -23,6 +23,7 @@ API (all synchronous, all thread-safe)::
     store.mark_executing(job_id, start_time) -> bool       # QUEUED -> EXECUTING
     store.mark_finished(job_id, outcome, from_phases=...) -> bool  # active -> COMPLETED/ERROR/ABORTED
     store.put_result(job_id, result)                       # add or replace one result
+    store.update_progress(job_id, update) -> bool          # EXECUTING only: progress = update(previous)
     store.set_results(job_id, results)                     # replace all results
     store.queued() -> list[Job]                            # QUEUED jobs, oldest request first
     store.generation() -> tuple                            # changes whenever any job changes
@@ -36,7 +37,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -45,6 +46,7 @@ from portal.uws.models import (
     ExecutionPhase,
     Job,
     JobFailure,
+    JobProgress,
     JobRef,
     JobResult,
     Outcome,
@@ -70,7 +72,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     error_type TEXT,
     error_message TEXT,
     error_detail TEXT,
-    version INTEGER NOT NULL DEFAULT 0
+    version INTEGER NOT NULL DEFAULT 0,
+    progress TEXT
 );
 DROP INDEX IF EXISTS jobs_by_owner;
 CREATE INDEX IF NOT EXISTS jobs_listing ON jobs (job_list, owner, creation_time, job_id, phase, run_id);
@@ -89,7 +92,9 @@ CREATE TABLE IF NOT EXISTS results (
 """
 
 _JOB_COLUMNS = ("job_id, job_list, owner, phase, run_id, parameters, creation_time, start_time, end_time, "
-                "execution_duration, destruction, quote, error_type, error_message, error_detail, version")
+                "execution_duration, destruction, quote, error_type, error_message, error_detail, version, progress")
+# Columns added to ``jobs`` after stores were first made: a store opened without one gets it (its jobs get NULL).
+ADDED_COLUMNS = (("progress", "TEXT"),)  # JSON of a JobProgress: the stage a job last reported
 
 
 _PHASES = {p.value: p for p in ExecutionPhase}
@@ -101,6 +106,10 @@ def _ts(value: datetime | None) -> float | None:
 
 def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, timezone.utc)
+
+
+def _progress(value: str | None) -> JobProgress | None:
+    return None if value is None else JobProgress.from_dict(json.loads(value))
 
 
 class JobStore:
@@ -115,6 +124,7 @@ class JobStore:
         self._lock = threading.Lock()
         self._writes = 0  # committed writes through this store
         self._conn().executescript(SCHEMA)
+        self._migrate()
 
     # -- connections -------------------------------------------------------------------------
 
@@ -149,6 +159,18 @@ class JobStore:
     def _write(self) -> "JobStore._Tx":
         return JobStore._Tx(self, self._conn())
 
+    def _migrate(self) -> None:
+        """Add the columns an older store lacks (checked again under the write lock: another process may be
+        opening the same store)."""
+        def missing(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            have = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+            return [(name, kind) for name, kind in ADDED_COLUMNS if name not in have]
+
+        if missing(self._conn()):
+            with self._write() as conn:
+                for name, kind in missing(conn):
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+
     def generation(self) -> tuple[int, int]:
         """A value that changes whenever jobs change: by a write through this store (any thread)
         or by another process (SQLite's data_version of this thread's connection)."""
@@ -168,7 +190,7 @@ class JobStore:
 
     def _job_from_row(self, row: tuple, results: list[JobResult]) -> Job:
         (job_id, job_list, owner, phase, run_id, parameters, creation, start, end, duration,
-         destruction, quote, error_type, error_message, error_detail, version) = row
+         destruction, quote, error_type, error_message, error_detail, version, progress) = row
         error = None
         if error_message is not None:
             error = JobFailure(error_message, ErrorType(error_type or "fatal"), error_detail)
@@ -177,7 +199,7 @@ class JobStore:
             parameters=tuple((n, v) for n, v in json.loads(parameters)),
             creation_time=_dt(creation), execution_duration=duration, destruction=_dt(destruction),
             run_id=run_id, start_time=_dt(start), end_time=_dt(end), quote=_dt(quote), error=error,
-            results=tuple(results), version=version,
+            results=tuple(results), version=version, progress=_progress(progress),
         )
 
     def _results(self, conn: sqlite3.Connection, job_id: str) -> list[JobResult]:
@@ -321,6 +343,19 @@ class JobStore:
                 (job_id, result.id, position, result.path, result.mime_type, result.size, result.sha256),
             )
             conn.execute("UPDATE jobs SET version = version + 1 WHERE job_id = ?", (job_id,))
+        return True
+
+    def update_progress(self, job_id: str, update: Callable[[JobProgress | None], JobProgress]) -> bool:
+        """Set an EXECUTING job's progress to ``update(its progress so far)``, in one transaction; False (and
+        nothing changed) if the job is not EXECUTING. The progress stays when the job ends."""
+        with self._write() as conn:
+            row = conn.execute("SELECT progress FROM jobs WHERE job_id = ? AND phase = 'EXECUTING'",
+                               (job_id,)).fetchone()
+            if row is None:
+                return False
+            progress = update(_progress(row[0]))
+            conn.execute("UPDATE jobs SET progress = ?, version = version + 1 WHERE job_id = ?",
+                         (json.dumps(progress.to_dict()), job_id))
         return True
 
     def set_results(self, job_id: str, results: Iterable[JobResult]) -> bool:

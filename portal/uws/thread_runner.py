@@ -85,9 +85,15 @@ class ThreadRunner:
         handler.setFormatter(logging.Formatter(FORMAT))
         logger.addHandler(handler)
         start = utcnow()
-        ctx = RunContext(job_id, request.job.owner, request.workdir, lambda kind, value: events.published(job_id, value)
-                         if kind == "published" else None, logger=logger, archive_db=request.archive_db,
-                         jobs_db=request.jobs_db, jobs_dir=request.jobs_dir)
+
+        def report(kind: str, value) -> None:
+            if kind == "published":
+                events.published(job_id, value)
+            elif kind == "progress":
+                events.progressed(job_id, value)
+
+        ctx = RunContext(job_id, request.job.owner, request.workdir, report, logger=logger,
+                         archive_db=request.archive_db, jobs_db=request.jobs_db, jobs_dir=request.jobs_dir)
         run.ctx = ctx
         if run.aborted or run.timed_out:
             ctx.request_abort()

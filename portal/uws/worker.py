@@ -3,8 +3,9 @@
 A cancelled Dask future does not stop a running task, so the work itself runs in a separate
 job process (:mod:`portal.uws.child`) that this task can kill. :func:`supervise`:
 
-- reports ``started`` and every ``published`` result to the service as Dask worker events
-  (topic :data:`TOPIC`), so the service shows EXECUTING and live results;
+- reports ``started``, every ``published`` result and the job's ``progress`` to the service as Dask
+  worker events (topic :data:`TOPIC`), so the service shows EXECUTING, live results and the stage; a burst
+  of progress reports goes up as its last one, never ahead of a result published after it;
 - returns ABORTED before starting anything if the job was aborted while it waited;
 - kills the job's process group when the service sets the job's abort :class:`distributed.Event`,
   when the execution duration is exceeded (the job ends in ERROR saying so) or when the service
@@ -83,6 +84,12 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
         return Outcome(ExecutionPhase.ABORTED, utcnow())
     proc = child.start(request, preload)
     published, inputs, notes, reported, stopped = {}, [], {}, None, None
+    progress = []  # the latest progress report not sent yet (at most one)
+
+    def send_progress() -> None:
+        if progress:
+            emit("progress", **progress.pop()._asdict())
+
     duration = request.job.execution_duration
     deadline = time.monotonic() + duration if duration > 0 else None
     next_abort_check = time.monotonic() + ABORT_POLL
@@ -95,6 +102,10 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
             except (EOFError, OSError):
                 connection_open = False
                 break
+            if kind == "progress":
+                progress[:] = [value]
+                continue
+            send_progress()  # what the job said before this goes up before it
             if kind == "published":
                 published[value.id] = value
                 emit("published", id=value.id, path=value.path, mime_type=value.mime_type, size=value.size)
@@ -104,6 +115,7 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
                 notes[value[0]] = value[1]
             elif kind == "outcome":
                 reported = value
+        send_progress()
         if not proc.alive() and not (connection_open and proc.conn.poll(0)):
             break
         now = time.monotonic()

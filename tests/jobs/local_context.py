@@ -26,6 +26,7 @@ class LocalContext:
     owner: str = "tester"
     published: dict[str, list[Path]] = field(default_factory=dict)
     inputs: list[tuple[Path, str, dict[str, Any]]] = field(default_factory=list)
+    stages: list[tuple[str, int | None, int | None]] = field(default_factory=list)  # every progress report
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -52,3 +53,6 @@ class LocalContext:
 
     def used(self, path: Path, role: str, **attributes: Any) -> None:
         self.inputs.append((Path(path), role, attributes))
+
+    def progress(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        self.stages.append((stage, done, total))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from itertools import groupby
 
 import astropy.units as u
 import numpy as np
@@ -130,3 +131,9 @@ def test_night_by_night_light_curve_agrees_with_gammapy_used_directly(pks_observ
     roles = {role for _, role, _ in ctx.inputs}
     assert roles == {"index", "dl3", "catalog"}
     assert {attrs.get("obs_id") for _, role, attrs in ctx.inputs if role == "dl3"} == set(PKS2155_RUNS)
+    # where the job said it was, in order: observations and time bins counted as each one ends
+    stages = [stage for stage, _ in groupby(stage for stage, _, _ in ctx.stages)]
+    assert stages == ["opening observations", "reducing", "fitting", "light-curve bins", "saving results"]
+    assert [(done, total) for stage, done, total in ctx.stages if stage == "reducing"] == [(i, 4) for i in range(5)]
+    assert [(done, total) for stage, done, total in ctx.stages if stage == "light-curve bins"] == [
+        (i, 3) for i in range(4)]

@@ -113,6 +113,12 @@ def test_log_tells_what_the_analysis_did(crab_job, client):
                    "Flux point 4/4"):
         assert phrase in log
     assert "Traceback" not in log
+    # the FITS keywords are written whole at every flux point (issue 21): nothing is cut off, nothing warns
+    assert "Card is too long" not in log and "VerifyWarning" not in log
+    # a warning that comes again is shown once, with how often it came
+    shown = [line.split(" WARNING py.warnings: ", 1)[1] for line in log.splitlines()
+             if " WARNING py.warnings: " in line and "times in all" not in line]
+    assert len(shown) == len(set(shown)), log
 
 
 @pytest.mark.parametrize(("params", "message"), [

@@ -1,7 +1,7 @@
 """Job definitions for the job-service tests: real functions, run by the real service.
 
 ``count`` counts slowly (so it can be aborted or run out of time), publishes its counter as it
-goes and can fail on purpose; ``echo`` writes back its typed parameters and records an input;
+goes, reports its progress (stage ``counting``, the count of ``n``) and can fail on purpose; ``echo`` writes back its typed parameters and records an input;
 ``observations`` opens archive observations as the analyses do (no analysis) and publishes ``inputs``.
 A server started with ``PORTAL_JOB_DEFINITIONS=tests.uws.jobs:DEFINITIONS`` offers them all.
 """
@@ -82,6 +82,7 @@ def count(ctx, params: dict) -> None:
         (ctx.workdir / "count.txt").write_text(str(i))
         counter.write_text(json.dumps({"count": i}))
         ctx.publish("counter", counter, "application/json")
+        ctx.progress("counting", i, params["n"])
         ctx.log.info("step %d", i)
         print(f"printed {i}", flush=True)
         time.sleep(params["interval"])

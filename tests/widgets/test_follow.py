@@ -85,3 +85,18 @@ def test_a_service_that_ignores_wait_is_polled_with_back_off():
     gaps = [b - a for a, b in zip(calls[1:], calls[2:])]
     assert len(calls) == 6 and all(g >= follow.MIN_BACKOFF * 0.9 for g in gaps), gaps
     assert gaps[-1] >= 2 * gaps[0] * 0.9  # backing off, not a fixed rate
+
+
+def test_a_follower_whose_client_is_closed_stops_quietly(portal_server, portal_token):
+    """A notebook (or a test) that closes its client while a job is followed: the follower ends, and nothing
+    fails inside the background helper (it raised "the client has been closed" before)."""
+    own = PortalClient(portal_server.url, portal_token)
+    bg = Background()
+    url = own.uws.create("echo", {"text": "left behind"})  # PENDING: the follower waits on it
+    job = JobHandle(url, own, background=bg).follow(wait=2)
+    assert bg.wait_until(lambda: job.phase == "PENDING", timeout=30)
+    thread = job._follower._thread
+    own.close()
+    assert own.closed
+    thread.join(timeout=30)
+    assert not thread.is_alive()

@@ -174,6 +174,11 @@ class PortalClient:
         base = self.url if url.startswith(self.url) else url.split("?")[0]
         return f"The service at {base}"
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: no request can be sent any more."""
+        return self.http.is_closed
+
     def close(self) -> None:
         self.http.close()
         if self._tap_session is not None:

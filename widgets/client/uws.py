@@ -9,7 +9,9 @@ when it is there and never required:
 - the job's ``ETag`` and WAIT with ``If-None-Match`` (wake on any change, 304 when none);
   without them :meth:`UWSClient.wait` is plain UWS 1.1 WAIT on the phase;
 - ``Range`` on results (a log tail fetches only what is new); without it the whole file comes
-  and the new part is cut from it.
+  and the new part is cut from it;
+- the job's stage in UWS 1.1's ``jobInfo`` (``stage``, ``done``, ``total``, ``timeLeft``, ``updated``
+  elements, as pyvo parses them): :class:`Progress`; None for a job or a service that says nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pyvo.io.uws import parse_job, parse_job_list
 from portal.uws.definitions import REQUIRED, Parameter
 from widgets.client.http import ServiceError
 
-__all__ = ["ACTIVE", "FINAL", "Definition", "JobInfo", "JobRef", "UWSClient"]
+__all__ = ["ACTIVE", "FINAL", "Definition", "JobInfo", "JobRef", "Progress", "UWSClient"]
 
 ACTIVE = frozenset({"PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"})
 FINAL = frozenset({"COMPLETED", "ERROR", "ABORTED", "ARCHIVED"})
@@ -81,6 +83,18 @@ class JobRef:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Where a job is, as its ``jobInfo`` says: the stage, ``done`` of ``total`` finished items, the seconds
+    ``time_left`` in the stage at its pace so far (as of ``updated``); None where the service says nothing."""
+
+    stage: str
+    done: int | None = None
+    total: int | None = None
+    time_left: float | None = None
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True)
 class JobInfo:
     """Everything a job document says, with absolute result URLs; missing optional fields are None."""
 
@@ -99,6 +113,7 @@ class JobInfo:
     result_types: dict[str, str] = field(default_factory=dict)  # id -> MIME type, where given
     error: str | None = None  # the error summary's message
     etag: str | None = None
+    progress: Progress | None = None  # the stage the job reported (jobInfo)
 
     @property
     def list_name(self) -> str:
@@ -110,8 +125,9 @@ class JobInfo:
 
     def same_as(self, other: "JobInfo | None") -> bool:
         """Nothing a person would see differs (for services without ETags)."""
-        return other is not None and (self.phase, self.results, self.error, self.parameters, self.end_time) == (
-            other.phase, other.results, other.error, other.parameters, other.end_time)
+        return other is not None and (
+            self.phase, self.results, self.error, self.parameters, self.end_time, self.progress) == (
+            other.phase, other.results, other.error, other.parameters, other.end_time, other.progress)
 
 
 def _time(value) -> datetime | None:
@@ -123,6 +139,35 @@ def _text(value) -> str | None:
         return None
     text = str(getattr(value, "content", value)).strip()
     return text or None
+
+
+def _number(text: str | None, kind):
+    try:
+        return None if text is None else kind(text)
+    except ValueError:
+        return None
+
+
+def _progress(job) -> Progress | None:
+    """The stage in the job's ``jobInfo``: pyvo (1.7 on) parses its children, by local name."""
+    info = getattr(job, "jobinfo", None)
+    if info is None or not hasattr(info, "get"):
+        return None
+
+    def child(name: str) -> str | None:
+        element = info.get(name)
+        return None if element is None else element.text
+
+    stage = child("stage")
+    if not stage:
+        return None
+    updated = child("updated")
+    try:
+        when = None if updated is None else datetime.fromisoformat(updated.replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    return Progress(stage, _number(child("done"), int), _number(child("total"), int),
+                    _number(child("timeLeft"), float), when)
 
 
 def job_info(content: bytes, url: str, etag: str | None = None) -> JobInfo:
@@ -146,7 +191,7 @@ def job_info(content: bytes, url: str, etag: str | None = None) -> JobInfo:
         execution_duration=None if duration is None else int(duration.to_value("s")),
         destruction=_time(job.destruction),
         parameters={p.id_: "" if p.content is None else str(p.content) for p in job.parameters or []},
-        results=results, result_types=types, error=error, etag=etag)
+        results=results, result_types=types, error=error, etag=etag, progress=_progress(job))
 
 
 class UWSClient:

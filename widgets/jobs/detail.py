@@ -1,5 +1,9 @@
-"""JobDetail: one job in full. Phase and times, parameters, error, a live log tail, results with preview and
-download, the provenance graph, and the actions (abort, delete with confirmation, run again).
+"""JobDetail: one job in full. Phase, stage (as the job reports it) and times, parameters, error, a live log
+tail, results with preview and download, the provenance graph, and the actions (abort, delete with
+confirmation, run again).
+
+The log tab shows the newest lines and follows them as they arrive; "Earlier lines" shows more above
+and keeps the view still while the job writes on, until "Latest lines" (:class:`~widgets.jobs.logtail.LogTail`).
 
 A thin view of a :class:`~widgets.jobs.handle.JobHandle`; what it fetches (log, results, provenance)
 is fetched through the monitor's background helper, and every text from the service is escaped or
@@ -14,6 +18,7 @@ import ipywidgets as w
 
 from widgets.client import ServiceError
 from widgets.jobs.handle import JobHandle
+from widgets.jobs.logtail import LogTail
 from widgets.jobs.previews import download_link, preview
 from widgets.jobs.provenance import inputs_table, parse, to_svg
 
@@ -21,7 +26,10 @@ __all__ = ["JobDetail", "PHASE_COLORS"]
 
 PHASE_COLORS = {"PENDING": "#555", "QUEUED": "#8a6d00", "EXECUTING": "#1565c0", "COMPLETED": "#2e7d32",
                 "ERROR": "#c62828", "ABORTED": "#6d4c41", "HELD": "#555", "SUSPENDED": "#555", "ARCHIVED": "#555"}
-LOG_KEEP = 100_000  # characters of the log kept in view (the tail)
+# the log's lines in a box that starts scrolled to its end (so the newest line shows, wrapped lines too)
+LOG_BOX = ("<div class='portal-job-log-lines' style='max-height:22em;overflow:auto;display:flex;"
+           "flex-direction:column-reverse;border:1px solid #ddd'><pre style='margin:0;padding:4px;"
+           "white-space:pre-wrap;overflow-wrap:anywhere;font-size:0.85em'>{}</pre></div>")
 
 
 def _when(value) -> str:
@@ -37,8 +45,18 @@ class JobDetail(w.VBox):
         self._error = w.HTML()
         self._error.add_class("portal-job-error")
         self._parameters = w.HTML()
-        self._log = w.Textarea(disabled=True, layout=w.Layout(width="100%", height="12em"))
+        self._log = w.HTML(layout=w.Layout(width="100%"))
         self._log.add_class("portal-job-log")
+        self._log_tail = LogTail()
+        self._log_status = w.HTML()
+        self._log_earlier = w.Button(description="Earlier lines", icon="arrow-up", layout=w.Layout(width="auto"),
+                                     tooltip="Show earlier lines of the log; the view stays still as new lines come")
+        self._log_latest = w.Button(description="Latest lines", icon="arrow-down", layout=w.Layout(width="auto"),
+                                    tooltip="Show the newest lines and follow the log")
+        self._log_earlier.on_click(lambda _b: self.log_earlier())
+        self._log_latest.on_click(lambda _b: self.log_latest())
+        log_bar = w.HBox([self._log_earlier, self._log_latest, self._log_status],
+                         layout=w.Layout(grid_gap="6px", align_items="center"))
         self._results = w.VBox()
         self._preview = w.VBox()
         self._provenance = w.HTML()
@@ -57,7 +75,7 @@ class JobDetail(w.VBox):
         self._confirm.on_click(lambda _b: self._act("delete"))
         self._again.on_click(lambda _b: self.job is not None and self.state.run_again(self.job))
         actions = w.HBox([self._abort, self._delete, self._again], layout=w.Layout(grid_gap="6px"))
-        self._tabs = w.Tab([w.VBox([self._parameters]), w.VBox([self._log]),
+        self._tabs = w.Tab([w.VBox([self._parameters]), w.VBox([log_bar, self._log]),
                             w.VBox([self._results, self._preview]), w.VBox([self._provenance])])
         for i, title in enumerate(("Parameters", "Log", "Results", "Provenance")):
             self._tabs.set_title(i, title)
@@ -66,17 +84,19 @@ class JobDetail(w.VBox):
         super().__init__([self._empty], **kwargs)
         self.add_class("portal-job-detail")
         self._result_rows: dict[str, tuple] = {}
-        self._log_bytes = b""
         self._log_fetching = False
         self._log_again = False
         self._provenance_for = ""
+        self._show_log()
 
     # -- which job --------------------------------------------------------------------------------
     def show(self, job: JobHandle | None) -> None:
         if self.job is not None:
             self.job.unobserve(self._changed, ["version", "phase", "message", "gone", "info"])
         self.job = job
-        self._log_bytes, self._log.value, self._provenance.value, self._provenance_for = b"", "", "", ""
+        self._log_tail.clear()
+        self._show_log()
+        self._provenance.value, self._provenance_for = "", ""
         self._preview.children = ()
         self._result_rows = {}
         self._confirm_box.layout.display = "none"
@@ -87,7 +107,9 @@ class JobDetail(w.VBox):
         job.observe(self._changed, ["version", "phase", "message", "gone", "info"])
         self._changed()
 
-    def _changed(self, _change=None) -> None:
+    def _changed(self, change=None) -> None:
+        if self.job is None or (change is not None and change["owner"] is not self.job):
+            return  # another observer of the same change showed another job (a deleted job: none) meanwhile
         self._render()
         self._tail_log()
         self._draw_provenance()
@@ -98,9 +120,15 @@ class JobDetail(w.VBox):
         color = PHASE_COLORS.get(job.phase, "#555")
         run = f" &middot; run id <code>{html.escape(job.run_id)}</code>" if job.run_id else ""
         note = f"<div style='color:#8a6d00'>{html.escape(job.message)}</div>" if job.message else ""
+        doing = job.progress_text
+        if doing and job.phase in ("ERROR", "ABORTED"):
+            doing = f"stopped while {doing}"
+        stage = (f"<div class='portal-job-progress' style='color:{color}'>{html.escape(doing)}</div>"
+                 if doing and job.phase in ("EXECUTING", "ERROR", "ABORTED") else "")
         self._header.value = (
             f"<b>{html.escape(job.definition)}</b> job <code>{html.escape(job.job_id)}</code>: "
-            f"<b style='color:{color}' class='portal-job-phase'>{html.escape(job.phase or '?')}</b>{run}<br>"
+            f"<b style='color:{color}' class='portal-job-phase'>{html.escape(job.phase or '?')}</b>{run}"
+            f"{stage or '<br>'}"
             f"<span style='color:#555'>created {_when(job.created)} &middot; started {_when(job.started)} &middot; "
             f"ended {_when(job.ended)}</span>{note}")
         self._error.value = (f"<div style='color:#c62828;white-space:pre-wrap'>{html.escape(job.error)}</div>"
@@ -182,7 +210,7 @@ class JobDetail(w.VBox):
             self._log_again = True
             return
         self._log_fetching, self._log_again = True, False
-        offset = len(self._log_bytes)
+        offset = self._log_tail.received
         self.state.bg.run(job.client.uws.result_from, href, offset,
                           on_done=lambda data: self._log_arrived(job, offset, data),
                           on_error=lambda exc: self._log_arrived(job, offset, b""))
@@ -191,12 +219,28 @@ class JobDetail(w.VBox):
         self._log_fetching = False
         if job is not self.job:
             return
-        if data and offset == len(self._log_bytes):
-            self._log_bytes += data
-            text = self._log_bytes.decode("utf-8", "replace")
-            self._log.value = text[-LOG_KEEP:]
+        if data and offset == self._log_tail.received:
+            self._log_tail.append(data)
+            self._show_log()
         if self._log_again:
             self._tail_log()
+
+    def log_earlier(self) -> None:
+        """Show earlier lines of the log, and keep them in view as new lines arrive."""
+        self._log_tail.earlier()
+        self._show_log()
+
+    def log_latest(self) -> None:
+        """Show the newest lines of the log, and follow it."""
+        self._log_tail.latest()
+        self._show_log()
+
+    def _show_log(self) -> None:
+        tail = self._log_tail
+        self._log.value = LOG_BOX.format(html.escape(tail.text)) if tail.total else ""
+        self._log_status.value = f"<span style='color:#555'>{html.escape(tail.status())}</span>"
+        self._log_earlier.disabled = tail.hidden_before == 0
+        self._log_latest.disabled = tail.following
 
     def _draw_provenance(self) -> None:
         job = self.job

@@ -64,6 +64,10 @@ class Follower:
                         return
                     self.requests += 1
                     new = client.uws.wait(self.handle.url, phase=info.phase, etag=info.etag, timeout=self.wait)
+            except RuntimeError:
+                if client.closed:  # whoever owned the client is done with it (a closed notebook, a test): stop
+                    return
+                raise
             except ServiceError as exc:
                 if exc.status == 404:
                     self._say("This job no longer exists on the service (deleted or past its destruction time).",

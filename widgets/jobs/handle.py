@@ -6,6 +6,7 @@ may observe them directly.
 
     job = launcher.submit()
     job.phase, job.results            # 'EXECUTING', {'log': 'http://.../results/log', ...}
+    job.progress_text                 # 'flux point 5 of 8, about 40 s left' (from the job's jobInfo)
     job.wait()                        # block until the job ends (in the calling thread)
     job.result("flux_points")         # the bytes of a result
 """
@@ -18,8 +19,40 @@ import traitlets as t
 
 from widgets.background import Background
 from widgets.client import ACTIVE, FINAL, JobInfo, PortalClient, ServiceError, default_client
+from widgets.client.uws import Progress
 
-__all__ = ["JobHandle"]
+__all__ = ["JobHandle", "describe_progress"]
+
+# How a stage's count reads; other stages read "<stage> <done> of <total>".
+COUNTED = {"reducing": "reducing {done} of {total} observations", "flux points": "flux point {done} of {total}",
+           "light-curve bins": "light-curve bin {done} of {total}", "sensitivity": "sensitivity {done} of {total}"}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def describe_progress(progress: Progress | None, running: bool = True) -> str:
+    """A job's stage in words: ``"reducing 3 of 4 observations, about 20 s left"``, ``"fitting"``,
+    ``"flux point 5 of 8"`` (``done`` counts finished items only); the time left only while ``running``."""
+    if progress is None:
+        return ""
+    done, total = progress.done, progress.total
+    if done is not None and total is not None:
+        text = COUNTED.get(progress.stage, "{stage} {done} of {total}").format(stage=progress.stage, done=done,
+                                                                              total=total)
+    elif done is not None:
+        text = f"{progress.stage}: {done} done"
+    else:
+        text = progress.stage
+    left = progress.time_left
+    if running and left is not None and left > 0 and (done is None or total is None or done < total):
+        text += f", about {_duration(left)} left"
+    return text
 
 
 class JobHandle(t.HasTraits):
@@ -34,6 +67,7 @@ class JobHandle(t.HasTraits):
     error = t.Unicode("")  # the error summary of a job in ERROR
     etag = t.Unicode("")  # changes with every change of the job (portal services; "" elsewhere)
     info = t.Instance(JobInfo, allow_none=True)
+    progress = t.Instance(Progress, allow_none=True)  # the stage the job reports (its jobInfo); None if it says none
     version = t.Int(0)  # counts the changes seen (for services without ETags too)
     message = t.Unicode("")  # what following the job ran into ("connection lost, retrying"); "" when fine
     gone = t.Bool(False)  # deleted (or expired) on the service
@@ -63,6 +97,11 @@ class JobHandle(t.HasTraits):
     def final(self) -> bool:
         return self.phase in FINAL
 
+    @property
+    def progress_text(self) -> str:
+        """The job's stage in words (:func:`describe_progress`); "" when it reports none."""
+        return describe_progress(self.progress, running=self.phase == "EXECUTING")
+
     # -- state ----------------------------------------------------------------------------------
     def update(self, info: JobInfo) -> None:
         """Take what a job document said (on the loop thread)."""
@@ -75,6 +114,7 @@ class JobHandle(t.HasTraits):
             self.parameters = dict(info.parameters)
             self.results = dict(info.results)
             self.error = info.error or ""
+            self.progress = info.progress
             self.etag = info.etag or ""
             self.created, self.started, self.ended = info.creation_time, info.start_time, info.end_time
             self.message = ""

@@ -8,7 +8,8 @@
     monitor.joint_fit()          # ... two or more completed spectrum jobs: the launcher gets a joint_spectrum
 
 A thin view of :class:`~widgets.jobs.monitor_state.MonitorState` with a
-:class:`~widgets.jobs.detail.JobDetail` for the selected job.
+:class:`~widgets.jobs.detail.JobDetail` for the selected job. A running job's line says its stage as the job
+reports it ("reducing 3 of 4 observations, about 20 s left", "fitting", "flux point 5 of 8").
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ PHASE_LABELS = {"": "all phases", "active": "pending, queued or running", "COMPL
 def _label(job: JobHandle) -> str:
     when = job.created.strftime("%m-%d %H:%M:%S") if job.created else "-"
     run = f"  {job.run_id}" if job.run_id else ""
-    return f"{when}  {job.definition:<11} {job.phase:<10} {job.job_id[:10]}{run}"
+    doing = f"  {job.progress_text}" if job.phase == "EXECUTING" and job.progress is not None else ""
+    return f"{when}  {job.definition:<11} {job.phase:<10} {job.job_id[:10]}{run}{doing}"
 
 
 class JobMonitor(w.VBox):
@@ -54,6 +56,7 @@ class JobMonitor(w.VBox):
         self._list = w.SelectMultiple(options=[], rows=8, layout=w.Layout(width="100%"))
         self._list.add_class("portal-job-list")
         self._rendering = False
+        self._observed: set[JobHandle] = set()  # jobs whose progress redraws their line
         self._list.observe(self._picked, "value")
         self._message = w.HTML()
         self._message.add_class("portal-monitor-message")
@@ -112,6 +115,9 @@ class JobMonitor(w.VBox):
 
     def close(self) -> None:
         self.state.stop()
+        for job in self._observed:
+            job.unobserve(self._render_list, "progress")
+        self._observed.clear()
         super().close()
 
     # -- events -----------------------------------------------------------------------------------
@@ -141,6 +147,10 @@ class JobMonitor(w.VBox):
         self._kind.value = current if current in ("", *self.state.kinds) else ""
 
     def _render_list(self, _change=None) -> None:
+        for job in self.state.jobs:
+            if job not in self._observed:
+                self._observed.add(job)
+                job.observe(self._render_list, "progress")
         options = [(_label(j), j.job_id) for j in self.state.visible]
         self._rendering = True
         try:

@@ -7,6 +7,9 @@ the ``flux_points`` result (and ``model`` once it exists) in a worker thread, at
 ``interval`` seconds: changes that come while a download runs are batched into the next one. The
 worker reads the files with gammapy and computes what the plot needs; the layers change on the
 kernel's loop only. A joint job's ``inputs`` name its input jobs (:mod:`widgets.sed.inputs`), read once.
+While the job runs, the status says its stage as the job reports it (the handle's ``progress``, from the job's
+``jobInfo``, as it was when the files shown were asked for: "flux point 5 of 8", finished points only, never more
+than the plot shows); a service that says none gets the finished points counted.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import threading
 import time
 
 import astropy.units as u
+import numpy as np
 
 from widgets.client import FINAL
+from widgets.jobs.handle import describe_progress
 from widgets.sed.inputs import input_jobs, read_input_points
 from widgets.sed.loading import SEDInputError, read_models
 
@@ -40,6 +45,7 @@ class JobFollower:
         self._busy = False
         self._again = False
         self._phase = ""  # the job's phase when the last download started
+        self._progress = None  # and its progress: what it counts is in the files downloaded after (status)
         self._stopped = threading.Event()
         self._last = 0.0  # monotonic time of the last download (worker thread only)
         self._digest = None  # of the flux points file last read (worker thread only)
@@ -81,7 +87,7 @@ class JobFollower:
         if self._busy:
             self._again = True
             return
-        self._busy, self._phase = True, handle.phase
+        self._busy, self._phase, self._progress = True, handle.phase, handle.progress
         snapshot = (dict(handle.results), handle.phase, dict(handle.parameters), self.state.sed_type)
         self.state.background.run(self._download, *snapshot, on_done=self._apply, on_error=self._failed)
 
@@ -119,8 +125,7 @@ class JobFollower:
 
     def _report(self, found: dict) -> None:
         handle = self.handle
-        points = self.state.flux_points
-        n = 0 if points is None else points.energy_axis.nbin
+        n = finished_points(self.state.flux_points)
         total = handle.parameters.get("n_bins") or self._defaults.get("n_bins") or "?"
         model = self.state.job_model is not None
         inputs = len([layer for layer in self.state.layers if layer.source == "input" and layer.kind == "points"])
@@ -132,12 +137,15 @@ class JobFollower:
             self.state.fail(f"{text} ({kept}).")
         elif handle.phase == "ABORTED":
             self.state.job_status = f"Job {handle.job_id} was aborted; {kept}."
-        elif handle.phase == "COMPLETED":
+        elif handle.phase == "COMPLETED":  # every bin is final: its flux point or upper limit
             fit = " and the fitted model" if model else ""
+            points = self.state.flux_points
+            n = 0 if points is None else points.energy_axis.nbin
             self.state.job_status = f"Job {handle.job_id} completed: {n} flux points{fit}{combined}."
         elif handle.phase == "EXECUTING":
             fit = ", model fitted" if model else ""
-            self.state.job_status = f"Job {handle.job_id} running: {n} of {total} flux points{fit}{combined}."
+            doing = describe_progress(self._progress) or f"{n} of {total} flux points"
+            self.state.job_status = f"Job {handle.job_id} running: {doing}{fit}{combined}."
         else:
             self.state.job_status = f"Job {handle.job_id} is {PHASE_TEXT.get(handle.phase, handle.phase)}."
         if "error" in found or found.get("input_errors"):
@@ -211,6 +219,18 @@ class JobFollower:
         except Exception:  # noqa: BLE001 - defaults only improve the labels and the model's range
             pass
         return {}
+
+
+def finished_points(points) -> int:
+    """How many bins of ``points`` are computed: a running job's flux points hold the others as NaN rows."""
+    if points is None:
+        return 0
+    nbin = points.energy_axis.nbin
+    try:
+        norm = np.ma.filled(np.ma.asarray(points.norm.data, dtype=float), np.nan).reshape(nbin, -1)
+    except (AttributeError, KeyError, ValueError):  # no norm to tell: every bin counts
+        return nbin
+    return int(np.isfinite(norm).any(axis=1).sum())
 
 
 def _energy_range(parameters: dict):
