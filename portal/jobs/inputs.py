@@ -12,25 +12,43 @@ from typing import Any
 
 from gammapy.data import Observation
 
+from portal.jobs.parallel import run_unordered
 from portal.uws.definitions import UsageError
-
 
 RESPONSES = ("aeff", "edisp", "psf")
 
 
-def hold_responses(observations: Iterable[Observation]) -> None:
+def _held(obs: Observation) -> bool:
+    """Whether every response is already kept on ``obs`` (gammapy's lazy attributes store a value set on
+    them in the instance's ``__dict__``, and only a location to read it from until then)."""
+    return all(name in vars(obs) for name in RESPONSES)
+
+
+def _read_responses(observations, index: int) -> dict[str, Any]:
+    """The responses of ``observations[index]`` that can be read (the others are left as they were:
+    whoever needs them says what is wrong)."""
+    values = {}
+    for name in RESPONSES:
+        try:
+            values[name] = getattr(observations[index], name)
+        except (OSError, KeyError, ValueError):
+            continue
+    return values
+
+
+def hold_responses(observations, processes: int = 1) -> None:
     """Read each observation's responses once and keep them on it (about 0.5 MB per H.E.S.S. run).
 
     gammapy reads them again at every access (see :func:`in_memory`): the checks before a reduction
     (on region, field of view, energy range) read each one several times, ``rad_max`` twice per call
     for full-enclosure IRFs. Held, they are read once, and the reduction's forked workers inherit them.
+    ``processes`` read them at once (parsing the FITS files is most of the time: 4.4 s for 60 simulated
+    runs in one process); observations whose responses are held already are not read again.
     """
-    for obs in observations:
-        for name in RESPONSES:
-            try:
-                value = getattr(obs, name)
-            except (OSError, KeyError, ValueError):  # left as it was: whoever needs it says what is wrong
-                continue
+    todo = [i for i, obs in enumerate(observations) if not _held(obs)]
+    for position, values in run_unordered(_read_responses, observations, todo, processes):
+        obs = observations[todo[position]]
+        for name, value in values.items():
             setattr(obs, name, value)  # a loaded value (or None) is kept; an HDU location would be re-read
 
 

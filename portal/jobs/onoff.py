@@ -242,7 +242,7 @@ def reduce_around(
     ``on_reduced(reduction)`` is called before the reduction is checked
     (:func:`check_reduction`), so that what was left out is known even when the job then fails.
     """
-    hold_responses(observations)
+    hold_responses(observations, processes)
     on = on_region(observations, target, on_radius, containment_correction, n_off_regions, log=log)
     check_field_of_view(observations, target, on.radius)
     if isinstance(on.region, PointSkyRegion):  # energy-dependent cut: the exclusion from the energies used
@@ -272,7 +272,7 @@ def reduce_1d(observations: Observations, target: SkyCoord, binning: EnergyBinni
     :data:`REDUCING` from its start (0 observations done) to its end."""
     if progress is not None:
         progress(REDUCING, 0, len(observations))
-    hold_responses(observations)
+    hold_responses(observations, processes)
     energy_axis, energy_axis_true, edges = energy_axes(binning, instrument_range(observations))
     reduction = reduce_around(
         observations, target, Angle(options.on_radius, "deg"), energy_axis, energy_axis_true, catalogs=catalogs,

@@ -123,3 +123,23 @@ def test_responses_are_read_once_and_kept_for_the_reduction(data_store):
     hold_responses(obs)
     for name in ("aeff", "edisp", "psf"):
         assert getattr(obs[0], name) is getattr(obs[0], name) is not None
+
+
+def test_responses_read_in_processes_equal_those_read_here(data_store):
+    """Read in two forked processes (the values travel back), the responses are the same as read here, and held
+    ones are not read again."""
+    import numpy as np
+
+    from portal.jobs.inputs import hold_responses
+
+    here = data_store.get_observations(CRAB_RUNS, required_irf=["aeff", "edisp", "psf"])
+    there = data_store.get_observations(CRAB_RUNS, required_irf=["aeff", "edisp", "psf"])
+    hold_responses(here)
+    hold_responses(there, processes=2)
+    for a, b in zip(here, there, strict=True):
+        for name in ("aeff", "edisp", "psf"):
+            assert getattr(b, name) is getattr(b, name)  # held
+            np.testing.assert_array_equal(getattr(a, name).data, getattr(b, name).data)
+    kept = there[0].aeff
+    hold_responses(there, processes=2)
+    assert there[0].aeff is kept  # already held: not read again
