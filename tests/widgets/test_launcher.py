@@ -105,6 +105,9 @@ def test_submit_creates_one_job_however_often_it_is_clicked(client):
     job = got[0]
     assert job.url.startswith(client.url) and job.job_id in job.url and job.phase in ("QUEUED", "EXECUTING", "COMPLETED")
     assert job.wait(timeout=120) == "COMPLETED" and "echo" in job.results
+    # the launcher's line follows its job to the end (it said QUEUED long after the job completed)
+    assert bg.wait_until(lambda: launcher.state.message.endswith("COMPLETED."), timeout=60), launcher.state.message
+    assert job.job_id in launcher.state.message
     direct = launcher.submit()  # a deliberate submit later, from code, after the window: a new job
     assert direct is not None
 

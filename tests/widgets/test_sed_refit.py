@@ -163,6 +163,7 @@ def test_a_log10_beta_reads_back_as_given():
                                                 reference=1 * u.TeV)
     model.beta.error = 0.22 / LN10
     value, error, value10, error10 = beta_values(parameters_text(model))
+    assert parameters_text(model).endswith("at reference energy 1 TeV")  # where the amplitude is given
     assert (value10, error10) == pytest.approx((0.37, 0.22))
     assert value == pytest.approx(0.37 / LN10, rel=1e-3)
 

@@ -270,12 +270,28 @@ class LauncherState(t.HasTraits):
         url, info = made
         job = JobHandle(url, self.client, info=info, background=self.background)
         self._last_submit = (key, time.monotonic(), job)
+        if self.last_job is not None:
+            self.last_job.unobserve(self._job_moved, ["phase", "version"])
         self.last_job = job
-        self.status, self.message = "submitted", f"Submitted {job.definition} job {job.job_id}: {job.phase}."
+        self.status, self.message = "submitted", _submitted_line(job)
+        job.observe(self._job_moved, ["phase", "version"])  # the line follows its job to the end
+        if job.active:
+            job.follow(self.background)  # the monitor, when there is one, follows the same handle
         self.submitted(job)
         return job
+
+    def _job_moved(self, change) -> None:
+        job = change["owner"]
+        if job is self.last_job and self.status == "submitted":
+            self.message = _submitted_line(job)
 
     def _refused(self, exc: Exception) -> None:
         self.status = "error"
         text = exc.message if isinstance(exc, ServiceError) else f"The job could not be submitted: {exc}"
         self.message = f"The service refused the job: {text}" if isinstance(exc, ServiceError) and exc.status else text
+
+
+def _submitted_line(job: JobHandle) -> str:
+    """What the launcher says of the job it submitted last: its phase now, and its stage while it runs."""
+    doing = job.progress_text if job.phase == "EXECUTING" else ""
+    return f"Submitted {job.definition} job {job.job_id}: {job.phase}{', ' + doing if doing else ''}."

@@ -51,7 +51,8 @@ def beta_log10(spectral) -> tuple[float, float] | None:
 
 
 def parameters_text(spectral) -> str:
-    """The free parameters with errors; a log-parabola's beta says its convention and gives the log10 value."""
+    """The free parameters with errors; a log-parabola's beta says its convention and gives the log10 value;
+    the reference energy (where the amplitude is given) when the model has one."""
     parts = []
     for p in spectral.parameters.free_parameters:
         text = f"{p.name} = {p.value:.4g} ± {p.error:.2g}{' ' + str(p.unit) if str(p.unit) else ''}"
@@ -59,6 +60,9 @@ def parameters_text(spectral) -> str:
         if log10 is not None:
             text += f" (natural log; {log10[0]:.4g} ± {log10[1]:.2g} in log10)"
         parts.append(text)
+    reference = getattr(spectral, "reference", None)
+    if reference is not None and reference.frozen:
+        parts.append(f"at reference energy {reference.quantity.to_value('TeV'):.4g} TeV")
     return ", ".join(parts)
 
 
