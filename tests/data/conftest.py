@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,21 @@ def releases_archive(tmp_path_factory, releases) -> Path:
     for path in releases.values():
         ingest_release(db_path(data_dir), path)
     return data_dir
+
+
+@contextlib.contextmanager
+def analysis_service(data_dir, user: str):
+    """`portal serve` on an archive already ingested in ``data_dir`` (no default dataset), with two worker
+    processes and two jobs at a time (the two cores of a CI machine); a client with ``user``'s token."""
+    from tests.support.servers import create_token, start_portal
+    from widgets.client import PortalClient
+
+    env = {"PORTAL_DEFAULT_DATASET": "none", "PORTAL_DASK_WORKERS": "2", "PORTAL_UWS_MAX_RUNNING": "2",
+           "PORTAL_UWS_MAX_RUNNING_PER_USER": "2"}
+    server = start_portal(data_dir, env=env)
+    client = PortalClient(server.url, create_token(data_dir, user))
+    try:
+        yield client
+    finally:
+        client.close()
+        server.stop()

@@ -18,9 +18,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 
 from tests.data.conftest import CRAB
-from tests.support.servers import create_token
 from tests.support.watch import result, wait_final
-from widgets.client import PortalClient
 
 pytestmark = [pytest.mark.requires_data, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -47,20 +45,13 @@ def service(tmp_path_factory, magic_release):
     from portal.archive.ingest import ingest_release
     from portal.archive.store import db_path
     from tests.conftest import gammapy_data
-    from tests.support.servers import start_portal
+    from tests.data.conftest import analysis_service
 
     data_dir = tmp_path_factory.mktemp("literature")
     for path in (gammapy_data() / "hess-dl3-dr1", magic_release):
         ingest_release(db_path(data_dir), path)
-    env = {"PORTAL_DEFAULT_DATASET": "none", "PORTAL_DASK_WORKERS": "2", "PORTAL_UWS_MAX_RUNNING": "2",
-           "PORTAL_UWS_MAX_RUNNING_PER_USER": "2"}
-    server = start_portal(data_dir, env=env)
-    client = PortalClient(server.url, create_token(data_dir, "nigro"))
-    try:
+    with analysis_service(data_dir, "nigro") as client:
         yield client
-    finally:
-        client.close()
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ from astropy.coordinates import Angle, SkyCoord
 from astropy.io import fits
 
 from tests.data.conftest import CRAB, HESS_CRAB_RUNS
-from tests.support.servers import create_token
 from tests.support.watch import Watched, result, wait_final
 from widgets.client import PortalClient
 
@@ -59,18 +58,10 @@ def jobs_archive(tmp_path_factory, releases) -> Path:
 
 @pytest.fixture(scope="module")
 def service(jobs_archive):
-    from tests.support.servers import start_portal
+    from tests.data.conftest import analysis_service
 
-    # two worker processes, two jobs at a time: the two cores of a CI machine
-    env = {"PORTAL_DEFAULT_DATASET": "none", "PORTAL_DASK_WORKERS": "2", "PORTAL_UWS_MAX_RUNNING": "2",
-           "PORTAL_UWS_MAX_RUNNING_PER_USER": "2"}
-    server = start_portal(jobs_archive, env=env)
-    client = PortalClient(server.url, create_token(jobs_archive, "astronomer"))
-    try:
+    with analysis_service(jobs_archive, "astronomer") as client:
         yield client
-    finally:
-        client.close()
-        server.stop()
 
 
 class Jobs:
