@@ -57,6 +57,31 @@ def job_references(text: str) -> list[str]:
     return ids
 
 
+def _runs(obs_ids: str | None) -> list[tuple[str | None, str]]:
+    """(collection or None, obs id) of a spectrum job's stored ``obs_ids``."""
+    runs = []
+    for item in (obs_ids or "").replace(";", ",").replace(" ", ",").split(","):
+        if item.strip():
+            collection, _, obs_id = item.strip().rpartition("/")
+            runs.append((collection or None, obs_id))
+    return runs
+
+
+def check_distinct_runs(sources: list[dict]) -> None:
+    """Refuse jobs that analysed the same run: a joint likelihood would count its events twice (an id given
+    without its collection matches the same id in any collection)."""
+    seen: dict[str, list[tuple[str | None, str]]] = {}
+    for source in sources:
+        for collection, obs_id in _runs(source.get("obs_ids")):
+            for other_collection, other_job in seen.get(obs_id, []):
+                if other_job != source["job_id"] and (collection is None or other_collection is None
+                                                      or collection == other_collection):
+                    raise UsageError(f"Observation {obs_id} was analysed by both job {other_job} and job "
+                                     f"{source['job_id']}: a joint fit would count its events twice. Choose jobs "
+                                     "over different observations (one per instrument).")
+            seen.setdefault(obs_id, []).append((collection, source["job_id"]))
+
+
 def labelled(datasets: Datasets, job_id: str) -> Datasets:
     """``datasets`` renamed ``<job id>/<name>`` so that the datasets of several jobs stay apart."""
     renamed = []
@@ -102,6 +127,7 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
                         "sha256": output.sha256})
         ctx.log.info("Job %s: %d dataset(s) (%s)", job_id, len(datasets), ", ".join(datasets.names))
         joined.extend(datasets)
+    check_distinct_runs(sources)
     inputs_path = ctx.workdir / "inputs.json"
     inputs_path.write_text(json.dumps({"jobs": sources}, indent=2))
     ctx.publish("inputs", inputs_path, JSON)

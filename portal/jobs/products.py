@@ -33,7 +33,7 @@ def write_datasets(datasets: Datasets, path: Path) -> Path:
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
         folder = Path(tmp)
         datasets.write(folder / INDEX, filename_models=folder / MODELS if datasets.models else None,
-                       overwrite=True, checksum=False)
+                       overwrite=True, checksum=True)
         partial = path.with_name(f".{path.name}.tmp")
         with tarfile.open(partial, "w") as tar:
             for item in sorted(folder.iterdir()):

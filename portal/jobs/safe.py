@@ -75,7 +75,8 @@ class SafeRange:
         """``dataset`` with its safe mask for ``obs`` (gammapy's SafeMaskMaker, then the fixed threshold)."""
         dataset = self.maker(obs).run(dataset, obs)
         if self.method == "fixed":
-            above = dataset.counts.geom.energy_mask(energy_min=self.e_threshold * u.TeV)
+            # an edge at the threshold itself counts as above it (edges are computed: 1 TeV may be 0.999999999999999)
+            above = dataset.counts.geom.energy_mask(energy_min=self.e_threshold * (1 - 1e-9) * u.TeV)
             dataset.mask_safe = dataset.mask_safe & above
         return dataset
 

@@ -43,7 +43,7 @@ from portal.jobs.onoff import WOBBLE_OFF_REGIONS, OnOffOptions, Progress, Reduct
 from portal.jobs.parallel import available_processes
 from portal.jobs.products import TAR, write_datasets
 from portal.jobs.safe import SafeRange
-from portal.jobs.sanity import problems
+from portal.jobs.sanity import loose, problems
 from portal.jobs.stacking import decide, stacked
 from portal.uws.definitions import FatalError, JobContext, UsageError
 
@@ -172,26 +172,31 @@ class SpectrumResult:
 
 def fit_credible(datasets: Datasets, binning: EnergyBinning, kind: str, stack: str,
                  log: logging.Logger = log) -> tuple[Datasets, SkyModel, FitResult, StackDecision]:
-    """Fit ``kind`` to the runs, stacked or not as ``stack`` says; a fit outside what a source can be
-    (:mod:`portal.jobs.sanity`) is refitted stacked under ``auto``, else a FatalError saying why."""
+    """Fit ``kind`` to the runs, stacked or not as ``stack`` says. A fit outside what a source can be, or with
+    errors larger than its values (:mod:`portal.jobs.sanity`), is refitted stacked under ``auto``; one still
+    outside what a source can be is a FatalError saying why."""
     decision = decide(stack, datasets, log=log)
     if decision.stack:
         datasets = stacked(datasets, binning, log=log)
     sky_model, fit = fit_spectrum(datasets, kind, log=log)
-    found = problems(sky_model.spectral_model.parameters.free_parameters)
+    free = sky_model.spectral_model.parameters.free_parameters
+    found = problems(free) + loose(free)
     if found and stack == "auto" and not decision.stack and len(datasets) > 1:
         log.warning("The joint fit over %d separate runs is not credible (%s): stacking them and fitting again "
                     "(stack=auto)", len(datasets), "; ".join(found))
         decision = StackDecision(True, f"stack=auto: the fit over separate runs was not credible ({'; '.join(found)})")
         datasets = stacked(datasets, binning, log=log)
         sky_model, fit = fit_spectrum(datasets, kind, log=log)
-        found = problems(sky_model.spectral_model.parameters.free_parameters)
-    if found:
+        free = sky_model.spectral_model.parameters.free_parameters
+    absurd = problems(free)
+    if absurd:
         hint = (" A joint fit over many runs of few counts is biased: stack them (stack=true or auto)."
                 if not decision.stack and len(datasets) > 1 else
                 " Try a simpler spectral model, another energy range or more observations.")
         raise FatalError(f"The {MODEL_NAMES[kind]} fit converged on values no gamma-ray source has: "
-                         f"{'; '.join(found)}.{hint}")
+                         f"{'; '.join(absurd)}.{hint}")
+    for text in loose(free):
+        log.warning("The fit constrains the spectrum poorly: %s (a weak source?)", text)
     return datasets, sky_model, fit, decision
 
 

@@ -78,7 +78,7 @@ def test_silent_sesame_is_given_up_at_its_deadline_and_remembered(silent):
     with pytest.raises(NameNotFound) as info:
         resolver.resolve("No Such Object 123")
     assert str(info.value) == OFFLINE_MESSAGE
-    assert sesame.state == "down" and silent.held == 1  # given up while Sesame still holds the request
+    assert sesame.state == "down" and silent.wait_for(1) and silent.held == 1  # given up while Sesame holds it
     # known to be down: not asked again, and said so
     assert resolver.resolve("Crab").note == "Sesame (CDS) not reachable"
     with pytest.raises(NameNotFound, match=r"Sesame \(CDS\) not reachable \(offline\?\), asked again in 5 min"):

@@ -167,7 +167,8 @@ class JobFollower:
         try:
             if joint and "inputs" in results and results["inputs"] != self._inputs_url:
                 found["inputs"], found["input_errors"] = self._read_inputs(client, results["inputs"], sed_type)
-                self._inputs_url = results["inputs"]
+                if not found["input_errors"]:  # an input that could not be read is tried again at the next change
+                    self._inputs_url = results["inputs"]
             if "model" in results and results["model"] != self._model_url:
                 models = read_models(client.uws.result(results["model"]))
                 points = self.state.flux_points
