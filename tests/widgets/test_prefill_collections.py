@@ -65,3 +65,40 @@ def test_rows_without_collections_give_plain_ids():
     table = Table({"obs_id": ["23523", "23526"]})
     assert prefill(spectrum(), table)["obs_ids"] == "23523,23526"
     assert summary(spectrum(), {"obs_ids": [f"{SECOND}/23523"]}, rows([(DR1, 23523)])) == "spectrum on 1 observation"
+
+
+def test_a_shared_id_is_qualified_even_from_one_collection():
+    """Rows picked from one collection, but the archive holds one of their runs in another collection too: the
+    form qualifies the ids (a plain id would be refused as ambiguous)."""
+    assert prefill(spectrum(), rows([(DR1, 23523), (DR1, 23559)]), shared={23523})["obs_ids"] == \
+        f"{DR1}/23523,{DR1}/23559"
+    assert prefill(spectrum(), rows([(DR1, 23559)]), shared={23523})["obs_ids"] == "23559"
+
+
+@pytest.mark.requires_data
+def test_the_launcher_asks_the_archive_which_ids_are_shared(tmp_path):
+    """Against a real archive with H.E.S.S. DR1 and a copy of two of its runs as a second collection."""
+    from portal.archive.ingest import ingest_release
+    from portal.archive.store import db_path
+    from tests.archive.releases import dr1_subset
+    from tests.conftest import gammapy_data
+    from tests.support.servers import start_portal
+    from widgets.background import Background
+
+    dr1 = gammapy_data() / "hess-dl3-dr1"
+    ingest_release(db_path(tmp_path), dr1)
+    ingest_release(db_path(tmp_path), dr1_subset(dr1, tmp_path / "second", [23523, 23526]), collection=SECOND)
+    server = start_portal(tmp_path, env={"PORTAL_DEFAULT_DATASET": "none"})
+    client = PortalClient(server.url, None)
+    try:
+        bg = Background()
+        state = LauncherState(client, background=bg)
+        state.set_definitions([spectrum()])
+        state.rows = rows([(DR1, 23523), (DR1, 23559)])
+        assert bg.wait_until(lambda: state.shared_ids == [23523], timeout=60), state.shared_ids
+        assert state.texts["obs_ids"] == f"{DR1}/23523,{DR1}/23559" and "obs_ids" not in state.problems
+        state.rows = rows([(DR1, 23559), (DR1, 23592)])  # nothing shared: plain ids
+        assert bg.wait_until(lambda: state.texts["obs_ids"] == "23559,23592", timeout=60)
+    finally:
+        client.close()
+        server.stop()

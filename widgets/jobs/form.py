@@ -20,7 +20,7 @@ from widgets.background import Background
 from widgets.client import Definition, PortalClient, ServiceError, default_client
 from widgets.events import Dispatcher
 from widgets.jobs.handle import JobHandle
-from widgets.jobs.prefill import origins, prefill, summary
+from widgets.jobs.prefill import origins, prefill, shared_obs_ids, summary
 
 __all__ = ["LauncherState", "FREE_FORM"]
 
@@ -37,6 +37,7 @@ class LauncherState(t.HasTraits):
     free_list = t.Unicode("")  # free form: the job list URL
     free_params = t.Unicode("")  # free form: name=value lines
     rows = t.Instance(Table, allow_none=True)  # the selected archive rows
+    shared_ids = t.List(t.Int())  # obs ids of the rows that the archive holds in several collections
     target = t.Instance(SkyCoord, allow_none=True)
     target_name = t.Unicode("")
     target_size = t.Instance(SourceSize, allow_none=True)  # the target's angular size, when a catalog gives it
@@ -54,7 +55,8 @@ class LauncherState(t.HasTraits):
         self.submitted = Dispatcher(on_error=lambda exc: setattr(self, "message", f"A callback failed: {exc}"))
         self._wanted = definition
         self._last_submit: tuple[tuple, float, JobHandle] | None = None
-        self.observe(self._refill, ["rows", "target", "target_name", "target_size", "definition"])
+        self.observe(self._refill, ["rows", "target", "target_name", "target_size", "definition", "shared_ids"])
+        self.observe(self._look_for_shared_ids, "rows")
         self.observe(self._check, ["texts", "touched", "definition", "free_params", "free_list"])
 
     @property
@@ -134,12 +136,26 @@ class LauncherState(t.HasTraits):
         self.texts = {}
         self._refill()
 
+    def _look_for_shared_ids(self, _change=None) -> None:
+        """Ask the archive, in the background, whether an obs id of the rows is in several collections: the
+        form then qualifies the ids with their collections (the service refuses an ambiguous id)."""
+        rows = self.rows
+
+        def found(ids: set[int]) -> None:
+            if rows is self.rows:
+                self.shared_ids = sorted(ids)
+
+        self.shared_ids = []
+        if rows is not None and len(rows):
+            self.bg.run(shared_obs_ids, self.client, rows, on_done=found,
+                        on_error=lambda exc: None)  # unknown: plain ids, and the service says so if one is ambiguous
+
     def _refill(self, _change=None) -> None:
         definition = self.current()
         if definition is None:
             self.summary = ""
             return
-        filled = prefill(definition, self.rows, self.target, self.target_size)
+        filled = prefill(definition, self.rows, self.target, self.target_size, self.shared_ids)
         known = {p.name for p in definition.parameters}
         texts = {k: v for k, v in self.texts.items() if k in known and k in self.touched}
         for p in definition.parameters:

@@ -16,6 +16,7 @@ point-source region, e.g. H.E.S.S.'s 0.11 deg). :func:`origins` says where each 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 from astropy.coordinates import SkyCoord
@@ -68,9 +69,10 @@ def _text(value) -> str | None:
     return text or None
 
 
-def _observations(p: Parameter, rows) -> str | None:
+def _observations(p: Parameter, rows, shared: Collection[int] = ()) -> str | None:
     """The rows' observations, each once: plain obs ids, or all qualified by collection when the rows
-    come from several collections (an obs id then may name two observations)."""
+    come from several collections, or when one of their ids is in several collections of the archive
+    (``shared``): an obs id then may name two observations."""
     pairs = []
     for i in range(len(rows)):
         number = _text(rows[p.column][i])
@@ -82,17 +84,18 @@ def _observations(p: Parameter, rows) -> str | None:
         except ValueError:
             return None
     pairs = list(dict.fromkeys(pairs))
-    if len({c for c, _ in pairs}) > 1 and all(c for c, _ in pairs):
+    ambiguous = len({c for c, _ in pairs}) > 1 or any(n in shared for _, n in pairs)
+    if ambiguous and all(c for c, _ in pairs):
         return ",".join(f"{c}/{n}" for c, n in pairs)
     return ",".join(map(str, dict.fromkeys(n for _, n in pairs))) or None
 
 
-def _from_column(p: Parameter, rows) -> str | None:
+def _from_column(p: Parameter, rows, shared: Collection[int] = ()) -> str | None:
     values = column_values(rows, p.column)
     if not values:
         return None
     if p.type == "obs-list":
-        return _observations(p, rows)
+        return _observations(p, rows, shared)
     if p.type == "int-list":
         ids, seen = [], set()
         for v in values:
@@ -175,11 +178,12 @@ def origins(definition: Definition, texts: dict, size: SourceSize | None, target
 
 
 def prefill(definition: Definition, rows=None, target: SkyCoord | None = None,
-            size: SourceSize | None = None) -> dict[str, str]:
-    """Form texts for the parameters that the rows or the target say something about."""
+            size: SourceSize | None = None, shared: Collection[int] = ()) -> dict[str, str]:
+    """Form texts for the parameters that the rows or the target say something about (``shared``: obs ids
+    the archive holds in several collections, see :func:`shared_obs_ids`)."""
     texts: dict[str, str] = {}
     for p in definition.parameters:
-        text = _from_column(p, rows) if p.column else None
+        text = _from_column(p, rows, shared) if p.column else None
         if text is None:
             text = _from_ucd(p, target, size)
         if text is not None:
@@ -232,3 +236,17 @@ def summary(definition: Definition, values: dict, rows=None, target_name: str = 
                 what += f", {seconds / 3600:.1f} h live time{partial}"
                 break
     return what
+
+
+def shared_obs_ids(client, rows) -> set[int]:
+    """I/O (any thread): the obs ids of ``rows`` that the archive holds in more than one collection (TAP)."""
+    if rows is None or COLLECTION_COLUMN not in rows.colnames or "obs_id" not in rows.colnames:
+        return set()
+    ids = sorted({int(float(v)) for v in (_text(x) for x in rows["obs_id"]) if v is not None})
+    if not ids:
+        return set()
+    quoted = ", ".join(f"'{i}'" for i in ids[:500])  # integers only: nothing typed reaches the query
+    table = client.tap_service().search(
+        f"SELECT obs_id, COUNT(DISTINCT obs_collection) AS n FROM ivoa.obscore WHERE obs_id IN ({quoted}) "
+        "GROUP BY obs_id").to_table()
+    return {int(float(_text(row["obs_id"]))) for row in table if int(row["n"]) > 1}
