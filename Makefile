@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 .PHONY: setup data run test bench sysdeps clean
 
-setup: $(STAMP) $(ALADIN_STAMP) $(DATA_STAMP) $(CHP_STAMP)
+setup: $(STAMP) $(ALADIN_STAMP) $(DATA_STAMP)
 
 # The folder run and test use as GAMMAPY_DATA: the one given, else the copy `make setup` downloaded.
 DATA = GAMMAPY_DATA="$${GAMMAPY_DATA:-$$($(BIN)/portal data path)}"
@@ -51,7 +51,8 @@ sysdeps:
 run: setup
 	$(DATA) $(BIN)/portal up
 
-test: sysdeps setup
+# configurable-http-proxy is for the JupyterHub test only: `make test` installs it, `make run` does not
+test: sysdeps setup $(CHP_STAMP)
 	$(DATA) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

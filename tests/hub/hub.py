@@ -19,7 +19,7 @@ PASSWORD = "journey-password"
 def proxy_command() -> str:
     if CHP.exists():
         return str(CHP)
-    raise RuntimeError(f"configurable-http-proxy is not installed at {CHP}: run `make setup` (needs npm)")
+    raise RuntimeError(f"configurable-http-proxy is not installed at {CHP}: run `make test`, which installs it (needs npm)")
 
 
 @dataclass
