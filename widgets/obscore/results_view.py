@@ -10,7 +10,7 @@ from widgets.obscore.export import FORMATS, download_link
 from widgets.obscore.state import SearchState
 
 MAX_LINK_ROWS = 50_000  # larger selections: use search.export() in a notebook
-STALE_NOTE = ("These rows are from the previous search: the latest one failed (its message is above the "
+STALE_NOTE = ("These rows are from the previous search: the latest one failed (its message is below the "
               "query). They stay so that nothing is lost; search again to replace them.")
 STALE_STYLE = "<style>.portal-results-stale .portal-results-grid { opacity: 0.45; }</style>"
 
