@@ -31,6 +31,7 @@ from portal.jobs.sanity import problems
 from portal.jobs.spectrum import FITTING, MODEL_NAMES, SAVING, SOURCE, fit_spectrum, write_model
 from portal.uws.definitions import FatalError, JobContext, UsageError
 from portal.uws.joblookup import job_id_of
+from portal.uws.params import list_items, obs_item
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,7 @@ class JointResult:
 
 def job_references(text: str) -> list[str]:
     """The job ids of the ``jobs`` parameter (ids or URLs, comma-, space- or ``;``-separated), in order."""
-    items = [item for item in text.replace(";", ",").replace(" ", ",").split(",") if item.strip()]
-    ids = list(dict.fromkeys(job_id_of(item) for item in items))
+    ids = list(dict.fromkeys(job_id_of(item) for item in list_items(text)))
     if len(ids) < 2:
         raise UsageError("A joint fit needs at least two spectrum jobs (parameter jobs: their ids or URLs).")
     if len(ids) > MAX_JOBS:
@@ -57,22 +57,12 @@ def job_references(text: str) -> list[str]:
     return ids
 
 
-def _runs(obs_ids: str | None) -> list[tuple[str | None, str]]:
-    """(collection or None, obs id) of a spectrum job's stored ``obs_ids``."""
-    runs = []
-    for item in (obs_ids or "").replace(";", ",").replace(" ", ",").split(","):
-        if item.strip():
-            collection, _, obs_id = item.strip().rpartition("/")
-            runs.append((collection or None, obs_id))
-    return runs
-
-
 def check_distinct_runs(sources: list[dict]) -> None:
     """Refuse jobs that analysed the same run: a joint likelihood would count its events twice (an id given
     without its collection matches the same id in any collection)."""
-    seen: dict[str, list[tuple[str | None, str]]] = {}
+    seen: dict[int, list[tuple[str | None, str]]] = {}
     for source in sources:
-        for collection, obs_id in _runs(source.get("obs_ids")):
+        for collection, obs_id in (obs_item(item) for item in list_items(source.get("obs_ids") or "")):
             for other_collection, other_job in seen.get(obs_id, []):
                 if other_job != source["job_id"] and (collection is None or other_collection is None
                                                       or collection == other_collection):
@@ -83,12 +73,8 @@ def check_distinct_runs(sources: list[dict]) -> None:
 
 
 def labelled(datasets: Datasets, job_id: str) -> Datasets:
-    """``datasets`` renamed ``<job id>/<name>`` so that the datasets of several jobs stay apart."""
-    renamed = []
-    for dataset in datasets:
-        copy = dataset.copy(name=f"{job_id}-{dataset.name}")
-        renamed.append(copy)
-    return Datasets(renamed)
+    """``datasets`` renamed ``<job id>-<name>`` so that the datasets of several jobs stay apart."""
+    return Datasets([dataset.copy(name=f"{job_id}-{dataset.name}") for dataset in datasets])
 
 
 def analyse_joint(datasets: Datasets, model: str = "lp", reference: float = 1.0, e_min: float = 0.1,

@@ -69,7 +69,7 @@ def convert(p: Parameter, text: str) -> Any:
             return False
         raise ParameterError(f"parameter {p.name}: {text!r} is not a boolean (true or false)")
     if p.type in ("int-list", "obs-list"):
-        items = [item for item in text.replace(";", ",").replace(" ", ",").split(",") if item.strip()]
+        items = list_items(text)
         if not items:
             what = "integer" if p.type == "int-list" else "obs id"
             raise ParameterError(f"parameter {p.name}: give at least one {what} (comma-separated)")
@@ -89,6 +89,11 @@ def convert(p: Parameter, text: str) -> Any:
     if p.type == "string":
         return text
     raise ParameterError(f"parameter {p.name}: unknown type {p.type!r} in the job definition")
+
+
+def list_items(text: str) -> list[str]:
+    """The items of a list value: separated by commas, semicolons or spaces."""
+    return [item for item in text.replace(";", ",").replace(" ", ",").split(",") if item.strip()]
 
 
 def _split(item: str) -> tuple[str | None, str]:
