@@ -159,3 +159,18 @@ def test_a_job_added_while_the_lists_are_read_is_not_declared_gone(client, bg):
         assert state.find(late.job_id) is late and not late.gone
     finally:
         monitor.close()
+
+
+def test_the_count_follows_jobs_added_after_the_lists_were_read(client, bg):
+    """The line above the list counted only the jobs of the last read of the lists: a job submitted since stood
+    under "No jobs yet" (or a stale count)."""
+    monitor = monitor_for(client, bg)
+    try:
+        before = len(monitor.state.jobs)
+        url = client.uws.create("echo", {"text": "counted"})
+        from widgets.jobs.handle import JobHandle
+
+        monitor.state.add(JobHandle(url, client, background=bg).refresh())
+        assert monitor.state.message == f"{before + 1} job{'s' if before + 1 != 1 else ''}"
+    finally:
+        monitor.close()

@@ -66,7 +66,8 @@ class JobMonitor(w.VBox):
         self._joint.on_click(lambda _b: self.joint_fit())
         self._joint_note = w.HTML()
         self._joint_note.add_class("portal-joint-note")
-        joint = w.HBox([self._joint, self._joint_note], layout=w.Layout(align_items="center", grid_gap="8px"))
+        joint = w.HBox([self._joint, self._joint_note], layout=w.Layout(align_items="center", grid_gap="8px",
+                                                                       flex="0 0 auto"))  # never squashed
         self.detail = JobDetail(self.state)
         toolbar = w.HBox([self._kind, self._phase, self._refresh], layout=w.Layout(align_items="center",
                                                                                    flex_flow="row wrap"))

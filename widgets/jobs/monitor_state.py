@@ -193,9 +193,16 @@ class MonitorState(t.HasTraits):
         if self.selected is not None and self.selected.gone:
             self.selected = None
         self.status = "idle"
-        n = len(self.jobs)
-        self.message = f"{n} job{'s' if n != 1 else ''}" if n else "No jobs yet: submit one above."
+        self._count()
         self._follow_active()
+
+    @t.observe("jobs")
+    def _count(self, _change=None) -> None:
+        """The line above the list says how many jobs it holds (a job added or gone changes it too: it said
+        "No jobs yet" above jobs submitted since the lists were read)."""
+        if self.status == "idle":
+            n = len(self.jobs)
+            self.message = f"{n} job{'s' if n != 1 else ''}" if n else "No jobs yet: submit one above."
 
     def add(self, job: JobHandle) -> None:
         """A job submitted here (the launcher's): shown at once, on top, and followed."""

@@ -52,13 +52,15 @@ class Legend(w.VBox):
 
     def _row(self, layer) -> w.HBox:
         box = w.Checkbox(value=layer.visible, indent=False, description=_kind_text(layer),
-                         tooltip=layer.note or layer.legend, layout=w.Layout(width="auto"))
+                         tooltip=layer.note or layer.legend, layout=w.Layout(width="auto", flex="1 1 auto",
+                                                                             min_width="0"))
         box.add_class("portal-sed-toggle")
         box.observe(lambda change, key=layer.key: self.state.set_visible(key, change["new"]), "value")
         self._boxes[layer.key] = box
         swatch = w.HTML(f"<span style='color:{html.escape(layer.color)};font-size:14px'>{SWATCH[layer.kind]}</span>",
-                        layout=w.Layout(width="2.2em"))
-        row = w.HBox([swatch, box], layout=w.Layout(align_items="center", flex="0 0 auto"))
+                        layout=w.Layout(width="2.2em", flex="0 0 2.2em"))
+        # one line whatever the label's length (a joint fit's input jobs have long ones): the swatch beside it
+        row = w.HBox([swatch, box], layout=w.Layout(align_items="center", flex="0 0 auto", flex_flow="row nowrap"))
         row.add_class("portal-sed-legend-row")
         row._dom_classes = row._dom_classes + (f"portal-sed-{layer.kind}",)
         return row
