@@ -9,6 +9,11 @@ import pytest
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.servers import REPO, start_portal, start_voila
+from widgets.background import Background
+
+# In the tests the widgets' effects happen when a test pumps (bg.wait_until, bg.idle), in its own thread; a
+# script's loop thread of its own is tested on its own (tests/widgets/test_script.py).
+Background.autorun = False
 
 
 def gammapy_data() -> Path | None:

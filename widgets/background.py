@@ -13,9 +13,16 @@ loop of the thread that made the :class:`Background` (in a kernel: the kernel's 
 the one that executes cells). ``bg.call(fn, ...)`` runs ``fn`` on that loop from any thread, and
 ``bg.thread(fn)`` starts a long-lived worker (a job follower) with the same rule.
 
-Outside a kernel (a script, the tests) there is no running loop: the :class:`Background` then
-owns a loop that runs only when asked, ``bg.wait_until(condition, timeout)`` (or ``bg.pump()``),
-so that trait changes still happen in one thread, the caller's.
+Outside a kernel (a plain script) there is no running loop: the :class:`Background` then owns one
+and runs it in a thread of its own ("widgets-loop"), so a script sees what a notebook sees: the job
+handle's phase follows the job, the SED fills as the job publishes, a form fills from a selection.
+The library's effects still happen in one thread, that loop's. What a script reads that depends on
+background work waits for it (``launcher.values``, ``sed.flux_points``: :meth:`Background.settle`),
+and blocking forms that change traits (``job.wait()``) apply them on that loop (:meth:`Background.apply`).
+
+The test suite instead sets ``Background.autorun = False``: the owned loop then runs only when asked,
+``bg.wait_until(condition, timeout)`` (or ``bg.pump()``), in the caller's thread, so that a test decides
+when effects happen.
 """
 
 from __future__ import annotations
@@ -61,8 +68,12 @@ class Background:
 
     _instances: dict[int, "Background"] = {}
     _instances_lock = threading.Lock()
+    _driven: dict[int, "Background"] = {}  # loop thread -> the helper whose loop it runs (scripts)
+    #: Outside a kernel, run the owned loop in a thread of its own (a script); False: only when pumped (tests).
+    autorun = True
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None = None, workers: int = WORKERS) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None, workers: int = WORKERS,
+                 autorun: bool | None = None) -> None:
         found = loop or _kernel_loop()
         self.owns_loop = found is None
         self.loop = found or asyncio.new_event_loop()
@@ -70,12 +81,28 @@ class Background:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="widgets-io")
         self.pending = 0  # submitted and not yet applied (tests wait for 0)
         self._lock = threading.Lock()
+        self.runs_itself = self.owns_loop and (type(self).autorun if autorun is None else autorun)
+        if self.runs_itself:
+            started = threading.Event()
+
+            def drive() -> None:
+                asyncio.set_event_loop(self.loop)
+                self.loop_thread = threading.get_ident()
+                Background._driven[self.loop_thread] = self  # one atomic store: shared() may hold its lock now
+                self.loop.call_soon(started.set)
+                self.loop.run_forever()
+
+            threading.Thread(target=drive, daemon=True, name="widgets-loop").start()
+            started.wait()
 
     @classmethod
     def shared(cls) -> "Background":
         """The one helper of this kernel (per thread that runs widgets: normally only the main one)."""
         key = threading.get_ident()
         with cls._instances_lock:
+            driving = cls._driven.get(key)  # asked from a script's loop thread, by an effect: that helper
+            if driving is not None and not driving.loop.is_closed():
+                return driving
             bg = cls._instances.get(key)
             if bg is None or bg.loop.is_closed():
                 bg = cls._instances[key] = cls()
@@ -145,10 +172,40 @@ class Background:
 
     # -- without a kernel -------------------------------------------------------------------------
     def pump(self, seconds: float = 0.01) -> None:
-        """Apply what the threads handed back (only for a loop this helper owns, in its thread)."""
-        if not self.owns_loop:
+        """Apply what the threads handed back (only for a loop this helper owns and runs when asked)."""
+        if not self.owns_loop or self.runs_itself:
             return
         self.loop.run_until_complete(asyncio.sleep(seconds))
+
+    def apply(self, fn: Callable, *args: Any, timeout: float = 60.0) -> None:
+        """Run ``fn(*args)`` where trait changes belong, and return once it ran: on the loop's own thread in a
+        script (the caller waits for it), else at once in the calling thread (a kernel's cell, a test)."""
+        if not self.runs_itself or self.on_loop():
+            fn(*args)
+            return
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                self._safely(fn, *args)
+            finally:
+                done.set()
+
+        self.loop.call_soon_threadsafe(run)
+        done.wait(timeout)
+
+    def settle(self, timeout: float = 120.0) -> bool:
+        """In a script, wait until the background work started so far has been applied (what a notebook's next
+        cell would see); elsewhere return at once: a kernel's loop must not be blocked, a test pumps itself."""
+        if not self.runs_itself or self.on_loop():
+            return True
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.wait_until(lambda: self.pending == 0, max(0.0, deadline - time.monotonic())):
+                return False
+            self.apply(lambda: None, timeout=max(0.0, deadline - time.monotonic()))  # what was queued before ran
+            if self.pending == 0:
+                return True
 
     def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0, step: float = 0.02) -> bool:
         """Pump the loop until ``condition()`` holds; False after ``timeout`` seconds."""
@@ -158,7 +215,7 @@ class Background:
                 return True
             if time.monotonic() > deadline:
                 return False
-            if self.owns_loop:
+            if self.owns_loop and not self.runs_itself:
                 self.pump(step)
             else:
                 time.sleep(step)

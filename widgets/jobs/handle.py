@@ -124,7 +124,7 @@ class JobHandle(t.HasTraits):
     def refresh(self) -> "JobHandle":
         """Read the job again, now, in the calling thread."""
         try:
-            self.update(self.client.uws.job(self.url))
+            self._take(self.client.uws.job(self.url))
         except ServiceError as exc:
             self._failed(exc)
             raise
@@ -175,8 +175,12 @@ class JobHandle(t.HasTraits):
                 break
             new = self.client.uws.wait(self.url, phase=self.phase, etag=self.etag or None, timeout=max(1.0, left))
             if new is not None:
-                self.update(new)
+                self._take(new)
         return self.phase
+
+    def _take(self, info: JobInfo) -> None:
+        """:meth:`update` from a blocking form: on the loop that owns the traits (a script's loop thread)."""
+        (self.background or Background.shared()).apply(self.update, info)
 
     # -- actions --------------------------------------------------------------------------------
     def abort(self) -> None:

@@ -48,6 +48,8 @@ class TargetSearch(w.VBox):
     # -- narrow public API ------------------------------------------------------------------------
     @property
     def target(self) -> SkyCoord | None:
+        """The target found (None before); in a script, once the lookup under way has ended."""
+        (self.state.background or Background.shared()).settle()
         return self.state.target
 
     @property
