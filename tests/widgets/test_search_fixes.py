@@ -62,6 +62,8 @@ def test_the_syntax_errors_caret_stays_under_its_column(search):
     assert caret.index("^") == quoted.index("FRM")
     shown = status_html(search.state.status, message)
     assert "<pre" in shown and f"{quoted}\n{caret}" in shown  # a monospace block that keeps the spaces
+    # the search draws the query's own line, numbered, with the caret under the same character
+    assert "1 | SELECT * FRM ivoa.obscore\n" + " " * len("1 | SELECT * ") + "^</pre>" in search._status.value
 
 
 def test_status_html_escapes_every_line():

@@ -1,4 +1,8 @@
-"""The results panel: the data grid, how many rows are selected, and export of the selection."""
+"""The results panel: the data grid, how many rows are selected, and export of the selection.
+
+The grid shows ObsCore's MJD times as UTC dates (a display layer, see :mod:`widgets.obscore.table`); a line
+above it says so, and that ``search.results`` and the exports keep the MJD.
+"""
 
 from __future__ import annotations
 
@@ -32,9 +36,11 @@ class ResultsPanel(w.VBox):
         self._link.add_class("portal-export")
         self._stale = w.HTML()
         self._stale.add_class("portal-results-stale-note")
+        self._dates = w.HTML()
+        self._dates.add_class("portal-results-dates")
         bar = w.HBox([self._count, self._format, self._export, self._clear, self._link],
                      layout=w.Layout(align_items="center", flex_flow="row wrap", grid_gap="8px"))
-        super().__init__([w.HTML(STALE_STYLE), bar, self._stale, self._holder], **kwargs)
+        super().__init__([w.HTML(STALE_STYLE), bar, self._stale, self._dates, self._holder], **kwargs)
         self.add_class("portal-results")
         state.observe(self._show_results, "results")
         state.observe(self._show_count, ["selection", "results", "overflow"])
@@ -47,21 +53,27 @@ class ResultsPanel(w.VBox):
         self._link.value = ""
         table = self.state.results
         if table is None:
+            self._dates.value = ""
             self._holder.children = [w.HTML("<i>No results yet: fill the form and press Search.</i>")]
             return
-        from widgets.obscore.table import SelectionBinding, fits, make_grid, to_dataframe
+        from widgets.obscore.table import (DATE_WIDTH, SelectionBinding, date_header, date_note, fits, make_grid,
+                                           to_dataframe)
 
         frame = to_dataframe(table)
+        note = date_note(table)
+        self._dates.value = f"<span style='color:#555;font-size:90%'>{html.escape(note)}</span>" if note else ""
+        widths = {date_header(n): DATE_WIDTH for n in table.colnames if date_header(n) in frame.columns}
         if self.grid is None or not fits(self.grid, frame):  # made once per kind of grid, then reused
             if self.grid is not None:
                 self._binding.unbind()
                 self.grid.close()
             self.grid = make_grid(frame, layout=w.Layout(height=self.height, width="100%"), base_column_size=120,
-                                  header_visibility="all")
+                                  header_visibility="all", column_widths=widths)
             self.grid.add_class("portal-results-grid")
             self._binding = SelectionBinding(self.grid, self.state, len(frame.columns))
         else:
             self.grid.set_frame(frame)
+            self.grid.column_widths = widths
             self._binding.n_columns = len(frame.columns)
         self._holder.children = [self.grid]
 

@@ -13,25 +13,14 @@ from astropy.coordinates import Angle, SkyCoord
 
 from widgets.copy import CopyButton
 from widgets.events import Dispatcher
+from widgets.obscore.caret import status_html
 from widgets.obscore.form_view import FormView
 from widgets.obscore.query import MAX_MAXREC
 from widgets.obscore.results_view import ResultsPanel
 from widgets.obscore.services import Service, custom, known_services
 from widgets.obscore.state import SearchState
 
-COLORS = {"idle": "#555", "running": "#555", "done": "#2e7d32", "error": "#c62828"}
 OTHER = "other"
-
-
-def status_html(status: str, message: str) -> str:
-    """The message, escaped; lines after the first (a service's quote of the query with a caret under
-    the column it points at) in a monospace block that keeps their spaces."""
-    if not message:
-        return ""
-    first, _, rest = message.partition("\n")
-    block = (f"<pre class='portal-query-error' style='margin:2px 0;white-space:pre;overflow-x:auto;"
-             f"font-size:12px'>{html.escape(rest)}</pre>") if rest.strip() else ""
-    return f"<div style='color:{COLORS[status]}'><span>{html.escape(first)}</span>{block}</div>"
 
 
 class ObsCoreSearch(w.VBox):
@@ -52,6 +41,8 @@ class ObsCoreSearch(w.VBox):
         self.add_class("portal-obscore-search")
         s = self.state
         s.observe(lambda _c: self._render_adql(), ["adql", "editing", "mode", "maxrec", "service"])
+        self._ran = ""  # the query of the latest run: a service's error points at a line and column of it
+        s.observe(self._running, "status")
         s.observe(lambda _c: self._render_status(), ["status", "message", "problems"])
         s.observe(lambda _c: self._render_columns(), ["columns_note"])
         s.observe(self._on_new_results, "results")
@@ -64,10 +55,13 @@ class ObsCoreSearch(w.VBox):
     # -- narrow public API ------------------------------------------------------------------------
     @property
     def results(self):
+        """The rows found (an astropy Table); in a script, once the query under way has been applied."""
+        self.state.bg.settle()
         return self.state.results
 
     @property
     def selected(self):
+        self.state.bg.settle()
         return self.state.selected
 
     @property
@@ -175,6 +169,10 @@ class ObsCoreSearch(w.VBox):
         if change["new"] is not None:
             self._results_callbacks(change["new"])
 
+    def _running(self, change) -> None:
+        if change["new"] == "running":
+            self._ran = self.state.adql
+
     def _suggest(self, change) -> None:
         for column, values in change["new"].items():
             self.form_view.suggest(column, values)
@@ -196,7 +194,7 @@ class ObsCoreSearch(w.VBox):
     def _render_status(self) -> None:
         s = self.state
         self._run.disabled = s.status == "running"
-        self._status.value = status_html(s.status, s.message)
+        self._status.value = status_html(s.status, s.message, self._ran)
         if s.problems and not s.editing:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in s.problems)
             self._problems.value = f"<ul style='color:#c62828;margin:0'>{items}</ul>"
@@ -208,4 +206,4 @@ class ObsCoreSearch(w.VBox):
         self._columns_note.value = f"<span style='color:#555;font-size:90%'>{html.escape(note)}</span>" if note else ""
 
 
-__all__ = ["ObsCoreSearch"]
+__all__ = ["ObsCoreSearch", "status_html"]
