@@ -1,5 +1,5 @@
 """The SED explorer in Voila, offline: a finished Crab `spectrum` job shows its points, the fit's envelope, the
-likelihood profiles and a 3FHL overlay; a point's hover text; a PNG export. The screenshot is kept as a test
+likelihood profiles and a 3FHL overlay; a point's hover text; a PNG export; a catalog source added by name. The screenshot is kept as a test
 artefact (``var/test-artefacts/sed-voila.png``).
 """
 
@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.browser.pixels import count
-from tests.browser.sed_page import FHL_GREEN, HEAT_PURPLE, JOB_BLACK, toggle, wait_for_dots
+from tests.browser.sed_page import FHL_DRAWN, FHL_GREEN, HEAT_PURPLE, JOB_BLACK, toggle, wait_for_dots
 from tests.support.browser import is_external, watched_page
 from tests.support.servers import REPO
 from widgets.client import PortalClient
@@ -46,7 +46,7 @@ def page(voila_server, crab_job, browser):
         page.goto(f"{voila_server.url}/voila/render/sed.ipynb?{query}", timeout=300_000)
         page.wait_for_selector(".portal-sed-job:has-text('completed: 8 flux points and the fitted model')",
                                timeout=600_000)
-        page.wait_for_selector(".portal-sed-legend-row:has-text('likelihood profiles')", timeout=300_000)
+        page.wait_for_selector(".portal-sed-legend-group .portal-sed-profiles", timeout=300_000)
         page.wait_for_selector(".portal-sed-legend:has-text('3FHL J0534.5+2201')", timeout=600_000)
         # the counterparts come nearest first; 1LHAASO's is the farthest: then the legend stops changing
         page.wait_for_selector(".portal-sed-legend:has-text('1LHAASO J0534+2200u')", timeout=600_000)
@@ -73,9 +73,8 @@ def test_finished_crab_job_with_profiles_envelope_and_3fhl(page, tmp_path):
 
     assert count(full, JOB_BLACK, 30) > 150, "the job's points are not drawn"
     assert count(full, HEAT_PURPLE, 60) > 500, "the likelihood profiles are not drawn"
-    # (the 3FHL dots and bars: over 60 pixels before the job's points were drawn larger, 60 since: they cover
-    # part of the 3FHL point near 1 TeV)
-    assert count(full, FHL_GREEN, 40) > 40, "the 3FHL points are not drawn"
+    # (the 3FHL dots and bars, lighter than the job's: catalog points are drawn at 70 % opacity)
+    assert count(full, FHL_DRAWN, 30) > 40, "the 3FHL points are not drawn"
     text = page.inner_text(".portal-sed")
     assert "forward-folded fit" in text and "index = 2.6" in text
 
@@ -90,8 +89,8 @@ def test_finished_crab_job_with_profiles_envelope_and_3fhl(page, tmp_path):
     assert until(page, lambda shot: count(shot, HEAT_PURPLE, 60), lambda n: n < profiles / 5) < profiles / 5
     toggle(page, group, "likelihood profiles")
     toggle(page, "3FHL J0534.5+2201", "flux points")
-    fhl = count(full, FHL_GREEN, 40)
-    assert until(page, lambda shot: count(shot, FHL_GREEN, 40), lambda n: n < fhl / 2) < fhl / 2
+    fhl = count(full, FHL_DRAWN, 30)
+    assert until(page, lambda shot: count(shot, FHL_DRAWN, 30), lambda n: n < fhl / 2) < fhl / 2
     toggle(page, "3FHL J0534.5+2201", "flux points")
     wait_for_dots(page, FHL_GREEN, 4)
 
@@ -135,6 +134,19 @@ def test_png_and_svg_export(page):
     link = page.wait_for_selector("a.portal-sed-download[download='sed.svg']", timeout=60_000)
     svg = base64.b64decode(link.get_attribute("href").split(",", 1)[1]).decode("utf-8")
     assert "<svg" in svg and "E² dN/dE" in svg
+
+
+def test_the_page_has_a_target_field_and_adds_a_catalog_source_by_name(page):
+    assert page.input_value(".portal-target-search input[type=text] >> nth=0") == "Crab"  # from the address
+    page.select_option(".portal-sed-catalog select", label="3FGL")
+    page.fill(".portal-sed-source-name input", "3FGL J0534.5+2201s")
+    page.click(".portal-sed-add-source")
+    page.wait_for_selector(".portal-sed-message:has-text('Added 3FGL J0534.5+2201s')", timeout=300_000)
+    # asked for by name, it is drawn, even when it was listed switched off among the other counterparts
+    line = page.locator(".portal-sed-legend-group:not(.portal-sed-legend-extra)",
+                        has=page.locator("b:text-is('3FGL J0534.5+2201s')"))
+    line.wait_for(timeout=60_000)
+    assert line.locator(".portal-sed-points input[type=checkbox]").is_checked()
 
 
 def test_nothing_from_outside_and_no_errors(page):

@@ -71,6 +71,23 @@ def test_counterparts_near_the_crab(crab):
     assert crab.state.status != "error", crab.message
 
 
+def test_only_the_best_counterpart_of_each_family_is_switched_on(crab):
+    from widgets.sed.catalogs import best_of_families, family, source_label
+
+    best = {(c["tag"], c["name"]) for c in best_of_families(crab.state.counterparts)}
+    assert len({family(tag) for tag, _name in best}) == len(best)  # one per family
+    for c in crab.state.counterparts:
+        group = [layer for layer in crab.layers if layer.key.startswith(f"{c['tag']}/{c['name']}/")]
+        assert group, f"{c['name']} is not listed"
+        if (c["tag"], c["name"]) in best:
+            assert any(layer.visible for layer in group) and not any(layer.extra for layer in group)
+        else:  # listed in the legend, switched off
+            assert not any(layer.visible for layer in group) and all(layer.extra for layer in group)
+    assert len(best) < len(crab.state.counterparts), "the Crab has several matches in one family (3FGL)"
+    others = {source_label(c["tag"], c["name"]) for c in crab.state.counterparts if (c["tag"], c["name"]) not in best}
+    assert set(crab.legend.sections()["other"]) == others  # listed apart in the legend
+
+
 def test_catalog_points_are_gammapys(crab, registry):
     source = registry.source("3fhl", "3FHL J0534.5+2201")
     points = source.flux_points()  # gammapy's: its reference spectrum is the source's model

@@ -126,7 +126,7 @@ def test_profiles_heat_map_has_its_minimum_at_the_points(sed, crab_points):
         assert centres[best] == pytest.approx(value[i], rel=0.05)
         assert column[best] < 0.1 and np.all(np.diff(column[best:]) >= -1e-9)  # rising away from the best value
         assert np.all(np.diff(column[:best]) <= 1e-9)
-    assert sed.plot.color_axis.visible and sed.plot.color_axis.label == "ΔTS"
+    assert sed.plot.key.layout.display is None and "ΔTS" in sed.plot.key.value  # the colour key under the plot
 
 
 def test_every_layer_is_a_legend_entry_with_a_toggle(sed, crab_points):
@@ -308,6 +308,30 @@ def test_the_explorer_page_reads_its_query_string():
     assert "should be tag/name" in sed.message
     bad = explorer("ra=abc&dec=1", client=PortalClient("http://127.0.0.1:9", token="x"), background=Background())
     assert "is not a position in degrees" in bad.message and bad.target is None
+
+
+def test_the_explorer_page_has_a_target_field_and_a_catalog_source_input():
+    from widgets.sed.page import ExplorerPage
+
+    page = ExplorerPage("?ra=83.633&dec=22.014&name=Crab&radius=0.3", client=PortalClient("http://127.0.0.1:9",
+                        token="x"), background=Background())
+    assert page.target._text.value == "Crab" and page.target.state.radius_text == "0.3 deg"  # filled in
+    assert page.sed.target.ra.deg == pytest.approx(83.633) and page.sed in page.children
+    sources = page.sources
+    assert sources.options() == []  # no counterparts read (the service is nowhere)
+    page.sed.state.counterparts = [{"tag": "3fgl", "name": "3FGL J0534.5+2201s", "separation": 0.005},
+                                   {"tag": "3fhl", "name": "3FHL J0534.5+2201", "separation": 0.004},
+                                   {"tag": "3fgl", "name": "3FGL J0534.5+2201", "separation": 0.009}]
+    sources.catalog.value = "3fgl"
+    assert sources.name.options == ("3FGL J0534.5+2201s", "3FGL J0534.5+2201")  # the target's, of that catalog
+    sources.name.value = ""
+    assert sources.add() is False and "Type the name of a 3FGL source" in page.sed.message
+    sources.name.value = "3FGL J0534.5+2201s"
+    sources.button.click()  # read in the background: the service is nowhere, so a sentence comes back
+    bg = page.sed.state.background
+    assert bg.wait_until(lambda: page.sed.state.status == "error", timeout=60), page.sed.message
+    assert "Traceback" not in page.sed.message
+    bg.idle()
 
 
 @pytest.mark.parametrize("sed_type", ["likelihood", "dnde", "e2dnde", "flux", "eflux"])

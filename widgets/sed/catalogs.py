@@ -6,7 +6,9 @@ each its gammapy model (``/model``, YAML) and its flux points (``/flux_points``,
 404 when the catalog has none). The flux points are read with the source's model as their
 reference spectrum, as gammapy's own catalog classes do, so that SED types convert alike.
 
-:class:`Counterparts` keeps a plot's catalog layers in step with its ``target`` and ``radius``.
+:class:`Counterparts` keeps a plot's catalog layers in step with its ``target`` and ``radius``. Of each catalog
+family (:data:`FAMILIES`: gamma-cat, 3FHL, 2FHL, 3FGL/4FGL, HGPS, HAWC, LHAASO) only the best match is switched
+on (:func:`best_of_families`); the others are read too and listed in the legend, switched off.
 """
 
 from __future__ import annotations
@@ -21,6 +23,28 @@ from widgets.sed.loading import energy_ranges, read_models
 FETCH_TIMEOUT = 180.0  # seconds
 TITLES = {"3fgl": "3FGL", "2fhl": "2FHL", "3fhl": "3FHL", "hgps": "HGPS", "gamma-cat": "gamma-cat", "2hwc": "2HWC",
           "3hwc": "3HWC", "1lhaaso": "1LHAASO"}
+
+# catalogs of one family: a source appears in each; only the best match of a family is drawn at first
+FAMILIES = {"gamma-cat": "gamma-cat", "3fhl": "3FHL", "2fhl": "2FHL", "3fgl": "FGL", "4fgl": "FGL", "hgps": "HGPS",
+            "2hwc": "HAWC", "3hwc": "HAWC", "1lhaaso": "LHAASO"}
+NEWER = {"4fgl": 1, "3hwc": 1}  # within a family the newer catalog is preferred to the older
+
+
+def family(tag: str) -> str:
+    return FAMILIES.get(tag.lower(), tag.lower())
+
+
+def best_of_families(found: list[dict]) -> list[dict]:
+    """The best counterpart of each catalog family, in the order of ``found`` (nearest first): the newest
+    catalog of the family that has one, and its nearest source (then the first listed)."""
+    best: dict[str, tuple] = {}
+    for i, c in enumerate(found):
+        rank = (-NEWER.get(str(c["tag"]).lower(), 0), float(c["separation"]), i)
+        fam = family(str(c["tag"]))
+        if fam not in best or rank < best[fam][0]:
+            best[fam] = (rank, i)
+    chosen = sorted(i for _rank, i in best.values())
+    return [found[i] for i in chosen]
 
 
 def source_url(tag: str, name: str, what: str) -> str:
@@ -70,7 +94,8 @@ def catalog_layers(state, data: CatalogData, visible: bool = True) -> list[Layer
     """Layers (points, model with envelope) of a catalog source; any thread (raises SEDInputError).
 
     A source's model is shown at first only when it has no flux points (HAWC, LHAASO): where there
-    are points the models would crowd the plot; their toggles are in the legend.
+    are points the models would crowd the plot; their toggles are in the legend. Not ``visible``: the
+    source is listed (``extra``), all its layers off.
     """
     label = source_label(data.tag, data.name)
     key = f"{data.tag.lower()}/{data.name}"
@@ -86,6 +111,7 @@ def catalog_layers(state, data: CatalogData, visible: bool = True) -> list[Layer
                                  ranges=energy_ranges(data.models_yaml))
     for layer in layers:
         layer.visible = visible and (layer.kind != "model" or data.points_fits is None)
+        layer.extra = not visible
     return layers
 
 
@@ -109,7 +135,11 @@ class Counterparts:
             return catalog_layers(self.state, fetch(self.state.client, tag, name), visible)
 
         def done(layers):
-            self.state.put(layers)
+            wanted = {layer.key: layer.visible for layer in layers}
+            self.state.put(layers)  # keeps the shown state of a source listed before: asked for, it is shown now
+            for layer in layers:
+                layer.visible, layer.extra = wanted[layer.key], not visible
+            self.state.revision += 1
             self.state.say(f"Added {layers[0].group} from the catalogs.")
 
         if not wait:
@@ -154,22 +184,25 @@ class Counterparts:
             self.state.say(f"No catalog source within {self.state.radius:g} deg of the target.")
             self._done(generation)
             return
-        names = ", ".join(source_label(c["tag"], c["name"]) for c in found[:6])
-        more = f" and {len(found) - 6} more" if len(found) > 6 else ""
-        self.state.say(f"Catalog counterparts: {names}{more}.")
+        best = best_of_families(found)
+        others = len(found) - len(best)
+        listed = f", {others} more listed (off)" if others else ""
+        self.state.say(f"Catalog counterparts: {len(best)} shown (the best of each catalog){listed}.")
         if self.auto:
-            self.state.background.run(self._load_all, found, generation, on_done=lambda _r: self._done(generation),
+            chosen = [(c, True) for c in best] + [(c, False) for c in found if c not in best]
+            self.state.background.run(self._load_all, chosen, generation, on_done=lambda _r: self._done(generation),
                                       on_error=lambda _exc: self._done(generation))
         else:
             self._done(generation)
 
-    def _load_all(self, found: list[dict], generation: int) -> None:
-        """In a worker: each counterpart in turn (the server reads one catalog at a time), drawn as it comes."""
-        for c in found:
+    def _load_all(self, chosen: list[tuple[dict, bool]], generation: int) -> None:
+        """In a worker: each counterpart in turn (the server reads one catalog at a time), drawn as it comes,
+        the best of each family first; the others are read to be listed, switched off."""
+        for c, visible in chosen:
             if generation != self._generation:
                 return
             try:
-                layers = catalog_layers(self.state, fetch(self.state.client, c["tag"], c["name"]))
+                layers = catalog_layers(self.state, fetch(self.state.client, c["tag"], c["name"]), visible)
             except Exception as exc:  # noqa: BLE001 - one source that fails leaves the others
                 self.state.background.call(self.state.failed, exc)
                 continue

@@ -3,16 +3,23 @@
 Each layer's marks are made once and then only given new arrays when its data, the SED type or
 the energy unit change; hidden layers keep their marks (a toggle costs nothing). A model whose
 envelope is not computed yet for the current SED type is computed in a worker thread and drawn
-when ready. The axis ranges follow the visible data.
+when ready. The axis ranges follow the visible data; the ticks are chosen for the figure's size
+(:mod:`widgets.sed.ticks`: at decades, as many as fit), its width reported by the page (``width``).
+
+The followed job's points are drawn on top, larger, dark with a white outline; catalog points are smaller
+and lighter. The likelihood profiles' colour scale is an HTML key under the plot (``key``): bqplot's colour
+bar is drawn 100 px short of each end of the axis, which squashed its labels into a few pixels.
 """
 
 from __future__ import annotations
 
 import bqplot as bq
+import ipywidgets as w
 import numpy as np
 
 from widgets.sed import units
 from widgets.sed.points import DTS_MAX, UL_ARROW
+from widgets.sed.ticks import axis_ticks
 
 PAD = 10**0.15  # log-padding around the data
 EMPTY_X = (0.1, 100.0)  # TeV, before there is data
@@ -20,8 +27,12 @@ EMPTY_Y = {"dnde": (1e-16, 1e-9), "e2dnde": (1e-14, 1e-9), "flux": (1e-15, 1e-9)
 FLOOR = 1e-2  # an error bar or envelope reaching zero is drawn down to a hundredth of the value
 HEAT_COLORS = ["#3f007d", "#9e9ac8", "rgba(239, 237, 245, 0)"]  # delta TS 0 (best) -> DTS_MAX (clear); purple:
 # no catalog colour is near it
-DOT_SIZE = {"job": 64}  # the followed job's own points stand out from catalog, file and input points (36)
-BAR_WIDTH = {"job": 2.5}
+# the followed job's own points stand out: larger, dark, outlined, on top; catalogs' smaller and lighter
+DOT_SIZE = {"job": 81, "catalog": 25}  # others (files, a joint fit's inputs, refits): 36
+BAR_WIDTH = {"job": 2.5, "catalog": 1.2}
+OPACITY = {"catalog": 0.7}
+MARGIN = {"top": 12, "bottom": 48, "left": 66, "right": 18}  # room for the tick labels and the axis labels
+KEY_TICKS = (0, 1, 4, 9)  # ΔTS of 1, 2 and 3 sigma for one parameter
 
 
 def _segments(x0, x1, y0, y1):
@@ -41,12 +52,15 @@ class LayerMarks:
         c = layer.color
         if layer.kind == "points":
             size, width = DOT_SIZE.get(layer.source, 36), BAR_WIDTH.get(layer.source, 1.5)
-            self.bars = bq.Lines(x=[], y=[], scales=xy, colors=[c], stroke_width=width)
+            opacity = OPACITY.get(layer.source, 1.0)
+            self.bars = bq.Lines(x=[], y=[], scales=xy, colors=[c], stroke_width=width, opacities=[opacity])
             tooltip = bq.Tooltip(fields=["name"], labels=[layer.label or "point"])
+            outline = {"stroke": "white", "stroke_width": 1.5} if layer.source == "job" else {}
             self.dots = bq.Scatter(x=[], y=[], scales=xy, colors=[c], default_size=size, names=[],
-                                   display_names=False, tooltip=tooltip, stroke="white")
+                                   display_names=False, tooltip=tooltip, opacities=[opacity], **outline)
             self.limits = bq.Scatter(x=[], y=[], scales=xy, colors=[c], marker="triangle-down",
-                                     default_size=size + 4, names=[], display_names=False, tooltip=tooltip)
+                                     default_size=size + 4, names=[], display_names=False, tooltip=tooltip,
+                                     opacities=[opacity])
             self.marks = [self.bars, self.dots, self.limits]
         elif layer.kind == "model":
             self.band = bq.Lines(x=[], y=[], scales=xy, colors=[c], fill="between", fill_colors=[c],
@@ -126,19 +140,20 @@ class LayerMarks:
 class SEDFigure:
     """``figure`` is the bqplot Figure; it redraws itself when the state changes."""
 
-    def __init__(self, state, height: str = "480px") -> None:
+    def __init__(self, state, height: str = "480px", width: int = 640) -> None:
         self.state = state
         self.scales = {"x": bq.LogScale(), "y": bq.LogScale()}
         self.color_scale = bq.ColorScale(min=0.0, max=DTS_MAX, colors=HEAT_COLORS)
-        self.x_axis = bq.Axis(scale=self.scales["x"], label="", grid_lines="dashed", tick_format=".0e")
-        self.y_axis = bq.Axis(scale=self.scales["y"], orientation="vertical", label="", grid_lines="dashed",
-                              tick_format=".0e", label_offset="75px")
-        self.color_axis = bq.ColorAxis(scale=self.color_scale, orientation="vertical", side="right", label="ΔTS",
-                                       visible=False)
-        self.figure = bq.Figure(marks=[], axes=[self.x_axis, self.y_axis, self.color_axis], padding_y=0.0,
-                                fig_margin={"top": 20, "bottom": 55, "left": 90, "right": 70},
+        self.x_axis = bq.Axis(scale=self.scales["x"], label="", grid_lines="dashed", label_offset="36px")
+        self.y_axis = bq.Axis(scale=self.scales["y"], side="left", label="", grid_lines="dashed",
+                              label_offset="52px")
+        self.figure = bq.Figure(marks=[], axes=[self.x_axis, self.y_axis], padding_y=0.0, fig_margin=dict(MARGIN),
                                 layout={"width": "100%", "height": height}, animation_duration=0)
         self.figure.add_class("portal-sed-figure")
+        self.height = _pixels(height, 480)
+        self.width = width  # the figure's width in pixels, as the page draws it (SEDPlot's probe updates it)
+        self.key = w.HTML(color_key(), layout=w.Layout(display="none"))
+        self.key.add_class("portal-sed-key")
         self._marks: dict[str, LayerMarks] = {}
         self._preparing: set[tuple[str, str]] = set()
         self.draws = 0  # how many times the figure was brought up to date (tests, benchmarks)
@@ -211,7 +226,8 @@ class SEDFigure:
                 model_ys.append(arrays.y)
         self.x_axis.label = units.x_label(energy_unit)
         self.y_axis.label = units.y_label(sed_type, energy_unit)
-        self.color_axis.visible = any(layer.kind == "profiles" and layer.visible for layer in layers)
+        self.key.layout.display = None if any(layer.kind == "profiles" and layer.visible for layer in layers) \
+            else "none"
         x0, x1 = _range(xs) or tuple(units.x_values(np.array(EMPTY_X) * _tev(), energy_unit))
         points, models = _range(ys), _range(model_ys)
         if points and models:  # a steep model must not squash the data into a corner
@@ -221,6 +237,53 @@ class SEDFigure:
         with self.scales["x"].hold_sync(), self.scales["y"].hold_sync():
             self.scales["x"].min, self.scales["x"].max = float(min(x0, x1) / PAD), float(max(x0, x1) * PAD)
             self.scales["y"].min, self.scales["y"].max = float(y0 / PAD), float(y1 * PAD)
+        self.ticks()
+
+    @property
+    def plot_size(self) -> tuple[float, float]:
+        """The plot area's (width, height) in pixels: the figure less its margins."""
+        margin = self.figure.fig_margin
+        return (max(self.width - margin["left"] - margin["right"], 1.0),
+                max(self.height - margin["top"] - margin["bottom"], 1.0))
+
+    def resized(self, width: int) -> None:
+        """The page drew the figure ``width`` pixels wide: choose the ticks again."""
+        if width > 0 and width != self.width:
+            self.width = width
+            self.ticks()
+
+    def ticks(self) -> None:
+        """Ticks at decades, as many as fit the plot area without overlapping labels."""
+        width, height = self.plot_size
+        for axis, scale, length, vertical in ((self.x_axis, self.scales["x"], width, False),
+                                              (self.y_axis, self.scales["y"], height, True)):
+            if scale.min is None or scale.max is None:
+                continue
+            ticks = axis_ticks(scale.min, scale.max, length, vertical)
+            with axis.hold_sync():
+                axis.tick_values = np.array(ticks.values)
+                axis.tick_labels = ticks.bqplot_labels()
+
+
+def color_key() -> str:
+    """The likelihood profiles' colour scale as HTML: a gradient from ΔTS 0 to DTS_MAX, labelled at 0, 1, 4, 9."""
+    stops = ", ".join(f"{c} {100 * i / (len(HEAT_COLORS) - 1):.0f}%" for i, c in enumerate(HEAT_COLORS))
+    labels = "".join(f"<span style='position:absolute;left:{100 * v / DTS_MAX:.1f}%;transform:translateX(-50%)'>"
+                     f"{v}</span>" for v in KEY_TICKS)
+    return ("<div style='display:flex;align-items:center;gap:8px;font-size:12px;margin-left:8px'>"
+            "<span title='The likelihood profiles: ΔTS of the flux in each energy bin'>ΔTS</span>"
+            "<div style='width:180px'>"
+            f"<div style='height:10px;border:1px solid #999;background:linear-gradient(to right, {stops})'></div>"
+            f"<div style='position:relative;height:15px;line-height:15px'>{labels}</div></div>"
+            "<span style='color:#555'>(1, 2, 3σ at 1, 4, 9)</span></div>")
+
+
+def _pixels(size: str, default: float) -> float:
+    text = str(size).strip()
+    try:
+        return float(text[:-2]) if text.endswith("px") else float(text)
+    except ValueError:
+        return float(default)
 
 
 def _range(arrays) -> tuple[float, float] | None:

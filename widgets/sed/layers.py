@@ -41,6 +41,7 @@ class Layer:
     source: str = "file"  # job, catalog, file, refit
     note: str = ""  # why a layer draws nothing in some SED types, and such
     auto: bool = False  # added for the current target (goes when the target changes)
+    extra: bool = False  # a counterpart other than the best of its catalog family: listed, off at first
     version: int = 0  # changes with the data
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -76,7 +77,7 @@ class Layer:
         """This model layer with bins to integrate over (flux, eflux); the evaluations made are kept."""
         curve = self.curve.rebinned(axis)
         return Layer(self.key, self.label, self.kind, self.group, self.color, curve=curve, visible=self.visible,
-                     source=self.source, auto=self.auto)
+                     source=self.source, auto=self.auto, extra=self.extra)
 
 
 def points_layers(points, key: str, label: str, group: str, color: str, source: str) -> list[Layer]:
@@ -114,6 +115,11 @@ class Colors:
         return self._given[key]
 
 
+SOURCES = ("catalog", "file", "refit", "input", "job")  # drawing order within a kind: the job's own on top
+
+
 def sort_layers(layers: list[Layer]) -> list[Layer]:
-    """In drawing order: all profiles, then models, then points (stable within a kind)."""
-    return sorted(layers, key=lambda layer: KINDS.index(layer.kind))
+    """In drawing order: all profiles, then models, then points; within a kind catalogs first and the followed
+    job's last (on top); stable otherwise."""
+    return sorted(layers, key=lambda layer: (KINDS.index(layer.kind),
+                                             SOURCES.index(layer.source) if layer.source in SOURCES else 1))

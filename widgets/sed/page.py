@@ -7,6 +7,10 @@ Voila gives the kernel the query string of the page (``QUERY_STRING``)::
 
 ``job`` is followed; ``ra``/``dec`` (ICRS degrees) set the target whose counterparts are drawn;
 each ``catalog=tag/name`` adds one catalog source. Whatever cannot be used becomes a message.
+
+:class:`ExplorerPage` is the page: above the plot, a target field (a name resolved by the local catalogs, or
+coordinates; the counterparts within its radius are drawn) and a catalog source input (a catalog and a source
+name, the target's counterparts offered). The address only fills them in.
 """
 
 from __future__ import annotations
@@ -14,16 +18,57 @@ from __future__ import annotations
 import os
 from urllib.parse import parse_qs
 
+import ipywidgets as w
+
+from widgets.sed.sources import CatalogSourceInput
 from widgets.sed.units import ENERGY_UNITS, SED_TYPES
 from widgets.sed.view import SEDPlot
+
+DEFAULT_RADIUS = "0.2 deg"  # the counterparts of a point source, not of the whole field
+
+
+class ExplorerPage(w.VBox):
+    """The SED explorer: ``page.target`` (a TargetSearch), ``page.sources`` (a catalog source input) and
+    ``page.sed`` (the SEDPlot, set up from the query string as :func:`explorer` does)."""
+
+    def __init__(self, query: str | None = None, client=None, background=None, resolver=None, **kwargs) -> None:
+        from widgets.client import default_client
+        from widgets.links import connect
+        from widgets.obscore.services import embedded
+        from widgets.target.state import TargetState, default_resolver
+        from widgets.target.view import TargetSearch
+
+        params = _params(query)
+        client = client or default_client()
+        self.sed = explorer(query, client=client, background=background, **kwargs)
+        resolver = resolver or default_resolver(embedded(client.url).url, client.url)
+        radius = _one(params, "radius")
+        name = _one(params, "name")
+        text = name or (f"{_one(params, 'ra')} {_one(params, 'dec')}" if _one(params, "ra") else "")
+        self.target = TargetSearch(TargetState(resolver=resolver, background=background), value=text,
+                                   radius=f"{radius} deg" if radius else DEFAULT_RADIUS)
+        self.sources = CatalogSourceInput(self.sed)
+        self.links = connect(target=self.target, sed=self.sed)  # a target found: its counterparts are drawn
+        inputs = w.VBox([self.target, self.sources], layout=w.Layout(width="100%"))
+        inputs.add_class("portal-sed-inputs")
+        super().__init__([inputs, self.sed], layout=w.Layout(width="100%"))
+        self.add_class("portal-sed-page")
+
+
+def _params(query: str | None) -> dict:
+    return parse_qs(os.environ.get("QUERY_STRING", "") if query is None else query.lstrip("?"))
+
+
+def _one(params: dict, name: str) -> str:
+    return (params.get(name) or [""])[0].strip()
 
 
 def explorer(query: str | None = None, **kwargs) -> SEDPlot:
     """An SEDPlot for the page's query string (``QUERY_STRING`` by default)."""
-    params = parse_qs(os.environ.get("QUERY_STRING", "") if query is None else query.lstrip("?"))
+    params = _params(query)
 
     def one(name: str) -> str:
-        return (params.get(name) or [""])[0].strip()
+        return _one(params, name)
 
     sed = SEDPlot(**kwargs)
     if one("sed_type") in SED_TYPES:

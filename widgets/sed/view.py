@@ -14,6 +14,10 @@ Python API (the names tests and tools rely on)::
     sed.add_catalog("3fhl", "3FHL J0534.5+2201")
     sed.target = SkyCoord(...)            # counterparts within sed.radius (deg) are drawn
     sed.save_data("crab.ecsv"); sed.save_model("refit.yaml"); sed.save_image("sed.png")
+    sed.legend.collapsed = True           # the legend (under the plot) folded away; SEDPlot(legend_collapsed=True)
+
+The plot takes the whole width, the legend is under it: in the Portal's right column (about 630 px at 1280x800)
+the plot area stays over 480x320 px. The ticks follow the figure's width as the page reports it (``sed.probe``).
 """
 
 from __future__ import annotations
@@ -27,13 +31,20 @@ import traitlets as t
 from widgets.sed import export
 from widgets.sed.figure import SEDFigure
 from widgets.sed.legend import Legend
+from widgets.sed.probe import WidthProbe
 from widgets.sed.refit import MODELS, RefitError, parameters_text, refit_layers, shown_points
 from widgets.sed.state import SEDState
 from widgets.sed.units import ENERGY_UNITS, SED_TYPE_NAMES, SED_TYPES
 
 COLORS = {"idle": "#555", "working": "#555", "live": "#1565c0", "ok": "#2e7d32", "error": "#c62828"}
 # the heat map's cells edge to edge: without it, anti-aliasing draws a faint line between rows
-STYLE = "<style>.portal-sed-figure rect.heatmapcell { shape-rendering: crispEdges; }</style>"
+STYLE = """<style>.portal-sed-figure rect.heatmapcell { shape-rendering: crispEdges; }
+.portal-sed .portal-sed-toolbar .widget-dropdown > label, .portal-sed .portal-sed-toolbar .widget-label { width: auto;
+  min-width: 0; margin-right: 4px; }
+.portal-sed .portal-sed-message, .portal-sed .portal-sed-job { line-height: 1.3; }
+.portal-sed .portal-sed-message .widget-html-content, .portal-sed .portal-sed-job .widget-html-content
+  { line-height: 1.3; }
+</style>"""
 
 
 class SEDPlot(w.VBox):
@@ -41,14 +52,15 @@ class SEDPlot(w.VBox):
     energy_unit = t.Enum(ENERGY_UNITS, "TeV")
 
     def __init__(self, state: SEDState | None = None, client=None, background=None, height: str = "480px",
-                 **kwargs) -> None:
+                 legend_collapsed: bool = False, **kwargs) -> None:
         self.state = state or SEDState(client=client, background=background)
         self.sed_type, self.energy_unit = self.state.sed_type, self.state.energy_unit
         self._links = [t.link((self, "sed_type"), (self.state, "sed_type")),
                        t.link((self, "energy_unit"), (self.state, "energy_unit"))]
         self.plot = SEDFigure(self.state, height=height)
-        self.legend = Legend(self.state, layout=w.Layout(min_width="18em", max_width="28em", max_height=height,
-                                                          overflow_y="auto"))
+        self.probe = WidthProbe()  # the figure's width, as the page draws it: the ticks are chosen for it
+        self.probe.observe(lambda change: self.plot.resized(change["new"]), "width")
+        self.legend = Legend(self.state, collapsed=legend_collapsed, layout=w.Layout(width="100%"))
         self._message = w.HTML(layout=w.Layout(min_height="1.4em"))
         self._message.add_class("portal-sed-message")
         self._job = w.HTML()
@@ -57,10 +69,11 @@ class SEDPlot(w.VBox):
         self._summary.add_class("portal-sed-refit")
         self._downloads = w.HTML()
         self._downloads.add_class("portal-sed-downloads")
-        body = w.HBox([w.Box([self.plot.figure], layout=w.Layout(flex="1 1 auto", min_width="0")), self.legend],
-                      layout=w.Layout(width="100%", align_items="flex-start"))
-        super().__init__([w.HTML(STYLE), self._toolbar(), self._job, self._message, body, self._refit_bar(), self._summary,
-                          self._export_bar(), self._downloads], **kwargs)
+        # the plot takes the whole width; the legend is under it (beside it, it took the plot's width)
+        body = w.VBox([self.probe, self.plot.figure, self.plot.key], layout=w.Layout(width="100%", min_width="0"))
+        body.add_class("portal-sed-body")
+        super().__init__([w.HTML(STYLE), self._toolbar(), self._job, self._message, body, self.legend,
+                          self._refit_bar(), self._summary, self._export_bar(), self._downloads], **kwargs)
         self.add_class("portal-sed")
         self.state.observe(self._render_message, ["status", "message", "job_status"])
         self.state.observe(self._render_summary, ["refit_result", "job_model"])
@@ -69,7 +82,9 @@ class SEDPlot(w.VBox):
     # -- Python API ---------------------------------------------------------------------------
     @property
     def flux_points(self):
-        """The gammapy FluxPoints of the followed job (None before its first point)."""
+        """The gammapy FluxPoints of the followed job (None before its first point). In a script it first waits
+        for the downloads already started (what a notebook's next cell would see)."""
+        self.state.background.settle()
         return self.state.flux_points
 
     @property
@@ -191,20 +206,24 @@ class SEDPlot(w.VBox):
     # -- view ---------------------------------------------------------------------------------
     def _toolbar(self) -> w.HBox:
         sed = w.Dropdown(options=[(f"{SED_TYPE_NAMES[s]}", s) for s in SED_TYPES], description="SED",
-                         layout=w.Layout(width="19em"))
+                         style={"description_width": "initial"}, layout=w.Layout(width="13em"))
         unit = w.Dropdown(options=[("frequency (Hz)" if u == "Hz" else u, u) for u in ENERGY_UNITS],
-                          description="Energy", layout=w.Layout(width="14em"))
+                          description="Energy", style={"description_width": "initial"},
+                          layout=w.Layout(width="8.5em"))
         sed.add_class("portal-sed-type")
         unit.add_class("portal-sed-unit")
         self._controls = [t.link((self, "sed_type"), (sed, "value")), t.link((self, "energy_unit"), (unit, "value"))]
         job = w.Text(placeholder="job URL (…/uws/spectrum/<id> or …/uws/joint_spectrum/<id>)",
-                     layout=w.Layout(flex="1 1 auto"))
+                     layout=w.Layout(flex="1 1 10em", min_width="8em", width="auto"))
         follow = w.Button(description="Follow", icon="play", layout=w.Layout(width="auto"))
         follow.on_click(lambda _b: job.value.strip() and self.follow(job.value))
         job.on_submit(lambda _t: job.value.strip() and self.follow(job.value))
-        upload = w.FileUpload(accept=".fits,.fits.gz,.ecsv,.yaml,.yml", multiple=False, description="Load")
+        upload = w.FileUpload(accept=".fits,.fits.gz,.ecsv,.yaml,.yml", multiple=False, description="Load",
+                              layout=w.Layout(width="auto"))
         upload.observe(lambda change: self._loaded(change["new"]), "value")
-        return w.HBox([sed, unit, job, follow, upload], layout=w.Layout(width="100%", flex_flow="row wrap"))
+        bar = w.HBox([sed, unit, job, follow, upload], layout=w.Layout(width="100%", flex_flow="row wrap"))
+        bar.add_class("portal-sed-toolbar")
+        return bar
 
     def _refit_bar(self) -> w.HBox:
         kind = w.Dropdown(options=[(name, key) for key, name in MODELS.items()], value="pl", description="Refit",
