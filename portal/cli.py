@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from portal.config import Settings
+from portal.supervise import BACKOFF, RESTARTS, WINDOW
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -152,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         "up",
         help="start `portal serve` and Voila together (what `make run` does)",
         description="Start the services and the Voila dashboards, print the dashboard URL, "
-        "and stop both on Ctrl-C, SIGTERM or SIGHUP; the servers also stop if `portal up` is killed.",
+        "and stop both on Ctrl-C, SIGTERM or SIGHUP; the servers also stop if `portal up` is killed. "
+        f"A server that crashes is restarted after {BACKOFF:g}, {2 * BACKOFF:g}, {4 * BACKOFF:g}... s; after "
+        f"{RESTARTS + 1} crashes within {WINDOW / 60:g} minutes `portal up` stops everything and exits with status 1.",
     )
     up.add_argument("--host", default="127.0.0.1", help="interface for both servers")
     up.add_argument("--port", type=int, default=8000, help="services port (default 8000)")

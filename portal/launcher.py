@@ -1,4 +1,4 @@
-"""Run the services and Voila side by side, as `make run` does, and stop both cleanly.
+"""Run the services and Voila side by side, as `make run` does, keep them running, and stop both cleanly.
 
 - SIGTERM, SIGINT and SIGHUP stop both servers, whatever signal state `portal up` inherited: a
   non-interactive launcher may start it with SIGINT ignored or with signals blocked, so the
@@ -9,6 +9,8 @@
   SIGKILL.
 - Stopping sends SIGTERM to each server, waits for it to shut down (the job service ends its
   jobs, Voila its kernels), then kills what is left of its process group.
+- A server that crashes once both are up is restarted with back-off, and one that keeps crashing
+  stops everything (the rules are in :mod:`portal.supervise`); each step is said on stdout.
 """
 
 from __future__ import annotations
@@ -139,31 +141,33 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, voila_port: int = 8866,
         from portal.config import Settings
 
         env["PORTAL_TOKEN"] = dashboard_token(Settings.from_env(env).data_dir)
-    procs: list[subprocess.Popen] = []
+    from portal.supervise import Server, Supervisor
+    from widgets.jupyter.install import kernel_environment  # what the dashboards' kernels need
+
+    services = Server("portal serve", lambda: start(
+        [sys.executable, "-m", "portal.cli", "serve", "--host", host, "--port", str(port)], env),
+        health_url=f"http://{host}:{port}/tap/availability")
+    voila = Server("voila", lambda: start(voila_command(notebooks, host, voila_port), kernel_environment(env)),
+                   health_url=f"http://{host}:{voila_port}/voila/tree")
+    supervisor = Supervisor([services, voila], say=lambda text: print(text, flush=True))
     try:
-        services = start([sys.executable, "-m", "portal.cli", "serve", "--host", host, "--port", str(port)], env)
-        procs.append(services)
-        print(f"portal up: started portal serve (pid {services.pid})", flush=True)
-        if not wait_for(f"http://{host}:{port}/tap/availability", 600, services):
+        supervisor.start(services)
+        if not wait_for(services.health_url, 600, services.proc):
             print("error: the services did not start (see the log above)", file=sys.stderr)
             return 1
-        from widgets.jupyter.install import kernel_environment  # what the dashboards' kernels need
-
-        voila = start(voila_command(notebooks, host, voila_port), kernel_environment(env))
-        procs.append(voila)
-        print(f"portal up: started voila (pid {voila.pid})", flush=True)
-        if not wait_for(f"http://{host}:{voila_port}/voila/tree", 120, voila):
+        supervisor.start(voila)
+        if not wait_for(voila.health_url, 120, voila.proc):
             print("error: Voila did not start (see the log above)", file=sys.stderr)
             return 1
         print(f"\n  Services:  http://{host}:{port}/tap")
         print(f"  Dashboard: http://{host}:{voila_port}/voila/render/{DASHBOARD}")
         print("  Press Ctrl-C to stop both.\n", flush=True)
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-        print("error: a server stopped on its own (see the log above); stopping the other", file=sys.stderr)
+        gave_up = supervisor.run()  # a crashed server is restarted; one that keeps crashing ends it
+        print(f"error: {gave_up.server} keeps crashing, so `portal up` stopped everything; "
+              "its log above says why.", file=sys.stderr)
         return 1
     except Stopped as sig:
         print(f"\nstopping ({sig})...", flush=True)
         return 0
     finally:
-        stop(procs)
+        stop(supervisor.processes())

@@ -1,4 +1,8 @@
-"""Service status: is each of the portal's services up, and does the job service accept my token?"""
+"""Service status: is each of the portal's services up, and does the job service accept my token?
+
+The panel checks again by itself whenever :class:`widgets.health.ServiceHealth` sees the services go
+away or come back, so it never says "available" about a service that stopped answering.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import traitlets as t
 
 from widgets.background import Background
 from widgets.client import PortalClient, ServiceError, default_client
+from widgets.health import ServiceHealth
 
 # (name, path, what "up" needs): VOSI availability of the archive, and the job service's definitions
 # (which need a valid token: a refused token is the most common reason jobs cannot be launched).
@@ -45,6 +50,7 @@ class ServiceState(t.HasTraits):
         super().__init__(**kwargs)
         self.client = client or default_client(self.url or None)
         self.url = self.client.url
+        self._round = 0  # checks started; only the latest one's answer is shown
 
     def refresh(self, background: Background | None = None) -> None:
         """Check every service: now, or in a worker thread when given a :class:`Background`."""
@@ -52,9 +58,14 @@ class ServiceState(t.HasTraits):
             self.statuses = check(self.client)
             return
         self.checking = True
-        background.run(check, self.client, on_done=self._done, on_error=lambda _e: setattr(self, "checking", False))
+        self._round += 1
+        this = self._round
+        background.run(check, self.client, on_done=lambda statuses: self._done(statuses, this),
+                       on_error=lambda _e: setattr(self, "checking", False))
 
-    def _done(self, statuses: list[dict]) -> None:
+    def _done(self, statuses: list[dict], round_: int | None = None) -> None:
+        if round_ is not None and round_ != self._round:
+            return
         self.statuses = statuses
         self.checking = False
 
@@ -66,6 +77,10 @@ class ServiceStatus(w.VBox):
                  **kwargs):
         self.state = ServiceState(client=client or default_client(url))
         self._bg = Background.shared() if background else None
+        # the services going away or coming back: check them again (only with a background to do it in)
+        self.health = ServiceHealth.of(self.state.client, self._bg) if background else None
+        if self.health is not None:
+            self.health.observe(lambda _change: self.state.refresh(self._bg), "reachable")
         self._table = w.HTML()
         refresh = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="auto"))
         refresh.on_click(lambda _: self.state.refresh(self._bg))
@@ -80,8 +95,10 @@ class ServiceStatus(w.VBox):
         for s in self.state.statuses:
             color = "#2e7d32" if s["up"] else "#c62828"
             rows.append(
-                f"<tr><td style='color:{color}'>&#9679;</td><td>{html.escape(s['name'])}</td>"
-                f"<td><code>{html.escape(s['url'])}</code></td><td>{html.escape(s['message'])}</td></tr>"
+                f"<tr style='vertical-align:top'><td style='color:{color}'>&#9679;</td>"
+                f"<td style='white-space:nowrap; padding-right:12px'>{html.escape(s['name'])}<br>"
+                f"<code style='font-size:11px; white-space:normal; word-break:break-all'>{html.escape(s['url'])}</code>"
+                f"</td><td style='line-height:1.4'>{html.escape(s['message'])}</td></tr>"
             )
         if self.state.checking and not rows:
             rows.append("<tr><td colspan='4' style='color:#555'>checking the services...</td></tr>")

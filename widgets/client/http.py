@@ -7,6 +7,7 @@ traceback: it is a :class:`ServiceError` whose message is a sentence a person ca
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from urllib.parse import urljoin, urlsplit
@@ -67,6 +68,9 @@ class PortalClient:
         self.timeout = timeout
         self.http = httpx.Client(timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT), transport=transport)
         self.requests = 0  # requests sent (the monitor's request budget is tested with it)
+        # called as ``watcher(reached, message)`` from the requesting thread after each request to this service,
+        # pyvo's included: whether it answered at all (widgets.health watches the services' health with it)
+        self.watchers: list = []
         self._count_lock = threading.Lock()
         self._uws = None
         self._tap_session = None
@@ -108,6 +112,9 @@ class PortalClient:
         if self._tap_session is None:
             self._tap_session = requests.Session()
             self._tap_session.headers["User-Agent"] = "gamma-portal-widgets"
+            adapter = _watched_adapter()(self)
+            self._tap_session.mount("http://", adapter)
+            self._tap_session.mount("https://", adapter)
         return pyvo.dal.TAPService(url or self.tap_url, session=self._tap_session)
 
     # -- requests -------------------------------------------------------------------------------
@@ -123,12 +130,17 @@ class PortalClient:
             self.requests += 1
         try:
             response = self.http.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            raise ServiceError(f"{self._where(url)} did not answer in time; try again in a moment.",
-                               url=url) from None
+        except httpx.TimeoutException as exc:
+            error = ServiceError(f"{self._where(url)} did not answer in time; try again in a moment.", url=url)
+            if isinstance(exc, httpx.ConnectTimeout):
+                self.tell(url, False, error.message)
+            raise error from None
         except httpx.HTTPError as exc:
-            raise ServiceError(f"{self._where(url)} cannot be reached ({type(exc).__name__}). "
-                               "Is `portal serve` running, and is PORTAL_URL right?", url=url) from None
+            error = ServiceError(f"{self._where(url)} cannot be reached ({type(exc).__name__}). "
+                                 "Is `portal serve` running, and is PORTAL_URL right?", url=url)
+            self.tell(url, False, error.message)
+            raise error from None
+        self.tell(url, True)
         if response.status_code not in ok:
             raise self.error_for(response)
         return response
@@ -170,6 +182,12 @@ class PortalClient:
         message = message[:1].upper() + message[1:]
         return ServiceError(message if message.endswith((".", "?", "!", ")")) else message + ".", status, url)
 
+    def tell(self, url: str, reached: bool, message: str = "") -> None:
+        """Tell the watchers whether a request to ``url`` (if it is on this service) got an answer."""
+        if self.watchers and self.owns(url):
+            for watcher in list(self.watchers):
+                watcher(reached, message)
+
     def _where(self, url: str) -> str:
         base = self.url if url.startswith(self.url) else url.split("?")[0]
         return f"The service at {base}"
@@ -183,6 +201,32 @@ class PortalClient:
         self.http.close()
         if self._tap_session is not None:
             self._tap_session.close()
+
+
+@functools.lru_cache(maxsize=1)
+def _watched_adapter():
+    """The requests adapter class (made on first use: requests is imported only with pyvo)."""
+    from requests.adapters import HTTPAdapter
+    from requests.exceptions import ConnectionError as Unreachable
+
+    class WatchedAdapter(HTTPAdapter):
+        """pyvo's requests, told to the client's watchers like the client's own."""
+
+        def __init__(self, client: PortalClient) -> None:
+            super().__init__()
+            self.client = client
+
+        def send(self, request, *args, **kwargs):
+            try:
+                response = super().send(request, *args, **kwargs)
+            except Unreachable as exc:
+                self.client.tell(request.url, False, f"{self.client._where(request.url)} cannot be reached "
+                                                     f"({type(exc).__name__}).")
+                raise
+            self.client.tell(request.url, True)
+            return response
+
+    return WatchedAdapter
 
 
 _shared: dict[tuple[str, str | None], PortalClient] = {}

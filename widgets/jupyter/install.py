@@ -3,7 +3,8 @@
 Two things make Aladin Lite load from the machine itself rather than from a CDN:
 
 * a **Voila template** ``gamma-portal`` (Voila's ``lab`` template without its Font Awesome CDN
-  links) whose static folder holds Aladin Lite. Voila serves template static files at
+  links, with a banner for a lost kernel connection, ``kernel-watch.js``, and tree pages with no
+  script that land on a folder's ``index.ipynb``) whose static folder holds Aladin Lite. Voila serves template static files at
   ``voila/templates/gamma-portal/static/...``, both standalone (``voila notebooks/``) and as a
   Jupyter server extension (Binder's ``/voila/render/...``);
 * a **Jupyter server extension** (:mod:`widgets.jupyter.server_extension`) that serves the same

@@ -1,0 +1,140 @@
+"""The supervisor `portal up` uses (portal/supervise.py), on real subprocesses: a crashed server is
+restarted after a delay that doubles, crashes of long ago are forgotten, one that keeps crashing
+makes it give up with a sentence, and what a crashed server left in its process group is killed.
+Every test kills what it started in `finally` and waits on conditions, not durations."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+
+from portal.supervise import Server, Supervisor
+from tests.support.servers import free_port
+
+
+class Recorder:
+    """Starts ``command`` (in a process group of its own, as `portal up` does) and remembers when."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.command = command
+        self.starts: list[float] = []
+        self.procs: list[subprocess.Popen] = []
+
+    def __call__(self) -> subprocess.Popen:
+        self.starts.append(time.monotonic())
+        proc = subprocess.Popen(self.command, process_group=0, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        self.procs.append(proc)
+        return proc
+
+    def kill_all(self) -> None:
+        for proc in self.procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
+def drive(supervisor: Supervisor, until, timeout: float = 120):
+    """Call ``check()`` until ``until()`` holds or it gives up; return what it gave up with (or None)."""
+    deadline = time.monotonic() + timeout
+    while not until():
+        gave_up = supervisor.check()
+        if gave_up is not None:
+            return gave_up
+        assert time.monotonic() < deadline, f"condition not reached in {timeout} s"
+        time.sleep(0.02)
+    return None
+
+
+def test_a_server_that_keeps_crashing_is_restarted_with_doubling_delays_then_given_up():
+    crashing = Recorder([sys.executable, "-c", "import sys; sys.exit(3)"])
+    lines: list[str] = []
+    server = Server("crasher", crashing)
+    supervisor = Supervisor([server], say=lines.append, backoff=0.2, restarts=3, window=600)
+    try:
+        supervisor.start(server)
+        gave_up = supervisor.run(poll=0.02)
+        assert gave_up.server == "crasher"
+        assert "4 crashes within 10 minutes; giving up and stopping everything" in gave_up.message
+        assert len(crashing.starts) == 4 and server.restarted == 3
+        said = [line for line in lines if "restarting" in line]
+        assert said == [f"portal up: crasher exited with code 3; restarting in {d:g} s (attempt {n} of 3)"
+                        for n, d in ((1, 0.2), (2, 0.4), (3, 0.8))]
+        assert lines[-1] == f"portal up: {gave_up.message}"
+        gaps = [b - a for a, b in zip(crashing.starts, crashing.starts[1:])]
+        assert all(gap >= delay for gap, delay in zip(gaps, (0.2, 0.4, 0.8))), gaps
+        assert supervisor.delay(10) == supervisor.max_delay
+    finally:
+        crashing.kill_all()
+
+
+def test_crashes_older_than_the_window_are_forgotten():
+    # it crashes every ~1.5 s; with a window of 1 s no crash is ever "recent", so it is never given up
+    flaky = Recorder([sys.executable, "-c", "import sys, time; time.sleep(1.5); sys.exit(1)"])
+    lines: list[str] = []
+    server = Server("flaky", flaky)
+    supervisor = Supervisor([server], say=lines.append, backoff=0.1, restarts=1, window=1.0)
+    try:
+        supervisor.start(server)
+        assert drive(supervisor, lambda: server.restarted >= 3) is None
+        said = [line for line in lines if "restarting" in line]
+        assert len(said) == 3 and all(line.endswith("restarting in 0.1 s (attempt 1 of 1)") for line in said)
+    finally:
+        flaky.kill_all()
+
+
+def test_a_killed_server_is_restarted_and_said_to_be_back_when_it_answers():
+    port = free_port()
+    web = Recorder([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"])
+    lines: list[str] = []
+    server = Server("web", web, health_url=f"http://127.0.0.1:{port}/")
+    supervisor = Supervisor([server], say=lines.append, backoff=0.5)
+    try:
+        supervisor.start(server)
+        first = server.proc
+        first.kill()
+        assert drive(supervisor, lambda: any(" is back " in line for line in lines), 120) is None
+        assert f"portal up: web exited with code {-signal.SIGKILL}; restarting in 0.5 s (attempt 1 of 5)" in lines
+        assert server.proc is not first and server.proc.poll() is None
+        back = next(line for line in lines if " is back " in line)
+        assert f"(pid {server.proc.pid}, " in back and back.endswith(" s after the crash)")
+        assert supervisor.processes() == [server.proc]
+    finally:
+        web.kill_all()
+
+
+def _group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def test_what_a_crashed_server_left_in_its_process_group_is_killed():
+    parent = Recorder(["sh", "-c", "sleep 300 & exec sleep 301"])
+    server = Server("parent", parent)
+    supervisor = Supervisor([server], say=lambda _line: None, backoff=60)
+    try:
+        supervisor.start(server)
+        first = server.proc
+        children = []
+        deadline = time.monotonic() + 60
+        while not children:
+            assert time.monotonic() < deadline
+            children = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "300"]
+                        and _group(p.pid) == first.pid]
+            time.sleep(0.05)
+        first.kill()
+        assert drive(supervisor, lambda: server.restart_at is not None) is None
+        psutil.wait_procs(children, timeout=30)
+        assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
+        assert len(parent.starts) == 1  # the restart is 60 s away
+    finally:
+        parent.kill_all()
