@@ -19,6 +19,8 @@ _EXPORTS = {
     "SearchState": "widgets.obscore.state",
     "SEDPlot": "widgets.sed.view",
     "SEDState": "widgets.sed.state",
+    "DataLinkPanel": "widgets.datalink.view",
+    "DataLinkState": "widgets.datalink.state",
     "Portal": "widgets.app",
     "ArchiveExplorer": "widgets.app",
     "JobsDashboard": "widgets.app",

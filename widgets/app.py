@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import ipywidgets as w
 
+from widgets.banner import ServiceBanner
 from widgets.client import PortalClient, default_client
 from widgets.config import portal_url
+from widgets.datalink.view import DataLinkPanel
 from widgets.jobs.launcher import JobLauncher
 from widgets.jobs.monitor import JobMonitor
 from widgets.links import connect
@@ -41,10 +43,12 @@ STYLE = """
 .portal-app .portal-header { align-items: center; }
 .portal-app .portal-header h2 { margin: 0 12px 0 0; font-size: 20px; white-space: nowrap; }
 .portal-app .portal-tab-body { overflow-y: auto; overflow-x: hidden; }
+.portal-app .portal-tabs.widget-tab > .lm-TabBar .lm-TabBar-tab,
+.portal-app .portal-tabs.widget-tab > .p-TabBar .p-TabBar-tab { flex: 0 1 auto; min-width: 35px; }
 </style>
 """
 SEARCH, LAUNCH, JOBS, SERVICES = range(4)
-SKY, SED = range(2)
+SKY, SED, FILES = range(3)
 
 
 def _column(children, flex: str) -> w.VBox:
@@ -96,34 +100,44 @@ class Portal(w.VBox):
     """The whole dashboard in one widget: ``Portal()`` in a notebook or Voila.
 
     Its parts stay reachable: ``portal.target``, ``portal.sky``, ``portal.search``, ``portal.launcher``,
-    ``portal.monitor``, ``portal.status``, ``portal.sed``; ``portal.session`` is what they share;
-    ``portal.tabs`` is the left column, ``portal.views`` the sky and the SED above the results
-    (``portal.show("jobs")``, ``portal.show("sed")`` open a tab). The SED follows the session's active
-    job when it is a spectrum or a joint fit, and the right column turns to it; a new target turns it back
-    to the sky. "Run again" and "Joint fit" in the monitor fill the launcher and open its tab.
+    ``portal.monitor``, ``portal.status``, ``portal.sed``, ``portal.files`` (the DataLink of the selected rows);
+    ``portal.session`` is what they share; ``portal.tabs`` is the left column, ``portal.views`` the sky, the SED
+    and the files above the results (``portal.show("jobs")``, ``portal.show("files")`` open a tab). The SED
+    follows the session's active job when it is a spectrum or a joint fit, and the right column turns to it; a
+    new target turns it back to the sky. "Run again" and "Joint fit" in the monitor fill the launcher and open its tab.
     """
 
     TABS = ("search", "launch", "jobs", "services")
-    VIEWS = ("sky", "sed")
+    VIEWS = ("sky", "sed", "files")
 
     def __init__(self, url: str | None = None, online: bool | None = None, client: PortalClient | None = None,
                  sky_height: int = 350, grid_height: str = "260px", panel_height: str = "calc(100vh - 150px)",
-                 sed_height: str = "340px", **kwargs) -> None:
+                 sed_height: str = "392px", **kwargs) -> None:
         parts = _Parts(url, client)
         self.client = parts.client
         self.status = ServiceStatus(client=self.client)
+        self.banner = ServiceBanner(self.status.health)  # at the top while the services cannot be reached
         self.target = parts.target()
         self.sky = parts.sky(online, sky_height)
         self.search = parts.search(grid_height)
         self.launcher = JobLauncher(definition="spectrum", client=self.client)
+        self.launcher.layout.max_height = panel_height  # its form scrolls, Submit stays in view
         self.monitor = JobMonitor(client=self.client)
         self.sed = SEDPlot(client=self.client, height=sed_height)
         self.links = connect(target=self.target, search=self.search, sky=self.sky, launcher=self.launcher,
                              monitor=self.monitor, sed=self.sed)
         self.session = self.links.session
-        self.views = w.Tab([self.sky, w.Box([], layout=w.Layout(width="100%"))], titles=("Sky", "SED"))
+        # the DataLink of the selected rows (files, sizes, downloads, previews), fetched only while its tab is open
+        self.files = DataLinkPanel(client=self.client, layout=w.Layout(width="100%", max_height=f"{sky_height}px",
+                                                                       overflow_y="auto"))
+        self.files.state.active = False
+        self.links.append(self.files.follow(self.session))
+        self.views = w.Tab([self.sky] + [w.Box([], layout=w.Layout(width="100%")) for _ in (SED, FILES)],
+                           titles=("Sky", "SED", "Files"))
         self.views.add_class("portal-views")
-        _join_when_shown(self.views, {SED: self.sed})
+        _join_when_shown(self.views, {SED: self.sed, FILES: self.files})
+        self.views.observe(lambda change: setattr(self.files.state, "active", change["new"] == FILES),
+                           "selected_index")
         self.session.observe(self._active_job, "active_job")
         self.session.observe(lambda _change: self.show("sky"), "target_moves")
         self.tabs = w.Tab([_tab_body(self.search.search_panel, panel_height)]
@@ -139,11 +153,11 @@ class Portal(w.VBox):
         self.target.layout.flex = "1 1 auto"
         body = w.HBox([_column([self.tabs], "1 1 46%"), _column([self.views, self.search.results_panel], "1 1 54%")],
                       layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
-        super().__init__([w.HTML(STYLE), header, body], **kwargs)
+        super().__init__([w.HTML(STYLE), self.banner, header, body], **kwargs)
         self.add_class("portal-app")
 
     def show(self, tab: str) -> None:
-        """Open a tab: "search", "launch", "jobs" or "services" on the left, "sky" or "sed" on the right."""
+        """Open a tab: "search", "launch", "jobs" or "services" on the left, "sky", "sed" or "files" on the right."""
         if tab in self.VIEWS:
             self.views.selected_index = self.VIEWS.index(tab)
         else:
@@ -165,12 +179,13 @@ class ArchiveExplorer(w.VBox):
         self.target = parts.target()
         self.sky = parts.sky(online, 420)
         self.search = parts.search("320px")
+        self.banner = ServiceBanner(client=self.client)
         self.links = connect(target=self.target, search=self.search, sky=self.sky)
         self.session = self.links.session
         body = w.HBox([_column([self.search.search_panel], "1 1 46%"),
                        _column([self.sky, self.search.results_panel], "1 1 54%")],
                       layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
-        super().__init__([w.HTML(STYLE), self.target, body], **kwargs)
+        super().__init__([w.HTML(STYLE), self.banner, self.target, body], **kwargs)
         self.add_class("portal-app")
 
 
@@ -180,6 +195,7 @@ class JobsDashboard(w.VBox):
     def __init__(self, url: str | None = None, client: PortalClient | None = None, definition: str = "spectrum",
                  **kwargs) -> None:
         self.client = _Parts(url, client).client
+        self.banner = ServiceBanner(client=self.client)
         self.launcher = JobLauncher(definition=definition, client=self.client)
         self.monitor = JobMonitor(client=self.client)
         self.links = connect(launcher=self.launcher, monitor=self.monitor)
@@ -187,5 +203,5 @@ class JobsDashboard(w.VBox):
         body = w.HBox([_column([w.HTML("<h3>Launch an analysis</h3>"), self.launcher], "1 1 42%"),
                        _column([w.HTML("<h3>Your jobs</h3>"), self.monitor], "1 1 58%")],
                       layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
-        super().__init__([w.HTML(STYLE), body], **kwargs)
+        super().__init__([w.HTML(STYLE), self.banner, body], **kwargs)
         self.add_class("portal-app")

@@ -1,6 +1,7 @@
 """Counts-map previews (PNG) of observations: events binned around the pointing, target marked.
 
-matplotlib (Agg) and astropy only, imported when a preview is first drawn; PNGs are cached.
+matplotlib (a bare Figure: no pyplot, no backend switch) and astropy only, imported when a preview is first
+drawn; PNGs are cached.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class PreviewMaker:
         out = self.cached(obs)
         if out.is_file():
             return out
-        with self._lock:  # one drawing at a time: matplotlib's pyplot is not thread-safe
+        with self._lock:  # one drawing of a preview at a time
             if not out.is_file():
                 png = counts_map_png(obs)
                 out.parent.mkdir(parents=True, exist_ok=True)
@@ -43,9 +44,6 @@ class PreviewMaker:
 
 def counts_map_png(obs: Observation, binsz: float = 0.04) -> bytes:
     """A counts map of the observation's events in a tangent projection centred on the pointing."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import numpy as np
     from astropy.io import fits
     from astropy.wcs import WCS
