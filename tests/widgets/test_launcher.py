@@ -118,3 +118,38 @@ def test_errors_are_sentences_and_keep_the_form(portal_server):
     down = JobLauncher(client=PortalClient(f"http://127.0.0.1:{free_port()}", token="x"), background=False)
     assert "cannot be reached" in down.state.message
     assert "Traceback" not in down._status.value
+
+
+def test_labels_and_choice_names_come_from_the_definition(client):
+    launcher = JobLauncher(definition="spectrum", client=client, background=False)
+    definition = launcher.state.current()
+    assert definition.parameter("aeff_percent").label == "Effective-area threshold"  # carried by GET /uws
+    rows = dict(zip((p.name for p in definition.parameters), launcher._fields.children))
+    label = rows["aeff_percent"].children[0].value
+    assert "Effective-area threshold (%)</div>" in label and ">aeff_percent" not in label
+    assert "title='aeff_percent: For aeff-max" in label  # the name, for UWS and ADQL users, in the tooltip
+    assert "Right ascension (deg) *</div>" in rows["ra"].children[0].value  # required
+    model = launcher._inputs["model"]
+    assert model.options == (("power law", "pl"), ("power law with exponential cut-off", "ecpl"),
+                             ("log-parabola", "lp"))
+    assert model.label == "power law" and launcher.values["model"] == "pl"
+    model.label = "log-parabola"  # picked by its name in the list: the short code is sent
+    assert launcher.state.texts["model"] == "lp" and launcher.values["model"] == "lp"
+    assert dict(launcher.state._request()[1])["model"] == "lp"
+    launcher.fill("spectrum", {"model": "ecpl"})  # a job's own parameters shown again: by the name
+    assert model.label == "power law with exponential cut-off"
+    launcher.definition = "count"  # a definition without labels: names, and choices as they are
+    fail = launcher._inputs["fail"]
+    assert fail.options[0] == "none" and ">n</div>" in launcher._fields.children[0].children[0].value
+
+
+def test_the_form_scrolls_and_keeps_submit_in_view(client):
+    """The layout the browser test measures, as set on the widgets: rows never shrink, the body scrolls, the
+    footer with Submit never shrinks."""
+    launcher = JobLauncher(definition="spectrum", client=client, background=False)
+    assert launcher.children == (launcher.body, launcher.footer)
+    assert launcher._submit in launcher.footer.children[1].children and launcher._status in launcher.footer.children
+    assert launcher.body.layout.overflow == "hidden auto" and launcher.body.layout.min_height == "0"
+    assert launcher.footer.layout.flex == "0 0 auto"
+    assert all(row.layout.flex == "0 0 auto" for row in launcher._fields.children)
+    assert all(child.layout.flex == "0 0 auto" for child in launcher.body.children)

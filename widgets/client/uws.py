@@ -59,11 +59,14 @@ class Definition:
             default = REQUIRED if p.get("required") else p.get("default")
             if isinstance(default, list):
                 default = tuple(default)
+            choices = tuple(p["choices"]) if p.get("choices") else None
+            named = p.get("choice_labels") if isinstance(p.get("choice_labels"), dict) else {}
             params.append(Parameter(
                 name=str(p["name"]), type=p.get("type") or "string", doc=p.get("doc") or "", default=default,
                 unit=p.get("unit") or None, minimum=p.get("minimum"), maximum=p.get("maximum"),
-                choices=tuple(p["choices"]) if p.get("choices") else None, ucd=p.get("ucd") or None,
-                column=p.get("column") or None))
+                choices=choices, ucd=p.get("ucd") or None, column=p.get("column") or None,
+                label=str(p["label"]) if p.get("label") else None,
+                choice_labels=tuple(str(named.get(c) or c) for c in choices) if choices and named else None))
         return cls(name=str(item["name"]), url=str(item.get("url") or ""), description=item.get("description") or "",
                    parameters=tuple(params), results=tuple(item.get("results") or ()),
                    execution_duration=item.get("execution_duration"))

@@ -4,8 +4,13 @@
     launcher.values                       # the form as a dict
     job = launcher.submit()               # a JobHandle (.url, .job_id, .phase, .results)
 
-The form is built from ``GET /uws`` alone (types, units, defaults, bounds, choices, help): no code
-per job kind. A thin view of :class:`~widgets.jobs.form.LauncherState`.
+The form is built from ``GET /uws`` alone (labels, types, units, defaults, bounds, choices and their
+names, help): no code per job kind. A thin view of :class:`~widgets.jobs.form.LauncherState`.
+
+Layout: a body (the job kind, its description, one row per parameter: the label, then the input with
+its problem or note below it) above a footer (what will run, Submit and Reset, the message). Rows never
+shrink; given a height (``layout.max_height``, as the Portal's tab does) the body scrolls and the footer
+stays in view, so Submit is always reachable. The parameter's name is in its label's tooltip.
 """
 
 from __future__ import annotations
@@ -22,6 +27,27 @@ from widgets.jobs.handle import JobHandle
 __all__ = ["JobLauncher"]
 
 COLORS = {"loading": "#555", "idle": "#555", "submitting": "#555", "submitted": "#2e7d32", "error": "#c62828"}
+TEXT = "line-height:1.35;white-space:normal;margin:2px 0"  # wrapped text (widgets draw HTML at the inputs' height)
+
+
+def _tip(p) -> str:
+    """The tooltip of a parameter: its name (what UWS and ADQL users know), its help and its bounds."""
+    bounds = _bounds(p)
+    return f"{p.name}: {p.doc}" + (f" Allowed: {bounds}." if bounds else "")
+
+
+def _label(p) -> str:
+    return p.title + (f" ({p.unit})" if p.unit else "") + (" *" if p.required else "")
+
+
+def _options(widget: w.Dropdown) -> list:
+    return [o[1] if isinstance(o, tuple) else o for o in widget.options]
+
+
+def _fixed(widget: w.Widget) -> w.Widget:
+    """A part of the form that keeps its height (a flex item that never shrinks)."""
+    widget.layout.flex = "0 0 auto"
+    return widget
 
 
 def _bounds(p) -> str:
@@ -45,7 +71,7 @@ class JobLauncher(w.VBox):
         self._kind = w.Dropdown(description="Job", layout=w.Layout(width="22em"))
         self._kind.observe(self._kind_chosen, "value")
         self._about = w.HTML()
-        self._fields = w.VBox()
+        self._fields = w.VBox(layout=w.Layout(flex="0 0 auto", width="100%", overflow="visible"))
         self._free_list = w.Text(description="Job list", placeholder="https://example.org/uws/myjob",
                                  layout=w.Layout(width="36em"))
         self._free_list.observe(lambda c: setattr(self.state, "free_list", c["new"]), "value")
@@ -62,15 +88,22 @@ class JobLauncher(w.VBox):
         self._reset = w.Button(description="Reset form", icon="undo", layout=w.Layout(width="auto"),
                                tooltip="Forget what was typed: defaults and pre-filled values again")
         self._reset.on_click(lambda _b: self.state.reset())
-        self._status = w.HTML()
+        self._status = w.HTML(layout=w.Layout(max_height="8em", overflow="hidden auto"))  # many problems
         self._status.add_class("portal-launch-status")
         self._inputs: dict[str, w.Widget] = {}
         self._problem_labels: dict[str, w.HTML] = {}
         self._forms: dict[str, tuple] = {}
         self._rendering = False  # True while the view shows the state (its echoes are not typing)
-        buttons = w.HBox([self._submit, self._reset], layout=w.Layout(grid_gap="8px"))
-        super().__init__([self._kind, self._about, self._fields, self._free, self._summary, buttons, self._status],
-                         **kwargs)
+        buttons = w.HBox([self._submit, self._reset], layout=w.Layout(grid_gap="8px", flex="0 0 auto"))
+        self.body = w.VBox([_fixed(x) for x in (self._kind, self._about, self._fields, self._free)],
+                           layout=w.Layout(flex="1 1 auto", min_height="0", overflow="hidden auto",
+                                           padding="0 6px 0 0"))
+        self.body.add_class("portal-launch-body")
+        self.footer = w.VBox([_fixed(self._summary), buttons, _fixed(self._status)],
+                             layout=w.Layout(flex="0 0 auto", border_top="1px solid #e0e0e0", padding="4px 0 0 0"))
+        self.footer.add_class("portal-launch-footer")
+        super().__init__([self.body, self.footer], **kwargs)
+        self.layout.overflow = "hidden"  # the body scrolls, never the whole launcher
         self.add_class("portal-job-launcher")
         s = self.state
         s.observe(self._render_kinds, "definitions")
@@ -94,6 +127,9 @@ class JobLauncher(w.VBox):
 
     @property
     def values(self) -> dict:
+        """The form as a dict. In a script it first waits for the background work that fills it (the
+        definitions, a pre-fill from the selection), as a notebook's next cell would see it."""
+        self.state.bg.settle()
         return self.state.values
 
     @values.setter
@@ -155,7 +191,8 @@ class JobLauncher(w.VBox):
             self._inputs, self._problem_labels = {}, {}
             self._about.value, self._fields.children = "", ()
             return
-        self._about.value = f"<div style='color:#444;max-width:60em'>{html.escape(definition.description)}</div>"
+        self._about.value = (f"<div style='{TEXT};color:#444;max-width:60em;margin-bottom:6px'>"
+                             f"{html.escape(definition.description)}</div>")
         if definition.name not in self._forms:
             self._forms[definition.name] = self._build(definition)
         rows, self._inputs, self._problem_labels = self._forms[definition.name]
@@ -166,24 +203,33 @@ class JobLauncher(w.VBox):
     def _build(self, definition) -> tuple:
         rows, inputs, labels = [], {}, {}
         for p in definition.parameters:
-            label = p.name + (f" ({p.unit})" if p.unit else "") + (" *" if p.required else "")
-            tip = p.doc + (f" Allowed: {_bounds(p)}." if _bounds(p) else "")
+            tip = _tip(p)
             if p.type == "bool":
-                widget = w.Checkbox(value=False, indent=False, description="", tooltip=tip)
+                widget = w.Checkbox(value=False, indent=False, description="", tooltip=tip,
+                                    layout=w.Layout(width="auto"))
             elif p.type == "choice":
-                widget = w.Dropdown(options=list(p.choices or ()), tooltip=tip, layout=w.Layout(width="12em"))
+                names = p.choice_names()  # the value sent stays the choice; the list shows its name
+                options = [(names[c], c) for c in names] if p.choice_labels else list(names)
+                widget = w.Dropdown(options=options, tooltip=tip, layout=w.Layout(width="22em", max_width="100%"))
             else:
                 wide = p.type in ("int-list", "obs-list", "string")
                 hint = "e.g. 23523, 23526 or hess-dl3-dr1/23523" if p.type == "obs-list" else p.type
                 widget = w.Text(placeholder=_bounds(p) or hint, tooltip=tip,
-                                layout=w.Layout(width="30em" if wide else "12em"))
+                                layout=w.Layout(width="100%" if wide else "12em", max_width="100%"))
             widget.add_class(f"portal-param-{p.name}")
             widget.observe(lambda c, n=p.name, wd=widget: self._typed(n, wd, c), "value")
-            name = w.HTML(f"<span title='{html.escape(tip, quote=True)}'>{html.escape(label)}</span>",
-                          layout=w.Layout(width="13em"))
-            problem = w.HTML()
+            name = w.HTML(f"<div class='portal-param-label' title='{html.escape(tip, quote=True)}' "
+                          "style='line-height:1.25;white-space:normal;padding:5px 8px 0 0'>"
+                          f"{html.escape(_label(p))}</div>", layout=w.Layout(width="13em", flex="0 0 auto"))
+            problem = w.HTML(layout=w.Layout(width="100%", flex="0 0 auto"))
+            problem.add_class("portal-param-problem")
             inputs[p.name], labels[p.name] = widget, problem
-            rows.append(w.HBox([name, widget, problem], layout=w.Layout(align_items="center")))
+            cell = w.VBox([_fixed(widget), problem], layout=w.Layout(flex="1 1 14em", min_width="10em",
+                                                                      max_width="34em", overflow="visible"))
+            row = w.HBox([name, cell], layout=w.Layout(flex="0 0 auto", align_items="flex-start", overflow="visible",
+                                                       margin="0 0 2px 0"))
+            row.add_class("portal-param-row")
+            rows.append(row)
         return tuple(rows), inputs, labels
 
     def _render_free(self) -> None:
@@ -203,7 +249,7 @@ class JobLauncher(w.VBox):
             if isinstance(widget, w.Checkbox):
                 value = text.strip().lower() in ("true", "1", "yes", "on")
             elif isinstance(widget, w.Dropdown):
-                value = text if text in widget.options else widget.value
+                value = text if text in _options(widget) else widget.value
             else:
                 value = text
             if widget.value != value:
@@ -212,17 +258,18 @@ class JobLauncher(w.VBox):
     def _render_problems(self, _change=None) -> None:
         for name, label in self._problem_labels.items():
             problem, note = self.state.problems.get(name, ""), self.state.notes.get(name, "")
-            label.value = (f"<span style='color:#c62828'>{html.escape(problem)}</span>" if problem else
-                           f"<span style='color:#555'>{html.escape(note)}</span>" if note else "")
+            style = "font-size:12px;line-height:1.3;white-space:normal;margin:0 0 4px 0;color:"
+            label.value = (f"<div style='{style}#c62828'>{html.escape(problem)}</div>" if problem else
+                           f"<div style='{style}#555'>{html.escape(note)}</div>" if note else "")
         free = [self.state.problems[k] for k in ("free_list", "free_params") if k in self.state.problems]
         text = html.escape(self.state.summary) if self.state.summary else ""
         if free:
             text = f"<span style='color:#c62828'>{html.escape('; '.join(free))}</span>"
-        self._summary.value = f"<b>{text}</b>" if text else ""
+        self._summary.value = f"<div style='{TEXT};font-weight:bold'>{text}</div>" if text else ""
 
     def _render_status(self, _change=None) -> None:
         s = self.state
         self._submit.disabled = s.status in ("submitting", "loading")
-        self._status.value = (f"<span style='color:{COLORS[s.status]}'>{html.escape(s.message)}</span>"
+        self._status.value = (f"<div style='{TEXT};color:{COLORS[s.status]}'>{html.escape(s.message)}</div>"
                               if s.message else "")
         self._render_free()
