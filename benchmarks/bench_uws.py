@@ -8,7 +8,10 @@
   is rebuilt from the store, references come from the render cache) and unchanged (served from the
   service's list cache, as a polling monitor sees it);
 - 20 jobs submitted at once with a running limit of 4: all complete, and the largest number
-  executing at one instant (from their start and end times) stays within the limit.
+  executing at one instant (from their start and end times) stays within the limit;
+- 200 QUEUED jobs of one user aborted and deleted: one by one (PHASE=ABORT then DELETE on each job,
+  following the redirects as a UWS client does), then with the portal's bulk extension (one POST
+  PHASE=ABORT and one POST ACTION=DELETE to the job list, naming the 200 with JOB).
 
 The test job definitions (tests.uws.jobs) stand in for analyses, so that the service's own
 overhead is what is measured. The machine is shared: figures taken while others run are noisy.
@@ -40,7 +43,10 @@ ENV = {
     "PORTAL_UWS_MAX_RUNNING": str(LIMIT),
     "PORTAL_UWS_MAX_RUNNING_PER_USER": str(LIMIT),
     "PORTAL_DEFAULT_DATASET": "none",  # an empty archive is enough: no ingest, download or simulation
+    "PORTAL_UWS_MAX_QUEUED_PER_USER": "1000",  # the bulk figure queues 200 jobs (the default quota is 50)
+    "PORTAL_UWS_MAX_JOBS_PER_USER": "1000",
 }
+BULK = 200
 FINAL = {"COMPLETED", "ERROR", "ABORTED"}
 
 
@@ -116,6 +122,29 @@ def _listing(server, data: Path, other: httpx.Client, n: int = 10_000) -> dict[s
     return {"cold": cold, "fresh": median(fresh), "handler": median(handler), "cached": median(cached)}
 
 
+def _abort_and_delete(client) -> tuple[float, float]:
+    """Seconds to abort and delete BULK queued jobs one by one, then BULK others with the bulk extension."""
+    blockers = [_submit(client, n="100000", interval="1") for _ in range(LIMIT)]  # every running slot taken
+    for url in blockers:
+        _wait(client, url, {"EXECUTING"})
+    seconds = []
+    for bulk in (False, True):
+        urls = [_submit(client, n="5", interval="1") for _ in range(BULK)]
+        started = time.perf_counter()
+        if bulk:
+            ids = [url.rsplit("/", 1)[1] for url in urls]
+            client.post("/uws/count", data={"PHASE": "ABORT", "JOB": ids}).raise_for_status()
+            client.post("/uws/count", data={"ACTION": "DELETE", "JOB": ids}).raise_for_status()
+        else:
+            for url in urls:
+                client.post(url + "/phase", data={"PHASE": "ABORT"}, follow_redirects=True)
+                client.delete(url, follow_redirects=True)
+        seconds.append(time.perf_counter() - started)
+    for url in blockers:
+        client.delete(url)
+    return seconds[0], seconds[1]
+
+
 def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -138,6 +167,7 @@ def run() -> None:
             peak = _max_concurrency(jobs)
 
             listing = _listing(server, data, client)
+            one_by_one, bulk = _abort_and_delete(client)
         finally:
             server.stop()
     p50 = percentile(latencies, 50)
@@ -159,6 +189,9 @@ def run() -> None:
            goal=f"<= {LIMIT}", met=peak <= LIMIT)
     report("20 concurrent 1 s jobs: wall time", burst, "s",
            goal=f">= {20 // LIMIT} s (the limit serialises them)")
+    report(f"{BULK} queued jobs aborted and deleted one by one (ABORT, DELETE, redirects followed)", one_by_one, "s")
+    report(f"{BULK} queued jobs aborted and deleted in bulk (2 requests)", bulk, "s",
+           goal="<= 1 s (the issue saw 194 s one by one)", met=bulk <= 1)
 
 
 if __name__ == "__main__":

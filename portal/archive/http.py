@@ -63,6 +63,12 @@ async def caller(request: Request) -> str | None:
 async def read_params(request: Request, budget: Budget | None = None) -> tuple[dict[str, str], dict[str, bytes]]:
     """Query-string and form parameters (names lower-cased) and uploaded file parts, read with the
     caps of :mod:`portal.archive.forms` and within ``budget`` (a slow body counts against it)."""
+    pairs, files = await read_pairs(request, budget)
+    return service.lower_keys(pairs), files
+
+
+async def read_pairs(request: Request, budget: Budget | None = None) -> tuple[list[tuple[str, str]], dict[str, bytes]]:
+    """As :func:`read_params`, with every (name, value) pair as sent (a name may repeat)."""
     pairs = list(request.query_params.multi_items())
     files: dict[str, bytes] = {}
     if request.method == "POST":
@@ -73,7 +79,7 @@ async def read_params(request: Request, budget: Budget | None = None) -> tuple[d
         except TimeoutError:
             raise TapError(f"the request body did not arrive within {seconds:.0f} s") from None
         pairs.extend(fields)
-    return service.lower_keys(pairs), files
+    return pairs, files
 
 
 async def guarded(request: Request, budget: Budget, awaitable):

@@ -19,6 +19,9 @@ variable                             meaning                                    
 ``PORTAL_TAP_ANON_MAX_BYTES``        bytes those jobs may hold (uploads and results), in total   1000000000
 ==================================== =========================================================== ========
 
+Token holders' async jobs have per-user quotas of their own (``portal.config.JobLimits``:
+``PORTAL_UWS_MAX_JOBS_PER_USER`` and the others), stated in the capabilities with these limits.
+
 Authenticated callers (a bearer token) may upload by URL from any public host. Whoever calls,
 a URL upload never reaches loopback, private, link-local, multicast or reserved addresses
 (unless in a trusted network), at any redirect.
@@ -53,6 +56,16 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if not number > 0:
         raise ValueError(f"{name}={value!r} must be more than 0")
     return number
+
+
+def quota_sentence(quotas, what: str = "jobs") -> str:
+    """The per-user quotas (a :class:`portal.config.JobLimits`) in one sentence; 0 is no limit."""
+    def most(n: int, unit: str = "") -> str:
+        return "no limit" if not n else f"at most {n:,}{unit}"
+    return (f"Each token holder's {what}: {most(quotas.max_jobs_per_user)} held, "
+            f"{most(quotas.max_bytes_per_user, ' bytes')} on disk, {most(quotas.max_queued_per_user)} waiting to "
+            "run (past one of them, 429 with a sentence saying which; delete or abort many jobs at once with "
+            "POST ACTION=DELETE or PHASE=ABORT and JOB=<id>... to the job list).")
 
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -99,8 +112,9 @@ class Limits:
                 return True
         return False
 
-    def summary(self) -> str:
-        """The limits in one paragraph, for the capabilities document."""
+    def summary(self, quotas=None) -> str:
+        """The limits in one paragraph, for the capabilities document (with the per-user quotas of
+        token holders' async jobs, a :class:`portal.config.JobLimits`, when given)."""
         anonymous = ("off for anonymous callers" if not self.upload_hosts
                      else "for anonymous callers from " + ", ".join(self.upload_hosts))
         return (f"Limits: a sync query may take {self.sync_seconds:g} s in all (reading uploads, parsing, SQL "
@@ -108,4 +122,5 @@ class Limits:
                 f"comes first (QUERY_STATUS=OVERFLOW). Uploads: {self.max_upload_bytes:,} bytes per table, "
                 f"{self.max_request_bytes:,} bytes per request; by URL at most {self.max_url_uploads} per "
                 f"request, {self.upload_deadline:g} s each, public hosts only, {anonymous}. Anonymous async "
-                f"jobs: at most {self.anonymous_jobs} and {self.anonymous_bytes:,} bytes in total.")
+                f"jobs: at most {self.anonymous_jobs} and {self.anonymous_bytes:,} bytes in total."
+                + ("" if quotas is None else " " + quota_sentence(quotas, "async jobs")))

@@ -170,6 +170,10 @@ def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float | None 
         raise TapError(str(exc)) from None
     except RecursionError:
         raise TapError("the query is nested too deeply") from None
+    except Exception:  # noqa: BLE001 - a fault of the translator: a sentence, never an exception's name
+        log.exception("ADQL translation failed for %r", q.query[:500])
+        raise TapError("this query could not be translated to SQL (a fault of the service, logged); "
+                       "try writing it another way") from None
     budget.check()
     try:
         with query_connection(db_path, base_url, budget.remaining(), [data for _, data in loaded],

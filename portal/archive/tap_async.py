@@ -19,7 +19,7 @@ from portal.archive.budget import Budget
 from portal.archive.errors import TapError
 from portal.archive.fetch import fetch_uploads
 from portal.archive.limits import Limits
-from portal.uws.definitions import JobDefinition, Parameter, ResultSpec, UsageError
+from portal.uws.definitions import FatalError, JobDefinition, Parameter, ResultSpec, UsageError
 
 JOB_LIST = "tap"
 INPUTS = "inputs"
@@ -105,6 +105,11 @@ def run_job(ctx, params: dict) -> None:
         if ctx.abort_requested.is_set():
             return  # the runner reports ABORTED (or the execution duration exceeded)
         raise UsageError(exc.message) from None
+    except Exception:  # noqa: BLE001 - the same sentence as a sync query, never an exception's name
+        if ctx.abort_requested.is_set():
+            return
+        ctx.log.exception("the query failed")
+        raise FatalError("the archive failed to run this query (internal error, logged)") from None
     suffix = {"csv": ".csv", "tsv": ".tsv"}.get(query.fmt.name, ".vot")
     path = Path(ctx.workdir) / f"result{suffix}"
     path.write_bytes(body)

@@ -14,6 +14,7 @@ from vo_models.vosi.tables.models import VOSITable, VOSITableSet
 from portal.archive import output, service
 from portal.archive.limits import Limits
 from portal.archive.schema import PUBLISHED_TABLES, SCHEMAS, ColumnDef, TableDef, column_name
+from portal.config import JobLimits
 
 TAPREGEXT = "ivo://ivoa.net/std/TAPRegExt#"
 FEATURES = {
@@ -37,11 +38,12 @@ def capabilities(base: str, limits: Limits | None = None) -> str:
     """The VOSI capabilities document; ``base`` is the TAP base URL (…/tap).
 
     The limits of :mod:`portal.archive.limits` are in TAPRegExt's elements (output in rows,
-    uploads in bytes, async execution and retention) and, all of them, in the description.
+    uploads in bytes, async execution and retention) and, all of them, in the description, with the
+    per-user quotas of async jobs (:class:`portal.config.JobLimits`; TAPRegExt has no element for them).
     """
     limits = limits or Limits.from_env()
     tap = TableAccess(
-        description=limits.summary(),
+        description=limits.summary(JobLimits.from_env()),
         interface=[_http(base, "base", "std", "1.1")],
         data_model=[DataModelType(value="ObsCore-1.1", ivo_id="ivo://ivoa.net/std/ObsCore#core-1.1")],
         language=[Language(

@@ -28,11 +28,10 @@ from portal.jobs.exclusion import catalog_files, exclusion_regions
 from portal.jobs.inputs import check_kept
 from portal.jobs.observations import MAP_IRFS, describe, max_offset, pointing, safe_mask_maker, target_coord
 from portal.jobs.plots import save_maps_png
+from portal.jobs.skymap_size import ENERGY_BINS_PER_DECADE
 from portal.uws.definitions import JobContext, UsageError
 
 log = logging.getLogger(__name__)
-
-ENERGY_BINS_PER_DECADE = 5
 
 
 @dataclass

@@ -7,12 +7,15 @@ Layers (as in lsst-sqre/safir's UWS, without its dependencies), each usable on i
 :mod:`~portal.uws.models`      domain values: Job, JobRef, JobResult, JobFailure, Outcome
 :mod:`~portal.uws.store`       JobStore: SQLite, thread-safe, atomic phase transitions
 :mod:`~portal.uws.service`     JobService: UWS rules, owner policy, WAIT, limits, cleaner
+:mod:`~portal.uws.quotas`      per-user quotas (429) and bulk abort/delete of a user's jobs
 :mod:`~portal.uws.queue`       Dispatcher: the run queue and what runners report
 :mod:`~portal.uws.runner`      Runner protocol; RunRequest
 :mod:`~portal.uws.dask_runner` DaskRunner: jobs in killable processes on a Dask cluster
 :mod:`~portal.uws.thread_runner` ThreadRunner: short in-process jobs (TAP async queries)
 :mod:`~portal.uws.render`      UWS XML documents through vo-models
 :mod:`~portal.uws.handlers`    job_routes(): FastAPI router of every UWS resource
+:mod:`~portal.uws.bulk`        POST ACTION=DELETE / PHASE=ABORT with JOB ids on a job list
+:mod:`~portal.uws.vosi`        /uws/capabilities: the quotas and the memory limit, published
 :mod:`~portal.uws.catalog`     GET /uws: the definitions as XML or JSON, for forms
 :mod:`~portal.uws.application` install() and lifespan(): `/uws` in the portal app
 =============================  ===============================================================

@@ -21,6 +21,10 @@ Settings (environment):
 ``PORTAL_JOB_DEFINITIONS``          extra definitions: ``pkg.module:NAME,...`` (tuples of
                                     JobDefinition), added to portal.jobs.DEFINITIONS
 =================================== ==========================================================
+
+The per-user quotas (jobs held, bytes held, jobs queued) and the memory limit of a job process
+are :class:`portal.config.JobLimits` (``PORTAL_UWS_MAX_JOBS_PER_USER``,
+``PORTAL_UWS_MAX_BYTES_PER_USER``, ``PORTAL_UWS_MAX_QUEUED_PER_USER``, ``PORTAL_JOB_MEMORY_LIMIT``).
 """
 
 from __future__ import annotations
@@ -37,13 +41,14 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from portal.auth import Authenticator, require_user
-from portal.config import Settings
+from portal.config import JobLimits, Settings
 from portal.uws.catalog import definitions_json, definitions_xml
 from portal.uws.definitions import JobDefinition
 from portal.uws.handlers import job_routes
 from portal.uws.runner import Runner
 from portal.uws.service import JobService, ServiceConfig
 from portal.uws.store import JobStore
+from portal.uws.vosi import capabilities_xml
 
 __all__ = ["default_definitions", "install", "lifespan", "service_config", "start_executor_early", "uws_dir"]
 
@@ -97,6 +102,7 @@ def service_config(settings: Settings, environ: Mapping[str, str] | None = None)
     env = os.environ if environ is None else environ
     total = int(_number(env, "PORTAL_UWS_MAX_RUNNING", max(2, os.cpu_count() or 2)))
     per_user = int(_number(env, "PORTAL_UWS_MAX_RUNNING_PER_USER", max(1, total // 2)))
+    quotas = JobLimits.from_env(dict(env))
     return ServiceConfig(
         jobs_dir=uws_dir(settings.data_dir) / "jobs",
         lifetime=timedelta(days=_number(env, "PORTAL_UWS_LIFETIME_DAYS", 7)),
@@ -105,6 +111,10 @@ def service_config(settings: Settings, environ: Mapping[str, str] | None = None)
         max_running_per_owner=max(1, per_user),
         cleanup_interval=_number(env, "PORTAL_UWS_CLEANUP_INTERVAL", 60),
         archive_db=_archive_db(settings.data_dir),
+        max_jobs_per_owner=quotas.max_jobs_per_user,
+        max_bytes_per_owner=quotas.max_bytes_per_user,
+        max_queued_per_owner=quotas.max_queued_per_user,
+        memory_limit=quotas.memory_limit,
     )
 
 
@@ -134,8 +144,15 @@ def _router() -> APIRouter:
         wants_json = (request.query_params.get("format", "").lower() == "json"
                       or "application/json" in request.headers.get("accept", ""))
         if wants_json:
-            return JSONResponse(definitions_json(svc.definitions.values(), base))
-        return Response(definitions_xml(svc.definitions.values(), base), media_type="application/xml")
+            return JSONResponse(definitions_json(svc.definitions.values(), base, svc.limits()))
+        return Response(definitions_xml(svc.definitions.values(), base, svc.limits()), media_type="application/xml")
+
+    @router.get("/capabilities", name="uws_capabilities")
+    async def capabilities(request: Request) -> Response:
+        """VOSI capabilities of the job service: its quotas and memory limit in the description."""
+        base = str(request.url_for("uws_definitions"))
+        return Response(capabilities_xml(base, service(request).limits()["description"]),
+                        media_type="application/xml")
 
     router.include_router(job_routes(service, require_user))
     return router
@@ -148,6 +165,8 @@ def install(app: FastAPI, settings: Settings, definitions: Iterable[JobDefinitio
     names = [d.name for d in definitions]
     if len(set(names)) != len(names):
         raise ValueError(f"two job definitions share a name: {names}")
+    if "capabilities" in names:
+        raise ValueError("a job definition may not be named 'capabilities' (/uws/capabilities is the VOSI resource)")
     config = config or service_config(settings)
     store = JobStore(uws_dir(settings.data_dir) / "jobs.sqlite")
     if runner is None:

@@ -8,8 +8,18 @@ JSON form is the same content as plain objects::
       "execution_duration": 3600,
       "parameters": [{"name": "ra", "type": "float", "unit": "deg", "required": true,
                       "default": null, "minimum": 0, "maximum": 360, "choices": null, "doc": ...,
-                      "ucd": "pos.eq.ra;meta.main", "column": null}],
+                      "ucd": "pos.eq.ra;meta.main", "column": null, "label": "Right ascension",
+                      "choice_labels": null}],
       "results": [{"id": "flux_points", "mime_type": "application/fits", "doc": ...}]}]}
+
+With the service's quotas, the document starts with them (JSON ``"limits": {"max_jobs_per_user": 250,
+"max_bytes_per_user": ..., "max_queued_per_user": ..., "memory_limit": <bytes>, "description": <a
+sentence>}``; XML ``<limits maxJobsPerUser=... maxBytesPerUser=... maxQueuedPerUser=... memoryLimitBytes=...>``
+with the sentence as its text); 0 means no limit.
+
+``label`` is what a form calls the parameter (without its unit; null when the definition gives none:
+show the name), ``choice_labels`` the display name of each choice (``{"pl": "power law", ...}``; the
+value sent stays the choice). In the XML they are the ``label`` attributes of ``parameter`` and ``choice``.
 
 ``ucd`` and ``column`` say what a client may fill a parameter from (the target's position, the
 selected observations' ``obs_id``...), so that a form can be pre-filled for any definition.
@@ -61,6 +71,11 @@ def _default_json(p: Parameter) -> Any:
     return p.default
 
 
+class XmlChoice(BaseXmlModel, tag="choice", ns="", nsmap=NSMAP, skip_empty=True):
+    value: str
+    label: Optional[str] = attr(default=None)
+
+
 class XmlParameter(BaseXmlModel, tag="parameter", ns="", nsmap=NSMAP, skip_empty=True):
     name: str = attr()
     type: str = attr()
@@ -71,8 +86,9 @@ class XmlParameter(BaseXmlModel, tag="parameter", ns="", nsmap=NSMAP, skip_empty
     maximum: Optional[float] = attr(default=None)
     ucd: Optional[str] = attr(default=None)
     column: Optional[str] = attr(default=None)
+    label: Optional[str] = attr(default=None)
     doc: str = element(tag="doc")
-    choices: list[str] = element(tag="choice", default_factory=list)
+    choices: list[XmlChoice] = element(tag="choice", default_factory=list)
 
 
 class XmlResult(BaseXmlModel, tag="result", ns="", nsmap=NSMAP):
@@ -90,20 +106,33 @@ class XmlDefinition(BaseXmlModel, tag="definition", ns="", nsmap=NSMAP, skip_emp
     results: list[XmlResult] = element(tag="result", default_factory=list)
 
 
-class XmlDefinitions(BaseXmlModel, tag="definitions", ns="", nsmap=NSMAP):
+class XmlLimits(BaseXmlModel, tag="limits", ns="", nsmap=NSMAP):
+    """The service's per-user quotas and the memory limit of a job process (0: none), with a sentence."""
+
+    max_jobs_per_user: int = attr(name="maxJobsPerUser")
+    max_bytes_per_user: int = attr(name="maxBytesPerUser")
+    max_queued_per_user: int = attr(name="maxQueuedPerUser")
+    memory_limit: int = attr(name="memoryLimitBytes")
+    description: str
+
+
+class XmlDefinitions(BaseXmlModel, tag="definitions", ns="", nsmap=NSMAP, skip_empty=True):
+    limits: Optional[XmlLimits] = element(default=None)
     definitions: list[XmlDefinition] = element(tag="definition", default_factory=list)
 
 
-def definitions_xml(definitions: Iterable[JobDefinition], base_url: str) -> bytes:
-    doc = XmlDefinitions(definitions=[
+def definitions_xml(definitions: Iterable[JobDefinition], base_url: str, limits: dict | None = None) -> bytes:
+    """``limits``: the service's quotas (:meth:`portal.uws.service.JobService.limits`), published first."""
+    doc = XmlDefinitions(limits=XmlLimits(**limits) if limits else None, definitions=[
         XmlDefinition(
             name=d.name, href=f"{base_url}/{d.name}", execution_duration=d.execution_duration,
             description=d.description,
             parameters=[
                 XmlParameter(name=p.name, type=p.type, required=p.required, unit=p.unit,
                              default=_default_text(p), minimum=p.minimum, maximum=p.maximum, doc=p.doc,
-                             ucd=p.ucd, column=p.column,
-                             choices=list(p.choices or ()))
+                             ucd=p.ucd, column=p.column, label=p.label,
+                             choices=[XmlChoice(value=value, label=name if p.choice_labels else None)
+                                      for value, name in p.choice_names().items()])
                 for p in d.parameters
             ],
             results=[XmlResult(id=r.id, mime_type=r.mime_type, doc=r.doc) for r in all_results(d)],
@@ -113,8 +142,9 @@ def definitions_xml(definitions: Iterable[JobDefinition], base_url: str) -> byte
     return doc.to_xml(encoding="UTF-8", xml_declaration=True)
 
 
-def definitions_json(definitions: Iterable[JobDefinition], base_url: str) -> dict[str, Any]:
-    return {"definitions": [
+def definitions_json(definitions: Iterable[JobDefinition], base_url: str,
+                     limits: dict | None = None) -> dict[str, Any]:
+    return {**({"limits": limits} if limits else {}), "definitions": [
         {
             "name": d.name,
             "description": d.description,
@@ -124,7 +154,8 @@ def definitions_json(definitions: Iterable[JobDefinition], base_url: str) -> dic
                 {"name": p.name, "type": p.type, "unit": p.unit, "required": p.required,
                  "default": _default_json(p), "minimum": p.minimum, "maximum": p.maximum,
                  "choices": list(p.choices) if p.choices else None, "doc": p.doc,
-                 "ucd": p.ucd, "column": p.column}
+                 "ucd": p.ucd, "column": p.column, "label": p.label,
+                 "choice_labels": p.choice_names() if p.choice_labels else None}
                 for p in d.parameters
             ],
             "results": [{"id": r.id, "mime_type": r.mime_type, "doc": r.doc} for r in all_results(d)],

@@ -12,6 +12,9 @@ In the process, :func:`main`:
   away (the server was killed): no orphan keeps working on a job the service gave up;
 - sends its stdout, stderr (file descriptors 1 and 2, so C libraries too) and the logging
   records to the job's ``log.txt``, which the service serves as the ``log`` result while it runs;
+- limits its own address space to the request's ``memory_limit`` (``RLIMIT_AS``, inherited by the
+  processes it forks, each of which gets the same limit): an allocation past it raises MemoryError,
+  which ends the job in ERROR saying it ran out of its memory limit (:mod:`portal.uws.execute`);
 - runs the job function (:func:`portal.uws.execute.call`) with a
   :class:`~portal.uws.context.RunContext` whose reports (published, used, noted, progress) and final
   outcome go to the supervisor over a pipe, in the order the job made them.
@@ -23,6 +26,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import resource
 import signal
 import subprocess
 import sys
@@ -30,6 +34,7 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from portal.config import gib
 from portal.uws import warnlog
 from portal.uws.context import LOG_FILE, RunContext
 from portal.uws.execute import call
@@ -177,6 +182,17 @@ def _capture_output(workdir: Path) -> logging.Logger:
     return logging.getLogger("portal.job")
 
 
+def limit_memory(limit: int) -> int:
+    """Limit this process's address space to ``limit`` bytes (0: leave it); returns the limit in force."""
+    if limit <= 0:
+        return 0
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    return limit
+
+
 def main(request: RunRequest, conn: Connection, lifeline: Connection) -> None:
     try:
         os.setpgid(0, 0)
@@ -184,6 +200,13 @@ def main(request: RunRequest, conn: Connection, lifeline: Connection) -> None:
         pass
     _watch(lifeline)
     logger = _capture_output(request.workdir)
+    memory_limit = getattr(request, "memory_limit", 0)
+    if memory_limit:
+        try:
+            limit_memory(memory_limit)
+            logger.info("memory limit of this job: %s of address space", gib(memory_limit))
+        except (ValueError, OSError) as exc:  # a lower hard limit set by the system stays
+            logger.warning("could not set the memory limit of %s: %s", gib(memory_limit), exc)
 
     def report(kind: str, value) -> None:
         conn.send((kind, value))

@@ -42,10 +42,31 @@ class Parameter:
     #: and, for values found in archive rows, the ObsCore column that holds them (``obs_id``).
     ucd: str | None = None
     column: str | None = None
+    #: What a form calls the parameter, as an astronomer says it, without the unit (a form adds it):
+    #: ``"Effective-area threshold"`` for ``aeff_percent``. Unset: forms show the name.
+    label: str | None = None
+    #: A display name per choice, in the order of ``choices`` (``"power law"`` for ``pl``); the value sent
+    #: and stored stays the choice itself.
+    choice_labels: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.choice_labels is not None and len(self.choice_labels) != len(self.choices or ()):
+            raise ValueError(f"parameter {self.name}: {len(self.choice_labels)} choice labels for "
+                             f"{len(self.choices or ())} choices")
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
+
+    @property
+    def title(self) -> str:
+        """The label, else the name."""
+        return self.label or self.name
+
+    def choice_names(self) -> dict[str, str]:
+        """Each choice and its display name (the choice itself when it has none)."""
+        choices = self.choices or ()
+        return dict(zip(choices, self.choice_labels or choices))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ The messages are for people: the handlers send them as the plain-text body.
 
 from __future__ import annotations
 
-__all__ = ["UWSError", "JobNotFound", "InvalidRequest", "InvalidPhase", "ServiceUnavailable"]
+__all__ = ["UWSError", "JobNotFound", "InvalidRequest", "InvalidPhase", "QuotaExceeded", "ServiceUnavailable"]
 
 
 class UWSError(Exception):
@@ -32,6 +32,17 @@ class InvalidPhase(UWSError):
     """The request does not fit the job's phase (changing parameters of a running job)."""
 
     status_code = 409
+
+
+class QuotaExceeded(UWSError):
+    """The user holds as many jobs (or bytes, or queued jobs) as a user may; ``retry_after`` is the
+    number of seconds until the quota frees up by itself (a job's destruction), when known."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(UWSError):

@@ -12,17 +12,19 @@ record, whatever the outcome.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 from datetime import datetime
 from pathlib import Path
 
+from portal.config import gib
 from portal.uws.context import LOG_FILE, RunContext, sha256_file
 from portal.uws.definitions import JobError, TransientError
 from portal.uws.models import ErrorType, ExecutionPhase, JobFailure, JobInput, JobResult
 from portal.uws.runner import RunRequest
 
-__all__ = ["call", "finish", "import_run"]
+__all__ = ["call", "finish", "import_run", "out_of_memory"]
 
 log = logging.getLogger("portal.uws")
 
@@ -51,13 +53,38 @@ def call(request: RunRequest, ctx: RunContext) -> tuple[ExecutionPhase, JobFailu
         return ExecutionPhase.ERROR, JobFailure(str(exc) or type(exc).__name__)
     except MemoryError:
         ctx.log.exception("out of memory")
-        return ExecutionPhase.ERROR, JobFailure("The job ran out of memory; try fewer observations or bins")
+        return ExecutionPhase.ERROR, JobFailure(out_of_memory(getattr(request, "memory_limit", 0)))
     except Exception as exc:  # noqa: BLE001 - every failure ends as a readable ERROR
         ctx.log.exception("the job failed")
+        if _from_memory(exc):  # a library that wrapped a MemoryError, or could not get memory for a thread
+            return ExecutionPhase.ERROR, JobFailure(out_of_memory(getattr(request, "memory_limit", 0)))
         return ExecutionPhase.ERROR, JobFailure(
             f"The job failed unexpectedly ({type(exc).__name__}: {exc}). Its log has the details.")
     ctx.log.info("job completed")
     return ExecutionPhase.COMPLETED, None
+
+
+def out_of_memory(limit: int) -> str:
+    """The error summary of a job that ran out of memory (``limit``: its process's limit in bytes, or 0)."""
+    advice = "ask for less at once (fewer observations, a smaller map, fewer energy bins)"
+    if not limit:
+        return f"The job ran out of memory: {advice}."
+    return (f"The job ran out of its memory limit of {gib(limit)}: {advice}, or ask the portal's operator "
+            "for a higher limit (PORTAL_JOB_MEMORY_LIMIT).")
+
+
+def _from_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from memory that could not be had: a MemoryError in its chain, ENOMEM, or a
+    thread that could not start."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno == errno.ENOMEM):
+            return True
+        if isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _checked(workdir: Path, result: JobResult) -> JobResult:

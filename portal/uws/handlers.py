@@ -5,6 +5,10 @@
     GET  {list}                      job list (PHASE, AFTER, LAST filters)
     POST {list}                      create (PHASE=RUN, RUNID, EXECUTIONDURATION, DESTRUCTION,
                                      job parameters) -> 303 to the job
+    POST {list} ACTION=DELETE&JOB=.. bulk (a portal extension): delete, or with PHASE=ABORT abort, the
+                                     caller's jobs named by JOB (repeated, or ids separated by commas),
+                                     at most 1,000, in one request -> 200 with a sentence; ids that
+                                     are not the caller's jobs in the list are counted, never touched
     GET  {list}/{id}                 job summary (WAIT, PHASE: UWS 1.1 blocking), with an ETag; WAIT
                                      with If-None-Match blocks until the job changes in any way
                                      (phase, results, log), then 200, or 304 if nothing changed
@@ -38,7 +42,8 @@ from starlette.datastructures import UploadFile
 
 from portal.parsing import ValueProblem, parse_number, parse_time
 from portal.uws import render
-from portal.uws.errors import InvalidRequest, JobNotFound, UWSError
+from portal.uws.bulk import bulk_action, bulk_request
+from portal.uws.errors import InvalidRequest, JobNotFound, QuotaExceeded, UWSError
 from portal.uws.models import ExecutionPhase
 from portal.uws.service import JobService
 
@@ -57,6 +62,9 @@ def _uws_errors(fn):
     async def wrapper(*args, **kwargs):
         try:
             return await fn(*args, **kwargs)
+        except QuotaExceeded as exc:
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            return PlainTextResponse(exc.message, status_code=exc.status_code, headers=headers)
         except UWSError as exc:
             return PlainTextResponse(exc.message, status_code=exc.status_code)
         except sqlite3.OperationalError:
@@ -224,11 +232,15 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         async def create_job(request: Request, user=Depends(get_user), lst: str = Depends(job_list)) -> Response:
             get_service(request).prepare_runner()
             items = await _params(request)
+            bulk = bulk_request(items)
+            if bulk is not None:
+                return await bulk_action(get_service(request), user, lst, bulk, items)
             duration = _control(items, "EXECUTIONDURATION")
             destruction = _control(items, "DESTRUCTION")
             phase = _control(items, "PHASE")
             if phase is not None and phase.strip().upper() != "RUN":
-                raise InvalidRequest(f"PHASE={phase} is not allowed when creating a job (only RUN)")
+                raise InvalidRequest(f"PHASE={phase} is not allowed when creating a job (only RUN); to abort jobs of "
+                                     "this list, name them with JOB=<id>")
             created = await get_service(request).create(
                 user, lst, [(k, v) for k, v in items if k.upper() not in CONTROL],
                 run_id=_control(items, "RUNID"),

@@ -4,7 +4,8 @@ UWS parameters travel as strings. :func:`normalize` checks each given value agai
 definition (so that a bad value is refused when it is posted, with a message naming the
 parameter and the rule) and returns the (name, value) pairs to store; :func:`typed` turns a
 complete stored set into the typed dict the run function receives, defaults filled in, and
-applies the definition's own ``validate`` rules across parameters.
+applies the definition's own ``validate`` rules across parameters (the service applies them as soon
+as a job's parameters are complete: at creation, at each change, and at RUN).
 Parameter names are matched without regard to case (as TAP requires); stored names are the
 definition's own spelling.
 
@@ -23,7 +24,7 @@ from typing import Any
 from portal.parsing import NOT_XML, ValueProblem, parse_number
 from portal.uws.definitions import JobDefinition, Parameter
 
-__all__ = ["ParameterError", "check_text", "normalize", "typed", "convert", "obs_item", "repeated_observation",
+__all__ = ["ParameterError", "MissingParameter", "check_text", "normalize", "typed", "convert", "obs_item", "repeated_observation",
            "check_observations"]
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -44,6 +45,10 @@ def check_text(what: str, text: str) -> None:
 
 class ParameterError(ValueError):
     """A parameter value the definition does not accept; the message is meant for the user."""
+
+
+class MissingParameter(ParameterError):
+    """A required parameter is not given (yet: a PENDING job may get it later)."""
 
 
 def _number(p: Parameter, text: str, integer: bool) -> int | float:
@@ -202,7 +207,7 @@ def typed(definition: JobDefinition, stored: Iterable[tuple[str, str]]) -> dict[
         else:
             out[p.name] = p.default
     if missing:
-        raise ParameterError(f"missing required parameter{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+        raise MissingParameter(f"missing required parameter{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
     if definition.validate is not None:
         definition.validate(out)  # rules across parameters (ParameterError)
     return out

@@ -82,10 +82,11 @@ class Dispatcher:
                 per_owner[job.owner] += 1
                 request = RunRequest(job=job, definition=definition, params=params, workdir=workdir,
                                      archive_db=config.archive_db, jobs_db=self.service.store.path,
-                                     jobs_dir=config.jobs_dir,
+                                     jobs_dir=config.jobs_dir, memory_limit=config.memory_limit,
                                      config={"max_running": config.max_running,
                                              "max_running_per_owner": config.max_running_per_owner,
-                                             "execution_duration": job.execution_duration})
+                                             "execution_duration": job.execution_duration,
+                                             "memory_limit": config.memory_limit})
                 try:
                     await runner.submit(request)
                 except Exception as exc:  # noqa: BLE001 - a runner failure ends this job, not the queue

@@ -44,6 +44,7 @@ class RunRequest:
     jobs_db: Path | None = None  # the job store and the jobs' folders, for JobContext.job_result()
     jobs_dir: Path | None = None
     config: dict[str, Any] | None = None  # service configuration recorded in provenance
+    memory_limit: int = 0  # bytes of address space the job's process may use (RLIMIT_AS); 0: no limit
 
 
 class RunnerEvents(Protocol):

@@ -3,8 +3,9 @@
 Middle layer (handlers -> **service** -> store). It owns the rules: who may see a job (the
 owner policy), which phase changes are allowed, parameter validation against the job
 definition, defaults and caps for execution duration and destruction, blocking WAIT, the queue
-with its limits on running jobs (in total and per owner), recovery after a restart, and the
-periodic removal of expired jobs with their files. How a job executes is the runner's business
+with its limits on running jobs (in total and per owner), the per-owner quotas (jobs and bytes held,
+jobs queued: :class:`~portal.uws.errors.QuotaExceeded`), bulk abort and delete, recovery after a
+restart, and the periodic removal of expired jobs with their files. How a job executes is the runner's business
 (:mod:`portal.uws.runner`).
 
 Use::
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from portal.uws import quotas
 from portal.uws.context import LOG_FILE
 from portal.uws.definitions import JobDefinition
 from portal.uws.errors import InvalidPhase, InvalidRequest, JobNotFound
@@ -51,7 +53,7 @@ from portal.uws.models import (
     Outcome,
     utcnow,
 )
-from portal.uws.params import ParameterError, check_observations, check_text, normalize, typed
+from portal.uws.params import MissingParameter, ParameterError, check_observations, check_text, normalize, typed
 from portal.uws.queue import Dispatcher
 from portal.uws.recovery import record_interrupted
 from portal.uws.render import JobListRenderer, list_name_of
@@ -84,10 +86,25 @@ class ServiceConfig:
     cleanup_interval: float = 60.0  # seconds between sweeps for expired jobs
     allow_anonymous: bool = False  # TAP async: jobs without an owner, visible to whoever has the id
     archive_db: Path | None = None
+    # per-user quotas (0: none; see portal.config.JobLimits for the defaults a server runs with)
+    max_jobs_per_owner: int = 0  # jobs held, in every phase
+    max_bytes_per_owner: int = 0  # bytes their folders hold
+    max_queued_per_owner: int = 0  # jobs waiting to run
+    memory_limit: int = 0  # bytes of address space of one job process (RLIMIT_AS)
 
 
 def new_job_id() -> str:
     return secrets.token_hex(12)
+
+
+def _check_complete(definition: JobDefinition, stored: list[tuple[str, str]], run: bool) -> None:
+    """The definition's rules across parameters (a map's size, an energy binning), as soon as the
+    parameters are complete; a missing required one is an error only for a job asked to run."""
+    try:
+        typed(definition, stored)
+    except MissingParameter:
+        if run:
+            raise
 
 
 class JobService:
@@ -213,11 +230,11 @@ class JobService:
             if run_id is not None:
                 check_text("RUNID", run_id)
             stored = normalize(definition, params)
-            if run:
-                typed(definition, stored)
+            _check_complete(definition, stored, run)
             await self._check_observations(definition, stored)
         except ParameterError as exc:
             raise InvalidRequest(str(exc)) from None
+        await self.check_quota(user, queue=run)
         now = utcnow()
         job = Job(
             job_id=new_job_id(), job_list=job_list, owner=user, phase=ExecutionPhase.PENDING,
@@ -318,6 +335,7 @@ class JobService:
             await self._check_observations(self.definition(job_list), job.parameters)
         except ParameterError as exc:
             raise InvalidRequest(str(exc)) from None
+        await self.check_quota(user, create=False, queue=True)
         self.store.mark_queued(job_id, utcnow())
         self.notify()
         self.dispatcher.kick()
@@ -338,6 +356,25 @@ class JobService:
         job = self._job(user, job_list, job_id)
         await self._destroy(job)
 
+    # -- quotas and bulk actions (portal.uws.quotas) -----------------------------------------
+
+    def limits(self) -> dict:
+        """The per-user quotas and the memory limit of a job process, as published (0: no limit)."""
+        return quotas.published(self.config)
+
+    async def check_quota(self, user: str | None, *, create: bool = True, queue: bool = False,
+                          incoming: int = 0) -> None:
+        """:class:`QuotaExceeded` (429) when ``user`` may not create one more job or queue one more."""
+        await quotas.check(self, user, create=create, queue=queue, incoming=incoming)
+
+    async def abort_many(self, user: str | None, job_list: str, job_ids: list[str]) -> tuple[int, int]:
+        """Abort the caller's jobs named at once: (aborted, ids that are not the caller's jobs in the list)."""
+        return await quotas.abort_many(self, user, job_list, job_ids)
+
+    async def delete_many(self, user: str | None, job_list: str, job_ids: list[str]) -> tuple[int, int]:
+        """Delete the caller's jobs named at once: (deleted, ids that are not the caller's jobs in the list)."""
+        return await quotas.delete_many(self, user, job_list, job_ids)
+
     async def _destroy(self, job: Job) -> None:
         if job.phase in ACTIVE_PHASES:
             self.store.mark_finished(job.job_id, Outcome(ExecutionPhase.ABORTED, utcnow()),
@@ -356,6 +393,7 @@ class JobService:
             raise InvalidPhase(f"Parameters can change only while the job is PENDING; it is {job.phase.value}")
         try:
             stored = normalize(self.definition(job_list), params, job.parameters)
+            _check_complete(self.definition(job_list), stored, False)
             await self._check_observations(self.definition(job_list), stored)
         except ParameterError as exc:
             raise InvalidRequest(str(exc)) from None

@@ -30,6 +30,10 @@ API (all synchronous, all thread-safe)::
     store.fail_executing(message, end_time) -> list[str]   # after a crash: EXECUTING -> ERROR
     store.expired(now) -> list[Job]                        # destruction time passed
     store.delete(job_id) -> bool
+    store.usage(owner) -> (held, queued, first destruction)  # for the per-user quotas
+    store.owned(job_list, owner, job_ids) -> list[Job]     # those of the ids that are owner's jobs in the list
+    store.finish_many(job_ids, outcome, from_phases) -> list[str]  # one transaction; the ids that moved
+    store.delete_many(job_ids) -> list[str]                # one transaction; the ids deleted
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ DROP INDEX IF EXISTS jobs_by_owner;
 CREATE INDEX IF NOT EXISTS jobs_listing ON jobs (job_list, owner, creation_time, job_id, phase, run_id);
 CREATE INDEX IF NOT EXISTS jobs_by_phase ON jobs (phase, queued_time);
 CREATE INDEX IF NOT EXISTS jobs_by_destruction ON jobs (destruction);
+CREATE INDEX IF NOT EXISTS jobs_by_owner_phase ON jobs (owner, phase);
 CREATE TABLE IF NOT EXISTS results (
     job_id TEXT NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
     result_id TEXT NOT NULL,
@@ -256,6 +261,29 @@ class JobStore:
     def count(self) -> int:
         return self._conn().execute("SELECT count(*) FROM jobs").fetchone()[0]
 
+    def usage(self, owner: str) -> tuple[int, int, datetime | None]:
+        """How many jobs ``owner`` holds, how many of them are QUEUED, and the soonest destruction time."""
+        held, queued, first = self._conn().execute(
+            "SELECT count(*), coalesce(sum(phase = 'QUEUED'), 0), min(destruction) FROM jobs WHERE owner = ?",
+            (owner,)).fetchone()
+        return held, queued, _dt(first)
+
+    def owner_job_ids(self, owner: str) -> list[str]:
+        return [row[0] for row in self._conn().execute("SELECT job_id FROM jobs WHERE owner = ?", (owner,))]
+
+    def owned(self, job_list: str, owner: str, job_ids: Iterable[str]) -> list[Job]:
+        """The jobs among ``job_ids`` that are ``owner``'s and in ``job_list`` (others' are left out)."""
+        ids = list(dict.fromkeys(job_ids))
+        found: list[Job] = []
+        conn = self._conn()
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound variables
+            chunk = ids[start:start + 500]
+            rows = conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_list = ? AND owner = ? "
+                f"AND job_id IN ({','.join('?' * len(chunk))})", [job_list, owner, *chunk]).fetchall()
+            found.extend(self._job_from_row(row, []) for row in rows)
+        return found
+
     # -- writing -----------------------------------------------------------------------------
 
     def add(self, job: Job) -> None:
@@ -386,3 +414,27 @@ class JobStore:
     def delete(self, job_id: str) -> bool:
         with self._write() as conn:
             return conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,)).rowcount == 1
+
+    def finish_many(self, job_ids: Iterable[str], outcome: Outcome,
+                    from_phases: Iterable[ExecutionPhase]) -> list[str]:
+        """:meth:`mark_finished` for many jobs in one transaction; returns the ids that moved."""
+        phases = [p.value for p in from_phases]
+        moved = []
+        with self._write() as conn:
+            for job_id in job_ids:
+                cursor = conn.execute(
+                    "UPDATE jobs SET phase = ?, end_time = ?, version = version + 1 "
+                    f"WHERE job_id = ? AND phase IN ({','.join('?' * len(phases))})",
+                    (outcome.phase.value, outcome.end_time.timestamp(), job_id, *phases))
+                if cursor.rowcount == 1:
+                    moved.append(job_id)
+        return moved
+
+    def delete_many(self, job_ids: Iterable[str]) -> list[str]:
+        """:meth:`delete` for many jobs in one transaction; returns the ids deleted."""
+        deleted = []
+        with self._write() as conn:
+            for job_id in job_ids:
+                if conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,)).rowcount == 1:
+                    deleted.append(job_id)
+        return deleted

@@ -10,7 +10,8 @@ job process (:mod:`portal.uws.child`) that this task can kill. :func:`supervise`
 - kills the job's process group when the service sets the job's abort :class:`distributed.Event`,
   when the execution duration is exceeded (the job ends in ERROR saying so) or when the service
   lets go of the task (its client went away: on an external cluster, a killed server's jobs stop);
-- turns a job process that dies on its own (a signal, an exit) into a readable ERROR;
+- turns a job process that dies on its own (a signal, an exit) into a readable ERROR (one whose
+  address space had come near its memory limit ran out of it: C code that cannot allocate dies);
 - finishes the run (checksums, log, provenance: :func:`portal.uws.execute.finish`) and returns
   the Outcome, whose result list is complete.
 """
@@ -20,8 +21,9 @@ from __future__ import annotations
 import signal
 import time
 
+from portal.config import gib
 from portal.uws import child
-from portal.uws.execute import finish
+from portal.uws.execute import finish, out_of_memory
 from portal.uws.models import ErrorType, ExecutionPhase, JobFailure, Outcome, utcnow
 from portal.uws.runner import RunRequest
 
@@ -31,23 +33,48 @@ TOPIC = "portal-uws"
 POLL = 0.1  # seconds between looks at the job process
 ABORT_POLL = 0.25  # seconds between looks at the abort event
 EXIT_GRACE = 30.0  # seconds a job process that reported its outcome has to exit before it is stopped
+NEAR_LIMIT = 0.9  # a process that died after its address space reached this share of its limit ran out of it
+C_OUT_OF_MEMORY = (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS)  # how C code dies when malloc fails
 
 
 def abort_event_name(job_id: str) -> str:
     return f"portal-uws-abort-{job_id}"
 
 
-def _describe_exit(code: int | None) -> str:
+def _describe_exit(code: int | None, memory_limit: int = 0, peak: int = 0) -> str:
+    if memory_limit and peak >= NEAR_LIMIT * memory_limit:  # C code that could not allocate dies, not raises
+        how = f"killed by {_signal_name(-code)}" if code is not None and code < 0 else f"ended with exit code {code}"
+        return f"{out_of_memory(memory_limit)} (Its process {how}.)"
     if code is None:
         return "The job's process did not report how it ended"
+    if code < 0 and memory_limit and -code in C_OUT_OF_MEMORY:  # it died too fast for its peak to be seen
+        return (f"The job's process was killed by {_signal_name(-code)}, which is how C code ends when it gets no "
+                f"more memory: it may have run out of its memory limit of {gib(memory_limit)} (ask for less at "
+                "once: fewer observations, a smaller map, fewer energy bins). Its log may say more.")
     if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
+        name = _signal_name(-code)
         hint = " (perhaps it ran out of memory)" if -code == signal.SIGKILL else ""
         return f"The job's process was killed by {name}{hint}"
     return f"The job's process ended unexpectedly with exit code {code}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _peak_memory(pid: int) -> int:
+    """The largest address space the process has had (VmPeak), in bytes; 0 when unknown."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _append_log(request: RunRequest, line: str) -> None:
@@ -95,7 +122,10 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
     next_abort_check = time.monotonic() + ABORT_POLL
     connection_open = True
     exit_deadline = None
+    memory_limit, peak = getattr(request, "memory_limit", 0), 0
     while True:
+        if memory_limit:
+            peak = max(peak, _peak_memory(proc.pid))
         while connection_open and proc.conn.poll(0 if reported is None else POLL):
             try:
                 kind, value = proc.conn.recv()
@@ -159,7 +189,7 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
     elif reported is not None:
         phase, failure = reported
     else:
-        phase, failure = ExecutionPhase.ERROR, JobFailure(_describe_exit(proc.exitcode))
+        phase, failure = ExecutionPhase.ERROR, JobFailure(_describe_exit(proc.exitcode, memory_limit, peak))
         _append_log(request, failure.message)
     results = finish(request, published, inputs, phase, failure, start, end, notes)
     return Outcome(phase, end, failure, results)

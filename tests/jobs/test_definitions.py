@@ -92,3 +92,49 @@ def test_every_definition_is_complete(definition):
         if p.choices:
             assert p.default in p.choices
     assert len({r.id for r in definition.results}) == len(definition.results)
+
+
+def test_every_parameter_has_a_label_and_every_choice_a_name():
+    """What the forms show: a label per parameter, as an astronomer says it (the name stays what is sent)."""
+    from portal.uws.application import default_definitions
+
+    definitions = default_definitions({})
+    assert {d.name for d in definitions} >= {d.name for d in DEFINITIONS}
+    missing = [f"{d.name}.{p.name}" for d in definitions for p in d.parameters
+               if not (p.label or "").strip() or p.label == p.name]
+    assert missing == [], f"parameters without a label: {missing}"
+    unnamed = [f"{d.name}.{p.name}" for d in definitions for p in d.parameters
+               if p.choices and (not p.choice_labels or not all(name.strip() for name in p.choice_labels))]
+    assert unnamed == [], f"choices without names: {unnamed}"
+    units = [f"{d.name}.{p.name}" for d in definitions for p in d.parameters if p.unit and p.unit in p.label]
+    assert units == [], f"labels that repeat the unit the form adds: {units}"
+    assert SPECTRUM.parameter("aeff_percent").label == "Effective-area threshold"
+    assert SPECTRUM.parameter("model").choice_names() == {
+        "pl": "power law", "ecpl": "power law with exponential cut-off", "lp": "log-parabola"}
+
+
+def test_labels_are_published_next_to_the_help():
+    from lxml import etree
+
+    from portal.uws.catalog import NAMESPACE, definitions_json, definitions_xml
+
+    [item] = definitions_json([SPECTRUM], "http://portal.test/uws")["definitions"]
+    params = {p["name"]: p for p in item["parameters"]}
+    assert params["aeff_percent"]["label"] == "Effective-area threshold" and params["aeff_percent"]["unit"] == "%"
+    assert params["model"]["choices"] == ["pl", "ecpl", "lp"]  # the values, as before
+    assert params["model"]["choice_labels"] == {"pl": "power law", "ecpl": "power law with exponential cut-off",
+                                                "lp": "log-parabola"}
+    assert params["n_bins"]["choice_labels"] is None
+    root = etree.fromstring(definitions_xml([SPECTRUM], "http://portal.test/uws"))
+    ns = {"d": NAMESPACE}
+    model = root.find("d:definition/d:parameter[@name='model']", ns)
+    assert model.get("label") == "Spectral model"
+    assert [(c.text, c.get("label")) for c in model.findall("d:choice", ns)] == [
+        ("pl", "power law"), ("ecpl", "power law with exponential cut-off"), ("lp", "log-parabola")]
+
+
+def test_choice_labels_match_the_choices():
+    from portal.uws.definitions import Parameter
+
+    with pytest.raises(ValueError, match="2 choice labels for 3 choices"):
+        Parameter("m", "choice", "M", choices=("a", "b", "c"), choice_labels=("A", "B"))

@@ -27,7 +27,7 @@ def test_definitions_as_json(uws):
     params = {p["name"]: p for p in echo["parameters"]}
     assert params["number"] == {"name": "number", "type": "float", "unit": "m", "required": False, "default": 1.5,
                                 "minimum": 0.0, "maximum": 10.0, "choices": None, "doc": "A bounded number.",
-                                "ucd": None, "column": None}
+                                "ucd": None, "column": None, "label": None, "choice_labels": None}
     assert params["text"]["required"] is True and params["text"]["default"] is None
     assert params["ids"]["default"] == [1, 2]
     count = {p["name"]: p for p in defs["count"]["parameters"]}

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from portal.archive.adql import ast
 from portal.archive.adql import geometry as geo
-from portal.archive.adql.parser import AdqlError
+from portal.archive.adql.parser import FLOAT_RANGE, LARGEST, AdqlError, shown
 from portal.archive.adql.types import BOOL, DOUBLE, LONG, TEXT, Typed, merge_refs, meta, numeric_result
 from portal.parsing import NOT_XML
 
@@ -61,10 +61,13 @@ class ExpressionTranslator:
         v = node.value
         if isinstance(v, float):
             if not math.isfinite(v):
-                raise AdqlError(f"number {node.text} is out of range", node.pos)
+                raise AdqlError(f"the number {shown(node.text)} is out of range: numbers here lie within "
+                                f"{FLOAT_RANGE} (a double)", node.pos)
             return Typed(repr(v), DOUBLE)
         if not -(2**63) <= v < 2**63:
-            raise AdqlError(f"integer {node.text} is out of range", node.pos)
+            raise AdqlError(f"the integer {shown(node.text)} is out of range: integers here lie between "
+                            f"{-LARGEST - 1} and {LARGEST}; write a larger value as a floating-point number "
+                            "(for example 1e30)", node.pos)
         return Typed(str(v), LONG)
 
     def _str(self, node: ast.Str, scope) -> Typed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import lark
 from lark import Transformer, v_args
 
 from portal.archive.adql import ast
+
+log = logging.getLogger("portal.archive")
 
 MAX_QUERY_LENGTH = 100_000
 MAX_NESTING = 100  # levels of parentheses (subqueries, functions, boolean groups)
@@ -26,6 +29,7 @@ class AdqlError(ValueError):
 
     def __init__(self, message: str, pos: ast.Pos | None = None, query: str | None = None):
         self.pos = pos
+        self.reason = message  # without the position and the context
         if pos and query:
             message = f"{message} (line {pos[0]}, column {pos[1]})\n{_context(query, pos)}"
         elif pos:
@@ -73,10 +77,15 @@ def parse(query: str) -> ast.QueryExpr:
         return _ToAst().transform(tree)
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, AdqlError):
-            raise AdqlError(str(exc.orig_exc.args[0]), exc.orig_exc.pos, query) from None
+            raise AdqlError(exc.orig_exc.reason, exc.orig_exc.pos, query) from None
         if isinstance(exc.orig_exc, RecursionError):  # lark wraps what a transformer method raised
             raise AdqlError(TOO_DEEP) from None
-        raise
+        # never the name of an internal exception: a sentence, with where the part begins
+        log.warning("ADQL transform failed in rule %s: %r", exc.rule, exc.orig_exc)
+        children = getattr(exc.obj, "children", None) or ([exc.obj] if isinstance(exc.obj, lark.Token) else [])
+        pos = _first_pos(children)
+        raise AdqlError("this part of the query cannot be read; check its syntax", pos if pos != (0, 0) else None,
+                        query) from None
     except RecursionError:
         raise AdqlError(TOO_DEEP) from None
 
@@ -135,12 +144,46 @@ def _nodes(children):
     return [c for c in children if not isinstance(c, lark.Token)]
 
 
+LARGEST = 2**63 - 1  # SQLite's integers are 64-bit
+FLOAT_RANGE = "±1.8e308"
+SHOWN_DIGITS = 24  # a long literal is shown by its ends and its length, never whole
+
+
+def shown(text: str) -> str:
+    """A literal as a message shows it: whole when short, else its ends and how long it is."""
+    if len(text) <= SHOWN_DIGITS + 8:
+        return text
+    return f"{text[:SHOWN_DIGITS // 2]}…{text[-SHOWN_DIGITS // 2:]} ({len(text):,} characters)"
+
+
+def _int_literal(text: str, pos: ast.Pos) -> int:
+    """The value of a decimal or hexadecimal integer literal, without ever converting thousands of
+    digits (Python refuses more than 4,300 for a decimal): past 64 bits it is refused."""
+    hexadecimal = text.lower().startswith("0x")
+    digits = (text[2:] if hexadecimal else text).lstrip("0")
+    if len(digits) > (16 if hexadecimal else 19):
+        raise AdqlError(f"the integer {shown(text)} is out of range: integers here lie between "
+                        f"{-LARGEST - 1} and {LARGEST}; write a larger value as a floating-point number "
+                        "(for example 1e30)", pos)
+    return int(digits or "0", 16 if hexadecimal else 10)
+
+
+def _float_literal(text: str, pos: ast.Pos) -> float:
+    value = float(text)  # any length: Python's float() has no digit limit
+    if value in (float("inf"), float("-inf")):
+        raise AdqlError(f"the number {shown(text)} is out of range: numbers here lie within {FLOAT_RANGE} "
+                        "(a double)", pos)
+    return value
+
+
 def _integer(token: lark.Token, what: str) -> int:
     text = str(token)
-    try:
-        value = int(text, 16) if text.lower().startswith("0x") else int(text)
-    except ValueError:
-        raise AdqlError(f"{what} needs a whole number, not {text}", (token.line, token.column)) from None
+    pos = (token.line, token.column)
+    if any(ch in text for ch in ".eE") and not text.lower().startswith("0x"):
+        raise AdqlError(f"{what} needs a whole number, not {shown(text)}", pos)
+    value = _int_literal(text, pos)
+    if value > LARGEST:
+        raise AdqlError(f"{what} {shown(text)} is too large; the largest is {LARGEST}", pos)
     return value
 
 
@@ -162,11 +205,10 @@ class _ToAst(Transformer):
     # --- literals and references
     def number(self, meta, children):
         text = str(children[0])
-        if text.lower().startswith("0x"):
-            return ast.Num(int(text, 16), text, _pos(meta, children))
-        if any(ch in text for ch in ".eE"):
-            return ast.Num(float(text), text, _pos(meta, children))
-        return ast.Num(int(text), text, _pos(meta, children))
+        pos = _pos(meta, children)
+        if not text.lower().startswith("0x") and any(ch in text for ch in ".eE"):
+            return ast.Num(_float_literal(text, pos), text, pos)
+        return ast.Num(_int_literal(text, pos), text, pos)
 
     def string(self, meta, children):
         return ast.Str(str(children[0])[1:-1].replace("''", "'"), _pos(meta, children))

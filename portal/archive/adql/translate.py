@@ -315,7 +315,7 @@ def translate(query: str, catalog: Catalog, limit: int | None = None) -> Transla
         return QueryTranslator(catalog).translate(tree, limit)
     except AdqlError as exc:
         if exc.pos:
-            raise AdqlError(str(exc.args[0]).split(" (line ")[0], exc.pos, query) from None
+            raise AdqlError(exc.reason, exc.pos, query) from None
         raise
     except RecursionError:
         raise AdqlError("the query is nested too deeply") from None
