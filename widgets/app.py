@@ -96,7 +96,24 @@ class _Parts:
         return search
 
 
-class Portal(w.VBox):
+class _Dashboard(w.VBox):
+    """What every dashboard does when it is closed: its background loops stop (the services' health probe, the
+    job list's refresh) and its links to the session are undone."""
+
+    def close(self) -> None:
+        health = getattr(getattr(self, "client", None), "health", None)
+        if health is not None:
+            health.close()
+        monitor = getattr(self, "monitor", None)
+        if monitor is not None:
+            monitor.close()
+        links = getattr(self, "links", None)
+        if links is not None:
+            links.unlink()
+        super().close()
+
+
+class Portal(_Dashboard):
     """The whole dashboard in one widget: ``Portal()`` in a notebook or Voila.
 
     Its parts stay reachable: ``portal.target``, ``portal.sky``, ``portal.search``, ``portal.launcher``,
@@ -124,14 +141,12 @@ class Portal(w.VBox):
         self.launcher.layout.max_height = panel_height  # its form scrolls, Submit stays in view
         self.monitor = JobMonitor(client=self.client)
         self.sed = SEDPlot(client=self.client, height=sed_height)
-        self.links = connect(target=self.target, search=self.search, sky=self.sky, launcher=self.launcher,
-                             monitor=self.monitor, sed=self.sed)
-        self.session = self.links.session
         # the DataLink of the selected rows (files, sizes, downloads, previews), fetched only while its tab is open
         self.files = DataLinkPanel(client=self.client, layout=w.Layout(width="100%", max_height=f"{sky_height}px",
                                                                        overflow_y="auto"))
         self.files.state.active = False
-        self.links.append(self.files.follow(self.session))
+        self.links = connect(self.target, self.search, self.sky, self.launcher, self.monitor, self.sed, self.files)
+        self.session = self.links.session
         self.views = w.Tab([self.sky] + [w.Box([], layout=w.Layout(width="100%")) for _ in (SED, FILES)],
                            titles=("Sky", "SED", "Files"))
         self.views.add_class("portal-views")
@@ -146,7 +161,7 @@ class Portal(w.VBox):
         self.tabs.add_class("portal-tabs")
         _join_when_shown(self.tabs, {LAUNCH: self.launcher, JOBS: self.monitor, SERVICES: self.status})
         self.launcher.on_submit(lambda _job: self.show("jobs"))
-        self.monitor.on_rerun(lambda _definition, _parameters: self.show("launch"))  # after connect() filled it
+        self.session.observe(lambda _change: self.show("launch"), "draft")  # the launcher has filled it already
         header = w.HBox([w.HTML("<h2>Gamma-ray archive portal</h2>"), self.target],
                         layout=w.Layout(width="100%"))
         header.add_class("portal-header")
@@ -169,7 +184,7 @@ class Portal(w.VBox):
             self.show("sed")
 
 
-class ArchiveExplorer(w.VBox):
+class ArchiveExplorer(_Dashboard):
     """Find a target, see the archive's observations on the sky, filter them and export the rows."""
 
     def __init__(self, url: str | None = None, online: bool | None = None, client: PortalClient | None = None,
@@ -189,7 +204,7 @@ class ArchiveExplorer(w.VBox):
         self.add_class("portal-app")
 
 
-class JobsDashboard(w.VBox):
+class JobsDashboard(_Dashboard):
     """Launch analyses and follow your jobs: phase, parameters, log, results, provenance."""
 
     def __init__(self, url: str | None = None, client: PortalClient | None = None, definition: str = "spectrum",

@@ -3,8 +3,14 @@ collection, without glue's weight).
 
 It holds what the journey carries from one widget to the next: the target, the archive search's
 results and the rows selected (in the table or the sky), the active job (chosen in the monitor,
-or just submitted) and the sources an SED shows. Widgets never talk to each other: they observe
-the session, and :func:`widgets.links.connect` wires each one to it.
+or just submitted) and the job to prepare next (a "Run again" or a "Joint fit" for the launcher).
+
+The rule: the session is the one source of truth for what widgets share. A widget never talks to
+another widget: it publishes what it makes to the session and observes there what others made.
+Each widget says which of the session's traits it observes and publishes (``observes`` and
+``publishes``, class attributes) and wires itself in ``attach(session)``, which returns its links;
+:func:`widgets.links.connect` only calls ``attach`` on each widget given, so a new kind of widget
+joins a dashboard without any change to ``connect``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,26 @@ from astropy.table import Table
 
 from portal.catalogs.extent import SourceSize
 
-__all__ = ["Session"]
+__all__ = ["JobDraft", "Session", "valid_selection"]
+
+
+def valid_selection(rows, n: int | None = None) -> list[int]:
+    """Row numbers as a selection of a table of ``n`` rows (any number when None): integers within it, each
+    once, sorted."""
+    return sorted({int(r) for r in rows if 0 <= int(r) and (n is None or int(r) < n)})
+
+
+class JobDraft:
+    """A job to prepare in a launcher: its kind and parameters ("Run again", "Joint fit"). Each draft is news,
+    even one equal to the last (the same job run again twice)."""
+
+    __slots__ = ("definition", "parameters")
+
+    def __init__(self, definition: str, parameters: dict) -> None:
+        self.definition, self.parameters = definition, dict(parameters)
+
+    def __repr__(self) -> str:
+        return f"JobDraft({self.definition!r}, {self.parameters!r})"
 
 
 class Session(t.HasTraits):
@@ -29,7 +54,7 @@ class Session(t.HasTraits):
     selection = t.List(t.Int())  # row numbers of ``results``, sorted
     selected = t.Instance(Table, allow_none=True, read_only=True)  # the selected rows (derived)
     active_job = t.Instance("widgets.jobs.handle.JobHandle", allow_none=True)
-    sed_sources = t.List()  # what the SED shows besides the active job: (catalog tag, source name) pairs
+    draft = t.Instance(JobDraft, allow_none=True)  # the job a launcher is to prepare next
 
     def set_target(self, coord: SkyCoord | None, radius_deg: float, name: str = "",
                    size: SourceSize | None = None) -> None:
@@ -40,10 +65,13 @@ class Session(t.HasTraits):
             self.target = coord
             self.target_moves += 1
 
+    def prepare(self, definition: str, parameters: dict) -> None:
+        """Ask for a job to be prepared (a launcher fills its form with it)."""
+        self.draft = JobDraft(definition, parameters)
+
     @t.validate("selection")
     def _valid_selection(self, proposal):
-        n = 0 if self.results is None else len(self.results)
-        return sorted({int(r) for r in proposal["value"] if 0 <= int(r) < n})
+        return valid_selection(proposal["value"], 0 if self.results is None else len(self.results))
 
     @t.observe("results")
     def _new_results(self, _change) -> None:

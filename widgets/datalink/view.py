@@ -177,6 +177,10 @@ class _PreviewRow(w.VBox):
 class DataLinkPanel(w.VBox):
     """The DataLink of the selected (or asked for) observations; see the module docstring."""
 
+    #: what it does with the session (see :mod:`widgets.session`): shows the selected rows' links
+    observes = ("selected",)
+    publishes: tuple[str, ...] = ()
+
     def __init__(self, state: DataLinkState | None = None, client=None, background=None, limit: int = LIMIT,
                  **kwargs) -> None:
         self.state = state or DataLinkState(client=client, background=background, limit=limit)
@@ -200,6 +204,10 @@ class DataLinkPanel(w.VBox):
 
     def clear(self) -> None:
         self.state.clear()
+
+    def attach(self, session) -> list:
+        """Show ``session``'s selected rows, now and whenever they change; its links."""
+        return [self.follow(session)]
 
     def follow(self, session):
         """Follow a :class:`~widgets.session.Session`'s selected rows; returns a link with ``unlink()``."""

@@ -39,6 +39,11 @@ def _label(job: JobHandle) -> str:
 
 
 class JobMonitor(w.VBox):
+    #: what it does with the session (see :mod:`widgets.session`): lists the active job (one just submitted
+    #: elsewhere appears at once); the job chosen becomes the active job; "Run again" and "Joint fit" are drafts
+    observes = ("active_job",)
+    publishes = ("active_job", "draft")
+
     selected_job = t.Instance(JobHandle, allow_none=True)
     selected_results = t.Dict()
 
@@ -90,6 +95,20 @@ class JobMonitor(w.VBox):
         self._render_joint()
 
     # -- Python API -------------------------------------------------------------------------------
+    def attach(self, session) -> list:
+        """List ``session``'s active job (a job submitted elsewhere appears at once, followed), make the job chosen
+        its active job, and make "Run again" / "Joint fit" its drafts. Its links."""
+        import traitlets as t
+
+        from widgets.links import Callback, Observer
+
+        def active(_change):
+            job = session.active_job
+            if job is not None and self.state.find(job.job_id) is not job:
+                self.add(job)
+        return [Observer(session, active, "active_job"), t.dlink((self.state, "selected"), (session, "active_job")),
+                Callback(self.on_rerun, session.prepare)]
+
     @property
     def jobs(self) -> list[JobHandle]:
         return list(self.state.jobs)

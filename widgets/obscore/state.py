@@ -17,6 +17,7 @@ from widgets.obscore.code import pyvo_code
 from widgets.obscore.export import to_bytes
 from widgets.obscore.form import FormError, ObsCoreForm
 from widgets.obscore.services import Column, Service, describe, embedded
+from widgets.session import valid_selection
 
 
 log = logging.getLogger("widgets.obscore")
@@ -86,8 +87,7 @@ class SearchState(t.HasTraits):
 
     @t.validate("selection")
     def _valid_selection(self, proposal):
-        n = 0 if self.results is None else len(self.results)
-        return sorted({int(r) for r in proposal["value"] if 0 <= int(r) < n})
+        return valid_selection(proposal["value"], 0 if self.results is None else len(self.results))
 
     # -- the query ----------------------------------------------------------------------------------
     def _on_form_edit(self, _change=None) -> None:

@@ -24,6 +24,10 @@ OTHER = "other"
 
 
 class ObsCoreSearch(w.VBox):
+    #: what it does with the session (see :mod:`widgets.session`)
+    observes = ("target_moves", "selection")
+    publishes = ("results", "selection")
+
     def __init__(self, state: SearchState | None = None, services: list[Service] | None = None,
                  background: bool = True, **kwargs) -> None:
         self.state = state or SearchState()
@@ -53,6 +57,23 @@ class ObsCoreSearch(w.VBox):
         self._render_columns()
 
     # -- narrow public API ------------------------------------------------------------------------
+    def attach(self, session) -> list:
+        """Publish the rows found and the rows selected to ``session`` (the selection both ways: the sky may
+        select too); search around the session's target when it moves. Its links."""
+        import traitlets as t
+
+        from widgets.links import Observer
+
+        session.results = self.state.results
+        session.selection = list(self.state.selection)
+
+        def moved(_change):
+            if session.target is not None:
+                self.set_cone(session.target, session.radius)
+        return [t.dlink((self.state, "results"), (session, "results")),
+                t.link((self.state, "selection"), (session, "selection")),
+                Observer(session, moved, "target_moves", fire=session.target is not None)]
+
     @property
     def results(self):
         """The rows found (an astropy Table); in a script, once the query under way has been applied."""

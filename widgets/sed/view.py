@@ -48,6 +48,11 @@ STYLE = """<style>.portal-sed-figure rect.heatmapcell { shape-rendering: crispEd
 
 
 class SEDPlot(w.VBox):
+    #: what it does with the session (see :mod:`widgets.session`): follows the active job when it is a spectrum
+    #: or a joint fit, and draws the target's catalog counterparts
+    observes = ("active_job", "target_moves")
+    publishes: tuple[str, ...] = ()
+
     sed_type = t.Enum(SED_TYPES, "e2dnde")
     energy_unit = t.Enum(ENERGY_UNITS, "TeV")
 
@@ -80,6 +85,22 @@ class SEDPlot(w.VBox):
         self._render_message()
 
     # -- Python API ---------------------------------------------------------------------------
+    def attach(self, session) -> list:
+        """Follow ``session``'s active job (a spectrum or a joint fit) and draw its target's counterparts."""
+        from widgets.links import Observer
+        from widgets.sed.live import KINDS
+
+        def job(_change):
+            handle = session.active_job
+            if handle is not None and handle.definition in KINDS:
+                self.follow(handle)
+
+        def moved(_change):
+            if session.target is not None:
+                self.set_target(session.target, session.target_name)
+        return [Observer(session, job, "active_job", fire=session.active_job is not None),
+                Observer(session, moved, "target_moves", fire=session.target is not None)]
+
     @property
     def flux_points(self):
         """The gammapy FluxPoints of the followed job (None before its first point). In a script it first waits

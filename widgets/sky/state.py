@@ -5,6 +5,7 @@ from __future__ import annotations
 import traitlets as t
 from astropy.coordinates import SkyCoord
 
+from widgets.session import valid_selection
 from widgets.sky.footprints import footprints_from_table
 
 OFFLINE_SURVEY = "gamma-portal:offline-sky"
@@ -39,7 +40,7 @@ class SkyState(t.HasTraits):
 
     @t.validate("selection")
     def _sorted_unique(self, proposal):
-        return sorted({int(r) for r in proposal["value"]})
+        return valid_selection(proposal["value"])  # rows of the results, which the session bounds
 
     def surveys(self) -> dict[str, str]:
         """The surveys to offer: remote HiPS only when online, the offline sky always."""

@@ -23,12 +23,22 @@ OFFLINE_NOTE = ("Offline: sky surveys (HiPS) and Aladin's name resolver need the
                 "drawn without an image; targets, footprints and coverage are shown.")
 
 
+def _footprints(table) -> list:
+    from widgets.sky.footprints import footprints_from_table
+
+    return footprints_from_table(table) if table is not None else []
+
+
 class SkyView(w.VBox):
     """The sky around the target in Aladin Lite, working with no internet.
 
     ``sky.target`` is the target (SkyCoord or None); ``sky.state.selection`` the selected rows,
-    shared with the results table when linked (:func:`widgets.link_search_and_sky`).
+    shared with the results table through the session (:func:`widgets.connect`).
     """
+
+    #: what it does with the session (see :mod:`widgets.session`)
+    observes = ("results", "selection", "target_moves")
+    publishes = ("selection",)
 
     def __init__(self, state: SkyState | None = None, online: bool | None = None, height: int = 420,
                  fov: float = 6.0, **kwargs) -> None:
@@ -67,6 +77,24 @@ class SkyView(w.VBox):
         self._draw_coverage()
 
     # -- narrow public API ------------------------------------------------------------------------
+    def attach(self, session) -> list:
+        """Draw the session's results as footprints, share its selection (both ways), follow its target."""
+        import traitlets as t
+
+        from widgets.links import Observer
+
+        def moved(_change):
+            if session.target is None:
+                return
+            with self.state.hold_trait_notifications():
+                self.state.target_name = session.target_name
+                self.state.radius = session.radius
+                self.state.target = session.target
+        self.state.selection = list(session.selection)
+        return [t.dlink((session, "results"), (self.state, "footprints"), _footprints),
+                t.link((session, "selection"), (self.state, "selection")),
+                Observer(session, moved, "target_moves", fire=session.target is not None)]
+
     @property
     def target(self) -> SkyCoord | None:
         return self.state.target

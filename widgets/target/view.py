@@ -18,6 +18,10 @@ PLACEHOLDER = "Crab, PKS 2155-304, 83.633 22.014, 05:34:31.9 +22:00:52 or gal 18
 class TargetSearch(w.VBox):
     """Find a target by name (local catalogs and archive at once, Sesame when reachable) or by coordinates."""
 
+    #: what it does with the session (see :mod:`widgets.session`): it publishes the target it finds
+    observes: tuple[str, ...] = ()
+    publishes = ("target",)
+
     def __init__(self, state: TargetState | None = None, value: str = "", radius: str | None = None,
                  background: bool = True, **kwargs) -> None:
         self.state = state or TargetState()
@@ -46,6 +50,17 @@ class TargetSearch(w.VBox):
             (self.state.background or Background.shared()).run(self._suggestions, on_done=self._offer)
 
     # -- narrow public API ------------------------------------------------------------------------
+    def attach(self, session) -> list:
+        """Publish each target found (with its radius, name and size) to ``session``; its links."""
+        from widgets.links import Callback
+
+        def found(coord, radius, name):
+            session.set_target(coord, radius.deg, name, self.size)
+        link = Callback(self.on_target, found)
+        if self.target is not None:
+            found(self.target, self.radius, self.name)
+        return [link]
+
     @property
     def target(self) -> SkyCoord | None:
         """The target found (None before); in a script, once the lookup under way has ended."""

@@ -1,0 +1,103 @@
+"""The session is the one shared state: widgets publish to it and observe it, never each other; connect() only
+calls each widget's attach(session), so a new kind of widget joins without any change to it."""
+
+from __future__ import annotations
+
+import pytest
+import traitlets as t
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+
+from widgets.background import Background
+from widgets.datalink.view import DataLinkPanel
+from widgets.jobs.form import LauncherState
+from widgets.jobs.launcher import JobLauncher
+from widgets.jobs.monitor import JobMonitor
+from widgets.jobs.monitor_state import MonitorState
+from widgets.links import Observer, connect
+from widgets.obscore.view import ObsCoreSearch
+from widgets.sed.view import SEDPlot
+from widgets.session import JobDraft, Session, valid_selection
+from widgets.sky.view import SkyView
+from widgets.target.view import TargetSearch
+
+WIDGETS = (TargetSearch, ObsCoreSearch, SkyView, JobLauncher, JobMonitor, SEDPlot, DataLinkPanel)
+
+
+class Counter(t.HasTraits):
+    """A widget the library does not know: it counts the selected rows and publishes a target."""
+
+    observes = ("selected",)
+    publishes = ("target",)
+    seen = t.List()
+
+    def attach(self, session: Session) -> list:
+        self.session = session
+        return [Observer(session, lambda _c: self.seen.append(0 if session.selected is None else
+                                                              len(session.selected)), "selected")]
+
+    def point_at(self, ra: float, dec: float) -> None:
+        self.session.set_target(SkyCoord(ra, dec, unit="deg"), 0.5, "here")
+
+
+@pytest.mark.parametrize("kind", WIDGETS, ids=lambda k: k.__name__)
+def test_every_widget_says_what_it_observes_and_publishes(kind):
+    traits = set(Session.class_trait_names())
+    assert callable(getattr(kind, "attach", None))
+    assert set(kind.observes) <= traits and set(kind.publishes) <= traits, (kind.observes, kind.publishes)
+
+
+def test_a_new_kind_of_widget_joins_without_changing_connect():
+    search_rows = Table({"obs_id": [1, 2, 3], "s_ra": [1.0, 2.0, 3.0], "s_dec": [0.0, 0.0, 0.0]})
+    counter, sky = Counter(), SkyView(online=False)
+    links = connect(counter, sky=sky)
+    session = links.session
+    session.results = search_rows
+    sky.state.selection = [0, 2]  # picked in the sky: the session and so the new widget see it
+    assert session.selection == [0, 2] and counter.seen[-1] == 2
+    counter.point_at(83.63, 22.01)  # what it publishes reaches the others through the session
+    assert sky.state.target is not None and sky.state.target_name == "here"
+    links.unlink()
+    sky.state.selection = [1]
+    assert counter.seen[-1] == 2 and session.selection == [0, 2]  # undone
+
+
+def test_connect_refuses_a_widget_that_cannot_join_with_a_sentence():
+    with pytest.raises(TypeError, match="has no attach"):
+        connect(object())
+
+
+def test_the_selection_rule_is_one_function():
+    assert valid_selection([3, -1, 2, 2, 7], 5) == [2, 3] and valid_selection([9, 1]) == [1, 9]
+    session = Session(results=Table({"a": [1, 2]}))
+    session.selection = [5, 1, 1]
+    assert session.selection == [1]
+
+
+def test_launcher_and_monitor_meet_only_in_the_session(client):
+    """Two separate connect() calls on one session: a job to prepare from the monitor fills the launcher, and a job
+    submitted from the launcher is listed by the monitor, though neither was given the other."""
+    bg = Background()
+    state = MonitorState(client, bg, kinds=["count", "echo"], wait=10, auto_refresh=0)
+    monitor = JobMonitor(client, state=state, background=True)
+    launcher = JobLauncher(client=client, state=LauncherState(client, "count", background=bg))
+    session = Session()
+    links = connect(monitor=monitor, session=session) + connect(launcher=launcher, session=session)
+    try:
+        assert bg.wait_until(lambda: state.status == "idle" and launcher.state.definitions, timeout=60)
+        drafts = []
+        session.observe(lambda c: drafts.append(c["new"]), "draft")
+        state.rerun("echo", {"text": "again"})  # what "Run again" does
+        assert isinstance(drafts[-1], JobDraft) and drafts[-1].definition == "echo"
+        assert launcher.definition == "echo" and launcher.state.texts["text"] == "again"
+        state.rerun("echo", {"text": "again"})  # the same draft twice is news twice
+        assert len(drafts) == 2
+        launcher.definition = "count"
+        launcher.values = {"n": 2, "interval": 0.1}
+        job = launcher.submit()
+        assert session.active_job is job and monitor.jobs[0] is job and monitor.selected_job is job
+        assert bg.wait_until(lambda: job.phase == "COMPLETED", timeout=120)
+    finally:
+        for link in links:
+            link.unlink()
+        monitor.close()
