@@ -12,7 +12,8 @@ The rules, for each server on its own:
   returns a :class:`GaveUp` with the sentence to print, and the caller stops everything.
 - Each decision is said in one line on ``say`` ("portal up: portal serve exited with code -9;
   restarting in 2 s (attempt 2 of 5)"), and so is a restarted server that answers its health URL
-  again.
+  again. Its health URL is looked at once a second; one that runs but does not answer within
+  ``health_deadline`` seconds of its restart (hung) is killed, and that counts as a crash.
 
 :meth:`Supervisor.run` only watches; signals are the caller's business (a stop signal raised in
 the main thread goes through ``run`` and the caller stops :meth:`Supervisor.processes`).
@@ -34,6 +35,8 @@ MAX_DELAY = 30.0
 RESTARTS = 5  # restarts allowed within WINDOW seconds; one crash more and the supervisor gives up
 WINDOW = 300.0
 POLL = 0.2  # seconds between two looks at the processes
+HEALTH_EVERY = 1.0  # seconds between two health looks at a restarted server
+HEALTH_DEADLINE = 180.0  # a restarted server that runs but never answers its health URL within this has crashed
 
 
 @dataclass
@@ -47,6 +50,8 @@ class Server:
     crashes: list[float] = field(default_factory=list)  # monotonic times of the recent crashes
     restart_at: float | None = None  # a restart is due then (the server is down until it happens)
     crashed_at: float | None = None  # the last crash, until the restarted server is healthy again
+    started_at: float | None = None  # when the current process was started (after a crash)
+    next_health: float = 0.0  # no health look before then
     restarted: int = 0  # restarts done (tests read it)
 
 
@@ -69,12 +74,13 @@ class Supervisor:
     def __init__(self, servers: list[Server], say: Callable[[str], None] = print, prefix: str = "portal up",
                  backoff: float = BACKOFF, max_delay: float = MAX_DELAY, restarts: int = RESTARTS,
                  window: float = WINDOW, kill: Callable[[subprocess.Popen], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, health_deadline: float = HEALTH_DEADLINE) -> None:
         self.servers = servers
         self.say = lambda text: say(f"{prefix}: {text}")
         self.backoff, self.max_delay, self.restarts, self.window = backoff, max_delay, restarts, window
         self.kill = kill or _kill_leftovers
         self.clock = clock
+        self.health_deadline = health_deadline
 
     def processes(self) -> list[subprocess.Popen]:
         """The current process of each server (for stopping them all)."""
@@ -86,6 +92,7 @@ class Supervisor:
 
     def start(self, server: Server) -> subprocess.Popen:
         server.proc = server.start()
+        server.started_at, server.next_health = self.clock(), 0.0
         self.say(f"started {server.name} (pid {server.proc.pid})")
         return server.proc
 
@@ -139,8 +146,16 @@ class Supervisor:
     def _healthy_again(self, server: Server, now: float) -> None:
         if server.crashed_at is None:
             return
-        if server.health_url is not None and not answers(server.health_url):
-            return
+        if server.health_url is not None:
+            if now < server.next_health:
+                return
+            if not answers(server.health_url):
+                server.next_health = now + HEALTH_EVERY
+                if server.started_at is not None and now - server.started_at > self.health_deadline:
+                    self.say(f"{server.name} (pid {server.proc.pid}) runs but has not answered "
+                             f"{server.health_url} within {self.health_deadline:g} s of its restart; killing it")
+                    self.kill(server.proc)  # seen as a crash at the next look, with its back-off and its count
+                return
         self.say(f"{server.name} is back (pid {server.proc.pid}, {now - server.crashed_at:.1f} s after the crash)")
         server.crashed_at = None
 

@@ -69,6 +69,7 @@ class Background:
     _instances: dict[int, "Background"] = {}
     _instances_lock = threading.Lock()
     _driven: dict[int, "Background"] = {}  # loop thread -> the helper whose loop it runs (scripts)
+    _script: "Background | None" = None  # a script's shared helper: the one for every thread of the script
     #: Outside a kernel, run the owned loop in a thread of its own (a script); False: only when pumped (tests).
     autorun = True
 
@@ -81,6 +82,8 @@ class Background:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="widgets-io")
         self.pending = 0  # submitted and not yet applied (tests wait for 0)
         self._lock = threading.Lock()
+        self._seq = 0  # numbers the work submitted by run(), in order
+        self._open: set[int] = set()  # the numbers of the work not yet applied
         self.runs_itself = self.owns_loop and (type(self).autorun if autorun is None else autorun)
         if self.runs_itself:
             started = threading.Event()
@@ -103,9 +106,14 @@ class Background:
             driving = cls._driven.get(key)  # asked from a script's loop thread, by an effect: that helper
             if driving is not None and not driving.loop.is_closed():
                 return driving
+            script = cls._script  # asked from any other thread of a script (no kernel): the same one
+            if script is not None and not script.loop.is_closed() and _kernel_loop() is None:
+                return script
             bg = cls._instances.get(key)
             if bg is None or bg.loop.is_closed():
                 bg = cls._instances[key] = cls()
+                if bg.runs_itself:
+                    cls._script = bg
             return bg
 
     # -- on the loop ------------------------------------------------------------------------------
@@ -137,13 +145,16 @@ class Background:
         """``fn(*args, **kwargs)`` in a worker thread; then ``on_done(result)`` or ``on_error(exc)`` on the loop."""
         with self._lock:
             self.pending += 1
+            self._seq += 1
+            seq = self._seq
+            self._open.add(seq)
         future = self.pool.submit(fn, *args, **kwargs)
         # always through the loop, even when the work ended before this line: effects come after run() returns
         future.add_done_callback(lambda f: self.loop.call_soon_threadsafe(self._safely, self._settle, f, on_done,
-                                                                          on_error))
+                                                                          on_error, seq))
         return future
 
-    def _settle(self, future: Future, on_done, on_error) -> None:
+    def _settle(self, future: Future, on_done, on_error, seq: int = 0) -> None:
         try:
             exc = future.exception()
             if exc is None:
@@ -156,6 +167,7 @@ class Background:
         finally:
             with self._lock:
                 self.pending -= 1
+                self._open.discard(seq)
 
     def thread(self, fn: Callable, *args: Any, name: str = "widgets-follow") -> threading.Thread:
         """A long-lived daemon thread for ``fn`` (which must change traits only through :meth:`call`)."""
@@ -177,35 +189,56 @@ class Background:
             return
         self.loop.run_until_complete(asyncio.sleep(seconds))
 
-    def apply(self, fn: Callable, *args: Any, timeout: float = 60.0) -> None:
-        """Run ``fn(*args)`` where trait changes belong, and return once it ran: on the loop's own thread in a
-        script (the caller waits for it), else at once in the calling thread (a kernel's cell, a test)."""
-        if not self.runs_itself or self.on_loop():
-            fn(*args)
-            return
-        done = threading.Event()
+    def apply(self, fn: Callable, *args: Any, timeout: float = 60.0) -> Any:
+        """Run ``fn(*args)`` where trait changes belong and return what it returns (or raise what it raised): at
+        once when on the loop (a kernel's cell) or when the loop runs only when pumped (a test); else on the loop,
+        the caller waiting for it (a script's thread; a thread of the user's in a kernel). TimeoutError when the
+        loop does not get to it within ``timeout`` seconds."""
+        if self.on_loop() or (self.owns_loop and not self.runs_itself):
+            return fn(*args)
+        done, box = threading.Event(), {}
 
         def run() -> None:
             try:
-                self._safely(fn, *args)
+                box["value"] = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                box["error"] = exc
             finally:
                 done.set()
 
         self.loop.call_soon_threadsafe(run)
-        done.wait(timeout)
+        if not done.wait(timeout):
+            raise TimeoutError(f"the widgets' loop did not get to a change within {timeout:g} s")
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
 
     def settle(self, timeout: float = 120.0) -> bool:
-        """In a script, wait until the background work started so far has been applied (what a notebook's next
-        cell would see); elsewhere return at once: a kernel's loop must not be blocked, a test pumps itself."""
+        """In a script, wait until the background work started before this call has been applied, and what its
+        effects under way started in turn (what a notebook's next cell would see); elsewhere return at once: a
+        kernel's loop must not be blocked, a test pumps itself. False (and a warning) after ``timeout`` s."""
         if not self.runs_itself or self.on_loop():
             return True
         deadline = time.monotonic() + timeout
-        while True:
-            if not self.wait_until(lambda: self.pending == 0, max(0.0, deadline - time.monotonic())):
+        for _ in range(2):  # the work started so far; then what its effects, running meanwhile, started
+            with self._lock:
+                mark = self._seq
+            done = self.wait_until(lambda: not any(seq <= mark for seq in list(self._open)),
+                                   max(0.0, deadline - time.monotonic()))
+            try:
+                done = done and self.apply(lambda: True, timeout=max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                done = False
+            if not done:
+                log.warning("still waiting for background work after %g s: answering with what has arrived", timeout)
                 return False
-            self.apply(lambda: None, timeout=max(0.0, deadline - time.monotonic()))  # what was queued before ran
-            if self.pending == 0:
-                return True
+        return True
+
+    def close(self) -> None:
+        """Stop the loop this helper runs itself (a script's) and its worker threads."""
+        if self.runs_itself and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0, step: float = 0.02) -> bool:
         """Pump the loop until ``condition()`` holds; False after ``timeout`` seconds."""

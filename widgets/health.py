@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 
 import traitlets as t
 
@@ -32,8 +31,7 @@ BACKOFF = 1.0  # seconds before the first probe once they are down; doubles up t
 PROBE_PATH = "/tap/availability"
 PROBE_TIMEOUT = 5.0
 
-_registry: "weakref.WeakKeyDictionary[PortalClient, ServiceHealth]" = weakref.WeakKeyDictionary()
-_registry_lock = threading.Lock()
+_registry_lock = threading.Lock()  # the one watcher of a client lives on it (``client.health``), and goes with it
 
 
 class ServiceHealth(t.HasTraits):
@@ -52,6 +50,7 @@ class ServiceHealth(t.HasTraits):
         self._lock = threading.Lock()
         self._up = True  # what the requests say (any thread); the traits follow on the loop
         self._failures = 0  # failures seen since the last answer
+        self._told = 0  # outcomes told by requests, all in all (the probe sees whether its own was told)
         self._last_answer = time.monotonic()
         self._seq = 0  # changes told to the loop, in order; a stale one is dropped
         self._applied = 0
@@ -68,15 +67,16 @@ class ServiceHealth(t.HasTraits):
     def of(cls, client: PortalClient, background: Background | None = None) -> "ServiceHealth":
         """The one watcher of ``client`` (made on first use)."""
         with _registry_lock:
-            health = _registry.get(client)
+            health = getattr(client, "health", None)
             if health is None or health._closed:
-                health = _registry[client] = cls(client, background)
+                health = client.health = cls(client, background)
             return health
 
     # -- what the requests say (any thread) ---------------------------------------------------------
     def seen(self, reached: bool, message: str = "") -> None:
         """A request got an answer (``reached``) or none; called by the client after each request."""
         with self._lock:
+            self._told += 1
             if reached:
                 self._last_answer = time.monotonic()
                 self._failures = 0
@@ -125,10 +125,19 @@ class ServiceHealth(t.HasTraits):
         :meth:`seen` the outcome, like any request's."""
         with self._lock:
             self.probes += 1
+            told = self._told
         try:
             self.client.get(PROBE_PATH, timeout=PROBE_TIMEOUT, ok=range(100, 600))
             return True
-        except ServiceError:
+        except ServiceError as exc:
+            with self._lock:
+                silent = self._told == told
+            if silent:  # connected but no answer in time (a hung server): for a probe, that is down too
+                self.seen(False, exc.message)
+            return False
+        except RuntimeError:  # the client was closed meanwhile: nobody is watching any more
+            if not self.client.closed:
+                raise
             return False
 
     def _watch(self) -> None:

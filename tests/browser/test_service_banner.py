@@ -123,8 +123,7 @@ def test_the_banner_follows_the_services_and_the_page_recovers_by_itself(browser
         stopped = time.monotonic()
         page.wait_for_selector(BANNER, state="visible", timeout=(INTERVAL + SLACK) * 1000)
         shown = time.monotonic() - stopped
-        print(f"\nservices killed -> banner shown: {shown:.1f} s (probe interval {INTERVAL:g} s)")
-        assert shown <= INTERVAL + SLACK
+        print(f"\nservices killed -> banner shown: {shown:.1f} s (probe interval {INTERVAL:g} s)")  # the wait bounds it
         banner_box = page.locator(".portal-banner").bounding_box()
         assert banner_box["y"] < page.locator(".portal-header").bounding_box()["y"]  # at the top
         shoot(page, "service-banner")

@@ -138,3 +138,22 @@ def test_what_a_crashed_server_left_in_its_process_group_is_killed():
         assert len(parent.starts) == 1  # the restart is 60 s away
     finally:
         parent.kill_all()
+
+
+def test_a_restarted_server_that_runs_but_never_answers_is_killed_and_counted_as_a_crash():
+    port = free_port()  # nothing listens there: the restarted process runs (sleeps) but never answers
+    hung = Recorder([sys.executable, "-c", "import time; time.sleep(600)"])
+    lines: list[str] = []
+    server = Server("hung", hung, health_url=f"http://127.0.0.1:{port}/")
+    supervisor = Supervisor([server], say=lines.append, backoff=0.1, restarts=2, window=600, health_deadline=1.0)
+    try:
+        supervisor.start(server)
+        server.proc.kill()  # the first crash; each restart then hangs, is killed, and counts as a crash
+        gave_up = drive(supervisor, lambda: False, 120)
+        assert gave_up is not None and "3 crashes within 10 minutes" in gave_up.message
+        killed = [line for line in lines if "has not answered" in line]
+        assert len(killed) == 2 and all(f"http://127.0.0.1:{port}/ within 1 s of its restart; killing it" in line
+                                        for line in killed)
+        assert not any(" is back " in line for line in lines)
+    finally:
+        hung.kill_all()

@@ -66,12 +66,18 @@ def create_token(data_dir: Path, user: str) -> str:
     return out.stdout.strip().splitlines()[-1].strip()
 
 
+# A test server is shared by a whole session of one user's jobs (hundreds): no per-user quotas unless a test sets
+# them (tests/reliability/test_quotas.py does, small).
+NO_QUOTAS = {"PORTAL_UWS_MAX_JOBS_PER_USER": "0", "PORTAL_UWS_MAX_QUEUED_PER_USER": "0",
+             "PORTAL_UWS_MAX_BYTES_PER_USER": "0"}
+
+
 def start_portal(data_dir: Path, env: dict[str, str] | None = None, port: int | None = None,
                  timeout: float = 600) -> Server:
     """Run ``portal serve`` with its state in ``data_dir``; wait for /tap/availability."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), **(env or {})}
+    full_env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), **NO_QUOTAS, **(env or {})}
     log = data_dir / f"serve-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(

@@ -275,7 +275,7 @@ def test_in_the_portal_the_files_are_a_third_view_fetched_while_shown(client, cr
         assert portal.files.wait(120)
         assert [g.label for g in portal.files.groups] == [f"hess-dl3-dr1 {crab['obs_id'][1]} (Crab)"]
     finally:
-        portal.monitor.close()
+        portal.close()
 
 
 def test_in_a_script_the_answers_wait_for_the_links(client):

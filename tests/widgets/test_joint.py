@@ -189,4 +189,4 @@ def test_in_the_portal_joint_fit_opens_the_launch_tab_and_the_joint_job_the_sed(
         assert portal.views.selected_index == SED
     finally:
         portal.sed.state.unfollow()
-        portal.monitor.close()
+        portal.close()

@@ -23,7 +23,7 @@ def portal(client):
         yield portal
     finally:
         portal.sed.state.unfollow()
-        portal.monitor.close()
+        portal.close()
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_a_left_tab_page_is_drawn_when_first_opened(client):
     assert [body.children for body in bodies[1:]] == [(portal.launcher,), (portal.monitor,), (portal.status,)]
     portal.show("search")
     assert bodies[0].children == (portal.search.search_panel,)
-    portal.monitor.close()
+    portal.close()
 
 
 def test_a_spectrum_job_made_active_is_followed_by_the_sed_which_comes_to_the_front(portal, client, bg):

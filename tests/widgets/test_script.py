@@ -53,23 +53,46 @@ SCRIPT = textwrap.dedent("""
 
 def test_background_drives_its_own_loop_outside_a_kernel():
     """Built with autorun (what a script gets), effects are applied without pumping, in the helper's loop thread;
-    settle() returns once what was started has been applied; apply() runs a change there and waits for it."""
+    settle() returns once what was started has been applied; apply() runs a change there, waits for it, and hands
+    back its value or its exception."""
     bg = Background(autorun=True)
-    assert bg.runs_itself and bg.loop_thread != threading.get_ident()
-    where = []
-    release = threading.Event()
-    bg.run(lambda: release.wait(30) and 42, on_done=lambda v: where.append((v, threading.get_ident())))
-    assert bg.pending == 1
-    release.set()
-    assert bg.settle(timeout=30) and where == [(42, bg.loop_thread)]
-    assert bg.wait_until(lambda: bg.pending == 0, timeout=1)
-    seen = []
-    bg.apply(lambda: seen.append(threading.get_ident()))
-    assert seen == [bg.loop_thread]
-    assert Background.shared() is not bg  # this thread's own helper (manual in the tests) ...
-    found = []
-    bg.apply(lambda: found.append(Background.shared()))
-    assert found == [bg]  # ... but an effect asking for the shared helper gets the one that runs it
+    try:
+        assert bg.runs_itself and bg.loop_thread != threading.get_ident()
+        where = []
+        release = threading.Event()
+        bg.run(lambda: release.wait(30) and 42, on_done=lambda v: where.append((v, threading.get_ident())))
+        assert bg.pending == 1
+        release.set()
+        assert bg.settle(timeout=30) and where == [(42, bg.loop_thread)]
+        assert bg.apply(threading.get_ident) == bg.loop_thread
+        with pytest.raises(ZeroDivisionError):
+            bg.apply(lambda: 1 / 0)
+        assert Background.shared() is not bg  # this thread's own helper (manual in the tests) ...
+        assert bg.apply(Background.shared) is bg  # ... but an effect asking for the shared helper gets its own
+        hold = threading.Event()
+        bg.call(lambda: hold.wait(30))  # the loop is busy: a change cannot be applied in time
+        with pytest.raises(TimeoutError):
+            bg.apply(lambda: None, timeout=0.2)
+        hold.set()
+    finally:
+        bg.close()
+
+
+def test_settle_waits_for_the_work_under_way_and_gives_up_with_a_warning():
+    bg = Background(autorun=True)
+    try:
+        first, later = threading.Event(), threading.Event()
+        seen = []
+        bg.run(first.wait, 30, on_done=lambda _v: seen.append("first"))
+        threading.Timer(0.3, first.set).start()
+        assert bg.settle(timeout=30) and seen == ["first"]
+        bg.run(later.wait, 30, on_done=lambda _v: seen.append("later"))  # never ends within the next settle
+        mark = bg.pending
+        assert mark == 1 and not bg.settle(timeout=0.3)  # says it could not (and logs it), never hangs
+        later.set()
+        assert bg.settle(timeout=30) and seen == ["first", "later"]
+    finally:
+        bg.close()
 
 
 @pytest.mark.requires_data

@@ -71,6 +71,7 @@ class PortalClient:
         # called as ``watcher(reached, message)`` from the requesting thread after each request to this service,
         # pyvo's included: whether it answered at all (widgets.health watches the services' health with it)
         self.watchers: list = []
+        self.health = None  # its ServiceHealth, once a dashboard watches it (widgets.health)
         self._count_lock = threading.Lock()
         self._uws = None
         self._tap_session = None
