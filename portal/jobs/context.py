@@ -82,6 +82,29 @@ class Inputs:
             note(name, value)
             note(f"{name}Reason", reason)
 
+    def reductions(self, cache, used: Iterable[int]) -> None:
+        """Say which observations' reductions came from the reduction cache (:mod:`portal.jobs.reduction_cache`):
+        in ``inputs`` (decision ``reduction``), and in the provenance, where each entry read is used (role
+        ``reduction``, an entity named by its key, from which the results are derived) and each entry stored
+        is noted (``reductionsStored``: the keys, the entities a later job will name)."""
+        used = [int(i) for i in used]
+        reused = [i for i in used if i in cache.reused]
+        for obs_id in reused:
+            key = cache.reused[obs_id]
+            path = cache.path(key) or cache.folder / f"{key}.fits"  # evicted since: named all the same
+            self.ctx.used(path, "reduction", reduction=key, obs_id=obs_id, cache="reused")
+        reduced = [i for i in used if i not in cache.reused]
+        reason = (f"{len(reused)} of {len(used)} observation(s) reduced earlier with the same files and choices "
+                  "were read from the shared reduction cache; the others were reduced")
+        self.decisions["reduction"] = {"value": {"reused": reused, "reduced": reduced}, "reason": reason}
+        self.publish()
+        note = getattr(self.ctx, "note", None)
+        if note is not None:
+            note("reductionReused", ",".join(map(str, reused)) or "none")
+            stored = [cache.stored[i] for i in used if i in cache.stored]
+            if stored:
+                note("reductionsStored", ",".join(stored))
+
     def document(self) -> dict[str, Any]:
         document = inputs_document(self.requested, self.used or [], self.left_out)
         if self.collections:  # the archive collection of each observation (obs ids stay integers)

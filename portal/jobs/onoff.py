@@ -34,6 +34,7 @@ from portal.jobs.exclusion import catalog_files, chosen_regions, exclusion_mask
 from portal.jobs.inputs import check_kept, hold_responses, in_memory
 from portal.jobs.observations import check_field_of_view, describe, pointing
 from portal.jobs.parallel import run_unordered
+from portal.jobs.reduction_cache import ReductionCache, reduction_choices
 from portal.jobs.safe import SafeRange
 from portal.uws.definitions import UsageError
 
@@ -172,25 +173,55 @@ def reduce_onoff(
     processes: int = 1,
     log: logging.Logger = log,
     progress: Progress | None = None,
+    cache: ReductionCache | None = None,
 ) -> Reduction:
     """One on/off spectrum per observation, with its safe energy range, in ``processes`` at once
     (``progress(REDUCING, done, total)`` as each ends).
 
     Observations where no reflected region fits outside the exclusions, or with no safe energy,
     are left out (each with its reason, logged); the datasets keep the order of ``observations``.
+    With a ``cache`` (:mod:`portal.jobs.reduction_cache`) an observation already reduced with the same
+    files and choices is read back (the log says "reduction reused (cache)"), the others are reduced
+    ("reduced") and kept there.
     """
     geom = RegionGeom.create(region=on.region, axes=[energy_axis])
     empty = SpectrumDataset.create(geom=geom, energy_axis_true=energy_axis_true)
     shared = _Reduce(observations, target, on, empty, exclusion, safe or SafeRange())
     found: dict[int, SpectrumDatasetOnOff] = {}
     left_out: dict[int, str] = {}
-    for index, (dataset, reason) in run_unordered(_reduce_one, shared, range(len(observations)), processes):
+    keys: dict[int, str] = {}
+    if cache is not None:
+        choices = reduction_choices(target, on, energy_axis, energy_axis_true, exclusion, shared.safe)
+        for index, obs in enumerate(observations):
+            key = cache.key(int(obs.obs_id), choices)
+            hit = None if key is None else cache.load(key, int(obs.obs_id))
+            if key is not None:
+                keys[index] = key
+            if hit is None:
+                continue
+            dataset, reason = hit
+            if dataset is None:
+                left_out[int(obs.obs_id)] = reason
+            else:
+                found[index] = dataset
+            log.info("Observation %s: reduction reused (cache)", obs.obs_id)
+            if progress is not None:
+                progress(REDUCING, len(found) + len(left_out), len(observations))
+    todo = [i for i in range(len(observations)) if i not in found and int(observations[i].obs_id) not in left_out]
+    for position, (dataset, reason) in run_unordered(_reduce_one, shared, todo, processes):
+        index = todo[position]
         if dataset is None:
             left_out[int(observations[index].obs_id)] = reason
         else:
             found[index] = dataset
+        if cache is not None:
+            log.info("Observation %s: reduced", observations[index].obs_id)
+            if index in keys:
+                cache.store(keys[index], int(observations[index].obs_id), dataset, reason)
         if progress is not None:
             progress(REDUCING, len(found) + len(left_out), len(observations))
+    if cache is not None and cache.stored:
+        cache.evict()
     datasets = Datasets([found[i] for i in sorted(found)])
     for obs_id, reason in left_out.items():
         log.warning("Observation %s left out: %s.", obs_id, reason)
@@ -230,6 +261,7 @@ def reduce_around(
     exclusion: ExclusionChoice = ExclusionChoice("auto"),
     log: logging.Logger = log,
     progress: Progress | None = None,
+    cache: ReductionCache | None = None,
 ) -> Reduction:
     """The whole 1D reduction around ``target``: on region, field-of-view check, exclusions, spectra.
 
@@ -241,6 +273,7 @@ def reduce_around(
     energies ``keep_edges`` (:mod:`portal.jobs.cuts`).
     ``on_reduced(reduction)`` is called before the reduction is checked
     (:func:`check_reduction`), so that what was left out is known even when the job then fails.
+    ``cache``: see :func:`reduce_onoff`.
     """
     hold_responses(observations, processes)
     on = on_region(observations, target, on_radius, containment_correction, n_off_regions, log=log)
@@ -257,7 +290,7 @@ def reduce_around(
                              catalog_files() if catalogs is None else catalogs, log=log)
     mask = None if regions is None else exclusion_mask(target, 2 * reach, regions)
     reduction = reduce_onoff(observations, target, on, energy_axis, energy_axis_true, mask, safe=safe,
-                             processes=processes, log=log, progress=progress)
+                             processes=processes, log=log, progress=progress, cache=cache)
     if on_reduced is not None:
         on_reduced(reduction)
     check_reduction(reduction, observations, target, on, allow_partial)
@@ -266,7 +299,8 @@ def reduce_around(
 
 def reduce_1d(observations: Observations, target: SkyCoord, binning: EnergyBinning, options: OnOffOptions,
               catalogs: dict[str, Path] | None, processes: int, on_reduced: Callable[[Reduction], None] | None,
-              log: logging.Logger, progress: Progress | None = None) -> tuple[Reduction, u.Quantity]:
+              log: logging.Logger, progress: Progress | None = None,
+              cache: ReductionCache | None = None) -> tuple[Reduction, u.Quantity]:
     """The reduction of a 1D analysis on the axes of ``binning``, with its fit range set; and the
     flux-point edges. Shared by the spectrum and the light curve; ``progress`` hears of the stage
     :data:`REDUCING` from its start (0 observations done) to its end."""
@@ -279,7 +313,7 @@ def reduce_1d(observations: Observations, target: SkyCoord, binning: EnergyBinni
         containment_correction=options.containment_correction, safe=options.safe,
         n_off_regions=options.n_off_regions, allow_partial=options.allow_partial, processes=processes,
         on_reduced=on_reduced, keep_edges=edges, energy_range=used_range(binning), exclusion=options.exclusion,
-        log=log, progress=progress)
+        log=log, progress=progress, cache=cache)
     set_fit_range(reduction.datasets, binning)
     low, high = binning.fit_range()
     if low is not None or high is not None:

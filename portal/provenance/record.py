@@ -22,6 +22,10 @@ own attributes and types. For a job the record holds:
   spectrum jobs' ``datasets``) is the entity that job's own record names
   (``portal:job_<id>_result_<result>``, same SHA-256), and each result of this job
   ``wasDerivedFrom`` it, so the chain run -> instrument job -> joint fit can be followed;
+- what it **reused**: an observation's reduction read from the shared reduction cache
+  (:mod:`portal.jobs.reduction_cache`) is used as the entity ``portal:reduction_<key>`` (role
+  ``reduction``), and each result ``wasDerivedFrom`` it; the job that made the entry noted its key
+  (``portal:reductionsStored``) and its record says it generated that same entity;
 - the **agents**: the owner (``prov:Person``) and the software (``prov:SoftwareAgent`` with
   the versions of Python, the portal and the science libraries).
 
@@ -44,6 +48,7 @@ from prov.model import PROV, PROV_LABEL, PROV_ROLE, PROV_TYPE, PROV_VALUE, ProvD
 __all__ = ["ProvenanceInfo", "build", "write", "software_versions", "JSON_FILE", "PROVN_FILE", "LEFT_OUT"]
 
 VOPROV_URI = "http://www.ivoa.net/documents/ProvenanceDM/ns/voprov/"
+STORED_REDUCTIONS = "reductionsStored"  # the note naming the reduction-cache entries a job made (comma-separated)
 LEFT_OUT = "left-out"  # the role of an input file the job considered but left out of its results
 PORTAL_URI = "urn:gamma-portal:"
 JSON_FILE = "provenance.json"
@@ -137,6 +142,12 @@ def build(info: ProvenanceInfo) -> ProvDocument:
         doc.influence(activity, config, other_attributes={
             PROV_TYPE: voprov["wasConfiguredBy"], voprov["artefactType"]: "ConfigFile"})
 
+    for key in filter(None, (info.notes.get(STORED_REDUCTIONS) or "").split(",")):  # kept for later jobs
+        stored = doc.entity(portal[f"reduction_{_local(key)}"], {
+            PROV_TYPE: voprov["DatasetEntity"], PROV_LABEL: "reduced on/off spectrum in the reduction cache",
+            portal["cacheKey"]: key})
+        doc.generation(stored, activity, info.end, other_attributes={PROV_ROLE: "reduction"})
+
     derived_from = []
     for item in info.inputs:
         key = item.get("sha256") or _local(item["path"])
@@ -155,7 +166,10 @@ def build(info: ProvenanceInfo) -> ProvDocument:
             entity = doc.entity(portal[f"file_{key[:32]}"], attrs)
             doc.influence(activity, entity, other_attributes={PROV_TYPE: portal["leftOut"]})
             continue
-        if source.get("job_id") and source.get("result"):  # another job's result: the id its own record gives it
+        if source.get("reduction"):  # a reduction an earlier job made and kept in the cache: the id it noted
+            entity = doc.entity(portal[f"reduction_{_local(str(source['reduction']))}"], attrs)
+            derived_from.append(entity)
+        elif source.get("job_id") and source.get("result"):  # another job's result: the id its own record gives it
             entity = doc.entity(portal[f"job_{_local(str(source['job_id']))}_result_{_local(str(source['result']))}"],
                                 attrs)
             derived_from.append(entity)
