@@ -30,7 +30,6 @@ from gammapy.modeling.models import (
     SkyModel,
     SpectralModel,
 )
-from gammapy.utils.scripts import to_yaml
 
 from portal.jobs import context as job_context
 from portal.jobs.binning import RECO_PER_DECADE, EnergyBinning, binning_of
@@ -42,9 +41,12 @@ from portal.jobs.observations import SPECTRUM_IRFS, target_coord
 from portal.jobs.onoff import WOBBLE_OFF_REGIONS, OnOffOptions, Progress, Reduction, reduce_1d
 from portal.jobs.parallel import available_processes
 from portal.jobs.products import TAR, write_datasets
+from portal.jobs import reduction_cache
+from portal.jobs.reduction_cache import ReductionCache
 from portal.jobs.safe import SafeRange
 from portal.jobs.sanity import loose, problems
 from portal.jobs.stacking import decide, stacked
+from portal.seam.modelfile import read_model, write_model  # noqa: F401 - the format both sides speak
 from portal.uws.definitions import FatalError, JobContext, UsageError
 
 log = logging.getLogger(__name__)
@@ -116,46 +118,6 @@ def fit_spectrum(datasets: Datasets, kind: str, optimize_opts: dict | None = Non
     return model, result
 
 
-def write_model(models: Models, result: FitResult, path: Path, extra: dict[str, Any] | None = None) -> Path:
-    """Gammapy models YAML with values and errors, and the covariance of the free parameters in it.
-
-    The file reads with ``Models.read``; its ``fit`` section (which gammapy ignores) holds the fit
-    status and the covariance matrix, restored by :func:`read_model`.
-    """
-    free = models.parameters.free_parameters
-    covariance = models.covariance.get_subcovariance(free).data
-    names = [f"{m.name}.{p.name}" for m in models for p in m.parameters.free_parameters]
-    fit = {
-        "success": bool(result.success),
-        "message": str(result.optimize_result.message),
-        "total_stat": float(result.total_stat),
-        "covariance": {"parameters": names, "matrix": np.asarray(covariance).tolist()},
-    }
-    fit.update(extra or {})
-    text = to_yaml({"fit": fit, **models.to_dict()})
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
-
-
-def read_model(path: Path) -> Models:
-    """Read a model file written by :func:`write_model`, covariance included."""
-    import yaml
-
-    models = Models.read(path)
-    stored = yaml.safe_load(Path(path).read_text())["fit"]["covariance"]
-    free = models.parameters.free_parameters
-    names = [f"{m.name}.{p.name}" for m in models for p in m.parameters.free_parameters]
-    if names != stored["parameters"]:
-        raise ValueError(f"{path}: covariance parameters {stored['parameters']} do not match the model's {names}")
-    data = models.covariance.data.copy()
-    idx = [models.parameters.index(p) for p in free]
-    data[np.ix_(idx, idx)] = np.array(stored["matrix"])
-    models.covariance = data
-    return models
-
-
 @dataclass
 class SpectrumResult:
     datasets: Datasets  # what was fitted: one per observation, or one stacked spectrum
@@ -225,6 +187,7 @@ def analyse_spectrum(
     on_flux_point: OnFluxPoint | None = None,
     log: logging.Logger = log,
     progress: Progress | None = None,
+    cache: ReductionCache | None = None,
 ) -> SpectrumResult:
     """The whole spectral analysis: reduction, stacking or not, fit, flux points (``on_*`` called as
     results appear).
@@ -233,13 +196,14 @@ def analyse_spectrum(
     range; ``processes`` reduce the observations and estimate the flux points at once (1: here).
     The choices (``reco_bins_per_decade``, ``stack``, ``exclusion``, ``safe``, ``sensitivity``) are
     the job's parameters of the same names. A request the binning cannot serve is a :class:`UsageError`.
-    ``progress(stage, done, total)`` hears of the stages: reducing, fitting, flux points.
+    ``progress(stage, done, total)`` hears of the stages: reducing, fitting, flux points. With a ``cache``
+    (:mod:`portal.jobs.reduction_cache`) the observations already reduced with the same choices are read back.
     """
     binning = binning_of(e_min, e_max, n_bins, fit_e_min, fit_e_max, reco_bins_per_decade)  # a UsageError
     options = OnOffOptions(on_radius, containment_correction, safe or SafeRange(), n_off_regions, allow_partial,
                            exclusion or ExclusionChoice("auto"))
     reduction, edges = reduce_1d(observations, target, binning, options, catalogs, processes, on_reduced, log,
-                                 progress=progress)
+                                 progress=progress, cache=cache)
     if progress is not None:
         progress(FITTING)
     datasets, sky_model, fit, decision = fit_credible(reduction.datasets, binning, model, stack, log=log)
@@ -259,6 +223,12 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
     ctx.progress(OPENING)
     with job_context.open_observations(ctx, params["obs_ids"], SPECTRUM_IRFS) as inputs:
         catalogs = job_context.record_catalogs(ctx) if options.exclusion.kind == "auto" else {}
+        cache = reduction_cache.for_job(ctx, inputs.files)
+
+        def on_reduced(reduction: Reduction) -> None:
+            inputs.selected(reduction.used, reduction.left_out)
+            if cache is not None:
+                inputs.reductions(cache, reduction.used)
         model_path = ctx.workdir / "model.yaml"
         points_path = ctx.workdir / "flux_points.fits"
 
@@ -281,8 +251,8 @@ def run(ctx: JobContext, params: dict[str, Any]) -> None:
             reco_bins_per_decade=params.get("reco_bins_per_decade") or RECO_PER_DECADE,
             stack=params.get("stack") or "auto", exclusion=options.exclusion,
             sensitivity=bool(params.get("sensitivity")), processes=available_processes(),
-            on_reduced=lambda r: inputs.selected(r.used, r.left_out), on_model=on_model,
-            on_flux_point=on_flux_point, log=ctx.log, progress=ctx.progress,
+            on_reduced=on_reduced, on_model=on_model, on_flux_point=on_flux_point, log=ctx.log,
+            progress=ctx.progress, cache=cache,
         )
         ctx.progress(SAVING)
         inputs.decided("stacked", result.stacking.stack, result.stacking.reason)

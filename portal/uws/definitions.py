@@ -15,58 +15,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Protocol
+from typing import Any, Callable, Protocol
 
-#: ``obs-list``: observations of the archive, each an obs id (``23523``) or ``<collection>/<obs_id>``
-#: (``hess-dl3-dr1/23523``, the collection being the ObsCore ``obs_collection``); the service refuses an
-#: unqualified id that several collections hold, and the same observation given twice.
-ParameterType = Literal["int", "float", "string", "bool", "int-list", "obs-list", "choice"]
-
-REQUIRED: Any = object()  # marks a parameter without default
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One typed job parameter, as shown in forms and checked before a job may run."""
-
-    name: str
-    type: ParameterType
-    doc: str
-    default: Any = REQUIRED
-    unit: str | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] | None = None
-    #: What a client may fill the parameter from: a UCD (``pos.eq.ra;meta.main`` for the target's
-    #: position, ``meta.id;obs`` for observation ids, ``phys.angSize;src`` for the target's size)
-    #: and, for values found in archive rows, the ObsCore column that holds them (``obs_id``).
-    ucd: str | None = None
-    column: str | None = None
-    #: What a form calls the parameter, as an astronomer says it, without the unit (a form adds it):
-    #: ``"Effective-area threshold"`` for ``aeff_percent``. Unset: forms show the name.
-    label: str | None = None
-    #: A display name per choice, in the order of ``choices`` (``"power law"`` for ``pl``); the value sent
-    #: and stored stays the choice itself.
-    choice_labels: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if self.choice_labels is not None and len(self.choice_labels) != len(self.choices or ()):
-            raise ValueError(f"parameter {self.name}: {len(self.choice_labels)} choice labels for "
-                             f"{len(self.choices or ())} choices")
-
-    @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
-
-    @property
-    def title(self) -> str:
-        """The label, else the name."""
-        return self.label or self.name
-
-    def choice_names(self) -> dict[str, str]:
-        """Each choice and its display name (the choice itself when it has none)."""
-        choices = self.choices or ()
-        return dict(zip(choices, self.choice_labels or choices))
+from portal.seam.params import REQUIRED, Parameter, ParameterType  # noqa: F401 - the contract's names
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from urllib.parse import urljoin
 
 from pyvo.io.uws import parse_job, parse_job_list
 
-from portal.uws.definitions import REQUIRED, Parameter
+from portal.seam.params import REQUIRED, Parameter
 from widgets.client.http import ServiceError
 
 __all__ = ["ACTIVE", "FINAL", "Definition", "JobInfo", "JobRef", "Progress", "UWSClient"]

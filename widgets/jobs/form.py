@@ -14,8 +14,8 @@ import traitlets as t
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
-from portal.catalogs.extent import SourceSize
-from portal.uws.params import ParameterError, convert
+from portal.seam.params import ParameterError, convert
+from portal.seam.sizes import SourceSize
 from widgets.background import Background
 from widgets.client import Definition, PortalClient, ServiceError, default_client
 from widgets.events import Dispatcher

@@ -21,9 +21,8 @@ from collections.abc import Collection
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-from portal.catalogs.extent import SourceSize
-from portal.uws.definitions import Parameter
-from portal.uws.params import obs_item
+from portal.seam.params import Parameter, obs_item
+from portal.seam.sizes import SourceSize
 from widgets.client import Definition
 
 __all__ = ["prefill", "summary", "column_values", "origins", "region_radius"]

@@ -1,7 +1,7 @@
 """Export: the figure as PNG or SVG, the data as ECSV or gadf FITS, a refit model as gammapy YAML or
 as a table of its parameters (ECSV or FITS).
 
-Data and models are written by gammapy (``FluxPoints.write``, the job service's ``write_model``
+Data and models are written by gammapy (``FluxPoints.write``, the model-file format's ``write_model``
 with the fit's covariance). A log-parabola's beta is gammapy's, in the natural log; every model
 export says so and gives the log10 value beside it (``beta_log10 = ln(10) beta``). The figure is
 drawn by the browser, so its PNG and SVG come from the page (bqplot's ``get_png_data`` /
@@ -45,7 +45,7 @@ def refit_yaml(refit) -> str:
     """
     from gammapy.modeling.models import Models, SkyModel
 
-    from portal.jobs.spectrum import write_model
+    from portal.seam.modelfile import write_model
     from widgets.sed.refit import BETA_CONVENTION, beta_log10
 
     models = Models([SkyModel(spectral_model=refit.model.copy(), name=f"refit-{refit.kind}")])

@@ -2,7 +2,7 @@
 
 Everything is read by gammapy and astropy (``FluxPoints.from_table``, ``Models.from_dict``); a
 model file of the job service carries the covariance of its fit, restored by the service's own
-reader (:func:`portal.jobs.spectrum.read_model`). Whatever cannot be read raises
+reader (:func:`portal.seam.modelfile.read_model`). Whatever cannot be read raises
 :class:`SEDInputError` with a sentence saying why.
 """
 
@@ -156,7 +156,7 @@ def _yaml_text(source) -> tuple[str, str]:
 
 
 def _read_with_covariance(text: str):
-    from portal.jobs.spectrum import read_model
+    from portal.seam.modelfile import read_model
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.yaml"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from astropy.coordinates import SkyCoord
 
-from portal.catalogs.extent import SourceSize
+from portal.seam.sizes import SourceSize
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-from portal.catalogs.extent import SourceSize
+from portal.seam.sizes import SourceSize
 from widgets.target.answers import (
     NameNotFound,
     NoAnswerYet,

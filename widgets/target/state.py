@@ -9,7 +9,7 @@ from concurrent.futures import Future
 import traitlets as t
 from astropy.coordinates import Angle, SkyCoord
 
-from portal.catalogs.extent import SourceSize
+from portal.seam.sizes import SourceSize
 from widgets.background import Background
 from widgets.config import portal_url
 from widgets.target.coords import (
