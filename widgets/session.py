@@ -3,7 +3,8 @@ collection, without glue's weight).
 
 It holds what the journey carries from one widget to the next: the target, the archive search's
 results and the rows selected (in the table or the sky), the active job (chosen in the monitor,
-or just submitted) and the job to prepare next (a "Run again" or a "Joint fit" for the launcher).
+or just submitted), the job to prepare next (a "Run again" or a "Joint fit" for the launcher) and
+the catalog sources the SED shows besides the job (added by name).
 
 The rule: the session is the one source of truth for what widgets share. A widget never talks to
 another widget: it publishes what it makes to the session and observes there what others made.
@@ -20,7 +21,7 @@ import traitlets as t
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
-from portal.catalogs.extent import SourceSize
+from portal.seam.sizes import SourceSize
 
 __all__ = ["JobDraft", "Session", "valid_selection"]
 
@@ -55,6 +56,7 @@ class Session(t.HasTraits):
     selected = t.Instance(Table, allow_none=True, read_only=True)  # the selected rows (derived)
     active_job = t.Instance("widgets.jobs.handle.JobHandle", allow_none=True)
     draft = t.Instance(JobDraft, allow_none=True)  # the job a launcher is to prepare next
+    sed_sources = t.List()  # catalog sources an SED was asked to show besides the job: (catalog tag, name) pairs
 
     def set_target(self, coord: SkyCoord | None, radius_deg: float, name: str = "",
                    size: SourceSize | None = None) -> None:

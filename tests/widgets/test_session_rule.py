@@ -101,3 +101,27 @@ def test_launcher_and_monitor_meet_only_in_the_session(client):
         for link in links:
             link.unlink()
         monitor.close()
+
+
+def test_catalog_sources_added_by_name_are_the_sessions(portal_server):
+    """A source added by name in one SED is one of the session's sed_sources, which another SED joined to the same
+    session draws too; a source put in the session (from Python, or by a widget of another kind) is drawn."""
+    from widgets.client import PortalClient
+
+    client = PortalClient(portal_server.url, token="")
+    bg = Background()
+    first, second = SEDPlot(client=client, background=bg), SEDPlot(client=client, background=bg)
+    session = Session()
+    links = connect(first, second, session=session)
+    try:
+        first.add_catalog("hgps", "HESS J1514-591")
+        assert session.sed_sources == [("hgps", "HESS J1514-591")]
+        assert bg.wait_until(lambda: second.state.layer("hgps/HESS J1514-591/points") is not None, timeout=60)
+        session.sed_sources = [*session.sed_sources, ("3fhl", "3FHL J0534.5+2201")]
+        for sed in (first, second):
+            assert bg.wait_until(lambda: sed.state.layer("3fhl/3FHL J0534.5+2201/points") is not None, timeout=60)
+        assert session.sed_sources == [("hgps", "HESS J1514-591"), ("3fhl", "3FHL J0534.5+2201")]  # each once
+    finally:
+        links.unlink()
+        bg.idle()
+        client.close()

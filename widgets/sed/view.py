@@ -28,6 +28,7 @@ from pathlib import Path
 import ipywidgets as w
 import traitlets as t
 
+from widgets.events import Dispatcher
 from widgets.sed import export
 from widgets.sed.figure import SEDFigure
 from widgets.sed.legend import Legend
@@ -49,9 +50,10 @@ STYLE = """<style>.portal-sed-figure rect.heatmapcell { shape-rendering: crispEd
 
 class SEDPlot(w.VBox):
     #: what it does with the session (see :mod:`widgets.session`): follows the active job when it is a spectrum
-    #: or a joint fit, and draws the target's catalog counterparts
-    observes = ("active_job", "target_moves")
-    publishes: tuple[str, ...] = ()
+    #: or a joint fit, draws the target's catalog counterparts and the session's catalog sources; a source added
+    #: by name here becomes one of the session's
+    observes = ("active_job", "target_moves", "sed_sources")
+    publishes = ("sed_sources",)
 
     sed_type = t.Enum(SED_TYPES, "e2dnde")
     energy_unit = t.Enum(ENERGY_UNITS, "TeV")
@@ -59,6 +61,8 @@ class SEDPlot(w.VBox):
     def __init__(self, state: SEDState | None = None, client=None, background=None, height: str = "480px",
                  legend_collapsed: bool = False, **kwargs) -> None:
         self.state = state or SEDState(client=client, background=background)
+        self._sources: set[tuple[str, str]] = set()  # catalog sources added by name (here or through a session)
+        self._added = Dispatcher(on_error=lambda exc: self.state.say(f"A callback failed: {exc}"))
         self.sed_type, self.energy_unit = self.state.sed_type, self.state.energy_unit
         self._links = [t.link((self, "sed_type"), (self.state, "sed_type")),
                        t.link((self, "energy_unit"), (self.state, "energy_unit"))]
@@ -87,7 +91,7 @@ class SEDPlot(w.VBox):
     # -- Python API ---------------------------------------------------------------------------
     def attach(self, session) -> list:
         """Follow ``session``'s active job (a spectrum or a joint fit) and draw its target's counterparts."""
-        from widgets.links import Observer
+        from widgets.links import Callback, Observer
         from widgets.sed.live import KINDS
 
         def job(_change):
@@ -98,8 +102,19 @@ class SEDPlot(w.VBox):
         def moved(_change):
             if session.target is not None:
                 self.set_target(session.target, session.target_name)
+
+        def sources(_change):
+            for tag, name in list(session.sed_sources):
+                if (tag, name) not in self._sources:
+                    self.add_catalog(tag, name, wait=False)
+
+        def added(tag, name):
+            if (tag, name) not in session.sed_sources:
+                session.sed_sources = [*session.sed_sources, (tag, name)]
         return [Observer(session, job, "active_job", fire=session.active_job is not None),
-                Observer(session, moved, "target_moves", fire=session.target is not None)]
+                Observer(session, moved, "target_moves", fire=session.target is not None),
+                Observer(session, sources, "sed_sources", fire=bool(session.sed_sources)),
+                Callback(self._added.register, added)]
 
     @property
     def flux_points(self):
@@ -153,7 +168,10 @@ class SEDPlot(w.VBox):
         return self.state.add_model(model, label=label, **kwargs)
 
     def add_catalog(self, tag: str, name: str, wait: bool = True):
-        """Draw one catalog source (its flux points and model) read from the portal's /catalogs."""
+        """Draw one catalog source (its flux points and model) read from the portal's /catalogs; joined to a
+        session, it becomes one of the session's ``sed_sources``."""
+        self._sources.add((tag, name))
+        self._added(tag, name)
         return self.state.catalogs.add(tag, name, wait=wait)
 
     def set_visible(self, name: str, visible: bool = True) -> None:
