@@ -16,8 +16,8 @@ from astropy.time import Time
 from widgets.obscore.caret import MONOSPACE, excerpt, position, status_html
 from widgets.obscore.services import embedded
 from widgets.obscore.state import SearchState
-from widgets.obscore.table import (DATE_WIDTH, date_header, date_note, is_date_column, iso_dates, time_scale,
-                                   to_dataframe)
+from widgets.obscore.table import (DATE_WIDTH, date_header, date_note, is_date_column, iso_dates,
+                                   selected_times, time_scale, to_dataframe)
 from widgets.obscore.view import ObsCoreSearch
 
 CRAB = SkyCoord(83.633, 22.0145, unit="deg")
@@ -106,6 +106,10 @@ def test_the_crab_runs_dates_in_the_grid_and_mjd_everywhere_else(search):
     panel.grid.selections = [{"r1": 0, "r2": 0, "c1": 0, "c2": 3}]  # the latest run
     latest = int(np.argmax(results["t_min"]))
     assert search.state.selection == [latest]
+    # the exact MJD of what is selected, under the grid (what a tooltip on the cell would say)
+    first = [x.decode() if isinstance(x, bytes) else str(x) for x in results["obs_id"]].index("23523")
+    search.state.selection = [first]
+    assert f"obs 23523: t_min MJD {RUN_23523_TT:.6f} (2004-12-04 22:07:06 UTC), t_max MJD" in panel._times.value
 
     # exports: ObsCore's MJD values, exactly, and no date column added
     search.state.selection = list(range(4))
@@ -117,6 +121,14 @@ def test_the_crab_runs_dates_in_the_grid_and_mjd_everywhere_else(search):
     csv = Table.read(search.state.export("CSV").decode(), format="ascii.csv")
     assert np.allclose(csv["t_min"], results["t_min"], rtol=0, atol=1e-9)
     assert csv.colnames == results.colnames
+
+
+def test_selected_times_name_each_rows_mjd_and_say_how_many_more():
+    table = Table({"obs_id": [1, 2, 3, 4], "t_min": [53343.5, 53344.5, 53345.5, np.nan]})
+    text = selected_times(table, [0, 1, 2, 3], limit=2)
+    assert text == ("obs 1: t_min MJD 53343.500000 (2004-12-04 12:00:00 UTC); obs 2: t_min MJD 53344.500000 "
+                    "(2004-12-05 12:00:00 UTC); and 2 more selected")
+    assert selected_times(table, []) == "" and selected_times(Table({"a": [1]}), [0]) == ""
 
 
 # -- the caret ----------------------------------------------------------------------------------------------

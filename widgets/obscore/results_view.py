@@ -38,9 +38,11 @@ class ResultsPanel(w.VBox):
         self._stale.add_class("portal-results-stale-note")
         self._dates = w.HTML()
         self._dates.add_class("portal-results-dates")
+        self._times = w.HTML()  # the selected rows' exact times (MJD), which the grid's dates round
+        self._times.add_class("portal-results-times")
         bar = w.HBox([self._count, self._format, self._export, self._clear, self._link],
                      layout=w.Layout(align_items="center", flex_flow="row wrap", grid_gap="8px"))
-        super().__init__([w.HTML(STALE_STYLE), bar, self._stale, self._dates, self._holder], **kwargs)
+        super().__init__([w.HTML(STALE_STYLE), bar, self._stale, self._dates, self._holder, self._times], **kwargs)
         self.add_class("portal-results")
         state.observe(self._show_results, "results")
         state.observe(self._show_count, ["selection", "results", "overflow"])
@@ -88,12 +90,16 @@ class ResultsPanel(w.VBox):
     def _show_count(self, _change=None) -> None:
         table = self.state.results
         if table is None:
-            self._count.value = ""
+            self._count.value = self._times.value = ""
             return
         note = " (truncated at MAXREC)" if self.state.overflow else ""
         self._count.value = (f"<b>{len(table):,}</b> rows{html.escape(note)}, "
                              f"<b>{len(self.state.selection):,}</b> selected")
         self._export.disabled = not self.state.selection
+        from widgets.obscore.table import selected_times
+
+        times = selected_times(table, list(self.state.selection))
+        self._times.value = f"<span style='color:#555;font-size:90%'>{html.escape(times)}</span>" if times else ""
 
     def export_link(self) -> None:
         """Put a download link for the selected rows in the panel."""

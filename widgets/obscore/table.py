@@ -131,6 +131,33 @@ def date_note(table) -> str:
     return (f"Times are UTC dates{source}; search.results and the exported files keep ObsCore's MJD values.")
 
 
+def selected_times(table, rows: list[int], limit: int = 3) -> str:
+    """The exact times of the selected rows, as ObsCore gives them (MJD) beside the grid's dates: what a tooltip
+    on the cell would say ("obs 23523: t_min MJD 53343.922340 (2004-12-04 22:07:06 UTC), ..."); "" when the
+    table has no time column or nothing is selected."""
+    if table is None or not rows:
+        return ""
+    names = [n for n in table.colnames if is_date_column(n, table[n])]
+    if not names:
+        return ""
+    label = "obs_id" if "obs_id" in table.colnames else None
+    parts = []
+    for row in rows[:limit]:
+        times = []
+        for name in names:
+            col = table[name]
+            value = col.mjd[row] if hasattr(col, "mjd") else col[row]
+            if np.ma.is_masked(value) or not np.isfinite(float(value)):
+                continue
+            date = iso_dates(col[row:row + 1], time_scale(col))[0]
+            times.append(f"{name} MJD {float(value):.6f} ({date} UTC)")
+        if times:
+            who = f"obs {_cell_text(table[label][row])}" if label else f"row {row}"
+            parts.append(f"{who}: {', '.join(times)}")
+    more = f"; and {len(rows) - limit} more selected" if len(rows) > limit else ""
+    return "; ".join(parts) + more
+
+
 def _cell_text(value) -> str:
     if value is None or np.ma.is_masked(value):
         return ""
