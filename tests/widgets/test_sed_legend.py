@@ -116,3 +116,23 @@ def test_the_jobs_points_are_drawn_on_top_larger_than_catalogs(sed, crab_points)
     assert marks.index(job_dots) > marks.index(catalog_dots)
     assert job_dots.default_size > 2 * catalog_dots.default_size and job_dots.stroke == "white"
     assert catalog_dots.opacities[0] < 1 and job_dots.opacities[0] == 1
+
+
+def test_a_bin_with_a_flat_profile_draws_no_column():
+    """A bin with no events has a flat likelihood profile: drawn, it was a full-height ΔTS = 0 column that said
+    nothing and hid the points (a joint fit's lowest bin below the instruments' thresholds)."""
+    import numpy as np
+    from gammapy.estimators import FluxPoints
+
+    from widgets.sed.points import profile_grid
+
+    crab_points = FluxPoints.read(gammapy_data() / "estimators/crab_hess_fp/crab_hess_fp.fits")  # changed below
+    before = profile_grid(crab_points, "e2dnde", "TeV")
+    drawn = [i for i in range(len(before.dts)) if np.isfinite(before.dts[i]).any()]
+    assert len(drawn) >= 3
+    flat = drawn[0]
+    crab_points.stat_scan.data[flat] = 7.0  # that bin's profile made flat
+    after = profile_grid(crab_points, "e2dnde", "TeV")
+    assert not np.isfinite(after.dts[flat]).any()
+    others = [i for i in range(len(before.dts)) if i != flat]
+    assert np.array_equal(np.isfinite(after.dts[others]), np.isfinite(before.dts[others]))

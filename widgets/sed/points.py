@@ -129,7 +129,8 @@ def has_profiles(fp) -> bool:
 
 
 def profile_grid(fp, sed_type: str, energy_unit: str, rows: int = PROFILE_ROWS) -> ProfileGrid | None:
-    """The likelihood profiles of ``fp`` resampled on a flux grid, as ``FluxPoints.plot_ts_profiles`` does."""
+    """The likelihood profiles of ``fp`` resampled on a flux grid, as ``FluxPoints.plot_ts_profiles`` does; a bin
+    whose profile stays under delta TS 1 over the whole scan (a bin with no data) is left empty."""
     from gammapy.maps import MapAxis
 
     if not has_profiles(fp):
@@ -146,7 +147,10 @@ def profile_grid(fp, sed_type: str, energy_unit: str, rows: int = PROFILE_ROWS) 
     coords[axis.name] = axis.center.reshape((-1, 1))
     dts = np.asarray(ts.interp_by_coord(coords, values_scale="stat-profile"), dtype=float)
     dts = dts.reshape(axis.nbin, rows)
+    with np.errstate(invalid="ignore"):
+        unconstrained = ~(np.nanmax(np.where(np.isfinite(dts), dts, -np.inf), axis=1) >= 1)
     dts[~(dts <= DTS_MAX)] = np.nan
+    dts[unconstrained] = np.nan  # a bin whose profile never reaches 1 (no events: flat) says nothing: not a column
     x_edges = units.x_values(axis.edges, energy_unit)
     y_edges = units.y_values(np.asarray(flux.edges, dtype=float) * native, sed_type, energy_unit)
     return ProfileGrid(x_edges, y_edges, dts)
