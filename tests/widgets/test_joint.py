@@ -148,6 +148,7 @@ def test_the_sed_of_a_joint_fit_shows_each_input_job_and_the_joint_fit(client, b
         assert [layer.key for layer in state.layers if layer.source == "input"] == inputs  # no profiles of theirs
         assert state.layer("job/model").label == "joint forward-folded fit"
         assert state.flux_points.energy_axis.nbin == 3 and state.job_model is not None
+        assert sed._summary.value.startswith("Joint forward-folded fit of the input jobs (")  # not "Job's ..."
         for info, runs in zip(spectra, ("obs 23523, 23526", "obs 23559, 23592")):
             layer = state.layer(f"input/{info.job_id}/points")
             assert layer.label == f"job {info.job_id[:8]}… ({runs})"

@@ -188,6 +188,11 @@ class SEDState(t.HasTraits):
         return layers
 
     # -- the followed job ---------------------------------------------------------------------
+    @property
+    def followed_definition(self) -> str:
+        """The kind of the job followed ("spectrum", "joint_spectrum"), "" when none."""
+        return "" if self._follower is None else self._follower.handle.definition
+
     def follow(self, job, interval: float = 1.0):
         """Follow a running (or finished) ``spectrum`` or ``joint_spectrum`` job: a JobHandle or a job URL.
 

@@ -345,7 +345,9 @@ class SEDPlot(w.VBox):
         models = self.state.job_model
         if models is not None and len(models):
             spectral = models[0].spectral_model
-            lines.append(f"Job's forward-folded fit ({spectral.tag[0]}): {parameters_text(spectral)}")
+            joint = self.state.followed_definition == "joint_spectrum"
+            what = "Joint forward-folded fit of the input jobs" if joint else "Job's forward-folded fit"
+            lines.append(f"{what} ({spectral.tag[0]}): {parameters_text(spectral)}")
         fit = self.state.refit_result
         if fit is not None:
             lines.append(("Refit: " if fit.success else "Refit (did not converge): ") + fit.summary())
