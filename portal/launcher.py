@@ -87,11 +87,13 @@ def wait_for(url: str, timeout: float, proc: subprocess.Popen) -> bool:
 
 
 def voila_command(notebooks: Path, host: str, port: int, pool: int | None = None) -> list[str]:
-    """Voila on ``notebooks``; ``pool`` preheated kernels for the main dashboard (default: PORTAL_VOILA_POOL)."""
+    """Voila on ``notebooks``; ``pool`` preheated kernels for the main dashboard (default: PORTAL_VOILA_POOL).
+
+    ``widgets.jupyter.voila_app`` is Voila serving its static files gzipped and cacheable."""
     from widgets.jupyter.install import voila_options  # the portal's template (offline assets)
 
     return [
-        sys.executable, "-m", "voila", str(notebooks),
+        sys.executable, "-m", "widgets.jupyter.voila_app", str(notebooks),
         "--no-browser",
         f"--port={port}",
         f"--Voila.ip={host}",

@@ -55,7 +55,9 @@ def test_a_bad_kernel_pool_is_refused_with_a_sentence(text):
 def test_the_voila_configuration_preheats_the_portal_culls_idle_kernels_and_hides_tracebacks():
     standalone = json.loads((install.CONFIG_DIR / "voila.json").read_text())
     assert standalone["VoilaConfiguration"] == {"template": "gamma-portal", "show_tracebacks": False,
-                                                "preheat_kernel": True}
+                                                "preheat_kernel": True, "extension_denylist": [
+                                                    "jupyterlab_pygments", "@voila-dashboards/jupyterlab-preview"]}
+    assert standalone["VoilaKernelManager"]["fill_delay"] >= 10  # the refill waits for the visitor's page
     pools = standalone["VoilaKernelManager"]["kernel_pools_config"]
     assert pools == {"default": {"pool_size": 0}, "portal.ipynb": {"pool_size": 1}}
     culling = standalone["MappingKernelManager"]  # with or without preheating (a pool of 0)
@@ -112,6 +114,8 @@ def test_extension_serves_aladin_as_javascript(extension_url):
     response = httpx.get(extension_url + f"aladin-lite/{version}/aladin.js")
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
+    assert response.headers["content-encoding"] == "gzip"  # httpx asks for it
+    assert response.content == aladin_path().read_bytes()
 
 
 @pytest.mark.parametrize("path", ["../conf.json", "..%2Fconf.json", "%2e%2e/%2e%2e/etc/passwd", "/etc/passwd"])

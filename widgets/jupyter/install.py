@@ -17,8 +17,11 @@ Binder's ``postBuild`` and the Voila launcher call :func:`ensure_installed`.
 The Voila configuration is kept in the repository, in ``widgets/jupyter/config/``:
 
 * ``voila.json`` for standalone Voila (``make run``): the portal's template, no tracebacks in pages,
-  a pool of preheated kernels for ``portal.ipynb`` (1 by default; ``PORTAL_VOILA_POOL=N`` changes
-  it, 0 turns preheating off) and the culling of idle kernels whose page was closed;
+  no JavaScript of the lab extensions the dashboards do not use (``extension_denylist``), a pool of
+  preheated kernels for ``portal.ipynb`` (1 by default; ``PORTAL_VOILA_POOL=N`` changes it, 0 turns
+  preheating off) refilled 20 s after a visitor took one (``fill_delay``: the refill's imports would
+  take the CPU the visitor's page needs) and the culling of idle kernels whose page was closed;
+  :mod:`widgets.jupyter.voila_app` runs it with static files gzipped and cacheable;
 * :func:`kernel_environment`: what the dashboards' kernels get in their environment (from the
   server that starts them): glibc gives freed memory back at once (``MALLOC_TRIM_THRESHOLD_``);
 * ``jupyter_server_config.json`` for Voila as a Jupyter server extension (Binder, JupyterHub): the
