@@ -5,7 +5,8 @@ DR1 and a later release of the same runs), by ``<collection>/<obs_id>`` (``hess-
 the collection being the release's ``obs_collection``. An unqualified obs id that several
 collections hold is refused with the qualified forms to write: there is never a silent choice.
 
-Fast and light on imports: sqlite3 and the job-definition modules only.
+Fast and light on imports: the archive store's reads (:func:`portal.archive.reads.observation_places`)
+and the job-definition modules only.
 """
 
 from __future__ import annotations
@@ -14,17 +15,12 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
+from portal.archive import reads
 from portal.uws.definitions import ObservationLocation, UsageError
 from portal.uws.params import obs_item
 
 __all__ = ["locate_observations", "naming_problems"]
-
-_SQL = ('SELECT o."obs_number", o."obs_collection", r."path", o."target_name", o."s_ra", o."s_dec" '
-        'FROM "ivoa.obscore" AS o LEFT JOIN "archive_release" AS r ON r.id = o."release_id" '
-        'WHERE o."obs_number" IN ({marks}) ORDER BY r.id, o."_id"')
-_COLLECTIONS = 'SELECT DISTINCT "collection" FROM "archive_release"'
 
 
 @dataclass
@@ -57,24 +53,19 @@ class _Problems:
 
 def _read(db_path: Path, numbers: list[int]) -> _Held:
     held = _Held()
-    if not numbers or not Path(db_path).exists():
+    if not numbers:
         return held
-    conn = sqlite3.connect(f"file:{quote(str(db_path))}?mode=ro", uri=True)
     try:
-        held.collections.update(row[0] for row in conn.execute(_COLLECTIONS))
-        for start in range(0, len(numbers), 500):
-            chunk = numbers[start:start + 500]
-            for number, collection, path, target, ra, dec in conn.execute(
-                    _SQL.format(marks=", ".join("?" * len(chunk))), chunk):
-                held.collections.add(collection)
-                places = held.by_id.setdefault(number, {})
-                if collection not in places:
-                    places[collection] = None if path is None else ObservationLocation(
-                        number, Path(path), target, ra, dec, collection)
+        collections, rows = reads.observation_places(db_path, numbers)
     except sqlite3.Error as exc:
         raise UsageError(f"the archive cannot be read ({exc})") from None
-    finally:
-        conn.close()
+    held.collections.update(collections)
+    for number, collection, path, target, ra, dec in rows:
+        held.collections.add(collection)
+        places = held.by_id.setdefault(number, {})
+        if collection not in places:
+            places[collection] = None if path is None else ObservationLocation(
+                number, Path(path), target, ra, dec, collection)
     return held
 
 

@@ -1,8 +1,13 @@
-"""The archive database (SQLite at ``$PORTAL_DATA_DIR/archive.sqlite``).
+"""The archive database (SQLite at ``$PORTAL_DATA_DIR/archive.sqlite``): the one module that opens it.
 
-Writers (ingest) use :func:`connect_write`. Queries use :func:`connect_query`: a ``mode=ro``
-connection with ``PRAGMA query_only``, an authorizer that allows nothing but reading and the
-ADQL support functions, and a progress handler that stops a statement at its time limit.
+Writers (ingest) use :func:`connect_write`. TAP queries use :func:`query_connection` (a pooled
+:class:`QueryConnection`): a ``mode=ro`` connection with ``PRAGMA query_only``, an authorizer that
+allows nothing but reading and the ADQL support functions, and a progress handler that stops a
+statement at its time limit. The other services (coverage, DataLink, the jobs' observation locator)
+call named reads that return plain values: :func:`count_rows` here, the others in
+:mod:`portal.archive.reads` (kept apart for size). Each opens its own :func:`connect_read` connection
+(``mode=ro``, ``query_only``, the same authorizer) in the calling thread and closes it. No SQL on the
+archive's tables is written outside these two modules.
 """
 
 from __future__ import annotations
@@ -164,19 +169,6 @@ def _point_box(ra: float, dec: float) -> tuple:
     return (x, x, y, y, z, z)
 
 
-def count_rows(path: Path) -> int:
-    """Rows in ivoa.obscore; 0 when the database does not exist yet."""
-    if not Path(path).exists():
-        return 0
-    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
-    try:
-        return conn.execute(f"SELECT count(*) FROM {OBSCORE.sql_name}").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-    finally:
-        conn.close()
-
-
 # --- queries ----------------------------------------------------------------------------
 
 _READ_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE}
@@ -190,6 +182,23 @@ def _authorizer(action, arg1, arg2, dbname, source):
     return sqlite3.SQLITE_DENY
 
 
+def _read_only_uri(path: Path) -> str:
+    return f"file:{quote(str(path))}?mode=ro"
+
+
+def connect_read(path: Path, timeout: float = 10.0) -> sqlite3.Connection:
+    """A read-only connection for the named reads: ``mode=ro``, ``PRAGMA query_only`` and the query
+    authorizer (no write, PRAGMA, ATTACH or unlisted function). For the calling thread only; close it."""
+    conn = sqlite3.connect(_read_only_uri(path), uri=True, timeout=timeout)
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        conn.set_authorizer(_authorizer)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 class QueryConnection:
     """A read-only connection for queries, with uploads, a time limit and function errors."""
 
@@ -201,8 +210,7 @@ class QueryConnection:
         self.base_url = base_url
         self.cursor: sqlite3.Cursor | None = None
         self.budget = None
-        self.conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None,
-                                    check_same_thread=False)
+        self.conn = sqlite3.connect(_read_only_uri(path), uri=True, isolation_level=None, check_same_thread=False)
         self.time_limit = time_limit
         self.deadline = time.monotonic() + time_limit
         try:
@@ -319,3 +327,28 @@ def _same_file(conn: QueryConnection, path: Path) -> bool:
         return os.stat(path).st_ino == conn.inode
     except OSError:
         return False
+
+
+# --- reads for the services (the named reads are here and in portal.archive.reads) --------
+
+@contextmanager
+def reading(path: Path):
+    """``with reading(path) as conn:`` a :func:`connect_read` connection, closed at the end; None when
+    the database does not exist yet."""
+    if not Path(path).is_file():
+        yield None
+        return
+    conn = connect_read(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def count_rows(path: Path) -> int:
+    """Rows in ivoa.obscore; 0 when the database does not exist yet or cannot be read."""
+    try:
+        with reading(path) as conn:
+            return conn.execute(f"SELECT count(*) FROM {OBSCORE.sql_name}").fetchone()[0] if conn else 0
+    except sqlite3.Error:
+        return 0

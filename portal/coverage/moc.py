@@ -10,16 +10,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 
+from portal.archive import reads
 from portal.archive.sphere import Circle, GeometryError, Polygon, parse
 
 log = logging.getLogger("portal.coverage")
-
-_SQL = 'SELECT "s_region" FROM "ivoa.obscore" WHERE "s_region" IS NOT NULL'
-_FINGERPRINT = 'SELECT count(*), max("_id") FROM "ivoa.obscore"'
 
 
 @dataclass(frozen=True)
@@ -108,25 +105,18 @@ class CoverageService:
         self._lock = threading.Lock()
         self._cached: tuple[tuple, Coverage] | None = None
 
-    def _read(self, sql: str):
-        if not self.db_path.is_file():
-            return None
-        conn = sqlite3.connect(f"file:{quote(str(self.db_path))}?mode=ro", uri=True, timeout=10)
+    def _read(self, read, empty):
         try:
-            conn.execute("PRAGMA query_only = ON")
-            return conn.execute(sql).fetchall()
+            return read(self.db_path)
         except sqlite3.OperationalError:
-            return None  # no archive table yet
-        finally:
-            conn.close()
+            return empty  # no archive table yet
 
     def coverage(self) -> Coverage:
-        fingerprint = tuple(self._read(_FINGERPRINT) or [(0, None)])
+        fingerprint = self._read(reads.content_version, (0, None))
         with self._lock:  # one build at a time; concurrent callers wait for it
             if self._cached and self._cached[0] == fingerprint:
                 return self._cached[1]
-            rows = self._read(_SQL) or []
-            coverage = build_coverage([r[0] for r in rows])
+            coverage = build_coverage(self._read(reads.footprints, []))
             log.info("coverage MOC of %d footprints at order %d: %.4f of the sky, built in %.2f s",
                      coverage.n_regions, coverage.order, coverage.sky_fraction, coverage.seconds)
             self._cached = (fingerprint, coverage)

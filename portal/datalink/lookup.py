@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from portal.archive import reads
 from portal.archive.layout import find_index
 
 HDU_TYPES = ("events", "gti", "aeff", "edisp", "psf", "bkg", "rad_max")
-
-_SQL = ('SELECT o."obs_number", o."obs_id", o."obs_collection", o."target_name", o."s_ra", o."s_dec", '
-        'o."target_ra", o."target_dec", o."s_fov", r."path" '
-        'FROM "ivoa.obscore" AS o LEFT JOIN "archive_release" AS r ON r.id = o."release_id" '
-        'WHERE o."obs_publisher_did" = ?')
 
 
 class NotFound(LookupError):
@@ -117,17 +113,11 @@ class ArchiveLookup:
         return Observation(did, number, collection, target, ra, dec, t_ra, t_dec, s_fov / 2 if s_fov else None,
                            release_dir, tuple(hdus), tuple(missing))
 
-    def _row(self, did: str):
-        if not self.db_path.is_file():
-            return None
-        conn = sqlite3.connect(f"file:{quote(str(self.db_path))}?mode=ro", uri=True, timeout=10)
+    def _row(self, did: str) -> reads.ObservationRow | None:
         try:
-            conn.execute("PRAGMA query_only = ON")
-            return conn.execute(_SQL, (did,)).fetchone()
+            return reads.observation(self.db_path, did)
         except sqlite3.OperationalError:
             return None  # archive not created yet
-        finally:
-            conn.close()
 
     def _index(self, release: Path) -> dict[int, list[tuple[str, str, str, str, str]]]:
         if not release.is_dir():
