@@ -60,7 +60,9 @@ class Settings:
         self.data_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _env_number(env, name: str, default: float) -> float:
+def _env_number(env, name: str, default: float, positive: bool = False) -> float:
+    """The finite number in the variable ``name`` of ``env`` (``default`` when unset or blank): 0 or more, or
+    more than 0 when ``positive``; otherwise a ValueError naming the variable (the TAP limits use it too)."""
     value = (env.get(name) or "").strip()
     if not value:
         return default
@@ -68,8 +70,8 @@ def _env_number(env, name: str, default: float) -> float:
         number = float(value)
     except ValueError:
         raise ValueError(f"{name}={value!r} is not a number") from None
-    if not number >= 0 or number == float("inf"):
-        raise ValueError(f"{name}={value!r} must be 0 or more")
+    if not number >= 0 or number == float("inf") or (positive and number == 0):
+        raise ValueError(f"{name}={value!r} must be {'more than 0' if positive else '0 or more'}")
     return number
 
 

@@ -14,8 +14,8 @@ from portal.archive import async_handlers, examples, service, store, vosi
 from portal.archive.budget import Budget
 from portal.archive.errors import TapError
 from portal.archive.fetch import fetch_uploads
-from portal.archive.http import (base_url, caller, db_path, error_response, guarded, in_query_thread, limits,
-                                 read_params, tap_url)
+from portal.archive.http import (base_url, caller, caller_slots, db_path, error_response, guarded, in_query_thread,
+                                 limits, read_params, slot_key, tap_url)
 from portal.archive.schema import OBSCORE
 
 router = APIRouter()
@@ -28,18 +28,24 @@ XML = "application/xml"
 async def sync(request: Request) -> Response:
     """TAP 1.1 synchronous query, bounded end to end: one budget of ``PORTAL_TAP_SYNC_TIMEOUT``
     seconds covers reading the request, fetching URL uploads, parsing, SQL and writing, and the
-    work stops when the client goes away."""
+    work stops when the client goes away. Each caller runs at most a few at once
+    (:mod:`portal.archive.fairshare`, 429 beyond), and an anonymous query whose plan is an
+    unconstrained join is refused before it runs (:mod:`portal.archive.querycost`)."""
     budget = Budget(limits(request).sync_seconds)
     try:
         params, files = await read_params(request, budget)
         query = service.parse_params(params, files)
+        user = await caller(request)
+        anonymous = user is None
         if any(isinstance(content, str) for _, content in query.uploads):
-            anonymous = await caller(request) is None
             fetched = await guarded(request, budget, fetch_uploads(query.uploads, limits(request), anonymous))
             query.uploads = [(name, content) for name, content, _ in fetched]
             query.by_url = frozenset(name for name, _, by_url in fetched if by_url)
-        body = await guarded(request, budget, in_query_thread(
-            service.run_query, db_path(request), query, base_url(request), budget=budget, limits=limits(request)))
+        cost_limit = limits(request).anonymous_join_rows if anonymous else None
+        async with caller_slots(request).slot(slot_key(user, request)):
+            body = await guarded(request, budget, in_query_thread(
+                service.run_query, db_path(request), query, base_url(request), budget=budget,
+                limits=limits(request), cost_limit=cost_limit))
     except TapError as exc:
         return error_response(exc)
     except Exception:  # noqa: BLE001 - never a 500 with a traceback

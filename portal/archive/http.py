@@ -1,4 +1,5 @@
-"""Request helpers shared by the TAP handlers (sync and async)."""
+"""Request helpers shared by the TAP handlers (sync and async), and the sync query threads with
+their fair shares (:mod:`portal.archive.fairshare`: a few queries per caller at once)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi import Request, Response
 from portal.archive import output, service, store
 from portal.archive.budget import Budget
 from portal.archive.errors import TapError
+from portal.archive.fairshare import CallerSlots, caller_key
 from portal.archive.forms import read_form
 from portal.archive.limits import Limits
 
@@ -20,9 +22,8 @@ log = logging.getLogger("portal.archive")
 DISCONNECT_POLL = 0.25  # seconds between two looks at whether the client is still there
 # Sync queries run in threads of their own, a few per core: they never wait behind other work of
 # the server (or it behind them), and a crowd of queries queues here instead of thrashing the GIL.
-QUERY_THREADS = ThreadPoolExecutor(
-    max_workers=int(os.environ.get("PORTAL_TAP_QUERY_THREADS") or max(4, 2 * (os.cpu_count() or 2))),
-    thread_name_prefix="tap-query")
+THREAD_COUNT = int(os.environ.get("PORTAL_TAP_QUERY_THREADS") or max(4, 2 * (os.cpu_count() or 2)))
+QUERY_THREADS = ThreadPoolExecutor(max_workers=THREAD_COUNT, thread_name_prefix="tap-query")
 
 
 def db_path(request: Request):
@@ -46,7 +47,27 @@ def tap_url(request: Request) -> str:
 
 
 def error_response(exc: TapError) -> Response:
-    return Response(output.votable_error(exc.message), status_code=exc.status, media_type=output.VOTABLE_MIME)
+    retry = getattr(exc, "retry_after", None)
+    return Response(output.votable_error(exc.message), status_code=exc.status, media_type=output.VOTABLE_MIME,
+                    headers={"Retry-After": str(retry)} if retry else None)
+
+
+def caller_slots(request: Request) -> CallerSlots:
+    """The server's per-caller counts of sync queries in progress (one per application)."""
+    found = getattr(request.app.state, "tap_caller_slots", None)
+    if found is None:
+        found = request.app.state.tap_caller_slots = CallerSlots(
+            limits(request).sync_per_caller, THREAD_COUNT, limits(request).sync_caller_wait)
+    return found
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def slot_key(user: str | None, request: Request) -> str:
+    """Who a sync query counts against: the token's user, else the client's address."""
+    return caller_key(user, client_address(request))
 
 
 async def caller(request: Request) -> str | None:

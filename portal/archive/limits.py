@@ -17,6 +17,13 @@ variable                             meaning                                    
 ``PORTAL_TAP_UPLOAD_DEADLINE``       seconds one URL upload may take in all (not per read)       20
 ``PORTAL_TAP_ANON_MAX_JOBS``         async jobs anonymous callers may hold at once, in total     200
 ``PORTAL_TAP_ANON_MAX_BYTES``        bytes those jobs may hold (uploads and results), in total   1000000000
+``PORTAL_TAP_SYNC_PER_CALLER``       sync queries one caller (a token's user, else an address)   3
+                                     may run at once; never all the query threads (at most
+                                     ``PORTAL_TAP_QUERY_THREADS`` - 1)
+``PORTAL_TAP_SYNC_CALLER_WAIT``      seconds a query beyond that cap waits for a slot (holding   10
+                                     no thread) before the 429 answer (with Retry-After)
+``PORTAL_TAP_ANON_MAX_JOIN_ROWS``    row combinations an anonymous sync query may go through in  100000
+                                     tables joined with no usable constraint (its query plan)
 ==================================== =========================================================== ========
 
 Token holders' async jobs have per-user quotas of their own (``portal.config.JobLimits``:
@@ -34,6 +41,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from portal.config import _env_number
+
 __all__ = ["Limits", "MAX_UPLOAD_BYTES", "MAX_REQUEST_BYTES", "MAX_URL_UPLOADS"]
 
 MAX_UPLOAD_BYTES = 20_000_000  # one uploaded table, inline or by URL
@@ -46,16 +55,7 @@ MAX_CONCURRENT_FETCHES = 32  # URL fetches in progress in the whole server
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    value = (env.get(name) or "").strip()
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not a number") from None
-    if not number > 0:
-        raise ValueError(f"{name}={value!r} must be more than 0")
-    return number
+    return _env_number(env, name, default, positive=True)  # a limit of 0 would refuse everything
 
 
 def quota_sentence(quotas, what: str = "jobs") -> str:
@@ -84,6 +84,9 @@ class Limits:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_request_bytes: int = MAX_REQUEST_BYTES
     max_url_uploads: int = MAX_URL_UPLOADS
+    sync_per_caller: int = 3
+    sync_caller_wait: float = 10.0
+    anonymous_join_rows: int = 100_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Limits":
@@ -101,6 +104,9 @@ class Limits:
             upload_deadline=_number(env, "PORTAL_TAP_UPLOAD_DEADLINE", cls.upload_deadline),
             anonymous_jobs=int(_number(env, "PORTAL_TAP_ANON_MAX_JOBS", cls.anonymous_jobs)),
             anonymous_bytes=int(_number(env, "PORTAL_TAP_ANON_MAX_BYTES", cls.anonymous_bytes)),
+            sync_per_caller=int(_number(env, "PORTAL_TAP_SYNC_PER_CALLER", cls.sync_per_caller)),
+            sync_caller_wait=_number(env, "PORTAL_TAP_SYNC_CALLER_WAIT", cls.sync_caller_wait),
+            anonymous_join_rows=int(_number(env, "PORTAL_TAP_ANON_MAX_JOIN_ROWS", cls.anonymous_join_rows)),
         )
 
     def host_allowed_anonymously(self, host: str) -> bool:
@@ -122,5 +128,11 @@ class Limits:
                 f"comes first (QUERY_STATUS=OVERFLOW). Uploads: {self.max_upload_bytes:,} bytes per table, "
                 f"{self.max_request_bytes:,} bytes per request; by URL at most {self.max_url_uploads} per "
                 f"request, {self.upload_deadline:g} s each, public hosts only, {anonymous}. Anonymous async "
-                f"jobs: at most {self.anonymous_jobs} and {self.anonymous_bytes:,} bytes in total."
+                f"jobs: at most {self.anonymous_jobs} and {self.anonymous_bytes:,} bytes in total. Fair share: "
+                f"one caller (a token's user, else an address) runs at most {self.sync_per_caller} sync "
+                f"{'query' if self.sync_per_caller == 1 else 'queries'} at once, never all the query threads "
+                f"(beyond that, a wait of up to {self.sync_caller_wait:g} s, then 429 with Retry-After); an "
+                f"anonymous sync query whose plan joins tables with no usable constraint over more than "
+                f"{self.anonymous_join_rows:,} row combinations is refused with a sentence (async jobs and "
+                "token holders are not)."
                 + ("" if quotas is None else " " + quota_sentence(quotas, "async jobs")))

@@ -8,7 +8,8 @@ A query's cost is bounded end to end by a :class:`~portal.archive.budget.Budget`
 covers loading the uploads, parsing, SQL, fetching the rows and writing the result, and it can be
 cancelled (client gone, job aborted). Rows are fetched in batches while their size is counted,
 so a result stops at MAXREC rows or at ``Limits.max_output_bytes``, whichever comes first, and
-is marked OVERFLOW; memory stays in proportion to that limit.
+is marked OVERFLOW; memory stays in proportion to that limit. An anonymous sync query whose plan
+is an unconstrained join is refused before it runs (``cost_limit``, :mod:`portal.archive.querycost`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from portal.archive.budget import Budget
 from portal.archive.errors import TapError
 from portal.archive.limits import Limits
 from portal.archive.output import FORMATS, OutputFormat, find_format, render
+from portal.archive.querycost import check as check_cost
 from portal.archive.store import QueryConnection, query_connection
 from portal.archive.uploads import load_upload, parse_upload_param
 from portal.parsing import ValueProblem, parse_number
@@ -149,12 +151,15 @@ def _cut_message(max_bytes: int) -> str:
 
 
 def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float | None = None,
-            on_open=None, *, budget: Budget | None = None, limits: Limits | None = None) -> QueryResult:
+            on_open=None, *, budget: Budget | None = None, limits: Limits | None = None,
+            cost_limit: int | None = None) -> QueryResult:
     """Translate and run the query on a read-only connection. Raises :class:`TapError`.
 
     ``budget`` (default: ``time_limit`` seconds, else the sync limit) bounds the whole work and
     may be cancelled from another thread; ``on_open(connection)`` is called once the connection
-    is open.
+    is open. With ``cost_limit`` (anonymous sync queries), a plan that joins tables with no usable
+    constraint over more than that many row combinations is refused before it runs
+    (:mod:`portal.archive.querycost`).
     """
     started = time.perf_counter()
     limits = limits or Limits.from_env()
@@ -181,6 +186,9 @@ def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float | None 
             if on_open is not None:
                 on_open(conn)
             try:
+                if cost_limit is not None:
+                    conn.budget, conn.deadline = budget, budget.deadline  # the plan and counts within the budget
+                    check_cost(conn.conn, translation.sql, str(db_path), cost_limit)
                 cursor = conn.execute(translation.sql, budget)
                 rows, overflow = _fetch_rows(cursor, q.maxrec, limits.max_output_bytes, budget)
             except sqlite3.Error as exc:
@@ -211,11 +219,12 @@ def _sql_error(exc: sqlite3.Error, conn: QueryConnection, budget: Budget) -> Tap
 
 
 def run_query(db_path: Path, q: TapQuery, base_url: str, time_limit: float | None = None,
-              on_open=None, *, budget: Budget | None = None, limits: Limits | None = None) -> bytes:
+              on_open=None, *, budget: Budget | None = None, limits: Limits | None = None,
+              cost_limit: int | None = None) -> bytes:
     """Execute and render in the requested format, within the budget. Raises :class:`TapError`."""
     limits = limits or Limits.from_env()
     budget = budget or Budget(time_limit if time_limit is not None else limits.sync_seconds)
-    result = execute(db_path, q, base_url, on_open=on_open, budget=budget, limits=limits)
+    result = execute(db_path, q, base_url, on_open=on_open, budget=budget, limits=limits, cost_limit=cost_limit)
     rows, overflow = result.rows, result.overflow
     for _attempt in range(4):
         try:
