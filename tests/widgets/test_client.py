@@ -118,3 +118,17 @@ def test_the_token_goes_only_to_the_portal():
     c.get("http://cds.example/sesame")
     c.get("http://portal.example:9000/elsewhere")
     assert seen == {"portal.example:8000": "Bearer secret", "cds.example:None": None, "portal.example:9000": None}
+
+
+def test_why_a_connection_failed_is_said_in_words():
+    import httpx
+
+    from widgets.client.http import why_unreachable
+
+    assert why_unreachable(httpx.ConnectError("[Errno 111] Connection refused")) == "connection refused"
+    assert why_unreachable(httpx.RemoteProtocolError("Server disconnected without sending a response.")) == \
+        "the connection was closed before an answer"
+    assert why_unreachable(httpx.ConnectError("[Errno -2] Name or service not known")) == \
+        "its host name does not resolve"
+    assert why_unreachable(httpx.ReadTimeout("timed out")) == "no answer in time"
+    assert why_unreachable(httpx.ConnectError("something else")) == "connection failed"

@@ -39,7 +39,7 @@ def test_the_banner_and_the_services_panel_follow_the_services_going_and_coming_
         server.kill()  # as a crash would: nothing said to anyone
         assert bg.wait_until(lambda: not health.reachable, timeout=2.0 + 30)  # the probe's interval, and slack
         assert banner.shown and "cannot be reached: retrying" in banner._text.value
-        assert "cannot be reached (ConnectError)" in health.message and server.url in banner._text.value
+        assert "cannot be reached (connection refused)" in health.message and server.url in banner._text.value
         assert bg.wait_until(lambda: status.state.statuses and not status.state.statuses[0]["up"], timeout=60)
         assert "cannot be reached" in status.state.statuses[0]["message"]
         probes = health.probes

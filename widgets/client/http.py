@@ -54,6 +54,21 @@ def _server_text(response: httpx.Response, limit: int = 500) -> str:
     return " ".join(text.split())[:limit]
 
 
+def why_unreachable(exc: BaseException) -> str:
+    """Why a connection failed, in words (httpx's and requests' exception names mean nothing to a reader)."""
+    name = type(exc).__name__
+    text = str(exc).lower()
+    if "refused" in text:
+        return "connection refused"
+    if name in ("RemoteProtocolError", "ReadError", "ChunkedEncodingError") or "closed" in text or "reset" in text:
+        return "the connection was closed before an answer"
+    if "name or service not known" in text or "nodename" in text or "getaddrinfo" in text:
+        return "its host name does not resolve"
+    if "timed out" in text or "timeout" in name.lower():
+        return "no answer in time"
+    return "connection failed"
+
+
 class PortalClient:
     """HTTP to the portal's services (or any TAP/UWS service) with one token and sane timeouts.
 
@@ -137,7 +152,7 @@ class PortalClient:
                 self.tell(url, False, error.message)
             raise error from None
         except httpx.HTTPError as exc:
-            error = ServiceError(f"{self._where(url)} cannot be reached ({type(exc).__name__}). "
+            error = ServiceError(f"{self._where(url)} cannot be reached ({why_unreachable(exc)}). "
                                  "Is `portal serve` running, and is PORTAL_URL right?", url=url)
             self.tell(url, False, error.message)
             raise error from None
@@ -222,7 +237,7 @@ def _watched_adapter():
                 response = super().send(request, *args, **kwargs)
             except Unreachable as exc:
                 self.client.tell(request.url, False, f"{self.client._where(request.url)} cannot be reached "
-                                                     f"({type(exc).__name__}).")
+                                                     f"({why_unreachable(exc)}).")
                 raise
             self.client.tell(request.url, True)
             return response
