@@ -4,7 +4,10 @@ that keeps crashing (what `portal up` does for `portal serve` and Voila).
 The rules, for each server on its own:
 
 - A server that exits when it was not asked to (whatever its exit code, a signal included) has
-  crashed. What was left of its process group is killed, and it is started again after a delay
+  crashed. What was left of its process group is killed, and so is every descendant it had at the
+  last look (they are looked at every ``DESCENDANTS_EVERY`` seconds while it runs: Voila's kernels
+  run in sessions of their own, out of its group, and would otherwise be orphaned, with whatever
+  they started); it is started again after a delay
   that doubles with each crash of the recent past: ``backoff`` (1 s), then 2, 4, 8 s... at most
   ``max_delay`` seconds.
 - Crashes older than ``window`` seconds are forgotten. When a server crashes more than
@@ -30,6 +33,8 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import psutil  # a dependency of distributed (the job runner), hence always installed
+
 BACKOFF = 1.0  # seconds before the first restart; it doubles with each recent crash
 MAX_DELAY = 30.0
 RESTARTS = 5  # restarts allowed within WINDOW seconds; one crash more and the supervisor gives up
@@ -37,6 +42,7 @@ WINDOW = 300.0
 POLL = 0.2  # seconds between two looks at the processes
 HEALTH_EVERY = 1.0  # seconds between two health looks at a restarted server
 HEALTH_DEADLINE = 180.0  # a restarted server that runs but never answers its health URL within this has crashed
+DESCENDANTS_EVERY = 2.0  # seconds between two looks at a running server's descendants (killed with it on a crash)
 
 
 @dataclass
@@ -52,6 +58,8 @@ class Server:
     crashed_at: float | None = None  # the last crash, until the restarted server is healthy again
     started_at: float | None = None  # when the current process was started (after a crash)
     next_health: float = 0.0  # no health look before then
+    descendants: dict[int, float] = field(default_factory=dict)  # pid: create time, at the last look
+    next_descendants: float = 0.0  # no look at the descendants before then
     restarted: int = 0  # restarts done (tests read it)
 
 
@@ -110,6 +118,9 @@ class Supervisor:
                 continue
             code = server.proc.poll()
             if code is None:
+                if now >= server.next_descendants:
+                    server.descendants = descendants(server.proc.pid)
+                    server.next_descendants = now + DESCENDANTS_EVERY
                 self._healthy_again(server, now)
                 continue
             gave_up = self._crashed(server, code, now)
@@ -126,7 +137,9 @@ class Supervisor:
             time.sleep(poll)
 
     def _crashed(self, server: Server, code: int, now: float) -> GaveUp | None:
-        self.kill(server.proc)  # what it left behind (workers, kernels) goes with it
+        self.kill(server.proc)  # what it left behind in its group goes with it,
+        kill_descendants(server.descendants)  # and the kernels, which have sessions of their own
+        server.descendants, server.next_descendants = {}, 0.0
         server.crashes = [t for t in server.crashes if now - t < self.window] + [now]
         attempt = len(server.crashes)
         if attempt > self.restarts:
@@ -167,6 +180,44 @@ def answers(url: str, timeout: float = 1.0) -> bool:
             return response.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def descendants(pid: int) -> dict[int, float]:
+    """The live descendants of process ``pid`` (whatever their group or session): pid and create time."""
+    found = {}
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:  # gone since (its crash is seen at the next look)
+        return found
+    for child in children:
+        try:
+            found[child.pid] = child.create_time()
+        except psutil.Error:
+            pass
+    return found
+
+
+def kill_descendants(known: dict[int, float]) -> None:
+    """SIGKILL each of ``known`` (from :func:`descendants`) still alive, unless its pid now names another
+    process (a different create time), and their own descendants of now."""
+    found = []
+    for pid, created in known.items():
+        try:
+            process = psutil.Process(pid)
+            if process.create_time() == created:
+                found.append(process)
+        except psutil.Error:
+            pass
+    for process in list(found):
+        try:
+            found.extend(process.children(recursive=True))
+        except psutil.Error:
+            pass
+    for process in found:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
 
 
 def _kill_leftovers(proc: subprocess.Popen) -> None:

@@ -5,52 +5,34 @@ Screenshots at 1280x800, 1440x900 and 1920x1080 go to $PORTAL_SCREENSHOTS (defau
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from tests.browser.test_journey import DASHBOARD, assert_clean, click_row, current_tab, find_target, \
-    horizontal_overflow
-from tests.support.browser import open_tab, watched_page
-from tests.support.servers import REPO
+from tests.browser.test_journey import assert_clean, current_tab, horizontal_overflow
+from tests.support.browser import SIZES, open_dashboard, open_tab, save_screenshot, search_crab, select_rows
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(900)]
 
-SIZES = ((1280, 800), (1440, 900), (1920, 1080))
 KINDS = ("DL3 file (all HDUs)", "events", "GTI", "effective area (aeff)", "energy dispersion (edisp)", "PSF (psf)",
          "background (bkg)")
 
 
-def screenshots() -> Path:
-    folder = Path(os.environ.get("PORTAL_SCREENSHOTS") or REPO / "build" / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser):
-    page = watched_page(browser, 1440, 900)
-    page.goto(voila_server.url + DASHBOARD, timeout=300_000)
-    page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
-    yield page
-    page.close()
+    with open_dashboard(browser, voila_server.url) as page:
+        yield page
 
 
 def test_the_files_of_a_selected_run_with_downloads_and_a_preview(page, portal_server):
-    find_target(page, "Crab", "0.6 deg")
-    page.wait_for_selector(".portal-target-message:has-text('Crab nebula')", timeout=60_000)
-    page.click(".portal-search-run")
-    page.wait_for_selector(".portal-results:has-text('4 rows')", timeout=60_000)
+    search_crab(page, "0.6 deg")
     open_tab(page, "Files", ".portal-views")
     page.wait_for_selector(current_tab(".portal-views", "Files"), timeout=30_000)
     page.wait_for_selector(".portal-datalink-message:has-text('Select observations')", timeout=60_000)
 
-    click_row(page, 0)
-    page.wait_for_selector(".portal-results:has-text('1 selected')", timeout=30_000)
+    select_rows(page, 1)
     page.wait_for_selector(".portal-datalink-files", timeout=120_000)
     page.wait_for_selector(".portal-datalink-message:has-text('1 observation: 7 files')", timeout=60_000)
     label = page.inner_text(".portal-datalink-obs b")
@@ -101,14 +83,12 @@ def test_the_files_of_a_selected_run_with_downloads_and_a_preview(page, portal_s
         raise AssertionError("no preview drawn; the panel says: " + page.inner_text(".portal-datalink")) from None
     page.wait_for_selector(".portal-datalink-preview-button:has-text('Hide preview')", timeout=30_000)
 
-    for width, height in SIZES:
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(500)  # let the layout settle before measuring it
+    def fits(width: int, height: int) -> None:  # the preview, in view, within the right column
         page.locator("img.portal-datalink-preview").scroll_into_view_if_needed()
         assert horizontal_overflow(page) <= 0, (width, height)
         image = page.locator("img.portal-datalink-preview").bounding_box()
         views = page.locator(".portal-views").bounding_box()
         assert image["x"] + image["width"] <= views["x"] + views["width"] + 1, (width, height, image, views)
-        page.screenshot(path=str(screenshots() / f"datalink-{width}x{height}.png"))
-    page.set_viewport_size({"width": 1440, "height": 900})
+
+    save_screenshot(page, "datalink", SIZES, at_each=fits)
     assert_clean(page)

@@ -13,13 +13,11 @@ import pytest
 
 from tests.browser.pixels import is_allowed_external
 from tests.browser.sed_page import FHL_GREEN, JOB_BLACK, REFIT_LP, REFIT_PL, toggle, wait_for_drawn
-from tests.support.browser import is_external, open_tab, watched_page
+from tests.support.browser import DASHBOARD, find_target  # noqa: F401 - test_journey_errors imports them from here
+from tests.support.browser import is_external, open_dashboard, open_tab, search_crab, select_rows, unexpected_console
 from tests.support.servers import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(1800)]
-
-ALLOWED_CONSOLE = ("AladinLiteLogger", "net::ERR_", "Failed to load resource", "MocServer")
-DASHBOARD = "/voila/render/portal.ipynb"
 
 
 def artifacts(name: str) -> Path:
@@ -32,7 +30,7 @@ def artifacts(name: str) -> Path:
 
 def console_errors(page) -> list[str]:
     """Console errors, less the known harmless ones of Aladin Lite asking CDS while offline."""
-    return [m for m in page.console_errors if not any(a in m for a in ALLOWED_CONSOLE)]
+    return unexpected_console(page)
 
 
 def assert_clean(page) -> None:
@@ -62,29 +60,10 @@ def horizontal_overflow(page) -> int:
     return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
 
 
-def find_target(page, text: str, radius: str | None = None) -> None:
-    if radius is not None:
-        page.fill(".portal-target-search input[type=text] >> nth=1", radius)
-    page.fill(".portal-target-search input[type=text] >> nth=0", text)
-    page.keyboard.press("Enter")
-
-
-def click_row(page, row: int, shift: bool = False) -> None:
-    grid = page.locator(".portal-results-grid").bounding_box()
-    if shift:
-        page.keyboard.down("Shift")
-    page.mouse.click(grid["x"] + 200, grid["y"] + 20 + row * 20 + 10)  # below the header row
-    if shift:
-        page.keyboard.up("Shift")
-
-
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser):
-    page = watched_page(browser, 1440, 900)
-    page.goto(voila_server.url + DASHBOARD, timeout=300_000)
-    page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
-    yield page
-    page.close()
+    with open_dashboard(browser, voila_server.url) as page:
+        yield page
 
 
 def test_the_journey_from_a_target_to_a_completed_spectrum(page):
@@ -92,14 +71,10 @@ def test_the_journey_from_a_target_to_a_completed_spectrum(page):
     assert horizontal_overflow(page) <= 0
     page.screenshot(path=str(shots / "1-opened.png"))
 
-    # find the target: the sky goes there and the search's cone follows
-    find_target(page, "Crab", "0.6 deg")
-    page.wait_for_selector(".portal-target-message:has-text('Crab nebula')", timeout=60_000)
+    # find the target, the sky goes there and the search's cone follows; search the archive: the ADQL is there
+    # to read, the four runs are on the sky and in the table
+    search_crab(page, "0.6 deg")
     assert page.input_value(".portal-tabs input[placeholder='e.g. 0.5']") == "0.6"
-
-    # search the archive: the ADQL is there to read, the four runs are on the sky and in the table
-    page.click(".portal-search-run")
-    page.wait_for_selector(".portal-results:has-text('4 rows')", timeout=60_000)
     page.wait_for_selector(".portal-sky-view [data-portal-footprints='4']", timeout=60_000)
     adql = page.input_value(".portal-adql textarea")
     assert "INTERSECTS(s_region, CIRCLE('ICRS', 83.6331, 22.0145, 0.6))" in adql
@@ -115,9 +90,7 @@ def test_the_journey_from_a_target_to_a_completed_spectrum(page):
     page.wait_for_selector(".portal-sky-view [data-portal-footprints='2']", timeout=60_000)
 
     # select both runs, in the table: the sky highlights them
-    click_row(page, 0)
-    click_row(page, 1, shift=True)
-    page.wait_for_selector(".portal-results:has-text('2 selected')", timeout=30_000)
+    select_rows(page, 2)
     page.wait_for_selector(".portal-sky-view [data-portal-selected='2']", timeout=30_000)
     page.screenshot(path=str(shots / "3-selected.png"))
 

@@ -6,19 +6,12 @@ page never scrolls sideways. Screenshots go to build/screenshots/<name>-<W>x<H>.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from tests.support.browser import open_tab, watched_page
-from tests.support.servers import REPO
+from tests.support.browser import SIZES, open_dashboard, open_tab, save_screenshot, search_crab, select_rows, \
+    unexpected_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(1200)]
-
-SIZES = ((1280, 800), (1440, 900), (1920, 1080))
-ALLOWED_CONSOLE = ("AladinLiteLogger", "net::ERR_", "Failed to load resource", "MocServer")
-DASHBOARD = "/voila/render/portal.ipynb"
 
 # Everything measured in the page: the form's boxes, what cuts them, where Submit is.
 MEASURE = """
@@ -97,12 +90,6 @@ MEASURE = """
 """
 
 
-def screenshots() -> Path:
-    folder = Path(os.environ.get("PORTAL_SCREENSHOTS") or REPO / "build" / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def overlaps(boxes: list[dict], tolerance: float = 1.0) -> list[str]:
     """The pairs of boxes that overlap by more than ``tolerance`` pixels both ways."""
     found = []
@@ -117,14 +104,13 @@ def overlaps(boxes: list[dict], tolerance: float = 1.0) -> list[str]:
 def check_layout(page, name: str) -> dict:
     """At every size: the form's rows, labels, inputs and messages apart and uncut, each row reachable in the
     form's scroll container, Submit wholly on the screen and uncovered, nothing sideways. Screenshots."""
-    folder = screenshots()
     measured = {}
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         page.evaluate("() => window.scrollTo(0, 0)")
         page.wait_for_function(f"() => window.innerWidth === {width} && window.innerHeight === {height}")
         page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
-        page.screenshot(path=str(folder / f"{name}-{width}x{height}.png"))
+        save_screenshot(page, f"{name}-{width}x{height}")
         m = page.evaluate(MEASURE)
         where = f"{name} at {width}x{height}"
         assert m["rows"], f"{where}: no form rows"
@@ -154,33 +140,15 @@ def check_layout(page, name: str) -> dict:
     return measured
 
 
-def click_row(page, row: int, shift: bool = False) -> None:
-    grid = page.locator(".portal-results-grid").bounding_box()
-    if shift:
-        page.keyboard.down("Shift")
-    page.mouse.click(grid["x"] + 200, grid["y"] + 20 + row * 20 + 10)  # below the header row
-    if shift:
-        page.keyboard.up("Shift")
-
-
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser):
-    page = watched_page(browser, 1440, 900)
-    page.goto(voila_server.url + DASHBOARD, timeout=300_000)
-    page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
-    yield page
-    page.close()
+    with open_dashboard(browser, voila_server.url) as page:
+        yield page
 
 
 def test_the_launcher_holds_at_every_screen_size(page):
-    page.fill(".portal-target-search input[type=text] >> nth=0", "Crab")
-    page.keyboard.press("Enter")
-    page.wait_for_selector(".portal-target-message:has-text('Crab')", timeout=60_000)
-    page.click(".portal-search-run")
-    page.wait_for_selector(".portal-results:has-text('4 rows')", timeout=60_000)
-    click_row(page, 0)
-    click_row(page, 1, shift=True)
-    page.wait_for_selector(".portal-results:has-text('2 selected')", timeout=30_000)
+    search_crab(page, found="Crab")
+    select_rows(page, 2)
 
     open_tab(page, "Launch an analysis")
     page.wait_for_selector(".portal-launch-summary:has-text('spectrum on 2 observations')", timeout=60_000)
@@ -217,4 +185,4 @@ def test_the_launcher_holds_at_every_screen_size(page):
     check_layout(page, "launcher-joint-spectrum-messages")
 
     assert page.errors == []
-    assert [m for m in page.console_errors if not any(a in m for a in ALLOWED_CONSOLE)] == []
+    assert unexpected_console(page) == []

@@ -12,28 +12,19 @@ the plot area is under 480x320 px, or when the page scrolls sideways. Screenshot
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.browser.sed_page import JOB_BLACK, wait_for_drawn
-from tests.support.browser import open_tab, watched_page
-from tests.support.servers import REPO
+from tests.support.browser import DASHBOARD, SIZES, find_target, open_tab, save_screenshot, screenshots, \
+    watched_page
 from widgets.client import PortalClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(1800)]
 
-SIZES = ((1280, 800), (1440, 900), (1920, 1080))
 MIN_PLOT = (480, 320)  # px: the SED's plot area at 1280x800 (and, being wider, at the larger sizes)
 CRAB = {"obs_ids": "23523,23526", "ra": 83.633, "dec": 22.014, "n_bins": 3}
-
-
-def screenshots() -> Path:
-    path = Path(os.environ.get("PORTAL_SCREENSHOTS") or REPO / "build" / "screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 # the SED figure's plot area, its tick labels by axis, where they overlap, and whether the page scrolls sideways
@@ -84,10 +75,9 @@ def crab_job(archive_server, portal_token):
 def page(voila_server, crab_job, browser):
     page = watched_page(browser, *SIZES[0])
     try:
-        page.goto(f"{voila_server.url}/voila/render/portal.ipynb", timeout=300_000)
+        page.goto(voila_server.url + DASHBOARD, timeout=300_000)
         page.wait_for_selector(".portal-target-search input[type=text]", timeout=300_000)
-        page.fill(".portal-target-search input[type=text] >> nth=0", "Crab")
-        page.keyboard.press("Enter")
+        find_target(page, "Crab")
         page.wait_for_selector(".portal-target-message:has-text('Crab')", timeout=120_000)
         open_tab(page, "Your jobs")
         option = f".portal-job-list option:has-text('{crab_job[:10]}')"
@@ -103,7 +93,8 @@ def page(voila_server, crab_job, browser):
         page.wait_for_selector(".portal-sed-legend-extra b:text-is('2HWC J0534+220')", state="attached",
                                timeout=600_000)
     except Exception:
-        page.screenshot(path=str(screenshots() / "portal-sed-failed.png"), full_page=True)
+        save_screenshot(page, "portal-sed-failed", full_page=True)
+        page.close()
         raise
     yield page
     page.close()
@@ -127,7 +118,7 @@ def measure_at(page, width: int, height: int) -> dict:
     except Exception:  # noqa: BLE001 - the measure below says what overlaps
         pass
     found = page.evaluate(MEASURE)
-    page.screenshot(path=str(screenshots() / f"portal-sed-{width}x{height}.png"))
+    save_screenshot(page, f"portal-sed-{width}x{height}")
     return found
 
 

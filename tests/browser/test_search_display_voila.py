@@ -6,45 +6,24 @@ build/screenshots/ (PORTAL_SCREENSHOTS elsewhere)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from tests.browser.pixels import is_allowed_external
-from tests.support.browser import is_external, open_tab
-from tests.support.servers import REPO
+from tests.browser.test_journey import assert_clean
+from tests.support.browser import SIZES, find_target, open_dashboard, open_tab, save_screenshot, select_rows
 from widgets.jobs.provenance import WIDTH
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(1800)]
 
-SIZES = [(1280, 800), (1440, 900), (1920, 1080)]
-ALLOWED_CONSOLE = ("AladinLiteLogger", "net::ERR_", "Failed to load resource", "MocServer")
 BAD_QUERY = "SELECT obs_id, t_min\nFROM ivoa.obscore\nWHERE target_name = '<i>Crab</i>' ANDD t_min > 0"
 
 
-def screenshots() -> Path:
-    folder = Path(os.environ.get("PORTAL_SCREENSHOTS") or REPO / "build" / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def shoot(page, name: str, sizes=SIZES) -> None:
-    for width, height in sizes:
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_function(f"() => window.innerWidth === {width}")
+def shoot(page, name: str) -> None:
+    """Screenshots at every size, where the page never scrolls sideways."""
+    def no_sideways(width: int, height: int) -> None:
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0, \
             f"the page scrolls sideways at {width}x{height}"
-        page.screenshot(path=str(screenshots() / f"{name}-{width}x{height}.png"))
-    page.set_viewport_size({"width": 1280, "height": 800})
 
-
-def assert_clean(page) -> None:
-    external = [u for u in page.requests if is_external(u) and not is_allowed_external(u)]
-    assert external == [], f"fetched from outside the machine: {external}"
-    assert page.errors == []
-    assert [m for m in page.console_errors if not any(a in m for a in ALLOWED_CONSOLE)] == []
-    assert "Traceback" not in page.inner_text("body")
+    save_screenshot(page, name, SIZES, at_each=no_sideways)
 
 
 @pytest.fixture(scope="module")
@@ -63,22 +42,11 @@ def job_id(archive_server, portal_token):
 
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser, job_id):
-    context = browser.new_context(viewport={"width": 1280, "height": 800},
-                                  permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.requests, page.errors, page.console_errors = [], [], []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(voila_server.url + "/voila/render/portal.ipynb", timeout=300_000)
-        page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
-        page.fill(".portal-target-search input[type=text] >> nth=0", "Crab")
-        page.keyboard.press("Enter")
+    with open_dashboard(browser, voila_server.url, 1280, 800, permissions=["clipboard-read", "clipboard-write"]) \
+            as page:
+        find_target(page, "Crab")
         page.wait_for_selector(".portal-target-message:has-text('Crab nebula:')", timeout=120_000)
         yield page
-    finally:
-        context.close()
 
 
 def test_the_grid_shows_the_runs_start_as_utc_dates(page):
@@ -88,9 +56,7 @@ def test_the_grid_shows_the_runs_start_as_utc_dates(page):
     note = page.inner_text(".portal-results-dates")
     assert "UTC dates" in note and "MJD" in note
     # the grid draws on a canvas: copy the first row (Ctrl+C copies the selected cells as text) and read it
-    grid = page.locator(".portal-results-grid").bounding_box()
-    page.mouse.click(grid["x"] + 150, grid["y"] + 30)
-    page.wait_for_selector(".portal-results:has-text('1 selected')", timeout=30_000)
+    select_rows(page, 1)
     page.keyboard.press("Control+c")
     page.wait_for_function("() => navigator.clipboard.readText().then(t => t.length > 0)", timeout=30_000)
     row = page.evaluate("() => navigator.clipboard.readText()")
@@ -148,5 +114,5 @@ def test_the_provenance_graph_fits_its_box(page, job_id):
         assert agents["width"] > 0
     page.set_viewport_size({"width": 1280, "height": 800})
     graph.scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshots() / "provenance-1280x800.png"))
+    save_screenshot(page, "provenance-1280x800")
     assert_clean(page)

@@ -14,47 +14,22 @@ elsewhere)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.browser.test_journey import find_target
-from tests.support.browser import is_external, open_tab, watched_page
+from tests.support.browser import SIZES, is_external, open_dashboard, open_tab, save_screenshot, search_crab
 from tests.support.servers import REPO, create_token, start_portal, start_voila, voila_kernels
 from tests.widgets.archive import wait_for_archive
 from widgets.health import INTERVAL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.requires_data, pytest.mark.timeout(1200)]
 
-DASHBOARD = "/voila/render/portal.ipynb"
 BANNER = ".portal-banner:has-text('The portal services cannot be reached: retrying')"
 KERNEL_BANNER = ".gamma-kernel-banner"
 SLACK = 30  # seconds on top of the probe interval, for a loaded machine
-
-
-def screenshots() -> Path:
-    folder = Path(os.environ.get("PORTAL_SCREENSHOTS") or REPO / "build" / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-SIZES = ((1280, 800), (1440, 900), (1920, 1080))
-
-
-def shoot(page, name: str) -> list[Path]:
-    """Screenshots at the three screen sizes; the page is left at 1280x800."""
-    paths = []
-    for width, height in SIZES:
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(300)  # the widgets' layout follows the window
-        paths.append(screenshots() / f"{name}-{width}x{height}.png")
-        page.screenshot(path=str(paths[-1]))
-    page.set_viewport_size({"width": 1280, "height": 800})
-    return paths
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +58,9 @@ def voila(portal):
 
 
 def opened(browser, voila):
-    """The Portal drawn in a 1280x800 page that records its console errors with their source."""
-    page = watched_page(browser, 1280, 800)
-    page.console_sources = []
-    page.on("console", lambda m: page.console_sources.append((m.text, m.location.get("url", "")))
-            if m.type == "error" else None)
-    page.goto(voila.url + DASHBOARD, timeout=300_000)
-    page.wait_for_selector(".portal-tabs", timeout=300_000)
-    page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
-    return page
+    """``with opened(browser, voila) as page:`` the Portal drawn in a 1280x800 page that records its console errors
+    with their source (none so far)."""
+    return open_dashboard(browser, voila.url, 1280, 800, allowed=())
 
 
 def unexpected_console(page, allowed=()) -> list:
@@ -100,22 +69,14 @@ def unexpected_console(page, allowed=()) -> list:
             if not any(re.fullmatch(pattern, f"{text} @ {url}", re.S) for pattern in allowed)]
 
 
-def search_crab(page) -> None:
-    find_target(page, "Crab")
-    page.wait_for_selector(".portal-target-message:has-text('Crab nebula')", timeout=120_000)
-    page.click(".portal-search-run")
-
-
 def services_text(page) -> str:
     open_tab(page, "Services")
     return page.inner_text("table.portal-status")
 
 
 def test_the_banner_follows_the_services_and_the_page_recovers_by_itself(browser, voila, portal):
-    page = opened(browser, voila)
-    try:
+    with opened(browser, voila) as page:
         search_crab(page)
-        page.wait_for_selector(".portal-results:has-text('4 rows')", timeout=120_000)
         assert page.locator(BANNER).count() == 0
         port = int(portal.url.rsplit(":", 1)[1])
 
@@ -126,11 +87,11 @@ def test_the_banner_follows_the_services_and_the_page_recovers_by_itself(browser
         print(f"\nservices killed -> banner shown: {shown:.1f} s (probe interval {INTERVAL:g} s)")  # the wait bounds it
         banner_box = page.locator(".portal-banner").bounding_box()
         assert banner_box["y"] < page.locator(".portal-header").bounding_box()["y"]  # at the top
-        shoot(page, "service-banner")
+        save_screenshot(page, "service-banner", SIZES)
         page.wait_for_function("() => [...document.querySelectorAll('table.portal-status tr')].every("
                                "r => !r.textContent.includes('available'))", timeout=120_000)
         assert "cannot be reached" in services_text(page)
-        shoot(page, "service-banner-services-tab")
+        save_screenshot(page, "service-banner-services-tab", SIZES)
         open_tab(page, "Archive search")
         page.click(".portal-search-run")  # not silent: the search says why it failed
         page.wait_for_selector(".portal-search-status:has-text('failed'), .portal-search-status:has-text('reached')",
@@ -150,8 +111,6 @@ def test_the_banner_follows_the_services_and_the_page_recovers_by_itself(browser
         assert page.locator(".portal-results:has-text('4 rows')").count() == 1
         assert page.errors == [] and unexpected_console(page) == []
         assert [u for u in page.requests if is_external(u) and "cds" not in u] == []
-    finally:
-        page.close()
 
 
 def page_kernel(page, voila) -> psutil.Process:
@@ -160,12 +119,11 @@ def page_kernel(page, voila) -> psutil.Process:
 
 
 def test_the_template_says_when_the_kernel_is_lost_and_reload_brings_the_dashboard_back(browser, voila):
-    page = opened(browser, voila)
-    try:
+    with opened(browser, voila) as page:
         page_kernel(page, voila).kill()  # the kernel dies; the server starts another without the page's widgets
         page.wait_for_selector(f"{KERNEL_BANNER}:has-text('Reload the page')", state="visible", timeout=120_000)
         assert page.locator(f"{KERNEL_BANNER} .gamma-kernel-banner-reload").is_visible()
-        shoot(page, "kernel-restarted-banner")
+        save_screenshot(page, "kernel-restarted-banner", SIZES)
         assert page.errors == [] and unexpected_console(page) == []
 
         page.click(f"{KERNEL_BANNER} .gamma-kernel-banner-reload")
@@ -178,11 +136,9 @@ def test_the_template_says_when_the_kernel_is_lost_and_reload_brings_the_dashboa
         voila.stop()
         page.wait_for_selector(f"{KERNEL_BANNER}:has-text('reconnecting…')", state="visible", timeout=60_000)
         assert not page.locator(f"{KERNEL_BANNER} .gamma-kernel-banner-reload").is_visible()
-        shoot(page, "kernel-reconnecting-banner")
+        save_screenshot(page, "kernel-reconnecting-banner", SIZES)
         page.wait_for_selector(f"{KERNEL_BANNER}:has-text('Reload the page')", state="visible", timeout=120_000)
         assert page.locator(f"{KERNEL_BANNER} .gamma-kernel-banner-reload").is_visible()
-        shoot(page, "kernel-lost-banner")
+        save_screenshot(page, "kernel-lost-banner", SIZES)
         assert page.errors == []
         assert unexpected_console(page, allowed=(ws + " @ .*", refused)) == []
-    finally:
-        page.close()

@@ -1,8 +1,9 @@
 """`portal up` (what `make run` runs) keeps its servers running: `portal serve` killed with SIGKILL is
 restarted by itself and answers again while Voila stays up, and the output says so; so is a killed Voila,
-whose leftovers (its kernels) are killed; `portal serve` killed again and
-again, `portal up` gives up with a sentence, stops everything and exits with status 1. Everything is
-killed in `finally`; the test waits on output lines and answers, not durations."""
+whose leftovers are gone: its process group, and its preheated dashboard kernel (in a session of its own,
+out of the group); `portal serve` killed again and again, `portal up` gives up with a sentence, stops
+everything and exits with status 1. Everything is killed in `finally`; the test waits on output lines and
+answers, not durations."""
 
 from __future__ import annotations
 
@@ -33,6 +34,26 @@ def in_group(pgid: int) -> list[int]:
     return found
 
 
+def kernels(pid: int) -> dict[int, float]:
+    """The ipykernel processes below ``pid`` (Voila's dashboard kernels): pid and create time."""
+    found = {}
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "ipykernel_launcher" in " ".join(child.cmdline()):
+                found[child.pid] = child.create_time()
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def gone(pid: int, created: float) -> bool:
+    """Whether process ``pid`` of that create time has exited (its pid free, a zombie, or another's now)."""
+    try:
+        return not alive(pid) or psutil.Process(pid).create_time() != created
+    except psutil.NoSuchProcess:
+        return True
+
+
 def last_started(up: Up, name: str) -> int:
     """The pid of the latest ``name`` that `portal up` said it started."""
     pids = [int(m.group(1)) for line in up.lines for m in [re.search(rf"portal up: started {name} \(pid (\d+)\)", line)]
@@ -47,7 +68,8 @@ def answers(url: str) -> bool:
         return False
 
 
-def test_a_killed_service_comes_back_and_one_that_keeps_crashing_stops_everything(tmp_path):
+def test_a_killed_service_comes_back_and_one_that_keeps_crashing_stops_everything(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_VOILA_POOL", "1")  # one preheated kernel of the dashboard, started with Voila
     up = Up(tmp_path, hostile=False)
     health = f"http://127.0.0.1:{up.port}/tap/availability"
     try:
@@ -67,13 +89,18 @@ def test_a_killed_service_comes_back_and_one_that_keeps_crashing_stops_everythin
         assert alive(voila) and up.proc.poll() is None  # Voila was not stopped with it
         assert answers(f"http://127.0.0.1:{up.voila_port}/voila/tree")
 
-        # Voila too, and what it left (its preheated kernel) goes with it
+        # Voila too, and what it left (its preheated kernel, in a session of its own) goes with it
+        found: dict[int, float] = {}
+        wait_until(lambda: found.update(kernels(voila)) or found, 300, "started: Voila's preheated kernel")
+        assert all(os.getsid(pid) != os.getsid(voila) for pid in found)  # out of reach of a group kill
         os.kill(voila, signal.SIGKILL)
         up.wait_for_line(f"portal up: voila exited with code -9; restarting in 1 s (attempt 1 of {RESTARTS})",
                          timeout=60)
         up.wait_for_line("portal up: voila is back (pid ", timeout=300)
         assert answers(f"http://127.0.0.1:{up.voila_port}/voila/tree")
         wait_until(lambda: not in_group(voila), 60, "gone: the killed Voila's process group")
+        wait_until(lambda: all(gone(pid, created) for pid, created in found.items()), 60,
+                   f"gone: the killed Voila's kernels {sorted(found)}")
         print("".join(line for line in up.lines if " is back " in line), end="")
 
         # crash after crash: each new process is killed as soon as it is started

@@ -1,6 +1,7 @@
 """The supervisor `portal up` uses (portal/supervise.py), on real subprocesses: a crashed server is
 restarted after a delay that doubles, crashes of long ago are forgotten, one that keeps crashing
-makes it give up with a sentence, and what a crashed server left in its process group is killed.
+makes it give up with a sentence, and what a crashed server left in its process group is killed, and so
+are its descendants in sessions of their own (as Voila's kernels are).
 Every test kills what it started in `finally` and waits on conditions, not durations."""
 
 from __future__ import annotations
@@ -137,6 +138,38 @@ def test_what_a_crashed_server_left_in_its_process_group_is_killed():
         assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
         assert len(parent.starts) == 1  # the restart is 60 s away
     finally:
+        parent.kill_all()
+
+
+def test_what_a_crashed_server_started_in_a_session_of_its_own_is_killed_too():
+    # as jupyter_client starts a kernel: start_new_session=True, out of the server's process group
+    server_code = ("import subprocess, time; subprocess.Popen(['sleep', '302'], start_new_session=True); "
+                   "time.sleep(600)")
+    parent = Recorder([sys.executable, "-c", server_code])
+    server = Server("parent", parent)
+    supervisor = Supervisor([server], say=lambda _line: None, backoff=60)
+    kernel = None
+    try:
+        supervisor.start(server)
+        first = server.proc
+        deadline = time.monotonic() + 60
+        while kernel is None:
+            assert time.monotonic() < deadline, "the server never started its child"
+            kernel = next((c for c in psutil.Process(first.pid).children() if c.cmdline() == ["sleep", "302"]), None)
+            time.sleep(0.05)
+        assert os.getsid(kernel.pid) == kernel.pid != _group(first.pid)  # not in the group the supervisor kills
+        assert drive(supervisor, lambda: kernel.pid in server.descendants, 60) is None  # the supervisor saw it
+        first.kill()  # the server alone, as a crash would
+        assert drive(supervisor, lambda: server.restart_at is not None) is None
+        psutil.wait_procs([kernel], timeout=30)
+        assert not (kernel.is_running() and kernel.status() != psutil.STATUS_ZOMBIE), "the child outlived the crash"
+        assert server.descendants == {} and len(parent.starts) == 1  # the restart is 60 s away
+    finally:
+        if kernel is not None:
+            try:
+                kernel.kill()
+            except psutil.NoSuchProcess:
+                pass
         parent.kill_all()
 
 
