@@ -99,8 +99,11 @@ def test_provenance_names_every_input_file(crab_job, client):
     assert {k: inputs[k] for k in ("requested", "used", "left_out")} == {"requested": CRAB_RUNS, "used": CRAB_RUNS,
                                                                       "left_out": []}
     assert inputs["observations"] == [{"obs_id": i, "collection": "hess-dl3-dr1", "used": True} for i in CRAB_RUNS]
-    files = [e for e in record["entity"].values() if "portal:obs_id" in e]
+    named = [e for e in record["entity"].values() if "portal:obs_id" in e]
+    files = [e for e in named if "portal:reduction" not in e]  # the DL3 files (a reused reduction names its run too)
     assert len(files) == len(CRAB_RUNS) and all(e.get("portal:collection") == "hess-dl3-dr1" for e in files)
+    reused = sorted(int(e["portal:obs_id"]) for e in named if "portal:reduction" in e)
+    assert reused == sorted(inputs["decisions"]["reduction"]["value"]["reused"])  # earlier jobs' cache, if any
     for obs_id in CRAB_RUNS:
         assert f"hess_dl3_dr1_obs_id_{obs_id:06d}.fits.gz" in text
     assert "hgps_catalog_v1.fits.gz" in text and "gammacat.fits.gz" in text
