@@ -92,6 +92,11 @@ def test_model_result_is_the_in_process_analysis(crab_job, client, crab_spectrum
     assert model.index.error == pytest.approx(expected.index.error, rel=1e-2)
 
 
+def _literal(value) -> int:
+    """An integer attribute of a PROV-JSON entity: plain, or typed ({"$": "23523", "type": "xsd:int"})."""
+    return int(value["$"] if isinstance(value, dict) else value)
+
+
 def test_provenance_names_every_input_file(crab_job, client):
     record = json.loads(result(client, crab_job, "provenance"))
     text = json.dumps(record)
@@ -102,7 +107,7 @@ def test_provenance_names_every_input_file(crab_job, client):
     named = [e for e in record["entity"].values() if "portal:obs_id" in e]
     files = [e for e in named if "portal:reduction" not in e]  # the DL3 files (a reused reduction names its run too)
     assert len(files) == len(CRAB_RUNS) and all(e.get("portal:collection") == "hess-dl3-dr1" for e in files)
-    reused = sorted(int(e["portal:obs_id"]) for e in named if "portal:reduction" in e)
+    reused = sorted(_literal(e["portal:obs_id"]) for e in named if "portal:reduction" in e)
     assert reused == sorted(inputs["decisions"]["reduction"]["value"]["reused"])  # earlier jobs' cache, if any
     for obs_id in CRAB_RUNS:
         assert f"hess_dl3_dr1_obs_id_{obs_id:06d}.fits.gz" in text
