@@ -38,11 +38,11 @@ class ResultsPanel(w.VBox):
         self._stale.add_class("portal-results-stale-note")
         self._dates = w.HTML()
         self._dates.add_class("portal-results-dates")
-        self._times = w.HTML()  # the selected rows' exact times (MJD), which the grid's dates round: above the grid, in view
+        self._times = w.HTML()  # the selected rows' exact times (MJD), which the grid's dates round
         self._times.add_class("portal-results-times")
         bar = w.HBox([self._count, self._format, self._export, self._clear, self._link],
                      layout=w.Layout(align_items="center", flex_flow="row wrap", grid_gap="8px"))
-        super().__init__([w.HTML(STALE_STYLE), bar, self._stale, self._dates, self._times, self._holder], **kwargs)
+        super().__init__([w.HTML(STALE_STYLE), bar, self._stale, self._dates, self._holder, self._times], **kwargs)
         self.add_class("portal-results")
         state.observe(self._show_results, "results")
         state.observe(self._show_count, ["selection", "results", "overflow"])
