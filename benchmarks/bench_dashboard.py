@@ -107,21 +107,21 @@ def _floor_notebooks(folder: Path) -> Path:
 
 def _cold_and_preheated(browser, notebooks: Path, env: dict) -> tuple[list[float], list[float], object]:
     """Times to interactive of ``notebooks/portal.ipynb``: cold, then preheated; and the preheated server."""
-    url = "{}/voila/render/portal.ipynb"
+    url = "/voila/render/portal.ipynb"
     voila = start_voila(notebooks, {**env, "PORTAL_VOILA_POOL": "0"})  # cold: every page view starts its kernel
     try:
-        _time_to_interactive(browser, url.format(voila.url))  # the first run warms the disk and Voila's caches
-        cold = [_time_to_interactive(browser, url.format(voila.url)) for _ in range(RUNS)]
+        _time_to_interactive(browser, voila.at(url))  # the first run warms the disk and Voila's caches
+        cold = [_time_to_interactive(browser, voila.at(url)) for _ in range(RUNS)]
     finally:
         voila.stop()
     voila = start_voila(notebooks, {**env, "PORTAL_VOILA_POOL": "1"})  # the pool's kernel ran the notebook
     try:
         _settled(voila, 1)
-        _time_to_interactive(browser, url.format(voila.url))
+        _time_to_interactive(browser, voila.at(url))
         warm = []
         for _ in range(RUNS):
             _settled(voila, 1)
-            warm.append(_time_to_interactive(browser, url.format(voila.url)))
+            warm.append(_time_to_interactive(browser, voila.at(url)))
     except BaseException:
         voila.stop()
         raise
@@ -152,14 +152,14 @@ def run() -> list[Measure]:
                    "PORTAL_DATA_DIR": str(data)}
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-                url = "{}/voila/render/portal.ipynb"
+                url = "/voila/render/portal.ipynb"
                 floor_cold, floor_warm, floor = _cold_and_preheated(browser, _floor_notebooks(Path(tmp) / "floor"),
                                                                     env)
                 floor.stop()
                 cold, warm, voila = _cold_and_preheated(browser, REPO / "notebooks", env)
                 _settled(voila, 1)
                 shot = RESULTS / "dashboard-after-journey.png"
-                kernel, page = _journey(browser, url.format(voila.url), shot)
+                kernel, page = _journey(browser, voila.at(url), shot)
                 rss, uss = _memory_mb(voila, kernel)
                 page.close(run_before_unload=True)
                 browser.close()

@@ -76,7 +76,7 @@ def _browser_latencies(server, token: str, data_dir: Path) -> tuple[list[float],
             browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             url = client.uws.create("spectrum", CRAB, run=False)  # the page follows it before it runs
-            page.goto(f"{voila.url}/voila/render/sed.ipynb?job={quote(url, safe='')}", timeout=600_000)
+            page.goto(voila.at(f"/voila/render/sed.ipynb?job={quote(url, safe='')}"), timeout=600_000)
             page.wait_for_selector(".portal-sed-job:has-text('waiting to be started')", timeout=600_000)
             page.evaluate(WATCH_JS)
             client.uws.run(url)

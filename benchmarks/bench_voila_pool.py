@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import tempfile
 import threading
@@ -39,21 +40,21 @@ def configured_delay() -> float:
 
 
 def _start(folder: Path, delay: float | None) -> Server:
-    from portal.launcher import voila_command
-    from widgets.jupyter.install import kernel_environment
+    from portal.launcher import voila_command, voila_environment
 
     port = free_port()
     command = voila_command(REPO / "notebooks", "127.0.0.1", port, 1)
     if delay is not None:
         command.append(f"--VoilaKernelManager.fill_delay={delay}")
-    env = kernel_environment({**os.environ, "PORTAL_URL": f"http://127.0.0.1:{free_port()}",
-                              "PORTAL_DATA_DIR": str(folder), "PORTAL_VOILA_POOL": "1"})
+    token = secrets.token_hex(16)
+    env = voila_environment({**os.environ, "PORTAL_URL": f"http://127.0.0.1:{free_port()}",
+                             "PORTAL_DATA_DIR": str(folder), "PORTAL_VOILA_POOL": "1"}, token)
     log = folder / f"voila-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    server = Server(f"http://127.0.0.1:{port}", proc, log)
+    server = Server(f"http://127.0.0.1:{port}", proc, log, token)
     try:
-        wait_until_up(server.url + "/voila/tree", proc, 180)
+        wait_until_up(server.at("/voila/tree"), proc, 180)
     except BaseException:
         server.stop()
         raise
@@ -111,7 +112,7 @@ def _view(browser, voila: Server) -> tuple[float, float, float]:
     sampler = RefillCPU(voila, known)
     try:
         started = time.perf_counter()
-        page.goto(f"{voila.url}/voila/render/portal.ipynb", timeout=300_000)
+        page.goto(voila.at("/voila/render/portal.ipynb"), timeout=300_000)
         page.wait_for_selector(INTERACTIVE, timeout=300_000)
         interactive = time.perf_counter() - started
         at_interactive = sampler.total()

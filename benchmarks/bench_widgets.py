@@ -141,7 +141,7 @@ def run() -> list[Measure]:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
                 page = browser.new_page(viewport={"width": 1400, "height": 1100})
-                page.goto(server.url + "/voila/render/sky.ipynb", timeout=600_000)
+                page.goto(server.at("/voila/render/sky.ipynb"), timeout=600_000)
                 page.wait_for_selector(".portal-sky-view [data-portal-footprints='0']", timeout=600_000)
                 for _ in range(RUNS):
                     for name, n in (("fp-small", 100), ("fp-large", 10_000)):
@@ -149,7 +149,7 @@ def run() -> list[Measure]:
                         _measure(page, "fp-clear", "footprints", 0)
                 page.close()
                 page = browser.new_page(viewport={"width": 1400, "height": 1100})
-                page.goto(server.url + "/voila/render/grid.ipynb", timeout=600_000)
+                page.goto(server.at("/voila/render/grid.ipynb"), timeout=600_000)
                 page.wait_for_selector(".bench-rows-large", timeout=600_000)
                 for _ in range(RUNS):
                     for name, n in (("rows-small", 1_000), ("rows-large", 100_000)):

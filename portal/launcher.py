@@ -11,6 +11,10 @@
   jobs, Voila its kernels), then kills what is left of its process group.
 - A server that crashes once both are up is restarted with back-off, and one that keeps crashing
   stops everything (the rules are in :mod:`portal.supervise`); each step is said on stdout.
+- Voila asks for a token (:mod:`widgets.jupyter.voila_access`): ``PORTAL_VOILA_TOKEN``, else a new random one
+  at each start, kept across Voila's restarts and printed in the dashboard's URL (``?token=``), as Jupyter
+  does. ``portal up --no-token`` (or ``PORTAL_VOILA_AUTH=none``) serves the dashboards to anyone who reaches
+  the port, and says so.
 """
 
 from __future__ import annotations
@@ -86,10 +90,14 @@ def wait_for(url: str, timeout: float, proc: subprocess.Popen) -> bool:
     return False
 
 
-def voila_command(notebooks: Path, host: str, port: int, pool: int | None = None) -> list[str]:
-    """Voila on ``notebooks``; ``pool`` preheated kernels for the main dashboard (default: PORTAL_VOILA_POOL).
+def voila_command(notebooks: Path, host: str, port: int, pool: int | None = None, cap: int | None = None,
+                  no_token: bool = False) -> list[str]:
+    """Voila on ``notebooks``; ``pool`` preheated kernels for the main dashboard (default: PORTAL_VOILA_POOL),
+    at most ``cap`` kernels (default: PORTAL_VOILA_MAX_KERNELS, else 8).
 
-    ``widgets.jupyter.voila_app`` is Voila serving its static files gzipped and cacheable."""
+    ``widgets.jupyter.voila_app`` is Voila serving its static files gzipped and cacheable, asking for the token
+    of ``JUPYTER_TOKEN`` in its environment (a random one, which it logs, without); ``no_token`` turns the
+    token off (``--Voila.token=``, Voila's own way)."""
     from widgets.jupyter.install import voila_options  # the portal's template (offline assets)
 
     return [
@@ -98,8 +106,18 @@ def voila_command(notebooks: Path, host: str, port: int, pool: int | None = None
         f"--port={port}",
         f"--Voila.ip={host}",
         "--show_tracebacks=False",
-        *voila_options(pool),
+        *voila_options(pool, cap),
+        *(["--Voila.token="] if no_token else []),
     ]
+
+
+def voila_environment(env: dict[str, str], token: str | None) -> dict[str, str]:
+    """Voila's environment: ``env``, what the kernels need, and the token in ``JUPYTER_TOKEN`` (Voila reads it
+    and keeps it from the kernels)."""
+    from widgets.jupyter.install import kernel_environment  # what the dashboards' kernels need
+
+    voila_env = {k: v for k, v in kernel_environment(env).items() if k != "JUPYTER_TOKEN"}
+    return {**voila_env, "JUPYTER_TOKEN": token} if token else voila_env
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -130,11 +148,18 @@ def stop(procs: list[subprocess.Popen], grace: float = GRACE) -> None:
 
 
 def run_all(host: str = "127.0.0.1", port: int = 8000, voila_port: int = 8866,
-            notebooks: Path | None = None) -> int:
+            notebooks: Path | None = None, no_token: bool = False) -> int:
     take_stop_signals()
     notebooks = notebooks or Path.cwd() / "notebooks"
     if not (notebooks / DASHBOARD).exists():
         print(f"error: no {DASHBOARD} in {notebooks}; run from the repository root", file=sys.stderr)
+        return 2
+    from widgets.jupyter.voila_access import voila_token, with_token
+
+    try:
+        token = voila_token(os.environ, no_token)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     env = dict(os.environ)
     env.setdefault("PORTAL_URL", f"http://{host}:{port}")
@@ -144,13 +169,13 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, voila_port: int = 8866,
 
         env["PORTAL_TOKEN"] = dashboard_token(Settings.from_env(env).data_dir)
     from portal.supervise import Server, Supervisor
-    from widgets.jupyter.install import kernel_environment  # what the dashboards' kernels need
 
     services = Server("portal serve", lambda: start(
         [sys.executable, "-m", "portal.cli", "serve", "--host", host, "--port", str(port)], env),
         health_url=f"http://{host}:{port}/tap/availability")
-    voila = Server("voila", lambda: start(voila_command(notebooks, host, voila_port), kernel_environment(env)),
-                   health_url=f"http://{host}:{voila_port}/voila/tree")
+    voila = Server("voila", lambda: start(voila_command(notebooks, host, voila_port, no_token=token is None),
+                                          voila_environment(env, token)),
+                   health_url=with_token(f"http://{host}:{voila_port}/voila/tree", token))
     supervisor = Supervisor([services, voila], say=lambda text: print(text, flush=True))
     try:
         supervisor.start(services)
@@ -162,7 +187,10 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, voila_port: int = 8866,
             print("error: Voila did not start (see the log above)", file=sys.stderr)
             return 1
         print(f"\n  Services:  http://{host}:{port}/tap")
-        print(f"  Dashboard: http://{host}:{voila_port}/voila/render/{DASHBOARD}")
+        print(f"  Dashboard: {with_token(f'http://{host}:{voila_port}/voila/render/{DASHBOARD}', token)}")
+        if token is None:
+            print("  No token (--no-token): anyone who reaches this port uses the dashboards, and launches jobs, "
+                  "as PORTAL_TOKEN's owner.")
         print("  Press Ctrl-C to stop both.\n", flush=True)
         gave_up = supervisor.run()  # a crashed server is restarted; one that keeps crashing ends it
         print(f"error: {gave_up.server} keeps crashing, so `portal up` stopped everything; "

@@ -20,8 +20,9 @@ import tarfile
 import urllib.request
 from pathlib import Path
 
+from widgets.jupyter.install import VENDOR_DIR, ensure_installed
+
 PACKAGE = "aladin-lite"
-VENDOR_DIR = Path(__file__).resolve().parent / "_vendor"
 FALLBACK_VERSION = "3.9.2-beta"
 
 
@@ -82,8 +83,6 @@ def main() -> int:
         return 1
     print(f"{PACKAGE}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     # Serve it from Jupyter: the Voila template and the server extension (see widgets/jupyter/install.py).
-    from widgets.jupyter.install import ensure_installed
-
     for installed in ensure_installed():
         print(f"installed {installed}")
     return 0

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 
+import httpx
 import pytest
 
 from tests.browser.pixels import is_allowed_external
@@ -98,3 +99,9 @@ def test_postbuild_then_start_serve_the_dashboard_through_the_voila_extension(se
         assert [m for m in page.console_errors if not any(a in m for a in ALLOWED_CONSOLE)] == []
     finally:
         page.close()
+    # the notebook server keeps its own token, and all the notebooks (the tutorials are for its JupyterLab)
+    for path in ("/voila/render/notebooks/portal.ipynb", "/voila/api/contents/notebooks", "/api/contents/notebooks"):
+        answer = httpx.get(url + path, timeout=60, follow_redirects=False)
+        assert answer.status_code in (302, 403, 404) and "launch-and-wait" not in answer.text, (path, answer.status_code)
+    tutorials = httpx.get(f"{url}/api/contents/notebooks/tutorials", params={"token": token}, timeout=60)
+    assert tutorials.status_code == 200 and len(tutorials.json()["content"]) >= 4

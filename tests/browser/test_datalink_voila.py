@@ -22,7 +22,7 @@ KINDS = ("DL3 file (all HDUs)", "events", "GTI", "effective area (aeff)", "energ
 
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser):
-    with open_dashboard(browser, voila_server.url) as page:
+    with open_dashboard(browser, voila_server) as page:
         yield page
 
 

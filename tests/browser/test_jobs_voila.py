@@ -22,7 +22,7 @@ def console_errors(page) -> list[str]:
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser):
     page = watched_page(browser, 1440, 1400)
-    page.goto(voila_server.url + "/voila/render/portal.ipynb", timeout=120_000)
+    page.goto(voila_server.at("/voila/render/portal.ipynb"), timeout=120_000)
     # the whole page drawn, the sky last (the launcher joins the page when its tab is opened)
     page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
     yield page

@@ -62,7 +62,7 @@ def horizontal_overflow(page) -> int:
 
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser):
-    with open_dashboard(browser, voila_server.url) as page:
+    with open_dashboard(browser, voila_server) as page:
         yield page
 
 

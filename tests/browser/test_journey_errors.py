@@ -47,7 +47,7 @@ def page(services, browser):
                                              "PORTAL_DATA_DIR": str(services.data_dir)})
     page = watched_page(browser, 1440, 900)
     try:
-        page.goto(voila.url + DASHBOARD, timeout=300_000)
+        page.goto(voila.at(DASHBOARD), timeout=300_000)
         page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
         yield page
     finally:

@@ -5,13 +5,14 @@ Voila runs with the repository's configuration, the culling times shortened for 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import time
 
 import psutil
 import pytest
 
-from portal.launcher import voila_command
+from portal.launcher import voila_command, voila_environment
 from tests.support.browser import watched_page
 from tests.support.servers import REPO, Server, free_port, voila_kernels, wait_until_up
 
@@ -50,11 +51,13 @@ def voila(archive_server, portal_token, tmp_path_factory):
         # and unconnected in between
         "--MappingKernelManager.cull_idle_timeout=60", "--MappingKernelManager.cull_interval=5"]
     env = {**os.environ, "PORTAL_URL": archive_server.url, "PORTAL_TOKEN": portal_token}
+    token = secrets.token_hex(16)
     with open(log, "wb") as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    server = Server(f"http://127.0.0.1:{port}", proc, log)
+        proc = subprocess.Popen(command, env=voila_environment(env, token), stdout=out, stderr=subprocess.STDOUT,
+                                cwd=REPO)
+    server = Server(f"http://127.0.0.1:{port}", proc, log, token)
     try:
-        wait_until_up(server.url + "/voila/tree", proc, 120)
+        wait_until_up(server.at("/voila/tree"), proc, 120)
         yield server
     finally:
         server.stop()
@@ -62,7 +65,7 @@ def voila(archive_server, portal_token, tmp_path_factory):
 
 def open_dashboard(voila: Server, browser):
     page = watched_page(browser, 1440, 900)
-    page.goto(f"{voila.url}/voila/render/{DASHBOARD}", timeout=300_000)
+    page.goto(voila.at(f"/voila/render/{DASHBOARD}"), timeout=300_000)
     page.wait_for_selector(".portal-app", timeout=300_000)
     return page
 

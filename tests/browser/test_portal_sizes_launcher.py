@@ -142,7 +142,7 @@ def check_layout(page, name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser):
-    with open_dashboard(browser, voila_server.url) as page:
+    with open_dashboard(browser, voila_server) as page:
         yield page
 
 

@@ -75,7 +75,7 @@ def crab_job(archive_server, portal_token):
 def page(voila_server, crab_job, browser):
     page = watched_page(browser, *SIZES[0])
     try:
-        page.goto(voila_server.url + DASHBOARD, timeout=300_000)
+        page.goto(voila_server.at(DASHBOARD), timeout=300_000)
         page.wait_for_selector(".portal-target-search input[type=text]", timeout=300_000)
         find_target(page, "Crab")
         page.wait_for_selector(".portal-target-message:has-text('Crab')", timeout=120_000)

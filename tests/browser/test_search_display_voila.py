@@ -42,7 +42,7 @@ def job_id(archive_server, portal_token):
 
 @pytest.fixture(scope="module")
 def page(voila_server, archive_server, browser, job_id):
-    with open_dashboard(browser, voila_server.url, 1280, 800, permissions=["clipboard-read", "clipboard-write"]) \
+    with open_dashboard(browser, voila_server, 1280, 800, permissions=["clipboard-read", "clipboard-write"]) \
             as page:
         find_target(page, "Crab")
         page.wait_for_selector(".portal-target-message:has-text('Crab nebula:')", timeout=120_000)

@@ -43,7 +43,7 @@ def page(voila_server, crab_job, browser):
     page = watched_page(browser, 1400, 1100)  # records requests, page errors and console errors
     query = f"job={quote(crab_job, safe='')}&ra=83.633&dec=22.014&name=Crab"
     try:
-        page.goto(f"{voila_server.url}/voila/render/sed.ipynb?{query}", timeout=300_000)
+        page.goto(voila_server.at(f"/voila/render/sed.ipynb?{query}"), timeout=300_000)
         page.wait_for_selector(".portal-sed-job:has-text('completed: 8 flux points and the fitted model')",
                                timeout=600_000)
         page.wait_for_selector(".portal-sed-legend-group .portal-sed-profiles", timeout=300_000)

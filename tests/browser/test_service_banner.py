@@ -60,7 +60,7 @@ def voila(portal):
 def opened(browser, voila):
     """``with opened(browser, voila) as page:`` the Portal drawn in a 1280x800 page that records its console errors
     with their source (none so far)."""
-    return open_dashboard(browser, voila.url, 1280, 800, allowed=())
+    return open_dashboard(browser, voila, 1280, 800, allowed=())
 
 
 def unexpected_console(page, allowed=()) -> list:

@@ -9,7 +9,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_dashboard_renders_without_error(voila_server, browser):
     page = watched_page(browser)
-    page.goto(voila_server.url + "/voila/render/portal.ipynb", timeout=120_000)
+    page.goto(voila_server.at("/voila/render/portal.ipynb"), timeout=120_000)
     page.wait_for_selector(".portal-tabs", timeout=120_000)
     open_tab(page, "Services")  # the status table is in its own tab
     page.wait_for_selector("table.portal-status", timeout=120_000)

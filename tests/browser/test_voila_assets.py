@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from email.utils import formatdate
@@ -15,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from portal.launcher import voila_command
+from portal.launcher import voila_command, voila_environment
 from tests.support.browser import open_tab, watched_page
 from tests.support.servers import REPO, Server, free_port, voila_kernels, wait_until_up
 from widgets.jupyter.install import CONFIG_DIR
@@ -27,6 +28,7 @@ USED = {"@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manage
 LABEXTENSIONS = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
 DRAWN = ".portal-sky-view [data-portal-footprints]"
 FIELD = ".portal-app .portal-target-search input[type=text]"
+TOKEN = secrets.token_hex(16)  # the token of this module's own Voila
 
 
 def _extension(url: str) -> str | None:
@@ -91,7 +93,7 @@ def test_static_files_are_gzipped_when_asked_and_cacheable(voila_server):
     stale = formatdate(0, usegmt=True)
     assert httpx.get(script, headers={"If-Modified-Since": stale}, timeout=60).status_code == 200
 
-    page = httpx.get(f"{voila_server.url}/voila/tree", headers={"Accept-Encoding": "gzip"}, timeout=60)
+    page = httpx.get(voila_server.at("/voila/tree"), headers={"Accept-Encoding": "gzip"}, timeout=60)
     assert page.status_code == 200 and "cache-control" not in page.headers  # not a static file
 
 
@@ -105,7 +107,7 @@ def test_the_dashboard_requests_no_denied_extension_and_draws(archive_server, vo
     headers = {}
     page.on("response", lambda r: headers.setdefault(r.url.split("?")[0], r.headers))
     try:
-        page.goto(voila_server.url + "/voila/render/portal.ipynb", timeout=300_000)
+        page.goto(voila_server.at("/voila/render/portal.ipynb"), timeout=300_000)
         page.wait_for_selector(FIELD, timeout=300_000)
         page.wait_for_selector(DRAWN, state="attached", timeout=300_000)
         page.fill(FIELD, "Crab")  # the grid (ipydatagrid) and the SED (bqplot) draw too
@@ -141,12 +143,12 @@ def test_a_visitor_during_the_refill_delay_gets_a_kernel_at_once(tmp_path):
         f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}", "--VoilaKernelManager.fill_delay=3600"]
     log = tmp_path / "voila.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(command, env={**os.environ, "PORTAL_DATA_DIR": str(tmp_path)}, stdout=out,
-                                stderr=subprocess.STDOUT, cwd=REPO)
-    voila = Server(f"http://127.0.0.1:{port}", proc, log)
+        proc = subprocess.Popen(command, env=voila_environment({**os.environ, "PORTAL_DATA_DIR": str(tmp_path)}, TOKEN),
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    voila = Server(f"http://127.0.0.1:{port}", proc, log, TOKEN)
     try:
-        wait_until_up(voila.url + "/voila/tree", proc, 180)
-        url = voila.url + "/voila/render/index.ipynb"
+        wait_until_up(voila.at("/voila/tree"), proc, 180)
+        url = voila.at("/voila/render/index.ipynb")
         first = httpx.get(url, timeout=300)
         assert first.status_code == 200 and "Gamma-ray archive portal" in first.text
         assert log.read_text().count("Using pre-heated kernel") == 1

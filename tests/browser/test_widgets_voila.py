@@ -45,7 +45,7 @@ def _sep(ra1, dec1, ra2, dec2):
 def page(voila_server, archive_server, browser):
     """One dashboard page for the module (a cold Voila page costs seconds)."""
     page = watched_page(browser, 1400, 1200)
-    page.goto(voila_server.url + "/voila/render/portal.ipynb", timeout=120_000)
+    page.goto(voila_server.at("/voila/render/portal.ipynb"), timeout=120_000)
     page.wait_for_selector(".portal-sky-view [data-portal-footprints]", timeout=120_000)
     yield page
     page.close()

@@ -55,11 +55,12 @@ def wait_until(condition, timeout: float, what: str) -> None:
 class Up:
     """`portal up` in a subprocess, its output read by a thread, its servers' pids remembered."""
 
-    def __init__(self, tmp_path, hostile: bool):
+    def __init__(self, tmp_path, hostile: bool, args: tuple[str, ...] = ()):
         self.port, self.voila_port = free_port(), free_port()
         env = {**os.environ, "PORTAL_DATA_DIR": str(tmp_path), "PORTAL_DEFAULT_DATASET": "none"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "portal.cli", "up", "--port", str(self.port), "--voila-port", str(self.voila_port)],
+            [sys.executable, "-m", "portal.cli", "up", "--port", str(self.port), "--voila-port", str(self.voila_port),
+             *args],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             preexec_fn=_hostile_signal_state if hostile else None,
         )
@@ -89,6 +90,13 @@ class Up:
             if text in line:
                 return
 
+    def voila_url(self, path: str) -> str:
+        """``path`` on this `portal up`'s Voila, with the token its "Dashboard:" line printed."""
+        line = next(line for line in self.lines if "Dashboard:" in line)
+        token = re.search(r"\?token=([0-9a-f]{48})\s*$", line)
+        assert token, f"no token in the dashboard URL: {line!r}"
+        return f"http://127.0.0.1:{self.voila_port}{path}?token={token.group(1)}"
+
     def kill_everything(self) -> None:
         for pid in [self.proc.pid, *self.pids]:
             try:
@@ -115,7 +123,8 @@ def test_up_starts_both_servers_and_stops_them_on_a_signal(tmp_path, stop):
         assert voila.get("MALLOC_TRIM_THRESHOLD_") == "65536"
         assert services.get("MALLOC_TRIM_THRESHOLD_") == os.environ.get("MALLOC_TRIM_THRESHOLD_")
         assert httpx.get(f"http://127.0.0.1:{up.port}/tap/availability", timeout=30).status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{up.voila_port}/voila/tree", timeout=30).status_code == 200
+        assert httpx.get(up.voila_url("/voila/tree"), timeout=30).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{up.voila_port}/voila/tree", timeout=30).status_code == 302  # to log in
         up.proc.send_signal(stop)
         assert up.proc.wait(timeout=120) == 0
         wait_until(up.servers_gone, 60, "stopped: both servers")

@@ -87,7 +87,7 @@ def test_a_killed_service_comes_back_and_one_that_keeps_crashing_stops_everythin
         up.wait_for_line(f"portal up: portal serve is back (pid {restarted}, ", timeout=60)
         print(f"\nportal serve killed -> /tap/availability answers again: {back:.1f} s")
         assert alive(voila) and up.proc.poll() is None  # Voila was not stopped with it
-        assert answers(f"http://127.0.0.1:{up.voila_port}/voila/tree")
+        assert answers(up.voila_url("/voila/tree"))
 
         # Voila too, and what it left (its preheated kernel, in a session of its own) goes with it
         found: dict[int, float] = {}
@@ -97,7 +97,7 @@ def test_a_killed_service_comes_back_and_one_that_keeps_crashing_stops_everythin
         up.wait_for_line(f"portal up: voila exited with code -9; restarting in 1 s (attempt 1 of {RESTARTS})",
                          timeout=60)
         up.wait_for_line("portal up: voila is back (pid ", timeout=300)
-        assert answers(f"http://127.0.0.1:{up.voila_port}/voila/tree")
+        assert answers(up.voila_url("/voila/tree"))
         wait_until(lambda: not in_group(voila), 60, "gone: the killed Voila's process group")
         wait_until(lambda: all(gone(pid, created) for pid, created in found.items()), 60,
                    f"gone: the killed Voila's kernels {sorted(found)}")

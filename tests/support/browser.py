@@ -67,14 +67,15 @@ def unexpected_console(page, allowed=ALLOWED_CONSOLE) -> list[str]:
 
 
 @contextmanager
-def open_dashboard(browser, url: str, width: int = 1440, height: int = 900, allowed=ALLOWED_CONSOLE, **options):
-    """``with open_dashboard(browser, voila.url) as page:`` a :func:`watched_page` on the Portal dashboard of the
-    Voila at ``url``, once its sky is drawn (the footprints layer is there); closed at the end of the block.
+def open_dashboard(browser, voila, width: int = 1440, height: int = 900, allowed=ALLOWED_CONSOLE, **options):
+    """``with open_dashboard(browser, voila) as page:`` a :func:`watched_page` on the Portal dashboard of the
+    Voila ``voila`` (a started server, its token in the URL; or a base URL), once its sky is drawn (the
+    footprints layer is there); closed at the end of the block.
     Fails when the page raised a script error or the console showed an error that contains none of ``allowed``
     while it opened."""
     page = watched_page(browser, width, height, **options)
     try:
-        page.goto(url + DASHBOARD, timeout=300_000)
+        page.goto(voila.at(DASHBOARD) if hasattr(voila, "at") else voila + DASHBOARD, timeout=300_000)
         page.wait_for_selector(".portal-sky-view [data-portal-footprints]", state="attached", timeout=300_000)
         assert page.errors == [], f"script errors while opening the dashboard: {page.errors}"
         assert unexpected_console(page, allowed) == [], \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -42,6 +43,13 @@ class Server:
     url: str
     proc: subprocess.Popen
     log: Path
+    token: str | None = None  # Voila's: what a page's URL carries (``?token=``)
+
+    def at(self, path: str) -> str:
+        """The URL of ``path`` on this server, with the server's token (Voila's) when it has one."""
+        from widgets.jupyter.voila_access import with_token
+
+        return with_token(self.url + path, self.token)
 
     def stop(self, timeout: float = 15) -> None:
         if self.proc.poll() is None:
@@ -73,15 +81,16 @@ NO_QUOTAS = {"PORTAL_UWS_MAX_JOBS_PER_USER": "0", "PORTAL_UWS_MAX_QUEUED_PER_USE
 
 
 def start_portal(data_dir: Path, env: dict[str, str] | None = None, port: int | None = None,
-                 timeout: float = 600) -> Server:
-    """Run ``portal serve`` with its state in ``data_dir``; wait for /tap/availability."""
+                 timeout: float = 600, log_level: str = "warning") -> Server:
+    """Run ``portal serve`` with its state in ``data_dir``; wait for /tap/availability (``log_level`` info
+    writes uvicorn's access log to the server's log too)."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), **NO_QUOTAS, **(env or {})}
     log = data_dir / f"serve-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--log-level", log_level],
             env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
         )
     server = Server(f"http://127.0.0.1:{port}", proc, log)
@@ -93,26 +102,30 @@ def start_portal(data_dir: Path, env: dict[str, str] | None = None, port: int | 
     return server
 
 
-def start_voila(notebooks: Path, env: dict[str, str], timeout: float = 120) -> Server:
+def start_voila(notebooks: Path, env: dict[str, str], timeout: float = 120, no_token: bool = False) -> Server:
     """Run Voila on ``notebooks`` (same options as `make run`); wait for its tree page.
 
-    ``env`` is the server's environment; its PORTAL_VOILA_POOL (else this process's) sets the pool.
+    ``env`` is the server's environment; its PORTAL_VOILA_POOL and PORTAL_VOILA_MAX_KERNELS (else this
+    process's) set the pool and the kernel cap. Voila asks for a token this chooses (``server.token``; open
+    pages with ``server.at(path)``), unless ``no_token``.
     """
-    from portal.launcher import voila_command
-    from widgets.jupyter.install import kernel_environment, kernel_pool
+    from portal.launcher import voila_command, voila_environment
+    from widgets.jupyter.install import kernel_pool, max_kernels
 
     port = free_port()
+    token = None if no_token else secrets.token_hex(16)
     log = Path(env.get("PORTAL_DATA_DIR", "/tmp")) / f"voila-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, **env}
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            voila_command(notebooks, "127.0.0.1", port, kernel_pool({**os.environ, **env})),
-            env=kernel_environment({**os.environ, **env}),
+            voila_command(notebooks, "127.0.0.1", port, kernel_pool(full_env), max_kernels(full_env), no_token),
+            env=voila_environment(full_env, token),
             stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
         )
-    server = Server(f"http://127.0.0.1:{port}", proc, log)
+    server = Server(f"http://127.0.0.1:{port}", proc, log, token)
     try:
-        wait_until_up(server.url + "/voila/tree", proc, timeout)
+        wait_until_up(server.at("/voila/tree"), proc, timeout)
     except RuntimeError as exc:
         server.stop()
         raise RuntimeError(f"{exc}\n--- voila log ---\n{log.read_text(errors='replace')}") from None

@@ -36,6 +36,7 @@ def test_install_into_a_prefix(tmp_path):
 
 def test_voila_options_name_the_template_and_the_configuration(monkeypatch):
     monkeypatch.delenv("PORTAL_VOILA_POOL", raising=False)
+    monkeypatch.delenv("PORTAL_VOILA_MAX_KERNELS", raising=False)
     config = f"--Voila.config_file_paths={install.CONFIG_DIR}"
     assert install.voila_options() == ["--template=gamma-portal", config]
     assert (install.template_dir() / "index.html.j2").is_file()
@@ -44,6 +45,15 @@ def test_voila_options_name_the_template_and_the_configuration(monkeypatch):
     monkeypatch.setenv("PORTAL_VOILA_POOL", "3")
     pools = json.loads(install.voila_options()[-1].split("=", 1)[1])
     assert pools == {"default": {"pool_size": 0}, "portal.ipynb": {"pool_size": 3}}
+    monkeypatch.setenv("PORTAL_VOILA_MAX_KERNELS", "4")
+    assert install.voila_options()[-1] == "--CappedKernelManager.max_kernels=4"
+    assert install.voila_options(cap=2)[-1] == "--CappedKernelManager.max_kernels=2"
+
+
+@pytest.mark.parametrize("text", ["many", "0", "-3", "1001"])
+def test_a_bad_kernel_cap_is_refused_with_a_sentence(text):
+    with pytest.raises(ValueError, match="PORTAL_VOILA_MAX_KERNELS"):
+        install.max_kernels({"PORTAL_VOILA_MAX_KERNELS": text})
 
 
 @pytest.mark.parametrize("text", ["two", "-1", "99"])
@@ -56,7 +66,9 @@ def test_the_voila_configuration_preheats_the_portal_culls_idle_kernels_and_hide
     standalone = json.loads((install.CONFIG_DIR / "voila.json").read_text())
     assert standalone["VoilaConfiguration"] == {"template": "gamma-portal", "show_tracebacks": False,
                                                 "preheat_kernel": True, "extension_denylist": [
-                                                    "jupyterlab_pygments", "@voila-dashboards/jupyterlab-preview"]}
+                                                    "jupyterlab_pygments", "@voila-dashboards/jupyterlab-preview"],
+                                                "multi_kernel_manager_class": "widgets.jupyter.kernel_cap.CappedKernelManager"}
+    assert 2 <= standalone["CappedKernelManager"]["max_kernels"] <= 8  # a 2-core box, the pool included
     assert standalone["VoilaKernelManager"]["fill_delay"] >= 10  # the refill waits for the visitor's page
     pools = standalone["VoilaKernelManager"]["kernel_pools_config"]
     assert pools == {"default": {"pool_size": 0}, "portal.ipynb": {"pool_size": 1}}
@@ -69,6 +81,7 @@ def test_the_voila_configuration_preheats_the_portal_culls_idle_kernels_and_hide
     assert server["VoilaConfiguration"]["show_tracebacks"] is False
     assert server["MappingKernelManager"]["cull_idle_timeout"] > 0
     assert server["MappingKernelManager"]["cull_connected"] is False
+    assert "multi_kernel_manager_class" not in server["VoilaConfiguration"]  # the server's own manager, not capped
 
 
 class FakeServerApp:

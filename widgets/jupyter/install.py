@@ -20,7 +20,9 @@ The Voila configuration is kept in the repository, in ``widgets/jupyter/config/`
   no JavaScript of the lab extensions the dashboards do not use (``extension_denylist``), a pool of
   preheated kernels for ``portal.ipynb`` (1 by default; ``PORTAL_VOILA_POOL=N`` changes it, 0 turns
   preheating off) refilled 20 s after a visitor took one (``fill_delay``: the refill's imports would
-  take the CPU the visitor's page needs) and the culling of idle kernels whose page was closed;
+  take the CPU the visitor's page needs), a cap on kernels (8, the pool's included;
+  ``PORTAL_VOILA_MAX_KERNELS``; :mod:`widgets.jupyter.kernel_cap`) and the culling of idle kernels whose
+  page was closed;
   :mod:`widgets.jupyter.voila_app` runs it with static files gzipped and cacheable;
 * :func:`kernel_environment`: what the dashboards' kernels get in their environment (from the
   server that starts them): glibc gives freed memory back at once (``MALLOC_TRIM_THRESHOLD_``);
@@ -38,8 +40,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from widgets.vendor import VENDOR_DIR
-
+#: Where ``python -m widgets.vendor`` puts what it fetched from the npm registry (ignored by git), and where
+#: the files served from here are read: defined here, so that the fetcher depends on this module, not both ways.
+VENDOR_DIR = Path(__file__).resolve().parents[1] / "_vendor"
 TEMPLATE_NAME = "gamma-portal"
 TEMPLATE_SOURCE = Path(__file__).resolve().parent / "templates" / TEMPLATE_NAME
 SERVER_EXTENSION = "widgets.jupyter.server_extension"
@@ -47,6 +50,7 @@ SERVER_CONFIG_NAME = "gamma-portal-widgets.json"
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 DASHBOARD = "portal.ipynb"
 POOL_VARIABLE = "PORTAL_VOILA_POOL"
+MAX_KERNELS_VARIABLE = "PORTAL_VOILA_MAX_KERNELS"
 OFFLINE_HIPS = "offline-sky"
 OFFLINE_TILE = 64
 OFFLINE_COLOR = (28, 31, 38)
@@ -179,6 +183,20 @@ def kernel_pool(environ=None) -> int:
     return size
 
 
+def max_kernels(environ=None) -> int | None:
+    """The cap on the dashboards' kernels, the pool's included (``PORTAL_VOILA_MAX_KERNELS``; None: voila.json's 8)."""
+    text = (os.environ if environ is None else environ).get(MAX_KERNELS_VARIABLE, "").strip()
+    if not text:
+        return None
+    try:
+        cap = int(text)
+    except ValueError:
+        raise ValueError(f"{MAX_KERNELS_VARIABLE} must be a whole number of kernels, not {text!r}") from None
+    if not 1 <= cap <= 1000:
+        raise ValueError(f"{MAX_KERNELS_VARIABLE} must be between 1 and 1000, not {cap}")
+    return cap
+
+
 def _configured_pool() -> int:
     pools = json.loads((CONFIG_DIR / "voila.json").read_text())["VoilaKernelManager"]["kernel_pools_config"]
     return int(pools.get(DASHBOARD, pools.get("default", {})).get("pool_size", 0))
@@ -195,11 +213,12 @@ def kernel_environment(environ=None) -> dict[str, str]:
     return {**KERNEL_ENVIRONMENT, **(os.environ if environ is None else environ)}
 
 
-def voila_options(pool: int | None = None) -> list[str]:
+def voila_options(pool: int | None = None, cap: int | None = None) -> list[str]:
     """The Voila command-line options the portal's dashboards need (installs the template first).
 
     The configuration is ``widgets/jupyter/config/voila.json``; ``pool`` (default: :func:`kernel_pool`)
-    sets the number of preheated kernels of the main dashboard. ``iopub_timeout`` (120 s there): Voila
+    sets the number of preheated kernels of the main dashboard, ``cap`` (default: :func:`max_kernels`, else
+    voila.json's) the cap on kernels. ``iopub_timeout`` (120 s there): Voila
     stops collecting a cell's output 4 s after the cell finished by default, and a dashboard whose widget
     output is dropped is an empty page; 30 s was not enough for a preheated kernel at a load of 25.
     """
@@ -211,6 +230,9 @@ def voila_options(pool: int | None = None) -> list[str]:
     elif pool != _configured_pool():
         pools = {"default": {"pool_size": 0}, DASHBOARD: {"pool_size": pool}}
         options.append(f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}")
+    cap = max_kernels() if cap is None else cap
+    if cap is not None:
+        options.append(f"--CappedKernelManager.max_kernels={cap}")
     return options
 
 

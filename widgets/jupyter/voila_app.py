@@ -21,12 +21,18 @@ It also keeps a visitor from waiting for the pool's refill (:func:`offer_only_re
 the CPU the visitor's page needs; Voila would make a second visitor within those seconds wait for the delay and
 the whole refill. Here that visitor gets a kernel of their own at once, as without preheating.
 
+Who may use it (:mod:`widgets.jupyter.voila_access`): a token always, unless it was turned off explicitly
+(``--Voila.token=``, what `portal up --no-token` passes); the token comes in Jupyter's ``JUPYTER_TOKEN``, taken
+out of the environment the kernels inherit (a page's kernel still gets the page's URL from Voila, the token in
+it); only the notebooks at the top of the folder are served (the dashboards, not ``tutorials/``). How many kernels: :mod:`widgets.jupyter.kernel_cap` (a page beyond the cap gets a sentence).
+
 Everything else is Voila's, unchanged (its options and the configuration in ``widgets/jupyter/config/``).
 Behind a reverse proxy, see docs/deploy.md.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -101,25 +107,65 @@ def offer_only_ready_kernels(manager) -> bool:
             if id(task) not in before:
                 ready_at[task] = time.monotonic() + wait
 
-    def get_pool_size(notebook_name):
+    def get_pool_size(notebook_name):  # the leading entries that are ready: Voila takes the oldest entry first
         now = time.monotonic()
-        return sum(1 for task in manager._pools.get(notebook_name, []) if ready_at.get(task, 0) <= now)
+        waiting = getattr(manager, "is_waiting", lambda task: False)  # a refill waiting for a place under the cap
+        ready = 0
+        for task in manager._pools.get(notebook_name, []):
+            if ready_at.get(task, 0) > now or waiting(task) or (task.done() and not _has_kernel(task)):
+                break
+            ready += 1
+        return ready
 
     manager.fill_if_needed, manager.get_pool_size = fill, get_pool_size
     return True
 
 
+def _has_kernel(task) -> bool:
+    """Whether a finished pool entry has a kernel to offer (one that failed to start has none)."""
+    return not task.cancelled() and task.exception() is None
+
+
 def _voila_class():
+    from jinja2 import ChoiceLoader, FileSystemLoader
+    from traitlets import default
     from voila.app import Voila
+    from voila.request_info_handler import RequestInfoSocketHandler
+    from voila.tornado.handler import TornadoVoilaHandler
+
+    from widgets.jupyter.kernel_cap import RETRY_AFTER, KernelCapReached
+    from widgets.jupyter.voila_access import AuthenticatedRequestInfo, DashboardsOnly
+
+    class DashboardHandler(TornadoVoilaHandler):
+        """A dashboard page; beyond the kernel cap, a 503 page with a sentence and a ``Retry-After``."""
+
+        def write_error(self, status_code, **kwargs):
+            exc_info = kwargs.get("exc_info")
+            if exc_info and isinstance(exc_info[1], KernelCapReached):
+                self.set_header("Retry-After", str(RETRY_AFTER))
+            super().write_error(status_code, **kwargs)
 
     class PortalVoila(Voila):
-        """Voila whose application serves static files gzipped and cacheable, and whose visitors never wait
-        for a pool refill's delay."""
+        """Voila whose application serves static files gzipped and cacheable, whose visitors never wait
+        for a pool refill's delay, which asks for a token unless told otherwise and serves only the dashboards."""
+
+        @default("auto_token")
+        def _auto_token(self):  # Voila's default is no token at all; Jupyter's, a token
+            return True
 
         def init_settings(self):
             settings = super().init_settings()  # creates the kernel manager (and fills the pool, delay 0)
             offer_only_ready_kernels(self.kernel_manager)
+            self.identity_provider.token  # read JUPYTER_TOKEN now (the default is computed on first use) ...
+            os.environ.pop("JUPYTER_TOKEN", None)  # ... so that the kernels, which inherit os.environ, do not get it
+            self.contents_manager = settings["contents_manager"] = DashboardsOnly(parent=self)
+            jupyter_pages = settings["jinja2_env"]  # the login form and Jupyter's error pages: the template's own
+            jupyter_pages.loader = ChoiceLoader([FileSystemLoader(self.template_paths[:1]), jupyter_pages.loader])
             return settings
+
+        def init_handlers(self):
+            swap = {TornadoVoilaHandler: DashboardHandler, RequestInfoSocketHandler: AuthenticatedRequestInfo}
+            return [(route[0], swap.get(route[1], route[1]), *route[2:]) for route in super().init_handlers()]
 
         def listen(self):  # Voila.start(): build the application, add the handlers, then listen()
             serve_compressed_and_cacheable(self.app, self.base_url)
