@@ -6,6 +6,10 @@
   timed in the same run.
 - Field-of-view search (CONTAINS(POINT, s_region)) on the same archive, p50.
 - Ingest of $GAMMAPY_DATA/hess-dl3-dr1 into an empty archive (goal < 10 s).
+- gzip (issue 22): the cones above asked with and without ``Accept-Encoding: gzip``, interleaved: p50 of
+  each, their ratio on loopback (where fewer bytes gain nothing: the cost of compressing), the bytes on the
+  wire, and the time over a 100 Mbit/s link (p50 plus bytes over the rate; goal: no loss); the 105 H.E.S.S. DR1 ObsCore rows as BINARY2, plain and gzipped (111 kB plain before
+  compression; DaCHS sends 11 kB), with their latency both ways.
 
 The million-row archive is built once and cached in benchmarks/results/cache/ (keyed by the
 schema and the generator), since building it takes minutes.
@@ -52,15 +56,66 @@ def _archive() -> tuple[Path, float | None]:
     return folder, elapsed
 
 
-def _time_queries(client: httpx.Client, url: str, queries: list[str]) -> tuple[list[float], list[int]]:
+LINK_BITS_PER_S = 100e6  # a client across a network (DaCHS sites are): the transfer that gzip saves
+PLAIN = {"Accept-Encoding": "identity"}
+GZIP = {"Accept-Encoding": "gzip"}
+
+
+def _time_queries(client: httpx.Client, url: str, queries: list[str],
+                  headers: dict[str, str] | None = None) -> tuple[list[float], list[int]]:
+    """Wall times and the bytes of the answers (on the wire: compressed when gzipped)."""
     times, sizes = [], []
     for q in queries:
         t0 = time.perf_counter()
-        r = client.get(url, params={"LANG": "ADQL", "QUERY": q})
+        r = client.get(url, params={"LANG": "ADQL", "QUERY": q}, headers=headers or PLAIN)
         times.append(time.perf_counter() - t0)
         r.raise_for_status()
-        sizes.append(len(r.content))
+        sizes.append(r.num_bytes_downloaded)
     return times, sizes
+
+
+def _interleaved(client: httpx.Client, url: str, queries: list[str]) -> dict[str, tuple[list[float], list[int]]]:
+    """Each query plain and gzipped, in alternating order (so that load drifts touch both alike)."""
+    found: dict[str, tuple[list[float], list[int]]] = {"plain": ([], []), "gzip": ([], [])}
+    for i, q in enumerate(queries):
+        for name in (("plain", "gzip") if i % 2 else ("gzip", "plain")):
+            times, sizes = _time_queries(client, url, [q], PLAIN if name == "plain" else GZIP)
+            found[name][0].extend(times)
+            found[name][1].extend(sizes)
+    return found
+
+
+def _report_gzip(label: str, found: dict[str, tuple[list[float], list[int]]]) -> None:
+    (plain_t, plain_b), (gzip_t, gzip_b) = found["plain"], found["gzip"]
+    report(f"{label}: p50 plain", median(plain_t) * 1000, "ms")
+    report(f"{label}: p50 gzip", median(gzip_t) * 1000, "ms")
+    report(f"{label}: gzip / plain on loopback (p50 ratio: the compression's cost, no transfer saved)",
+           median(gzip_t) / median(plain_t), "ratio")
+    link = LINK_BITS_PER_S / 8  # bytes per second
+    ratio = (median(gzip_t) + median(gzip_b) / link) / (median(plain_t) + median(plain_b) / link)
+    report(f"{label}: gzip / plain over a {LINK_BITS_PER_S / 1e6:g} Mbit/s link (p50 + bytes / rate)", ratio, "ratio",
+           goal="<= 1 (no loss)", met=ratio <= 1)
+    report(f"{label}: bytes plain", median(plain_b) / 1000, "kB")
+    report(f"{label}: bytes gzipped", median(gzip_b) / 1000, "kB", goal="compressed (< plain / 3)",
+           met=median(gzip_b) < median(plain_b) / 3)
+
+
+def dr1_gzip() -> None:
+    """The 105 ObsCore rows of H.E.S.S. DR1 as BINARY2, plain and gzipped (issue 22: 111 kB, DaCHS 11 kB)."""
+    dr1 = Path(os.environ.get("GAMMAPY_DATA", "/nonexistent")) / "hess-dl3-dr1"
+    if not (dr1 / "obs-index.fits.gz").is_file():
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        ingest_release(store.db_path(Path(tmp)), dr1)
+        server = start_portal(Path(tmp), env={"GAMMAPY_DATA": "", "PORTAL_DEFAULT_DATASET": "none"})
+        try:
+            query = "SELECT * FROM ivoa.obscore WHERE obs_collection = 'hess-dl3-dr1'"
+            with httpx.Client(timeout=120) as client:
+                _time_queries(client, server.url + "/tap/sync", [query] * 3)  # warm up
+                found = _interleaved(client, server.url + "/tap/sync", [query] * 40)
+        finally:
+            server.stop()
+    _report_gzip("105 DR1 ObsCore rows, BINARY2", found)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -91,6 +146,7 @@ def run() -> None:
             cpu0 = _cpu_seconds(server.proc.pid)
             times, sizes = _time_queries(client, url, cones)
             cpu_per_query = (_cpu_seconds(server.proc.pid) - cpu0) / len(cones)
+            gzipped = _interleaved(client, url, cones[:30])
             scans = [CONE.format(ra_expr="s_ra + 0", ra=ra, dec=dec) for ra, dec in _centres(3, 2)]
             scan_times, _ = _time_queries(client, url, scans)
             fov_times, _ = _time_queries(client, url, [FOV.format(ra=ra, dec=dec) for ra, dec in _centres(30, 3)])
@@ -106,6 +162,8 @@ def run() -> None:
     report("full scan / indexed cone (p50 ratio)", median(scan_times) / p50, "ratio")
     report("cone response size, median", median(sizes) / 1024, "KiB")
     report("field of view CONTAINS(POINT, s_region), 1M rows, p50", median(fov_times) * 1000, "ms")
+    _report_gzip("1 deg cone + 2 filters, 1M rows", gzipped)
+    dr1_gzip()
     dr1 = Path(os.environ.get("GAMMAPY_DATA", "/nonexistent")) / "hess-dl3-dr1"
     if (dr1 / "obs-index.fits.gz").is_file():
         runs = []

@@ -16,6 +16,7 @@ from portal.datalink.handlers import install as install_datalink
 from portal.errors import install as install_error_handler
 from portal.guard import install as install_guard
 from portal.resolver.handlers import router as resolver_router
+from portal.serving import compression, origin
 from portal.uws import application as uws
 
 
@@ -24,6 +25,14 @@ async def lifespan(app: FastAPI):
     """Start and stop what runs beside the handlers (the job service, its Dask cluster)."""
     async with archive_lifespan(app), uws.lifespan(app):
         yield
+
+
+def end_waits(app: FastAPI) -> None:
+    """The server is stopping: blocking UWS and TAP async WAITs answer now (see portal.serving)."""
+    for name in ("uws", "tap_async"):
+        service = getattr(app.state, name, None)
+        if service is not None:
+            service.end_waits()
 
 
 def create_app(settings: Settings | None = None, *, job_definitions=None, job_runner=None) -> FastAPI:
@@ -38,6 +47,8 @@ def create_app(settings: Settings | None = None, *, job_definitions=None, job_ru
     app.state.settings = settings
     install_error_handler(app)  # unexpected errors: a sentence and a log reference, no traceback
     install_guard(app)  # nosniff on every response, a cap on request bodies
+    origin.install(app)  # absolute URLs from PORTAL_BASE_URL / PORTAL_TRUSTED_HOSTS, never a stray Host header
+    compression.install(app)  # gzip for the documents, when the client accepts it
     app.include_router(tap_router, prefix="/tap", tags=["TAP"])
     app.include_router(resolver_router, prefix="/resolver", tags=["Names"])
     app.include_router(catalogs_router, prefix="/catalogs", tags=["Catalogs"])

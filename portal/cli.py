@@ -14,9 +14,8 @@ def _serve(args: argparse.Namespace) -> int:
     import os
     import signal
 
-    import uvicorn
-
-    from portal.app import create_app
+    from portal.app import create_app, end_waits
+    from portal.serving.server import serve
 
     # a first start on a fresh machine takes the whole default-dataset chain (local, download, simulated)
     os.environ.setdefault("PORTAL_DEFAULT_DATASET", "auto")
@@ -26,7 +25,8 @@ def _serve(args: argparse.Namespace) -> int:
     # the first two once it runs; SIGHUP is made a SIGTERM); none stays blocked
     signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
     signal.signal(signal.SIGHUP, lambda _signum, _frame: signal.raise_signal(signal.SIGTERM))
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # with the portal's HTTP limits (PORTAL_HTTP_*; docs/configuration.md), and blocking WAITs end at a stop
+    serve(app, args.host, args.port, args.log_level, on_stop=[lambda: end_waits(app)])
     return 0
 
 
@@ -49,15 +49,19 @@ def _token(args: argparse.Namespace) -> int:
     if args.action != "list" and not args.name:
         print(f"error: `portal token {args.action}` needs a user NAME", file=sys.stderr)
         return 2
+    if args.operator and args.action != "create":
+        print("error: --operator goes with `portal token create NAME`", file=sys.stderr)
+        return 2
     store = TokenStore(token_path(Settings.from_env().data_dir))
     if args.action == "create":
         try:
-            token = store.create(args.name)
+            token = store.create(args.name, operator=args.operator)
         except InvalidUserName as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(token)
-        print(f"token for {args.name} created; send it as 'Authorization: Bearer <token>' "
+        role = "operator token" if args.operator else "token"
+        print(f"{role} for {args.name} created; send it as 'Authorization: Bearer <token>' "
               "or set PORTAL_TOKEN", file=sys.stderr)
         return 0
     if args.action == "revoke":
@@ -122,7 +126,7 @@ def _data(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     from portal.launcher import run_all
 
-    return run_all(host=args.host, port=args.port, voila_port=args.voila_port)
+    return run_all(host=args.host, port=args.port, voila_port=args.voila_port, no_token=args.no_token)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(UWS 1.1) on one port, with DataLink (/datalink, /data) and the coverage MOC (/coverage). "
         "On first start with an empty archive the default dataset is ingested: "
         "$GAMMAPY_DATA/hess-dl3-dr1, else a download of H.E.S.S. DL3 DR1, else a simulated CTAO-like "
-        "dataset (PORTAL_DEFAULT_DATASET=auto|local|download|simulated|none chooses); the log says which.",
+        "dataset (PORTAL_DEFAULT_DATASET=auto|local|download|simulated|none chooses); the log says which. "
+        "Slow or surplus connections are cut off (PORTAL_HTTP_*), absolute URLs come from PORTAL_BASE_URL or "
+        "PORTAL_TRUSTED_HOSTS, never a request's Host header; see docs/configuration.md.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -152,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser(
         "up",
         help="start `portal serve` and Voila together (what `make run` does)",
-        description="Start the services and the Voila dashboards, print the dashboard URL, "
+        description="Start the services and the Voila dashboards, print the dashboard URL (with Voila's token), "
         "and stop both on Ctrl-C, SIGTERM or SIGHUP; the servers also stop if `portal up` is killed. "
         f"A server that crashes is restarted after {BACKOFF:g}, {2 * BACKOFF:g}, {4 * BACKOFF:g}... s; after "
         f"{RESTARTS + 1} crashes within {WINDOW / 60:g} minutes `portal up` stops everything and exits with status 1.",
@@ -160,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1", help="interface for both servers")
     up.add_argument("--port", type=int, default=8000, help="services port (default 8000)")
     up.add_argument("--voila-port", type=int, default=8866, help="Voila port (default 8866)")
+    up.add_argument("--no-token", action="store_true",
+                    help="serve the dashboards without a token (as PORTAL_VOILA_AUTH=none does): anyone who "
+                    "reaches the Voila port uses them, and launches jobs, as PORTAL_TOKEN's owner. By default "
+                    "Voila asks for PORTAL_VOILA_TOKEN, else a new random token, printed in the dashboard URL")
     up.set_defaults(func=_up)
 
     ingest = sub.add_parser(
@@ -206,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("action", choices=["create", "list", "revoke"],
                        help="create a token for NAME, list users with tokens, or revoke NAME's tokens")
     token.add_argument("name", nargs="?", help="user name (for create and revoke)")
+    token.add_argument("--operator", action="store_true",
+                       help="with create: the token carries the operator role, whose user may also list, edit, "
+                       "validate and save the job definitions (/uws/definitions); other tokens get 403 there")
     token.set_defaults(func=_token)
     return parser
 

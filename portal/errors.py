@@ -12,7 +12,8 @@ import logging
 import secrets
 
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger("portal.errors")
 
@@ -27,5 +28,14 @@ async def unexpected_error(request: Request, exc: Exception) -> PlainTextRespons
     return PlainTextResponse(message, status_code=500)
 
 
+async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+    """The client closed the connection (or was cut off for a body too slow) while its request was read:
+    nobody reads an answer, and it is no error of the server's."""
+    log.info("the client of %s %s closed the connection before its request arrived", request.method,
+             request.url.path)
+    return Response(status_code=400)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected_error)

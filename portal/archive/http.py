@@ -9,6 +9,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import Request, Response
+from starlette.requests import ClientDisconnect
 
 from portal.archive import output, service, store
 from portal.archive.budget import Budget
@@ -99,6 +100,8 @@ async def read_pairs(request: Request, budget: Budget | None = None) -> tuple[li
                 fields, files = await read_form(request, limits(request))
         except TimeoutError:
             raise TapError(f"the request body did not arrive within {seconds:.0f} s") from None
+        except ClientDisconnect:  # the client left, or its body came too slowly (portal.serving.protocol)
+            raise TapError("the request body did not arrive: the connection was closed") from None
         pairs.extend(fields)
     return pairs, files
 
@@ -122,7 +125,8 @@ async def guarded(request: Request, budget: Budget, awaitable):
                 task.cancel()
                 raise TapError(budget.reason or "the query was stopped")
     finally:
-        if not task.done():
+        if not task.done():  # the handler itself was cancelled (the server stopping): the thread stops too
+            budget.cancel("the server is stopping, so the query was stopped")
             task.cancel()
 
 
