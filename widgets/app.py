@@ -23,6 +23,7 @@ from widgets.links import connect
 from widgets.obscore.services import embedded
 from widgets.obscore.state import SearchState
 from widgets.obscore.view import ObsCoreSearch
+from widgets.products.view import ProductPanel
 from widgets.sed.live import KINDS as SED_JOBS
 from widgets.sed.view import SEDPlot
 from widgets.sky.view import SkyView
@@ -48,7 +49,7 @@ STYLE = """
 </style>
 """
 SEARCH, LAUNCH, JOBS, SERVICES = range(4)
-SKY, SED, FILES = range(3)
+SKY, SED, FILES, PRODUCT = range(4)
 
 
 def _column(children, flex: str) -> w.VBox:
@@ -86,7 +87,7 @@ class _Parts:
         return TargetSearch(TargetState(resolver=default_resolver(self.service.url, self.base)))
 
     def sky(self, online: bool | None, height: int) -> SkyView:
-        sky = SkyView(online=online, height=height)
+        sky = SkyView(online=online, height=height, client=self.client)
         sky.show_coverage(self.base + "/coverage/moc.json", client=self.client)
         return sky
 
@@ -117,7 +118,8 @@ class Portal(_Dashboard):
     """The whole dashboard in one widget: ``Portal()`` in a notebook or Voila.
 
     Its parts stay reachable: ``portal.target``, ``portal.sky``, ``portal.search``, ``portal.launcher``,
-    ``portal.monitor``, ``portal.status``, ``portal.sed``, ``portal.files`` (the DataLink of the selected rows);
+    ``portal.monitor``, ``portal.status``, ``portal.sed``, ``portal.files`` (the DataLink of the selected rows),
+    ``portal.products`` (the product among the selected rows: "Open SED", "Show on sky", its provenance);
     ``portal.session`` is what they share; ``portal.tabs`` is the left column, ``portal.views`` the sky, the SED
     and the files above the results (``portal.show("jobs")``, ``portal.show("files")`` open a tab). The SED
     follows the session's active job when it is a spectrum or a joint fit, and the right column turns to it; a
@@ -125,7 +127,7 @@ class Portal(_Dashboard):
     """
 
     TABS = ("search", "launch", "jobs", "services")
-    VIEWS = ("sky", "sed", "files")
+    VIEWS = ("sky", "sed", "files", "product")
 
     def __init__(self, url: str | None = None, online: bool | None = None, client: PortalClient | None = None,
                  sky_height: int = 350, grid_height: str = "260px", panel_height: str = "calc(100vh - 150px)",
@@ -145,12 +147,18 @@ class Portal(_Dashboard):
         self.files = DataLinkPanel(client=self.client, layout=w.Layout(width="100%", max_height=f"{sky_height}px",
                                                                        overflow_y="auto"))
         self.files.state.active = False
-        self.links = connect(self.target, self.search, self.sky, self.launcher, self.monitor, self.sed, self.files)
+        # the product among the selected rows (an SED, a light curve, a sky map): its SED, its map, its provenance
+        self.products = ProductPanel(client=self.client, layout=w.Layout(width="100%", max_height=f"{sky_height}px",
+                                                                         overflow_y="auto"))
+        self.products.bar.provenance_asked.register(lambda: self.show("product"))
+        self.links = connect(self.target, self.search, self.sky, self.launcher, self.monitor, self.sed, self.files,
+                             self.products)
         self.session = self.links.session
-        self.views = w.Tab([self.sky] + [w.Box([], layout=w.Layout(width="100%")) for _ in (SED, FILES)],
-                           titles=("Sky", "SED", "Files"))
+        self.views = w.Tab([self.sky] + [w.Box([], layout=w.Layout(width="100%")) for _ in (SED, FILES, PRODUCT)],
+                           titles=("Sky", "SED", "Files", "Product"))
         self.views.add_class("portal-views")
-        _join_when_shown(self.views, {SED: self.sed, FILES: self.files})
+        _join_when_shown(self.views, {SED: self.sed, FILES: self.files, PRODUCT: self.products})
+        self.session.observe(self._product_opened, "product")
         self.views.observe(lambda change: setattr(self.files.state, "active", change["new"] == FILES),
                            "selected_index")
         self.session.observe(self._active_job, "active_job")
@@ -166,17 +174,24 @@ class Portal(_Dashboard):
                         layout=w.Layout(width="100%"))
         header.add_class("portal-header")
         self.target.layout.flex = "1 1 auto"
-        body = w.HBox([_column([self.tabs], "1 1 46%"), _column([self.views, self.search.results_panel], "1 1 54%")],
+        body = w.HBox([_column([self.tabs], "1 1 46%"),
+                       _column([self.views, self.products.bar, self.search.results_panel], "1 1 54%")],
                       layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
         super().__init__([w.HTML(STYLE), self.banner, header, body], **kwargs)
         self.add_class("portal-app")
 
     def show(self, tab: str) -> None:
-        """Open a tab: "search", "launch", "jobs" or "services" on the left, "sky", "sed" or "files" on the right."""
+        """Open a tab: "search", "launch", "jobs" or "services" on the left, "sky", "sed", "files" or "product" on
+        the right."""
         if tab in self.VIEWS:
             self.views.selected_index = self.VIEWS.index(tab)
         else:
             self.tabs.selected_index = self.TABS.index(tab)
+
+    def _product_opened(self, change) -> None:
+        opened = change["new"]
+        if opened is not None:
+            self.show(opened.view)  # "sed" or "sky"
 
     def _active_job(self, change) -> None:
         job = change["new"]

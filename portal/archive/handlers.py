@@ -45,7 +45,7 @@ async def sync(request: Request) -> Response:
         async with caller_slots(request).slot(slot_key(user, request)):
             body = await guarded(request, budget, in_query_thread(
                 service.run_query, db_path(request), query, base_url(request), budget=budget,
-                limits=limits(request), cost_limit=cost_limit))
+                limits=limits(request), cost_limit=cost_limit, viewer=user))
     except TapError as exc:
         return error_response(exc)
     except Exception:  # noqa: BLE001 - never a 500 with a traceback

@@ -16,7 +16,8 @@ from typing import NamedTuple
 from portal.archive.schema import OBSCORE
 from portal.archive.store import reading
 
-__all__ = ["ObservationRow", "Place", "content_version", "footprints", "observation", "observation_places"]
+__all__ = ["ObservationRow", "Place", "content_version", "footprints", "observation", "observation_places",
+           "release_folders"]
 
 
 def content_version(path: Path) -> tuple[int, int | None]:
@@ -28,12 +29,12 @@ def content_version(path: Path) -> tuple[int, int | None]:
 
 
 def footprints(path: Path) -> list[str]:
-    """Every observation's ``s_region`` (STC-S) that is not null."""
+    """Every observation's ``s_region`` (STC-S) that is not null (published products are not observations)."""
     with reading(path) as conn:
         if conn is None:
             return []
         return [row[0] for row in conn.execute(f'SELECT "s_region" FROM {OBSCORE.sql_name} '
-                                               'WHERE "s_region" IS NOT NULL')]
+                                               'WHERE "s_region" IS NOT NULL AND "_pub" IS NULL')]
 
 
 _WITH_RELEASE = f'FROM {OBSCORE.sql_name} AS o LEFT JOIN "archive_release" AS r ON r.id = o."release_id"'
@@ -59,7 +60,7 @@ def observation(path: Path, did: str) -> ObservationRow | None:
             return None
         row = conn.execute('SELECT o."obs_number", o."obs_id", o."obs_collection", o."target_name", o."s_ra", '
                            'o."s_dec", o."target_ra", o."target_dec", o."s_fov", r."path" '
-                           f'{_WITH_RELEASE} WHERE o."obs_publisher_did" = ?', (did,)).fetchone()
+                           f'{_WITH_RELEASE} WHERE o."obs_publisher_did" = ? AND o."_pub" IS NULL', (did,)).fetchone()
     return ObservationRow(*row) if row else None
 
 
@@ -87,3 +88,11 @@ def observation_places(path: Path, numbers: list[int]) -> tuple[set[str], list[P
                 f'{_WITH_RELEASE} WHERE o."obs_number" IN ({", ".join("?" * len(chunk))}) ORDER BY r.id, o."_id"',
                 chunk))
         return collections, places
+
+
+def release_folders(path: Path) -> list[str]:
+    """The folder of every ingested release."""
+    with reading(path) as conn:
+        if conn is None:
+            return []
+        return [row[0] for row in conn.execute('SELECT DISTINCT "path" FROM "archive_release"') if row[0]]

@@ -87,11 +87,13 @@ def _oc(name, datatype, description, unit=None, ucd=None, utype=None, arraysize=
 
 
 OBSCORE_COLUMNS: tuple[ColumnDef, ...] = (
-    _oc("dataproduct_type", "char", "Data product type (ObsCore vocabulary): event for DL3 event lists",
+    _oc("dataproduct_type", "char", "Data product type (ObsCore vocabulary): event for DL3 event lists; sed, "
+        "timeseries or image for published products (flux points, light curves, sky maps)",
         ucd="meta.code.class", utype="ObsDataset.dataProductType", principal=True),
     _oc("dataproduct_subtype", "char", "Data product subtype: gadf-dl3 for GADF DL3 releases",
         ucd="meta.code.class", utype="ObsDataset.dataProductSubtype"),
-    _oc("calib_level", "int", "Calibration level: 2 for DL3 event lists with their IRFs",
+    _oc("calib_level", "int", "Calibration level: 2 for DL3 event lists with their IRFs, 4 for published "
+        "products of the portal's analyses",
         ucd="meta.code;obs.calib", utype="ObsDataset.calibLevel", principal=True),
     _oc("obs_collection", "char", "Name of the data collection (the release the observation comes from)",
         ucd="meta.id", utype="DataID.Collection", principal=True),
@@ -206,12 +208,13 @@ OBSCORE_HIDDEN_DDL = (
     '"access_path" TEXT NOT NULL',  # access_url without the server's base URL
     '"release_id" INTEGER',  # archive_release.id; NULL for synthetic rows
     '"obs_number" INTEGER',  # obs_id as an integer, for locate_observations
+    '"_pub" INTEGER',  # product_publication.id of a published product; NULL for observations
 )
 
 OBSCORE = TableDef(
     schema="ivoa", name="obscore",
-    description="ObsCore 1.1 table of the archive's observations (one row per DL3 observation), "
-                "with high-energy columns.",
+    description="ObsCore 1.1 table of the archive's observations (one row per DL3 observation) and of "
+                "the products its users published (calib_level 4), with high-energy columns.",
     columns=OBSCORE_COLUMNS, utype="ivo://ivoa.net/std/obscore#table-1.1",
     point_index=("s_ra", "s_dec", "obscore_pos"), region_index=("s_region", "obscore_region"),
 )
@@ -274,19 +277,26 @@ TAP_SCHEMA_TABLES: tuple[TableDef, ...] = (
                                 "Key the column belongs to"),)),
 )
 
+def _provenance_tables() -> tuple[TableDef, ...]:
+    """The ProvTAP tables of :mod:`portal.archive.schema_prov` (stored with a hidden ``_pub`` column)."""
+    from portal.archive.schema_prov import PROVENANCE
+
+    return tuple(TableDef("provenance", name, description, tuple(
+        ColumnDef(c, datatype, text, unit, ucd, None, "*" if datatype == "char" else None, xtype,
+                  principal=True, indexed=indexed, std=True)
+        for c, datatype, text, unit, ucd, indexed, xtype in columns)) for name, description, columns in PROVENANCE)
+
+
+PROVENANCE_TABLES = _provenance_tables()
+
 SCHEMAS = (
     ("TAP_SCHEMA", "Description of the tables and columns this service publishes (TAP 1.1)", None),
-    ("ivoa", "IVOA-defined tables: the ObsCore 1.1 table of observations", None),
+    ("ivoa", "IVOA-defined tables: the ObsCore 1.1 table of observations and of the published products", None),
+    ("provenance", "IVOA ProvTAP (working draft): the ProvDM records of the published products (activities, "
+                   "entities, agents, parameters and their relations)", None),
 )
 
-PUBLISHED_TABLES: tuple[TableDef, ...] = (OBSCORE, *TAP_SCHEMA_TABLES)
-
-
-def table_by_name(qualified: str) -> TableDef:
-    for table in PUBLISHED_TABLES:
-        if table.qualified.lower() == qualified.lower():
-            return table
-    raise KeyError(qualified)
+PUBLISHED_TABLES: tuple[TableDef, ...] = (OBSCORE, *PROVENANCE_TABLES, *TAP_SCHEMA_TABLES)
 
 
 def column_name(name: str) -> str:

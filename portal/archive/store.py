@@ -22,12 +22,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from portal.archive import sphere
-from portal.archive.schema import OBSCORE, OBSCORE_HIDDEN_DDL, PUBLISHED_TABLES, SCHEMAS, column_name
+from portal.archive import sphere, visibility
+from portal.archive.schema import (OBSCORE, OBSCORE_HIDDEN_DDL, PROVENANCE_TABLES, PUBLISHED_TABLES, SCHEMAS,
+                                   column_name)
 from portal.archive.sqlfuncs import ALLOWED_FUNCTIONS, FunctionErrors, register
 
 DB_NAME = "archive.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: published products (_pub, product_publication, provenance.*)
 STORED_COLUMNS = [c for c in OBSCORE.columns if c.sql is None]
 RTREE_COLUMNS = "id, x0, x1, y0, y1, z0, z1"
 
@@ -82,10 +83,30 @@ def _create(conn: sqlite3.Connection) -> None:
         if c.indexed and c.name not in ("obs_publisher_did", "s_ra", "s_dec", "s_region"):
             statements.append(f'CREATE INDEX IF NOT EXISTS "obscore_{c.name}" ON {OBSCORE.sql_name} ("{c.name}")')
     with transaction(conn):
-        for sql in statements:
+        if "_pub" not in {row[1] for row in conn.execute(f"PRAGMA table_info({OBSCORE.sql_name})")}:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (OBSCORE.qualified,)).fetchone():
+                conn.execute(f'ALTER TABLE {OBSCORE.sql_name} ADD COLUMN "_pub" INTEGER')  # archives of version 2
+        for sql in statements + _publication_ddl():
             conn.execute(sql)
         _fill_tap_schema(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _publication_ddl() -> list[str]:
+    """The publications of products and the ProvTAP tables (see portal.archive.publication)."""
+    statements = [
+        f'CREATE TABLE IF NOT EXISTS "{visibility.PUBLICATION_TABLE}" (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL '
+        'UNIQUE, job_list TEXT NOT NULL, owner TEXT NOT NULL, public INTEGER NOT NULL, published_at TEXT NOT NULL, '
+        'folder TEXT NOT NULL, files TEXT NOT NULL)',
+        f'CREATE INDEX IF NOT EXISTS "obscore__pub" ON {OBSCORE.sql_name} ("_pub")',
+    ]
+    for t in PROVENANCE_TABLES:
+        columns = ", ".join([f'"{c.name}" {c.sqlite_type}' for c in t.columns] + ['"_pub" INTEGER NOT NULL'])
+        statements.append(f"CREATE TABLE IF NOT EXISTS {t.sql_name} ({columns})")
+        statements.append(f'CREATE INDEX IF NOT EXISTS "{t.name}__pub" ON {t.sql_name} ("_pub")')
+        statements.extend(f'CREATE INDEX IF NOT EXISTS "{t.name}_{c.name}" ON {t.sql_name} ("{c.name}")'
+                          for c in t.columns if c.indexed)
+    return statements
 
 
 def _fill_tap_schema(conn: sqlite3.Connection) -> None:
@@ -130,7 +151,7 @@ class transaction:
         return False
 
 
-HIDDEN_COLUMNS = ["access_path", "release_id", "obs_number"]
+HIDDEN_COLUMNS = ["access_path", "release_id", "obs_number", "_pub"]
 
 
 def insert_rows(conn: sqlite3.Connection, rows: list[dict]) -> int:
@@ -208,6 +229,7 @@ class QueryConnection:
             connect_write(path).close()  # an empty archive is still queryable
         self.inode = os.stat(path).st_ino
         self.base_url = base_url
+        self.viewer = visibility.Viewer()  # whose products the queries see (portal.archive.visibility)
         self.cursor: sqlite3.Cursor | None = None
         self.budget = None
         self.conn = sqlite3.connect(_read_only_uri(path), uri=True, isolation_level=None, check_same_thread=False)
@@ -227,10 +249,11 @@ class QueryConnection:
         # connect the R*Tree virtual tables before the authorizer (they prepare their own statements)
         self.conn.execute(f'SELECT count(*) FROM "{OBSCORE.point_index[2]}" WHERE id = 0').fetchone()
         self.conn.execute(f'SELECT count(*) FROM "{OBSCORE.region_index[1]}" WHERE id = 0').fetchone()
+        visibility.prepare(self.conn, self.viewer)
         if uploads:
             self._load_uploads(uploads)
         self.conn.execute("PRAGMA query_only = ON")
-        self.conn.set_authorizer(_authorizer)
+        self.conn.set_authorizer(visibility.authorizer(_authorizer))
         self.conn.set_progress_handler(self._progress, 20000)
 
     def _load_uploads(self, uploads) -> None:
@@ -258,6 +281,7 @@ class QueryConnection:
     def finish(self) -> None:
         """End the statement (and so the read transaction and its WAL snapshot)."""
         self.budget = None
+        self.viewer.user = None
         if self.cursor is not None:
             self.cursor.close()
             self.cursor = None
@@ -289,11 +313,14 @@ POOL_SIZE = 8
 
 
 @contextmanager
-def query_connection(path: Path, base_url: str = "", time_limit: float = 60.0, uploads=None, pooled=True):
+def query_connection(path: Path, base_url: str = "", time_limit: float = 60.0, uploads=None, pooled=True,
+                     viewer: str | None = None):
     """A :class:`QueryConnection` for one query, from the pool unless the query has uploads (or
-    ``pooled`` is false: async jobs hand the connection to their abort callback)."""
+    ``pooled`` is false: async jobs hand the connection to their abort callback). ``viewer`` is the
+    caller's user name (None: anonymous): the query sees the public products and the viewer's own."""
     if uploads or not pooled:
         with QueryConnection(path, base_url, time_limit, uploads) as conn:
+            conn.viewer.user = viewer
             yield conn
         return
     key = str(Path(path).resolve())
@@ -307,6 +334,7 @@ def query_connection(path: Path, base_url: str = "", time_limit: float = 60.0, u
     if conn is None:
         conn = QueryConnection(path, base_url, time_limit)
     conn.base_url, conn.time_limit = base_url, time_limit
+    conn.viewer.user = viewer
     try:
         yield conn
     except BaseException:
@@ -349,6 +377,7 @@ def count_rows(path: Path) -> int:
     """Rows in ivoa.obscore; 0 when the database does not exist yet or cannot be read."""
     try:
         with reading(path) as conn:
-            return conn.execute(f"SELECT count(*) FROM {OBSCORE.sql_name}").fetchone()[0] if conn else 0
+            return conn.execute(f'SELECT count(*) FROM {OBSCORE.sql_name} WHERE "_pub" IS NULL').fetchone()[0] \
+                if conn else 0
     except sqlite3.Error:
         return 0

@@ -147,5 +147,8 @@ def install(app: FastAPI, settings) -> DataLinkService:
 
     service = DataLinkService(db_path(settings.data_dir), settings.data_dir / "cache" / "datalink")
     app.state.datalink = service
+    from portal.datalink.products import router as products_router  # published products (portal.uws.publish)
+
+    app.include_router(products_router, tags=["DataLink"])
     app.include_router(router, tags=["DataLink"])
     return service

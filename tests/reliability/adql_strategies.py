@@ -24,7 +24,8 @@ INTERNAL_NAME = re.compile(r"\b[A-Z]\w*(Error|Exception)\b|Traceback|set_int_max
 NUMERIC = [c.name for c in OBSCORE.columns if c.datatype in ("int", "long", "double")]
 TEXT = [c.name for c in OBSCORE.columns if c.datatype == "char"]
 TABLES = ["ivoa.obscore", "TAP_SCHEMA.schemas", "TAP_SCHEMA.tables", "TAP_SCHEMA.columns", "TAP_SCHEMA.keys",
-          "ivoa.nothing", "obscore", "sqlite_master", "TAP_UPLOAD.t", '"ivoa"."obscore"']
+          "ivoa.nothing", "obscore", "sqlite_master", "TAP_UPLOAD.t", '"ivoa"."obscore"', "provenance.entity",
+          "provenance.used", "product_publication"]
 NUMERIC_FUNCTIONS = ["ABS", "CEILING", "FLOOR", "DEGREES", "RADIANS", "EXP", "LOG", "LOG10", "SQRT", "SIN",
                      "COS", "TAN", "ASIN", "ACOS", "ATAN", "ROUND", "TRUNCATE", "SIGN", "NOPE"]
 BINARY_FUNCTIONS = ["MOD", "POWER", "ATAN2", "ROUND", "TRUNCATE"]

@@ -59,6 +59,28 @@ def expected(kind: str, caller, owner_status: int) -> int:
     return 404
 
 
+# {job}/publish (portal.uws.publish): the owner's echo job made no product, so publishing it is refused with a
+# sentence (400); for everyone else the job does not exist
+PUBLISH_ACTIONS = [("publication", "GET", "/publish", None, 200, "unpublished"),
+                   ("publish", "POST", "/publish", {"VISIBILITY": "public"}, 400, "made no product"),
+                   ("unpublish", "DELETE", "/publish", None, 200, "unpublished")]
+
+
+@pytest.mark.timeout(300)
+def test_publish_is_for_the_owner_only(portal, jobs, cases):
+    failures = []
+    with portal.client() as client:
+        for caller in CALLERS:
+            for name, method, path, data, owner_status, owner_text in PUBLISH_ACTIONS:
+                response = client.request(method, jobs["uws"] + path, data=data, headers=headers(portal, caller))
+                want = expected("uws", caller, owner_status)
+                wrong = response.status_code != want or (want == owner_status and owner_text not in response.text)
+                if wrong or (want in (401, 404) and (SECRET in response.text or "alice" in response.text)):
+                    failures.append((caller, name, response.status_code, want, response.text[:200]))
+                cases()
+    assert failures == []
+
+
 @pytest.mark.timeout(600)
 def test_ownership_matrix(portal, jobs, cases):
     failures = []

@@ -38,11 +38,11 @@ def job(client, definition: str, parameters: dict) -> JobHandle:
 
 def test_the_right_column_is_the_sky_or_the_sed_above_the_results(portal):
     assert isinstance(portal.sed, SEDPlot) and portal.sed.state.client is portal.client
-    assert portal.views.titles == ("Sky", "SED", "Files")
+    assert portal.views.titles == ("Sky", "SED", "Files", "Product")
     assert portal.views.selected_index == SKY
     right = portal.children[-1].children[1]
-    assert right.children == (portal.views, portal.search.results_panel)
-    sky, slot, _files = portal.views.children
+    assert right.children == (portal.views, portal.products.bar, portal.search.results_panel)
+    sky, slot, _files, _product = portal.views.children
     assert sky is portal.sky and slot.children == ()  # the SED is drawn when its tab is first shown
     portal.show("sed")
     assert slot.children == (portal.sed,)

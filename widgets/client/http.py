@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from widgets.client.errors import ServiceError
 from widgets.config import portal_url
 
 __all__ = ["PortalClient", "ServiceError", "default_client", "discover_token"]
@@ -21,16 +22,6 @@ __all__ = ["PortalClient", "ServiceError", "default_client", "discover_token"]
 DEFAULT_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 5.0
 TOKEN_HELP = "create one with `portal token create NAME` and set PORTAL_TOKEN"
-
-
-class ServiceError(Exception):
-    """A request that did not work, said in one sentence (``status`` is the HTTP status, if any)."""
-
-    def __init__(self, message: str, status: int | None = None, url: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.url = url
 
 
 def discover_token(environ=None) -> str | None:
@@ -81,7 +72,9 @@ class PortalClient:
         self.url = (url or portal_url()).rstrip("/")
         self.token = token if token is not None else discover_token()
         self.timeout = timeout
-        self.http = httpx.Client(timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT), transport=transport)
+        self._transport = transport
+        self._http: httpx.Client | None = None  # made at the first request (an SSL context is 0.05 s of CPU)
+        self._closed = False
         self.requests = 0  # requests sent (the monitor's request budget is tested with it)
         # called as ``watcher(reached, message)`` from the requesting thread after each request to this service,
         # pyvo's included: whether it answered at all (widgets.health watches the services' health with it)
@@ -90,6 +83,17 @@ class PortalClient:
         self._count_lock = threading.Lock()
         self._uws = None
         self._tap_session = None
+
+    @property
+    def http(self) -> httpx.Client:
+        """The HTTP session, made on first use (so a dashboard's start does not pay for it)."""
+        with self._count_lock:
+            if self._http is None:
+                self._http = httpx.Client(timeout=httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT),
+                                          transport=self._transport)
+                if self._closed:
+                    self._http.close()
+            return self._http
 
     def owns(self, url: str) -> bool:
         """Whether ``url`` is on this client's service (the only place its token is sent)."""
@@ -211,10 +215,14 @@ class PortalClient:
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called: no request can be sent any more."""
-        return self.http.is_closed
+        return self._closed
 
     def close(self) -> None:
-        self.http.close()
+        self._closed = True
+        with self._count_lock:
+            http = self._http
+        if http is not None:
+            http.close()
         if self._tap_session is not None:
             self._tap_session.close()
 
@@ -233,6 +241,9 @@ def _watched_adapter():
             self.client = client
 
         def send(self, request, *args, **kwargs):
+            # the token goes to this client's own service only (its TAP then shows the caller's private products)
+            if self.client.token and self.client.owns(request.url) and "Authorization" not in request.headers:
+                request.headers["Authorization"] = f"Bearer {self.client.token}"
             try:
                 response = super().send(request, *args, **kwargs)
             except Unreachable as exc:

@@ -17,9 +17,10 @@ import traitlets as t
 from widgets.obscore import adql
 
 DATAPRODUCT_TYPES = ("event", "image", "cube", "spectrum", "sed", "timeseries", "visibility", "measurements")
-HIGH_ENERGY_COLUMNS = ("energy_min", "energy_max", "zenith", "target_offset", "n_tels", "irf_type",
-                       "livetime", "ev_xel")
 IRF_TYPES = ("full-enclosure", "point-like")
+PRODUCT_TYPES = ("sed", "timeseries", "image")  # the science products a gateway publishes (calib_level 4)
+# what to look for -> (dataproduct_type, data levels): a shortcut that fills both fields of the form
+SCOPES = {"all": ((), ()), "observations": (("event",), ()), "products": (PRODUCT_TYPES, ("DL5",))}
 
 
 class FormError(ValueError):
@@ -99,6 +100,18 @@ class ObsCoreForm(t.HasTraits):
         self.input_errors = errors
         setattr(self, name, value)
         return True
+
+    def scope(self) -> str:
+        """``observations``, ``products`` or ``all`` when the product type and data level fields say so, else ""."""
+        now = (tuple(sorted(self.dataproduct_type)), tuple(sorted(self.data_levels)))
+        return next((k for k, (types, levels) in SCOPES.items() if now == (tuple(sorted(types)), tuple(levels))), "")
+
+    def set_scope(self, scope: str) -> None:
+        """Look for observations (event lists), products (SEDs, light curves, sky maps: calib_level 4) or both."""
+        types, levels = SCOPES[scope]
+        with self.hold_trait_notifications():
+            self.dataproduct_type = list(types)
+            self.data_levels = list(levels)
 
     def has(self, column: str) -> bool:
         return not self.columns or column in self.columns

@@ -19,6 +19,10 @@ NUMBERS_WHEN = [("energy_min", "Energy min (TeV)", "any"), ("energy_max", "Energ
 NUMBERS_HE = [("zenith_max", "Zenith max (deg)", "any"), ("offset_max", "Offset max (deg)", "any"),
               ("n_tels_min", "Telescopes min", "any"), ("livetime_min", "Live time min (s)", "any"),
               ("events_min", "Events min", "any")]
+LEVEL_TIPS = {"DL0": "calib_level 0: raw data", "DL1": "calib_level 1: calibrated camera data",
+              "DL2": "calib_level 1: reconstructed events", "DL3": "calib_level 2: event lists with IRFs",
+              "DL4": "calib_level 3: binned data (cubes)",
+              "DL5": "calib_level 4: science products (SED, light curve, sky map)"}
 TEXTS = [("obs_collection", "Collection", "e.g. hess-dl3-dr1"), ("facility_name", "Facility", "e.g. H.E.S.S."),
          ("instrument_name", "Instrument", "e.g. H.E.S.S."), ("target_name", "Target name", "e.g. Crab (* is a wildcard)"),
          ("obs_ids", "Obs ids", "e.g. 23523, 23526"), ("proposal_id", "Proposal id", "")]
@@ -33,6 +37,7 @@ class FormView(w.VBox):
 
     def __init__(self, form: ObsCoreForm, **kwargs) -> None:
         self.form = form
+        self._syncing = False
         self.numbers: dict[str, w.Text] = {}
         self.texts: dict[str, w.Combobox] = {}
         where = [self._number(*spec) for spec in NUMBERS_WHERE]
@@ -45,7 +50,18 @@ class FormView(w.VBox):
                                     allow_duplicates=False, placeholder="dataproduct_type: event, image...")
         self.products.observe(lambda c: setattr(form, "dataproduct_type", list(c["new"])), "value")
         self.levels = {lv: w.Checkbox(value=lv in form.data_levels, description=lv, indent=False,
-                                      layout=w.Layout(width="4.5em")) for lv in DATA_LEVELS}
+                                      tooltip=LEVEL_TIPS.get(lv, ""), layout=w.Layout(width="4.5em"))
+                       for lv in DATA_LEVELS}
+        # a shortcut: observations (event lists), the gateway's products (calib_level 4), or both
+        self.scope = w.ToggleButtons(options=[("Observations", "observations"), ("Products", "products"),
+                                              ("Both", "all")], value=form.scope() or None,
+                                     tooltips=["Event lists: dataproduct_type = 'event'",
+                                               "SEDs, light curves and sky maps made by jobs: dataproduct_type "
+                                               "sed, timeseries or image, calib_level 4",
+                                               "No condition on the product type or the data level"],
+                                     style={"button_width": "8.5em"})
+        self.scope.add_class("portal-search-scope")
+        self.scope.observe(self._on_scope, "value")
         for box in self.levels.values():
             box.observe(self._on_levels, "value")
         texts = [self._text(*spec) for spec in TEXTS]
@@ -59,15 +75,20 @@ class FormView(w.VBox):
                                    description="IRF type", style=LABEL, layout=NARROW)
         self.irf_type.observe(lambda c: setattr(form, "irf_type", c["new"]), "value")
         self.high_energy = w.VBox([w.HTML("<b>High-energy columns</b>"), _grid(he + [self.irf_type])])
-        level_row = w.HBox([w.Label("Data level", layout=w.Layout(width="9em")), *self.levels.values()])
+        level_row = w.HBox([w.Label("Data level", layout=w.Layout(width="9em")), *self.levels.values()],
+                           layout=w.Layout(flex_flow="row wrap"))
+        level_note = w.HTML("<span style='color:#555;font-size:90%'>ObsCore calib_level: DL3 = 2 (event lists "
+                            "with IRFs), DL5 = 4 (science products: SED, light curve, sky map).</span>")
+        look_for = w.HBox([w.Label("Look for", layout=w.Layout(width="9em")), self.scope],
+                          layout=w.Layout(align_items="center", flex_flow="row wrap"))
         self.sections = w.Accordion(children=[
             w.VBox([_grid(where), self.cone_mode]),
-            w.VBox([self.products, level_row, _grid(texts)]),
+            w.VBox([self.products, level_row, level_note, _grid(texts)]),
             w.VBox([_grid([self.date_start, self.date_end] + when), self.high_energy]),
         ], titles=("Where: cone", "What: products, collection, instrument, target, ids",
                    "When, energies, exposure, high-energy columns"))
         self.sections.selected_index = 0
-        super().__init__([self.sections], **kwargs)
+        super().__init__([look_for, self.sections], **kwargs)
         form.observe(self._show_form)
         self._show_form()
 
@@ -86,7 +107,24 @@ class FormView(w.VBox):
         return box
 
     def _on_levels(self, _change) -> None:
-        self.form.data_levels = [lv for lv, box in self.levels.items() if box.value]
+        if not self._syncing:
+            self.form.data_levels = [lv for lv, box in self.levels.items() if box.value]
+
+    def _on_scope(self, change) -> None:
+        if change["new"] and not self._syncing and change["new"] != self.form.scope():
+            self.form.set_scope(change["new"])
+
+    def _show_kinds(self) -> None:
+        """The product types, data levels and the "Look for" shortcut as the form has them."""
+        self._syncing = True
+        try:
+            if list(self.products.value) != list(self.form.dataproduct_type):
+                self.products.value = list(self.form.dataproduct_type)
+            for lv, box in self.levels.items():
+                box.value = lv in self.form.data_levels
+            self.scope.value = self.form.scope() or None
+        finally:
+            self._syncing = False
 
     def _show_form(self, change=None) -> None:
         """Show values set from Python (e.g. the cone from the target search) and the HE fields."""
@@ -102,6 +140,8 @@ class FormView(w.VBox):
                 box.value = text
         elif name in self.texts and self.texts[name].value != change["new"]:
             self.texts[name].value = change["new"]
+        elif name in (None, "dataproduct_type", "data_levels"):
+            self._show_kinds()
         self.high_energy.layout.display = None if self.form.high_energy() else "none"
 
     def suggest(self, name: str, values: list[str]) -> None:

@@ -44,8 +44,9 @@ class ResultsPanel(w.VBox):
                      layout=w.Layout(align_items="center", flex_flow="row wrap", grid_gap="8px"))
         super().__init__([w.HTML(STALE_STYLE), bar, self._stale, self._dates, self._holder, self._times], **kwargs)
         self.add_class("portal-results")
-        state.observe(self._show_results, "results")
-        state.observe(self._show_count, ["selection", "results", "overflow"])
+        state.watch(self._show_results, "results")  # the results and the selection are the session's
+        state.watch(self._show_count, ["selection", "results"])
+        state.observe(self._show_count, "overflow")
         state.observe(self._show_stale, "stale")
         self._show_results()
         self._show_count()
@@ -58,13 +59,24 @@ class ResultsPanel(w.VBox):
             self._dates.value = ""
             self._holder.children = [w.HTML("<i>No results yet: fill the form and press Search.</i>")]
             return
-        from widgets.obscore.table import (DATE_WIDTH, SelectionBinding, date_header, date_note, fits, make_grid,
-                                           to_dataframe)
+        from widgets.obscore.table import (
+            DATE_WIDTH,
+            PRODUCT_WIDTHS,
+            SelectionBinding,
+            date_header,
+            date_note,
+            fits,
+            has_products,
+            make_grid,
+            to_dataframe,
+        )
 
         frame = to_dataframe(table)
         note = date_note(table)
         self._dates.value = f"<span style='color:#555;font-size:90%'>{html.escape(note)}</span>" if note else ""
         widths = {date_header(n): DATE_WIDTH for n in table.colnames if date_header(n) in frame.columns}
+        if has_products(table):  # what a product is and which job made it, readable without widening columns
+            widths.update({n: px for n, px in PRODUCT_WIDTHS.items() if n in frame.columns})
         if self.grid is None or not fits(self.grid, frame):  # made once per kind of grid, then reused
             if self.grid is not None:
                 self._binding.unbind()

@@ -10,15 +10,14 @@ import numpy as np
 import traitlets as t
 from astropy.table import Table
 
-from widgets.background import Background
+from widgets.background import Background, UsesBackground
 from widgets.client import PortalClient, default_client
 from widgets.obscore import query as tap_query
 from widgets.obscore.code import pyvo_code
 from widgets.obscore.export import to_bytes
 from widgets.obscore.form import FormError, ObsCoreForm
 from widgets.obscore.services import Column, Service, describe, embedded
-from widgets.session import valid_selection
-
+from widgets.session import SessionState
 
 log = logging.getLogger("widgets.obscore")
 
@@ -43,11 +42,13 @@ def distinct_values(service: Service, columns: list[str], limit: int = 500,
     return out
 
 
-class SearchState(t.HasTraits):
+class SearchState(UsesBackground, SessionState):
     """ObsCore search over TAP. The ADQL follows the form until the user edits it by hand.
 
     ``results`` is an astropy Table (None before the first run); ``selection`` lists selected row
-    numbers of ``results`` (sorted). ``status`` is ``idle``, ``running``, ``done`` or ``error``;
+    numbers of ``results`` (sorted). Both are the session's: the search publishes its rows there, and
+    shares the selection with whoever else selects (the sky). The cone follows the session's target.
+    ``status`` is ``idle``, ``running``, ``done`` or ``error``;
     ``message`` says what happened (plain text, its lines kept); ``problems`` lists what is wrong
     with the form. ``stale`` is True while the results shown are those of an earlier search because
     the latest one failed.
@@ -55,6 +56,9 @@ class SearchState(t.HasTraits):
     A "field of view overlaps" search that finds nothing on a service whose ``s_region`` is empty
     (DaCHS publishing H.E.S.S. DR1 does this) is run again on the pointings (see :data:`NO_FOOTPRINTS`).
     """
+
+    observes = ("target_moves", "results", "selection")
+    publishes = ("results", "selection")
 
     service = t.Instance(Service)
     form = t.Instance(ObsCoreForm)
@@ -67,8 +71,6 @@ class SearchState(t.HasTraits):
     problems = t.List(t.Unicode())
     overflow = t.Bool(False)
     stale = t.Bool(False)
-    results = t.Instance(Table, allow_none=True)
-    selection = t.List(t.Int())
     columns = t.List(t.Instance(Column))
     columns_note = t.Unicode("")
     suggestions = t.Dict()  # column -> distinct values, offered in the form's text fields
@@ -84,10 +86,39 @@ class SearchState(t.HasTraits):
         self.form.table = self.service.table
         self.form.observe(self._on_form_edit)
         self._on_form_edit()
+        self.watch(self._moved, "target_moves")
 
-    @t.validate("selection")
-    def _valid_selection(self, proposal):
-        return valid_selection(proposal["value"], 0 if self.results is None else len(self.results))
+    # -- what the session holds -----------------------------------------------------------------------
+    @property
+    def results(self) -> Table | None:
+        return self.session.results
+
+    @results.setter
+    def results(self, table: Table | None) -> None:
+        self.session.results = table  # the session clears the selection: its rows meant the old results
+
+    @property
+    def selection(self) -> list[int]:
+        return list(self.session.selection)
+
+    @selection.setter
+    def selection(self, rows) -> None:
+        self.session.selection = list(rows)  # the session keeps rows of the results, each once, sorted
+
+    def _moved(self, _change=None) -> None:
+        if self.session.target is not None:
+            self.set_cone(self.session.target, self.session.radius)
+
+    def set_cone(self, target, radius) -> None:
+        """Search around ``target`` (a SkyCoord) within ``radius`` (an Angle, or degrees)."""
+        icrs = target.icrs
+        deg = radius.to_value("deg") if hasattr(radius, "to_value") else float(radius)
+        with self.form.hold_trait_notifications():
+            self.form.input_errors = {k: v for k, v in self.form.input_errors.items()
+                                      if k not in ("ra", "dec", "radius")}
+            self.form.ra = round(float(icrs.ra.deg), 6)
+            self.form.dec = round(float(icrs.dec.deg), 6)
+            self.form.radius = round(deg, 6)
 
     # -- the query ----------------------------------------------------------------------------------
     def _on_form_edit(self, _change=None) -> None:
@@ -99,20 +130,10 @@ class SearchState(t.HasTraits):
         except FormError:
             pass  # the previous query stays; `problems` says why the form cannot make a new one
 
-    @t.observe("results")
-    def _new_results(self, _change) -> None:
-        self.selection = []  # rows of the previous results mean nothing now
-
     @t.observe("editing")
     def _on_editing(self, change) -> None:
         if not change["new"]:
             self._on_form_edit()  # back to the form: the ADQL follows it again
-
-    @property
-    def bg(self) -> Background:
-        if self.background is None:
-            self.background = Background.shared()
-        return self.background
 
     def set_service(self, service: Service, background: bool = False) -> None:
         """Use another TAP service; its table's columns are read from VOSI /tables."""

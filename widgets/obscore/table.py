@@ -22,7 +22,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import traitlets as t
 from ipydatagrid import DataGrid, StreamingDataGrid
 
 ROW_INDEX = "row"
@@ -31,6 +30,13 @@ STREAM_ABOVE = 20_000  # rows; more go to the streaming grid
 FIRST_COLUMNS = ("obs_id", "target_name", "s_ra", "s_dec", "t_min", "t_exptime", "energy_min", "energy_max",
                  "zenith", "target_offset", "livetime", "n_tels", "ev_xel", "dataproduct_type", "calib_level",
                  "obs_collection", "facility_name", "instrument_name")
+# Results that hold products (SEDs, light curves, sky maps: calib_level 4) show what they are first, then the
+# target and the job that made them (the portal's products have obs_id "<job id>/<result>" and a title naming
+# the job).
+PRODUCT_FIRST = ("dataproduct_type", "calib_level", "target_name", "obs_id", "obs_title", "dataproduct_subtype",
+                 "s_ra", "s_dec", "t_min", "energy_min", "energy_max", "obs_collection")
+PRODUCT_LEVEL = 4
+PRODUCT_WIDTHS = {"dataproduct_type": 128, "obs_id": 190, "obs_title": 330, "dataproduct_subtype": 140}  # px
 TIME_COLUMNS = ("t_min", "t_max")  # ObsCore: MJD; shown as UTC dates
 DATE_WIDTH = 196  # px: the date and its header, "t_max (UTC; MJD in exports)"
 _SCALE = re.compile(r"\b(UTC|TT|TAI|TDB|TCG|TCB)\b")
@@ -39,7 +45,7 @@ _SCALE = re.compile(r"\b(UTC|TT|TAI|TDB|TCG|TCB)\b")
 def to_dataframe(table) -> pd.DataFrame:
     """A DataFrame of the table for display: text for bytes and array cells, index = table row."""
     columns = {}
-    names = [c for c in FIRST_COLUMNS if c in table.colnames]
+    names = [c for c in first_columns(table) if c in table.colnames]
     names += [c for c in table.colnames if c not in names]
     for name in names:
         col = table[name]
@@ -57,6 +63,20 @@ def to_dataframe(table) -> pd.DataFrame:
     frame = pd.DataFrame(columns)
     frame.index = pd.RangeIndex(len(table), name=ROW_INDEX)
     return frame
+
+
+def has_products(table) -> bool:
+    """Whether the rows include science products (calib_level 4)."""
+    if "calib_level" not in table.colnames or len(table) == 0:
+        return False
+    levels = np.ma.filled(np.ma.asarray(table["calib_level"]).astype(float), np.nan)
+    return bool(np.any(levels >= PRODUCT_LEVEL))
+
+
+def first_columns(table) -> tuple[str, ...]:
+    """The columns shown first: what a product is and who made it when there are products, else the observations'
+    most telling ones."""
+    return PRODUCT_FIRST if has_products(table) else FIRST_COLUMNS
 
 
 def date_header(name: str) -> str:
@@ -274,18 +294,18 @@ def fits(grid, frame: pd.DataFrame) -> bool:
 class SelectionBinding:
     """Keep ``state.selection`` (table rows) and ``grid.selections`` (view rectangles) in step."""
 
-    def __init__(self, grid: ResultsGrid, state: t.HasTraits, n_columns: int) -> None:
+    def __init__(self, grid: ResultsGrid, state, n_columns: int) -> None:
         self.grid, self.state, self.n_columns = grid, state, n_columns
         self._busy = False
         grid.observe(self._from_grid, "selections")
         grid.observe(self._to_grid, "_transforms")  # a new sort: redraw the same rows where they now are
-        state.observe(self._to_grid, "selection")
+        state.watch(self._to_grid, "selection")  # a SessionState: the selection is its session's
         self._to_grid()
 
     def unbind(self) -> None:
         self.grid.unobserve(self._from_grid, "selections")
         self.grid.unobserve(self._to_grid, "_transforms")
-        self.state.unobserve(self._to_grid, "selection")
+        self.state.unwatch(self._to_grid, "selection")
 
     def _from_grid(self, change) -> None:
         if self._busy:

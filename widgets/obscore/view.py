@@ -24,9 +24,9 @@ OTHER = "other"
 
 
 class ObsCoreSearch(w.VBox):
-    #: what it does with the session (see :mod:`widgets.session`)
-    observes = ("target_moves", "selection")
-    publishes = ("results", "selection")
+    #: what it does with the session (see :mod:`widgets.session`): publishes its rows and shares their selection;
+    #: its cone follows the target
+    observes, publishes = SearchState.observes, SearchState.publishes
 
     def __init__(self, state: SearchState | None = None, services: list[Service] | None = None,
                  background: bool = True, **kwargs) -> None:
@@ -49,7 +49,7 @@ class ObsCoreSearch(w.VBox):
         s.observe(self._running, "status")
         s.observe(lambda _c: self._render_status(), ["status", "message", "problems"])
         s.observe(lambda _c: self._render_columns(), ["columns_note"])
-        s.observe(self._on_new_results, "results")
+        s.watch(self._on_new_results, "results")
         s.observe(self._suggest, "suggestions")
         self._render_adql()
         self._render_status()
@@ -58,21 +58,8 @@ class ObsCoreSearch(w.VBox):
 
     # -- narrow public API ------------------------------------------------------------------------
     def attach(self, session) -> list:
-        """Publish the rows found and the rows selected to ``session`` (the selection both ways: the sky may
-        select too); search around the session's target when it moves. Its links."""
-        import traitlets as t
-
-        from widgets.links import Observer
-
-        session.results = self.state.results
-        session.selection = list(self.state.selection)
-
-        def moved(_change):
-            if session.target is not None:
-                self.set_cone(session.target, session.radius)
-        return [t.dlink((self.state, "results"), (session, "results")),
-                t.link((self.state, "selection"), (session, "selection")),
-                Observer(session, moved, "target_moves", fire=session.target is not None)]
+        """Publish the rows found to ``session`` and share its selection; search around its target."""
+        return [self.state.join(session)]
 
     @property
     def results(self):
@@ -108,14 +95,7 @@ class ObsCoreSearch(w.VBox):
 
     def set_cone(self, target: SkyCoord, radius: Angle | float) -> None:
         """Search around ``target`` (e.g. from TargetSearch) within ``radius`` (deg if a number)."""
-        icrs = target.icrs
-        deg = radius.to_value("deg") if hasattr(radius, "to_value") else float(radius)
-        with self.state.form.hold_trait_notifications():
-            self.state.form.input_errors = {k: v for k, v in self.state.form.input_errors.items()
-                                            if k not in ("ra", "dec", "radius")}
-            self.state.form.ra = round(float(icrs.ra.deg), 6)
-            self.state.form.dec = round(float(icrs.dec.deg), 6)
-            self.state.form.radius = round(deg, 6)
+        self.state.set_cone(target, radius)
 
     def on_results(self, callback, remove: bool = False) -> None:
         """Call ``callback(table)`` when new results arrive."""

@@ -52,12 +52,17 @@ class LocalAladin(Aladin):
     _portal_target = t.Dict().tag(sync=True)
     _portal_moc = t.Dict().tag(sync=True)
     _portal_colors = t.Dict().tag(sync=True)
+    # a sky map over the survey: its FITS (one image HDU) and how to draw it
+    # ({name, colormap, opacity, min_cut, max_cut}); empty bytes: none
+    _portal_image_fits = t.Bytes(b"").tag(sync=True)
+    _portal_image = t.Dict().tag(sync=True)
 
     def __init__(self, **options: Any) -> None:
         # Instance attributes shadow ipyaladin's class-level ones before anything can use them.
         self._call_store = InstanceCallStore()
         self.listener_callback = {}
         self._footprint_clicks = Dispatcher()
+        self._image_events = Dispatcher()
         super().__init__(**options)
         self.on_msg(self._portal_message)
 
@@ -71,7 +76,13 @@ class LocalAladin(Aladin):
         """Call ``callback(rows, additive)`` when footprints are clicked (additive: Ctrl/Shift held)."""
         self._footprint_clicks.register(callback, remove=remove)
 
+    def on_image_drawn(self, callback: Callable[[bool, str], Any], remove: bool = False) -> None:
+        """Call ``callback(ok, message)`` when the page has drawn the sky map (or failed to: ``message`` says why)."""
+        self._image_events.register(callback, remove=remove)
+
     def _portal_message(self, _widget: Any, content: dict, _buffers: Any) -> None:
+        if content.get("event_type") == "portal_image_drawn":
+            self._image_events(bool(content.get("ok")), str(content.get("message") or "")[:300])
         if content.get("event_type") == "portal_footprints_clicked":
             rows = [int(r) for r in content.get("rows", [])]
             self._footprint_clicks(rows, bool(content.get("additive")))

@@ -4,6 +4,8 @@
 //   _portal_target      {ra, dec, radius, name} the target and the search circle (degrees)
 //   _portal_moc         {order: [pixels]}    the archive's coverage
 //   _portal_colors      {footprint, selected, target, moc}
+//   _portal_image_fits  bytes                a sky map (one FITS image HDU) over the survey; empty: none
+//   _portal_image       {name, colormap, opacity, min_cut, max_cut} how to draw it
 // A click on footprints sends {event_type: "portal_footprints_clicked", rows, additive} to Python.
 const __portalDefaultColors = { footprint: "#4fc3f7", selected: "#ffb300", target: "#ff4081", moc: "#66bb6a" };
 
@@ -94,6 +96,71 @@ function __portalLayers(aladin, model) {
     }
   }
 
+  // The sky map: a FITS image layer made in the page from the widget's bytes (no URL, no CDN). A new file makes
+  // a new layer; new options (colour map, opacity, cuts) change the layer in place.
+  const imageLayerName = "gamma-portal sky map";
+  let imageData = null;
+  let imageLayer = null;
+  function imageOptions(spec) {
+    return {
+      name: spec.name || "sky map", colormap: spec.colormap || "viridis", stretch: "linear",
+      opacity: typeof spec.opacity === "number" ? spec.opacity : 0.7,
+      minCut: spec.min_cut, maxCut: spec.max_cut,
+    };
+  }
+  function imageDrawn(ok, message) {
+    const div = aladin.aladinDiv;
+    if (ok) {
+      div.dataset.portalImage = (model.get("_portal_image") || {}).name || "sky map";
+      delete div.dataset.portalImageError;
+    } else {
+      div.dataset.portalImageError = message;
+      delete div.dataset.portalImage;
+    }
+    model.send({ event_type: "portal_image_drawn", ok, message });
+  }
+  function drawImage() {
+    const data = model.get("_portal_image_fits");
+    const spec = model.get("_portal_image") || {};
+    const empty = !data || data.byteLength === 0;
+    if (data !== imageData) {
+      imageData = data;
+      if (imageLayer !== null) {
+        aladin.removeImageLayer(imageLayerName);
+        imageLayer = null;
+      }
+      delete aladin.aladinDiv.dataset.portalImage;
+      delete aladin.aladinDiv.dataset.portalImageError;
+      if (empty) {
+        aladin.view.requestRedraw();
+        return;
+      }
+      const url = URL.createObjectURL(new Blob([data], { type: "application/fits" }));
+      const options = imageOptions(spec);
+      const layer = aladin.createImageFITS(url, options, () => {
+        URL.revokeObjectURL(url);
+        if (imageLayer === layer) imageDrawn(true, "");
+      }, (err) => {
+        URL.revokeObjectURL(url);
+        if (imageLayer === layer) imageDrawn(false, String(err && err.message ? err.message : err));
+      });
+      imageLayer = layer;
+      aladin.setOverlayImageLayer(layer, imageLayerName);
+      return;
+    }
+    if (imageLayer !== null && !empty) {
+      const options = imageOptions(spec);
+      imageLayer.setOpacity(options.opacity);
+      imageLayer.setColormap(options.colormap, { stretch: options.stretch });
+      if (typeof options.minCut === "number" && typeof options.maxCut === "number") {
+        imageLayer.setCuts(options.minCut, options.maxCut);
+      }
+      aladin.aladinDiv.dataset.portalImageColormap = options.colormap;
+      aladin.aladinDiv.dataset.portalImageOpacity = String(options.opacity);
+      aladin.view.requestRedraw();
+    }
+  }
+
   // Clicks: Aladin calls objectClicked once per object under the cursor. Footprints of ours are
   // gathered into one message; anything else goes to ipyaladin's own handler.
   const ipyaladinClicked = aladin.callbacksByEventName ? aladin.callbacksByEventName.objectClicked : null;
@@ -128,11 +195,14 @@ function __portalLayers(aladin, model) {
     "change:_portal_selected": drawSelection,
     "change:_portal_target": drawTarget,
     "change:_portal_moc": drawMoc,
+    "change:_portal_image_fits": drawImage,
+    "change:_portal_image": drawImage,
   };
   for (const [name, handler] of Object.entries(handlers)) model.on(name, handler);
   drawFootprints();
   drawTarget();
   drawMoc();
+  drawImage();
 
   return () => {
     for (const [name, handler] of Object.entries(handlers)) model.off(name, handler);

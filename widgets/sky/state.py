@@ -5,7 +5,7 @@ from __future__ import annotations
 import traitlets as t
 from astropy.coordinates import SkyCoord
 
-from widgets.session import valid_selection
+from widgets.session import SessionState
 from widgets.sky.footprints import footprints_from_table
 
 OFFLINE_SURVEY = "gamma-portal:offline-sky"
@@ -21,38 +21,78 @@ OFFLINE_LABEL = "Offline sky (no survey)"
 DEFAULT_ONLINE_SURVEY = REMOTE_SURVEYS["DSS2 colour (optical)"]
 
 
-class SkyState(t.HasTraits):
+class SkyState(SessionState):
     """The target and search circle, the observations' footprints, the selection and the coverage.
 
-    ``footprints`` is a list of ``(row, stcs)``: row numbers index the results table, so a selection
-    (a sorted list of rows) means the same thing in the table and in the sky.
+    The target (``target``, ``target_name``, ``radius`` in degrees) and the selection (sorted row numbers
+    of the results) are the session's: the sky reads them there and writes them back, so a selection means
+    the same thing in the table and in the sky. ``footprints`` is a list of ``(row, stcs)`` drawn from
+    the session's results (rows numbered in table order), or set from code.
     """
 
-    target = t.Instance(SkyCoord, allow_none=True)
-    target_name = t.Unicode("")
-    radius = t.Float(0.0)  # degrees; 0 hides the search circle
+    # the last two are its overlay's (widgets.sky.overlay.OverlayState, which the view joins to the same session):
+    # a completed skymap job's maps, and the sky-map products opened
+    observes = ("target", "target_name", "radius", "results", "selection", "active_job", "product")
+    publishes = ("selection", "target")
+
     footprints = t.List()
-    selection = t.List(t.Int())
     survey = t.Unicode(OFFLINE_SURVEY)
     online = t.Bool(False)
     coverage = t.Dict()  # MOC JSON {order: [cells]}
     coverage_note = t.Unicode("")
 
-    @t.validate("selection")
-    def _sorted_unique(self, proposal):
-        return valid_selection(proposal["value"])  # rows of the results, which the session bounds
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.watch(self._new_results, "results")
+        if self.session.results is not None:
+            self._new_results()
+
+    def _new_results(self, _change=None) -> None:
+        table = self.session.results
+        self.footprints = footprints_from_table(table) if table is not None else []
+
+    # -- the session's target and selection ------------------------------------------------------
+    @property
+    def target(self) -> SkyCoord | None:
+        return self.session.target
+
+    @target.setter
+    def target(self, coord: SkyCoord | None) -> None:
+        s = self.session
+        s.set_target(coord, s.radius, s.target_name, s.target_size)
+
+    @property
+    def target_name(self) -> str:
+        return self.session.target_name
+
+    @target_name.setter
+    def target_name(self, name: str) -> None:
+        s = self.session
+        s.set_target(s.target, s.radius, name, s.target_size)
+
+    @property
+    def radius(self) -> float:
+        """Degrees; 0 hides the search circle."""
+        return self.session.radius
+
+    @radius.setter
+    def radius(self, degrees: float) -> None:
+        s = self.session
+        s.set_target(s.target, degrees, s.target_name, s.target_size)
+
+    @property
+    def selection(self) -> list[int]:
+        return list(self.session.selection)
+
+    @selection.setter
+    def selection(self, rows) -> None:
+        self.session.selection = list(rows)
 
     def surveys(self) -> dict[str, str]:
         """The surveys to offer: remote HiPS only when online, the offline sky always."""
         offered = dict(REMOTE_SURVEYS) if self.online else {}
         offered[OFFLINE_LABEL] = OFFLINE_SURVEY
         return offered
-
-    def set_results(self, table, region_column: str = "s_region") -> None:
-        """Footprints from a results table (rows are numbered in table order); clears the selection."""
-        with self.hold_trait_notifications():
-            self.selection = []
-            self.footprints = footprints_from_table(table, region_column) if table is not None else []
 
     def click(self, rows: list[int], additive: bool = False) -> None:
         """A click on footprints: select their rows; with Ctrl/Shift, toggle them in the selection."""

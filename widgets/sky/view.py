@@ -16,17 +16,13 @@ from widgets.events import Dispatcher
 from widgets.network import online as network_online
 from widgets.sky.aladin import LocalAladin
 from widgets.sky.footprints import extent
+from widgets.sky.overlay import OverlayState
+from widgets.sky.overlay_view import OverlayBar
 from widgets.sky.state import DEFAULT_ONLINE_SURVEY, OFFLINE_LABEL, OFFLINE_SURVEY, SkyState, fetch_coverage
 
 MAX_FOOTPRINTS = 20_000  # more would make Aladin Lite slow to draw; the rest are named in a note
 OFFLINE_NOTE = ("Offline: sky surveys (HiPS) and Aladin's name resolver need the CDS servers, so the sky is "
                 "drawn without an image; targets, footprints and coverage are shown.")
-
-
-def _footprints(table) -> list:
-    from widgets.sky.footprints import footprints_from_table
-
-    return footprints_from_table(table) if table is not None else []
 
 
 class SkyView(w.VBox):
@@ -36,12 +32,12 @@ class SkyView(w.VBox):
     shared with the results table through the session (:func:`widgets.connect`).
     """
 
-    #: what it does with the session (see :mod:`widgets.session`)
-    observes = ("results", "selection", "target_moves")
-    publishes = ("selection",)
+    #: what it does with the session (see :mod:`widgets.session`): draws its target, results and selection;
+    #: a click selects rows (``sky.target = ...`` moves the target)
+    observes, publishes = SkyState.observes, SkyState.publishes  # the overlay's observes are among SkyState's
 
     def __init__(self, state: SkyState | None = None, online: bool | None = None, height: int = 420,
-                 fov: float = 6.0, **kwargs) -> None:
+                 fov: float = 6.0, client=None, overlay: OverlayState | None = None, **kwargs) -> None:
         self.state = state or SkyState()
         self.state.online = network_online() if online is None else online
         if not self.state.online:
@@ -64,13 +60,15 @@ class SkyView(w.VBox):
         self._coverage.observe(lambda _c: self._draw_coverage(), "value")
         self._note = w.HTML()
         self._note.add_class("portal-sky-note")
-        self.state.observe(self._draw_target, ["target", "radius", "target_name"])
+        self.state.watch(self._draw_target, ["target", "radius", "target_name"])
         self.state.observe(self._draw_footprints, "footprints")
-        self.state.observe(self._draw_selection, "selection")
+        self.state.watch(self._draw_selection, "selection")
         self.state.observe(self._draw_coverage, ["coverage", "coverage_note"])
         self.state.observe(lambda c: setattr(self.aladin, "survey", c["new"]), "survey")
         toolbar = w.HBox([self._survey, self._coverage], layout=w.Layout(align_items="center"))
-        super().__init__([toolbar, self._note, self.aladin], **kwargs)
+        # a sky map (a skymap job's, or the archive's) over the sky, with a colour scale and an opacity
+        self.overlay = OverlayBar(overlay or OverlayState(client=client, session=self.state.session), self.aladin)
+        super().__init__([toolbar, self.overlay, self._note, self.aladin], **kwargs)
         self.add_class("portal-sky-view")
         self._draw_target()
         self._draw_footprints()
@@ -78,22 +76,16 @@ class SkyView(w.VBox):
 
     # -- narrow public API ------------------------------------------------------------------------
     def attach(self, session) -> list:
-        """Draw the session's results as footprints, share its selection (both ways), follow its target."""
-        import traitlets as t
+        """Draw ``session``'s target, results (as footprints) and selection; a click selects its rows. Offer the
+        maps of its active job (a completed skymap job) and show the sky-map products opened in it."""
+        return [self.state.join(session), self.overlay.state.join(session)]
 
-        from widgets.links import Observer
+    def show_map(self, url: str | None = None, wait: bool = False):
+        """Draw a sky map over the sky: one of ``sky.overlay.state.choices`` (by URL; default the chosen one)."""
+        return self.overlay.state.show(url, wait=wait)
 
-        def moved(_change):
-            if session.target is None:
-                return
-            with self.state.hold_trait_notifications():
-                self.state.target_name = session.target_name
-                self.state.radius = session.radius
-                self.state.target = session.target
-        self.state.selection = list(session.selection)
-        return [t.dlink((session, "results"), (self.state, "footprints"), _footprints),
-                t.link((session, "selection"), (self.state, "selection")),
-                Observer(session, moved, "target_moves", fire=session.target is not None)]
+    def remove_map(self) -> None:
+        self.overlay.state.remove()
 
     @property
     def target(self) -> SkyCoord | None:
