@@ -2,7 +2,8 @@
 
 A token is 256 random bits (``gp_`` + URL-safe base64). Only its SHA-256 is stored, so the
 token file reveals no usable token; a plain hash is enough because the secret has full entropy
-(nothing to brute-force, unlike a password).
+(nothing to brute-force, unlike a password). A token made with ``--operator`` carries the operator role
+(stored with its hash): its user may also edit the job definitions.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import secrets
 import sqlite3
 import time
 from pathlib import Path
+
+from portal.private import private_file, private_folder
 
 __all__ = ["TokenStore", "USER_NAME", "InvalidUserName", "hash_token"]
 
@@ -33,12 +36,19 @@ class TokenStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)  # hashes only, but whose they are is the portal's to know
+        private_file(self.path, sqlite=True)
         with self._connect() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, user TEXT NOT NULL, "
-                "created REAL NOT NULL, note TEXT)"
+                "created REAL NOT NULL, note TEXT, operator INTEGER NOT NULL DEFAULT 0)"
             )
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(tokens)")}
+            if "operator" not in columns:  # a token file from before roles: every token is a user's
+                try:
+                    conn.execute("ALTER TABLE tokens ADD COLUMN operator INTEGER NOT NULL DEFAULT 0")
+                except sqlite3.OperationalError:  # another process added it meanwhile
+                    pass
         conn.close()
 
     def _connect(self) -> sqlite3.Connection:
@@ -46,16 +56,17 @@ class TokenStore:
         conn.execute("PRAGMA journal_mode=WAL")
         return conn
 
-    def create(self, user: str, note: str | None = None) -> str:
-        """A new token for ``user``; it is shown once and never stored in clear."""
+    def create(self, user: str, note: str | None = None, operator: bool = False) -> str:
+        """A new token for ``user``; it is shown once and never stored in clear. An ``operator`` token may
+        also edit the job definitions (the role is the token's, stored with its hash)."""
         if not USER_NAME.fullmatch(user):
             raise InvalidUserName(
                 f"invalid user name {user!r}: use 1 to 64 letters, digits and . _ @ + - "
                 "(starting with a letter or digit)")
         token = PREFIX + secrets.token_urlsafe(32)
         with self._connect() as conn:
-            conn.execute("INSERT INTO tokens (hash, user, created, note) VALUES (?, ?, ?, ?)",
-                         (hash_token(token), user, time.time(), note))
+            conn.execute("INSERT INTO tokens (hash, user, created, note, operator) VALUES (?, ?, ?, ?, ?)",
+                         (hash_token(token), user, time.time(), note, int(operator)))
         conn.close()
         return token
 
@@ -69,6 +80,17 @@ class TokenStore:
         finally:
             conn.close()
         return row[0] if row else None
+
+    def is_operator(self, token: str) -> bool:
+        """Whether ``token`` is a valid operator token (`portal token create NAME --operator`)."""
+        if not token or len(token) > 512:
+            return False
+        conn = self._connect()
+        try:
+            row = conn.execute("SELECT operator FROM tokens WHERE hash = ?", (hash_token(token),)).fetchone()
+        finally:
+            conn.close()
+        return bool(row and row[0])
 
     def revoke_user(self, user: str) -> int:
         """Remove every token of ``user``; returns how many there were."""
