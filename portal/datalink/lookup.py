@@ -7,7 +7,6 @@ hostile or broken hdu-index cannot make the service read anything else.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from urllib.parse import quote
 
 from portal.archive import reads
 from portal.archive.layout import find_index
+from portal.paths import shown_paths
 
 HDU_TYPES = ("events", "gti", "aeff", "edisp", "psf", "bkg", "rad_max")
 
@@ -29,14 +29,10 @@ class Unreadable(LookupError):
     data files removed, truncated or corrupt since the ingest (the message is for the user)."""
 
 
-_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?(?:[\\/][^\s'\"\\/:,;()]+){2,}")
-
-
 def reason(exc: BaseException) -> str:
     """What ``exc`` says, for an anonymous caller: every file path in it cut to the file's name (the
-    server's folders are not theirs to know)."""
-    text = str(exc) or type(exc).__name__
-    return _PATH.sub(lambda m: m.group().replace("\\", "/").rsplit("/", 1)[-1], text)
+    server's folders are not theirs to know; :mod:`portal.paths`)."""
+    return shown_paths(str(exc) or type(exc).__name__)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
+from portal.private import private_folder
+
 __all__ = ["FORMAT", "ReductionCache", "observation_sources", "reduction_choices", "for_job"]
 
 log = logging.getLogger(__name__)
@@ -241,7 +243,7 @@ class ReductionCache:
         suffix = LEFT_OUT if dataset is None else DATASET
         target = self.folder / f"{key}{suffix}"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self.folder)  # entries are 0600 (mkstemp)
             raw = json.dumps({"reason": reason}).encode() if dataset is None else _to_bytes(dataset)
             if len(raw) > self.max_bytes:
                 return None

@@ -45,6 +45,8 @@ from typing import Any
 
 from prov.model import PROV, PROV_LABEL, PROV_ROLE, PROV_TYPE, PROV_VALUE, ProvDocument
 
+from portal.private import write_private
+
 __all__ = ["ProvenanceInfo", "build", "write", "software_versions", "JSON_FILE", "PROVN_FILE", "LEFT_OUT"]
 
 VOPROV_URI = "http://www.ivoa.net/documents/ProvenanceDM/ns/voprov/"
@@ -197,6 +199,6 @@ def write(info: ProvenanceInfo, folder: Path) -> tuple[Path, Path]:
     doc = build(info)
     folder.mkdir(parents=True, exist_ok=True)
     json_path, provn_path = folder / JSON_FILE, folder / PROVN_FILE
-    json_path.write_text(doc.serialize(format="json", indent=2), encoding="utf-8")
-    provn_path.write_text(doc.get_provn(), encoding="utf-8")
+    write_private(json_path, doc.serialize(format="json", indent=2))  # the job's owner's only
+    write_private(provn_path, doc.get_provn())
     return json_path, provn_path

@@ -7,6 +7,11 @@ portal.uws.child`` (slower, same behaviour).
 
 In the process, :func:`main`:
 
+- imports nothing from the server's working directory: the fork server and ``python -m`` would put it
+  first on ``sys.path`` (a folder holding a ``portal/`` directory, such as ``PORTAL_DATA_DIR=./portal``,
+  hid the real package), so both start with ``PYTHONSAFEPATH`` and the server's own ``sys.path``
+  (:func:`job_environment`); what a process that dies early wrote (a traceback) goes to the job's log;
+- creates its files private to the portal's user (umask 077: files 0600, folders 0700);
 - becomes the leader of its own process group, so that a kill takes whatever it started too;
 - watches a *lifeline* pipe from its supervisor and kills its group when the supervisor goes
   away (the server was killed): no orphan keeps working on a job the service gave up;
@@ -31,6 +36,7 @@ import signal
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -40,11 +46,12 @@ from portal.uws.context import LOG_FILE, RunContext
 from portal.uws.execute import call
 from portal.uws.runner import RunRequest
 
-__all__ = ["JobProcess", "job_environment", "main", "start"]
+__all__ = ["JobProcess", "PRIVATE_UMASK", "job_environment", "main", "start"]
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _lock = threading.Lock()
 _context = None
+_preload: list[str] = []  # the job modules the fork server imports (portal.uws.preload)
 
 
 # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 for its workers (memory given back at once, good
@@ -52,12 +59,42 @@ _context = None
 # (plain script: 42-44 s without, 47-50 s with). A job process is one long analysis: glibc's
 # default suits it. The variable goes only when it holds Dask's value (a user's own is kept).
 _DASK_TRIM = ("MALLOC_TRIM_THRESHOLD_", "65536")
+PRIVATE_UMASK = 0o077  # what a job writes is its owner's: files 0600, folders 0700
+PRELOAD_VARIABLE = "PORTAL_JOB_PRELOAD"  # the job modules the fork server imports (portal.uws.preload)
 
 
-def job_environment(environ: dict[str, str]) -> dict[str, str]:
-    """The environment job processes start with: ``environ`` without Dask's malloc-trim setting."""
+def job_environment(environ: dict[str, str], path: list[str] | None = None) -> dict[str, str]:
+    """The environment job processes start with: ``environ`` without Dask's malloc-trim setting, and with
+    this process's import path (``path``, default ``sys.path``) as ``PYTHONPATH`` and ``PYTHONSAFEPATH``
+    set, so that a new interpreter (the fork server, ``python -m``) imports what this process imports and
+    never from its working directory."""
     name, dask_value = _DASK_TRIM
-    return {k: v for k, v in environ.items() if not (k == name and v == dask_value)}
+    env = {k: v for k, v in environ.items() if not (k == name and v == dask_value)}
+    folders = [p for p in (sys.path if path is None else path) if p and os.path.isabs(p)]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(folders))
+    env["PYTHONSAFEPATH"] = "1"
+    return env
+
+
+@contextmanager
+def _environment(env: dict[str, str]):
+    """``os.environ`` is ``env`` inside (what the fork server, started from it, inherits), as it was after;
+    only the variables that differ change (other threads keep reading the rest)."""
+    changed = {k for k in set(os.environ) | set(env) if os.environ.get(k) != env.get(k)}
+    saved = {k: os.environ.get(k) for k in changed}
+    try:
+        for key in changed:
+            if key in env:
+                os.environ[key] = env[key]
+            else:
+                os.environ.pop(key, None)
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _forkserver(preload: list[str]):
@@ -67,13 +104,20 @@ def _forkserver(preload: list[str]):
         return None
     with _lock:
         if _context is None:
-            name, _ = _DASK_TRIM
-            if name not in job_environment(dict(os.environ)):  # the forkserver inherits os.environ
-                os.environ.pop(name, None)
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["portal.uws.child", *preload])
+            ctx.set_forkserver_preload(["portal.uws.child", "portal.uws.preload"])
+            _preload[:] = preload
             _context = ctx
         return _context
+
+
+def ensure_forkserver() -> None:
+    """Start the fork server if it is not running, in the job processes' environment (Python 3.11's fork
+    server ignores the ``sys.path`` it is given, and ``-c`` puts the working directory first on it)."""
+    from multiprocessing import forkserver
+
+    with _lock, _environment({**job_environment(dict(os.environ)), PRELOAD_VARIABLE: ",".join(_preload)}):
+        forkserver.ensure_running()
 
 
 class JobProcess:
@@ -127,6 +171,7 @@ class JobProcess:
 def start(request: RunRequest, preload: list[str]) -> JobProcess:
     ctx = _forkserver(preload)
     if ctx is not None:
+        ensure_forkserver()  # (again, if it died: Process.start() would restart it in this environment)
         receiver, sender = ctx.Pipe(duplex=False)
         life_r, life_w = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=main, args=(request, sender, life_r), name=f"portal-job-{request.job.job_id}")
@@ -141,12 +186,19 @@ def _start_subprocess(request: RunRequest) -> JobProcess:
     receiver, sender = multiprocessing.Pipe(duplex=False)
     life_r, life_w = multiprocessing.Pipe(duplex=False)
     spec = request.workdir / ".request.pickle"
-    spec.write_bytes(pickle.dumps(request))
+    with open(os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        out.write(pickle.dumps(request))
     fds = (sender.fileno(), life_r.fileno())
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "portal.uws.child", str(spec), str(fds[0]), str(fds[1])],
-        pass_fds=fds, start_new_session=True, stdin=subprocess.DEVNULL, env=job_environment(dict(os.environ)),
-    )
+    # what it writes before it redirects its own output (a failed import) goes to the job's log too
+    output = os.open(request.workdir / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "portal.uws.child", str(spec), str(fds[0]), str(fds[1])],
+            pass_fds=fds, start_new_session=True, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+            env=job_environment(dict(os.environ)),
+        )
+    finally:
+        os.close(output)
     sender.close()
     life_r.close()
     return JobProcess(proc, receiver, life_w)
@@ -164,7 +216,7 @@ def _watch(lifeline: Connection) -> None:
 
 
 def _capture_output(workdir: Path) -> logging.Logger:
-    fd = os.open(workdir / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(workdir / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
@@ -194,6 +246,7 @@ def limit_memory(limit: int) -> int:
 
 
 def main(request: RunRequest, conn: Connection, lifeline: Connection) -> None:
+    os.umask(PRIVATE_UMASK)
     try:
         os.setpgid(0, 0)
     except OSError:  # already a session leader (started with start_new_session)
@@ -212,7 +265,7 @@ def main(request: RunRequest, conn: Connection, lifeline: Connection) -> None:
         conn.send((kind, value))
 
     ctx = RunContext(request.job.job_id, request.job.owner, request.workdir, report, logger=logger,
-                     archive_db=request.archive_db, jobs_db=request.jobs_db, jobs_dir=request.jobs_dir)
+                     locator=request.locator, jobs_db=request.jobs_db, jobs_dir=request.jobs_dir)
     logger.info("%s job %s started (process %d)", request.definition.name, request.job.job_id, os.getpid())
     phase, failure = call(request, ctx)
     warnlog.report()  # how often each repeated warning came

@@ -10,8 +10,8 @@ events up a pipe to the supervising task; in the thread runner it calls the serv
 - ``used(path, role, **attrs)``: records an input file with its SHA-256 for provenance;
 - ``progress(stage, done=None, total=None)``: where the job is, for the job document's ``jobInfo``
   (reported as a :class:`~portal.uws.models.ProgressReport` with the time; a repeat is not sent);
-- ``locate(obs_ids)``: resolves obs ids (or ``<collection>/<obs_id>``) through the archive
-  (:func:`portal.archive.locate.locate_observations`), naming unknown and ambiguous ids in a UsageError;
+- ``locate(obs_ids)``: resolves obs ids (or ``<collection>/<obs_id>``) through the observation locator the
+  application injected (:mod:`portal.uws.locator`), which names unknown and ambiguous ids in a UsageError;
 - ``abort_requested`` / ``on_abort(callback)``: for in-process work that can stop cooperatively
   (the Dask runner kills the job's process instead).
 """
@@ -30,7 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from portal.uws.definitions import FatalError, ObservationLocation
+from portal.private import private_folder
+from portal.uws.definitions import FatalError
+from portal.uws.locator import ObservationLocator
 from portal.uws.models import JobInput, JobResult, ProgressReport
 
 __all__ = ["RunContext", "sha256_file", "LOG_FILE", "RESULTS_DIR"]
@@ -55,13 +57,13 @@ class RunContext:
     """What a running job may use; see the module docstring."""
 
     def __init__(self, job_id: str, owner: str | None, workdir: Path, report: Report, *,
-                 logger: logging.Logger, archive_db: Path | None = None, jobs_db: Path | None = None,
+                 logger: logging.Logger, locator: ObservationLocator | None = None, jobs_db: Path | None = None,
                  jobs_dir: Path | None = None) -> None:
         self.job_id = job_id
         self.owner = owner or "anonymous"
         self.workdir = Path(workdir)
         self.log = logger
-        self.archive_db = archive_db
+        self.locator = locator
         self.jobs_db = jobs_db
         self.jobs_dir = jobs_dir
         self.notes: dict[str, str] = {}
@@ -75,14 +77,10 @@ class RunContext:
 
     # -- JobContext --------------------------------------------------------------------------
 
-    def locate(self, obs_ids: list[int | str]) -> list[ObservationLocation]:
-        try:
-            from portal.archive.locate import locate_observations
-        except ImportError:
-            raise FatalError("This portal's archive cannot resolve observation ids (no archive module)") from None
-        if self.archive_db is None or not Path(self.archive_db).exists():
-            raise FatalError("The archive database is not available, so observations cannot be resolved")
-        return locate_observations(self.archive_db, list(obs_ids))  # one per item, or a UsageError
+    def locate(self, obs_ids: list[int | str]) -> list[Any]:
+        if self.locator is None:
+            raise FatalError("This job service has no archive to resolve observation ids in")
+        return self.locator.locate(list(obs_ids))  # one per item, or a UsageError
 
     def note(self, name: str, value: Any) -> None:
         """Record something the job decided itself (``stacked``, and why) in its provenance."""
@@ -116,7 +114,7 @@ class RunContext:
         if not source.is_file():
             raise ValueError(f"result {result_id}: {path} is not a file")
         target_dir = root / RESULTS_DIR
-        target_dir.mkdir(exist_ok=True)
+        private_folder(target_dir)
         suffix = "".join(source.suffixes)[-16:] if source.suffixes else ""
         target = target_dir / f"{result_id}{suffix}"
         with self._lock:

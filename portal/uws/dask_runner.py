@@ -234,11 +234,9 @@ def _topic() -> str:
 
 def _warm_worker(preload: list[str]) -> bool:
     """Run on each worker: start its forkserver so that the job modules are imported once."""
-    from multiprocessing import forkserver
-
-    from portal.uws.child import _forkserver
+    from portal.uws.child import _forkserver, ensure_forkserver
 
     if _forkserver(preload) is None:
         return False
-    forkserver.ensure_running()
+    ensure_forkserver()
     return True

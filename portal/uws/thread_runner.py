@@ -17,6 +17,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from portal.private import private_file
 from portal.uws.context import LOG_FILE, RunContext
 from portal.uws.execute import call, finish
 from portal.uws.models import ExecutionPhase, JobFailure, JobResult, Outcome, utcnow
@@ -81,7 +82,7 @@ class ThreadRunner:
         logger = logging.getLogger(f"portal.job.{job_id}")
         logger.propagate = False
         logger.setLevel(logging.INFO)
-        handler = logging.FileHandler(request.workdir / LOG_FILE, encoding="utf-8")
+        handler = logging.FileHandler(private_file(request.workdir / LOG_FILE), encoding="utf-8")
         handler.setFormatter(logging.Formatter(FORMAT))
         logger.addHandler(handler)
         start = utcnow()
@@ -93,7 +94,7 @@ class ThreadRunner:
                 events.progressed(job_id, value)
 
         ctx = RunContext(job_id, request.job.owner, request.workdir, report, logger=logger,
-                         archive_db=request.archive_db, jobs_db=request.jobs_db, jobs_dir=request.jobs_dir)
+                         locator=request.locator, jobs_db=request.jobs_db, jobs_dir=request.jobs_dir)
         run.ctx = ctx
         if run.aborted or run.timed_out:
             ctx.request_abort()

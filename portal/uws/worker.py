@@ -11,7 +11,8 @@ job process (:mod:`portal.uws.child`) that this task can kill. :func:`supervise`
   when the execution duration is exceeded (the job ends in ERROR saying so) or when the service
   lets go of the task (its client went away: on an external cluster, a killed server's jobs stop);
 - turns a job process that dies on its own (a signal, an exit) into a readable ERROR (one whose
-  address space had come near its memory limit ran out of it: C code that cannot allocate dies);
+  address space had come near its memory limit ran out of it: C code that cannot allocate dies), with the
+  last lines it wrote (its stderr and stdout go to the job's log), paths shown relative to the data roots;
 - finishes the run (checksums, log, provenance: :func:`portal.uws.execute.finish`) and returns
   the Outcome, whose result list is complete.
 """
@@ -22,8 +23,10 @@ import signal
 import time
 
 from portal.config import gib
+from portal.private import private_file
 from portal.uws import child
-from portal.uws.execute import finish, out_of_memory
+from portal.paths import shown_paths
+from portal.uws.execute import data_roots, finish, out_of_memory
 from portal.uws.models import ErrorType, ExecutionPhase, JobFailure, Outcome, utcnow
 from portal.uws.runner import RunRequest
 
@@ -35,6 +38,9 @@ ABORT_POLL = 0.25  # seconds between looks at the abort event
 EXIT_GRACE = 30.0  # seconds a job process that reported its outcome has to exit before it is stopped
 NEAR_LIMIT = 0.9  # a process that died after its address space reached this share of its limit ran out of it
 C_OUT_OF_MEMORY = (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS)  # how C code dies when malloc fails
+TAIL_LINES = 20  # the last lines of a dead job process's output that its error summary quotes
+TAIL_BYTES = 16_384
+TAIL_LINE_CHARS = 300
 
 
 def abort_event_name(job_id: str) -> str:
@@ -77,6 +83,35 @@ def _peak_memory(pid: int) -> int:
     return 0
 
 
+def output_tail(request: RunRequest, lines: int = TAIL_LINES) -> str:
+    """The last ``lines`` lines the job's process wrote (its log: stdout, stderr and log records), each cut
+    to a readable length, with the server's paths shown relative to the data roots; "" when it wrote none."""
+    try:
+        with open(request.workdir / child.LOG_FILE, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - TAIL_BYTES))
+            raw = handle.read()
+    except OSError:
+        return ""
+    text = raw.decode("utf-8", errors="replace")
+    if size > TAIL_BYTES:
+        text = text.partition("\n")[2]  # the first line read may be cut
+    kept = [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+    kept = [line if len(line) <= TAIL_LINE_CHARS else line[:TAIL_LINE_CHARS - 3] + "..." for line in kept]
+    return shown_paths("\n".join(kept), data_roots(request))
+
+
+def _died(request: RunRequest, code: int | None, memory_limit: int, peak: int) -> JobFailure:
+    """The failure of a job process that ended without saying how: how it ended, then its last output."""
+    how = _describe_exit(code, memory_limit, peak)
+    tail = output_tail(request)
+    _append_log(request, how)
+    if not tail:
+        return JobFailure(f"{how.rstrip('.')}. It wrote nothing to its log (the server's log may say more).")
+    return JobFailure(f"{how.rstrip('.')}. The last lines it wrote:\n{tail}")
+
+
 def _append_log(request: RunRequest, line: str) -> None:
     try:
         with open(request.workdir / child.LOG_FILE, "a", encoding="utf-8") as handle:
@@ -103,7 +138,7 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
         worker.log_event(TOPIC, {"job": job_id, "kind": kind, **payload})
 
     start = utcnow()
-    (request.workdir / child.LOG_FILE).touch()
+    private_file(request.workdir / child.LOG_FILE)
     emit("started", time=start.timestamp())  # first: the service shows EXECUTING at once
     emit("published", id="log", path=child.LOG_FILE, mime_type="text/plain", size=None)
     abort = Event(abort_event_name(job_id))
@@ -189,7 +224,6 @@ def supervise(request: RunRequest, preload: list[str]) -> Outcome:
     elif reported is not None:
         phase, failure = reported
     else:
-        phase, failure = ExecutionPhase.ERROR, JobFailure(_describe_exit(proc.exitcode, memory_limit, peak))
-        _append_log(request, failure.message)
+        phase, failure = ExecutionPhase.ERROR, _died(request, proc.exitcode, memory_limit, peak)
     results = finish(request, published, inputs, phase, failure, start, end, notes)
     return Outcome(phase, end, failure, results)

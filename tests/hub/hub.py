@@ -14,6 +14,7 @@ from tests.support.servers import REPO, free_port, wait_until_up
 
 CHP = REPO / ".venv" / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
 PASSWORD = "journey-password"
+MINTER_TOKEN = "test-token-minter-" + "0123456789abcdef" * 2  # a test service that makes users and their tokens
 
 
 def proxy_command() -> str:
@@ -88,10 +89,15 @@ def config(root: Path, port: int, hub_port: int, api_port: int, service_port: in
             "environment": {{"PORTAL_DATA_DIR": {str(root / 'portal')!r},
                              "GAMMAPY_DATA": {os.environ.get('GAMMAPY_DATA', '')!r},
                              "PORTAL_DEFAULT_DATASET": "local", "PYTHONPATH": {str(REPO)!r}}},
-        }}]
-        c.JupyterHub.load_roles = [{{"name": "user", "scopes": ["self", "read:services!service=portal"]}}]
+        }}, {{"name": "token-minter", "api_token": {MINTER_TOKEN!r}}}]
+        # users may use the portal (access:services!service=portal), and so may their servers' tokens, which the
+        # dashboards send; a token made without that scope is refused by the service (403)
+        c.JupyterHub.load_roles = [
+            {{"name": "user", "scopes": ["self", "read:services!service=portal", "access:services!service=portal"]}},
+            {{"name": "token-minter", "services": ["token-minter"], "scopes": ["admin:users", "tokens"]}},
+        ]
         c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
-                                         "read:services!service=portal"]
+                                         "read:services!service=portal", "access:services!service=portal"]
     """)
 
 

@@ -56,20 +56,23 @@ def test_cli_token_create(tmp_path):
 
 
 class Hub(BaseHTTPRequestHandler):
-    """Answers `GET /hub/api/user` as JupyterHub does: the model of the token's owner, or 403."""
+    """Answers `GET /hub/api/user` as JupyterHub does: the model of the token's owner with the token's
+    scopes, or 403."""
 
-    users = {"hubtoken-erin": "erin"}
+    users = {"hubtoken-erin": ("erin", ["access:services!service=portal", "read:users:name!user=erin"]),
+             "hubtoken-gus": ("gus", ["read:users:name!user=gus", "access:servers!user=gus"]),  # not the portal
+             "hubtoken-root": ("root", ["access:services", "admin:users"])}  # every service
     calls = 0
 
     def do_GET(self):  # noqa: N802
         type(self).calls += 1
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
-        name = self.users.get(token) if scheme == "token" else None
+        name, scopes = self.users.get(token, (None, [])) if scheme == "token" else (None, [])
         if self.path != "/hub/api/user" or name is None:
             self.send_response(403)
             self.end_headers()
             return
-        body = json.dumps({"kind": "user", "name": name, "admin": False}).encode()
+        body = json.dumps({"kind": "user", "name": name, "admin": False, "scopes": scopes}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -91,23 +94,53 @@ def hub():
 
 def test_hub_tokens_identify_hub_users(tmp_path, hub):
     auth = Authenticator.for_data_dir(tmp_path, {"JUPYTERHUB_API_URL": hub})
-    assert isinstance(auth.hub, HubAuthenticator)
+    assert isinstance(auth.hub, HubAuthenticator) and auth.hub.scope == "access:services!service=portal"
     local = auth.tokens.create("frank")
 
     async def check():
-        assert await auth.user_for("hubtoken-erin") == "erin"
-        calls = Hub.calls
-        assert await auth.user_for("hubtoken-erin") == "erin"
-        assert Hub.calls == calls  # cached
-        assert await auth.user_for("not-a-hub-token") is None
-        assert await auth.user_for(local) == "frank"  # local tokens still work under a hub
+        try:
+            assert await auth.user_for("hubtoken-erin") == "erin"
+            calls = Hub.calls
+            assert await auth.user_for("hubtoken-erin") == "erin"
+            assert Hub.calls == calls  # cached
+            assert await auth.user_for("not-a-hub-token") is None
+            assert await auth.user_for(local) == "frank"  # local tokens still work under a hub
+            assert await auth.user_for("hubtoken-root") == "root"  # access:services covers this one
+        finally:
+            await auth.close()
 
     run_async(check())
 
 
-def test_unreachable_hub_means_unauthenticated(tmp_path):
+def test_a_hub_token_without_the_service_scope_is_forbidden(tmp_path, hub):
+    """A valid hub token without `access:services!service=<name>` may not use the portal (403 over HTTP),
+    whatever it may do on the hub; the name is the hub's JUPYTERHUB_SERVICE_NAME for the service."""
+    from portal.auth import Forbidden
+
+    async def check(env, token):
+        auth = Authenticator.for_data_dir(tmp_path, {"JUPYTERHUB_API_URL": hub, **env})
+        try:
+            assert await auth.user_for(token) is None  # a TAP read with it is anonymous
+            with pytest.raises(Forbidden, match=r"may not use the portal.*access:services!service="):
+                await auth.authenticate(token)
+        finally:
+            await auth.close()
+
+    run_async(check({}, "hubtoken-gus"))
+    run_async(check({"JUPYTERHUB_SERVICE_NAME": "archive"}, "hubtoken-erin"))  # erin's is for `portal` only
+
+
+def test_unreachable_hub_means_unauthenticated(tmp_path, caplog):
     auth = HubAuthenticator("http://127.0.0.1:9/hub/api", timeout=1)
-    assert run_async(auth.user_for("anything")) is None
+
+    async def check():
+        try:
+            return await auth.user_for("anything")
+        finally:
+            await auth.close()
+
+    assert run_async(check()) is None
+    assert "could not check a token" in caplog.text
 
 
 def test_without_hub_only_local_tokens(tmp_path):
