@@ -10,22 +10,18 @@ jobs queued), and may delete or abort many of their jobs in one request (``POST 
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from portal.archive import tap_async
 from portal.archive.errors import TapError
 from portal.archive.http import base_url, limits, read_pairs
+from portal.archive.locate import ArchiveLocator
 from portal.archive.output import VOTABLE_MIME, votable_error
 from portal.archive.service import lower_keys
 from portal.archive.store import db_path
-from portal.archive.uploads import parse_upload_param
 from portal.auth import optional_user
 from portal.config import JobLimits, Settings
-from portal.parsing import ValueProblem, parse_number, parse_time
 from portal.uws.bulk import bulk_action, bulk_request
 from portal.uws.errors import QuotaExceeded, UWSError
 from portal.uws.handlers import job_routes
@@ -42,11 +38,12 @@ def build_service(settings: Settings) -> JobService:
     root.mkdir(parents=True, exist_ok=True)
     quotas = JobLimits.from_env()  # per token holder; anonymous callers share the quota of portal.archive.limits
     config = ServiceConfig(jobs_dir=root / "jobs", allow_anonymous=True, max_running=4, max_running_per_owner=4,
-                           max_execution_duration=tap_async.EXECUTION[1], archive_db=db_path(settings.data_dir),
+                           max_execution_duration=tap_async.EXECUTION[1],
                            max_jobs_per_owner=quotas.max_jobs_per_user, max_bytes_per_owner=quotas.max_bytes_per_user,
                            max_queued_per_owner=quotas.max_queued_per_user)
     return JobService(JobStore(root / "async.sqlite"), config,
-                      definitions={tap_async.JOB_LIST: tap_async.TAP_QUERY_DEFINITION}, runner=ThreadRunner())
+                      definitions={tap_async.JOB_LIST: tap_async.TAP_QUERY_DEFINITION}, runner=ThreadRunner(),
+                      locator=ArchiveLocator(db_path(settings.data_dir)))  # the query job reads its database
 
 
 def _service(request: Request) -> JobService:
@@ -64,31 +61,8 @@ def routers() -> list[APIRouter]:
             bulk = bulk_request([(k, v) for k, v in pairs if k.upper() in ("ACTION", "PHASE", "JOB")])
             if bulk is not None:  # the portal's extension: delete or abort many jobs at once
                 return await bulk_action(_service(request), user, tap_async.JOB_LIST, bulk, pairs)
-            params = lower_keys(pairs)
-            named = {uri[len("param:"):] for _, uri in parse_upload_param(params.get("upload") or "")
-                     if uri.startswith("param:")}
-            unnamed = sorted(set(files) - named)
-            if unnamed:  # never stored: only what the query can use is kept
-                raise TapError(f"the request has file parts that no UPLOAD names ({', '.join(unnamed)}); "
-                               "name each one, e.g. UPLOAD=mytable,param:" + unnamed[0])
-            stored = [(name, params[name.lower()]) for name in tap_async.TAP_PARAMETERS if name.lower() in params]
-            duration = _seconds(params.get("executionduration"))
-            destruction = _time(params.get("destruction"))
-            phase = params.get("phase")
-            if phase is not None and phase.strip().upper() != "RUN":
-                raise TapError(f"PHASE={phase} is not allowed when creating a job (only RUN); to abort jobs of "
-                               "this list, name them with JOB=<id>")
-            service = _service(request)
-            incoming = sum(len(c) for c in files.values())
-            if user is None:
-                await _check_quota(request, service, incoming)
-            else:  # before the job exists: a job refused to run must not stay behind PENDING
-                await service.check_quota(user, queue=phase is not None, incoming=incoming)
-            job = await service.create(user, tap_async.JOB_LIST, stored, run_id=params.get("runid"),
-                                       execution_duration=duration, destruction=destruction)
-            tap_async.save_inputs(service.workdir(job.job_id), base_url(request), files, anonymous=user is None)
-            if phase is not None:
-                await service.start_job(user, tap_async.JOB_LIST, job.job_id)
+            job = await tap_async.create_job(_service(request), user, lower_keys(pairs), files,
+                                             base_url=base_url(request), quota=limits(request))
         except TapError as exc:
             return PlainTextResponse(exc.message, status_code=exc.status)
         except QuotaExceeded as exc:
@@ -112,31 +86,3 @@ def routers() -> list[APIRouter]:
         return Response(votable_error(job.error.message), media_type=VOTABLE_MIME)
 
     return [r, job_routes(_service, optional_user, fixed_list=tap_async.JOB_LIST, create=False, name=NAME)]
-
-
-async def _check_quota(request: Request, service: JobService, incoming: int) -> None:
-    """Anonymous callers share a quota of async jobs, in number and in bytes on disk."""
-    quota = limits(request)
-    count, size = await asyncio.to_thread(tap_async.anonymous_usage, service.config.jobs_dir)
-    if count >= quota.anonymous_jobs or size + incoming > quota.anonymous_bytes:
-        raise TapError(f"anonymous callers hold {count} async jobs and {size:,} bytes here, the most this service "
-                       f"keeps ({quota.anonymous_jobs} jobs, {quota.anonymous_bytes:,} bytes): delete finished jobs "
-                       "(DELETE on the job URL), run the query synchronously, or use a token", 429)
-
-
-def _seconds(text: str | None) -> int | None:
-    if text is None or not text.strip():
-        return None
-    try:  # longer than the server's maximum is the maximum (the service caps it)
-        return parse_number(text, "EXECUTIONDURATION", minimum=0, maximum=1 << 62, clamp=True, unit="s")
-    except ValueProblem as exc:
-        raise TapError(str(exc)) from None
-
-
-def _time(text: str | None) -> datetime | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return parse_time(text, "DESTRUCTION")
-    except ValueProblem as exc:
-        raise TapError(str(exc)) from None

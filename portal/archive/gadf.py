@@ -111,11 +111,6 @@ class Release:
                                                         self.collection, self.obs_path), selected))
 
 
-def read_release(release_dir: Path, collection: str | None = None) -> list[dict]:
-    """ObsCore rows for every observation of a release."""
-    return Release(release_dir, collection).rows()
-
-
 def _hdus_by_obs(hdu_index: Table, release: Path, hdu_path: Path) -> dict[int, dict[str, tuple[Path, str]]]:
     out: dict[int, dict[str, tuple[Path, str]]] = {}
     for row in hdu_index:

@@ -41,7 +41,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from portal.config import _env_number
+from portal.config import env_number
 
 __all__ = ["Limits", "MAX_UPLOAD_BYTES", "MAX_REQUEST_BYTES", "MAX_URL_UPLOADS"]
 
@@ -55,7 +55,7 @@ MAX_CONCURRENT_FETCHES = 32  # URL fetches in progress in the whole server
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    return _env_number(env, name, default, positive=True)  # a limit of 0 would refuse everything
+    return env_number(env, name, default, positive=True)  # a limit of 0 would refuse everything
 
 
 def quota_sentence(quotas, what: str = "jobs") -> str:

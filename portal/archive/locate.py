@@ -5,6 +5,10 @@ DR1 and a later release of the same runs), by ``<collection>/<obs_id>`` (``hess-
 the collection being the release's ``obs_collection``. An unqualified obs id that several
 collections hold is refused with the qualified forms to write: there is never a silent choice.
 
+:class:`ArchiveLocator` is the archive's :class:`~portal.uws.locator.ObservationLocator`: the application
+gives it to the generic job core, which checks ``obs-list`` parameters with it and hands it to the jobs
+(``JobContext.locate``). It holds the database path only, so it travels to the job processes.
+
 Fast and light on imports: the archive store's reads (:func:`portal.archive.reads.observation_places`)
 and the job-definition modules only.
 """
@@ -17,10 +21,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portal.archive import reads
-from portal.uws.definitions import ObservationLocation, UsageError
-from portal.uws.params import obs_item
+from portal.seam.params import obs_item
+from portal.uws.definitions import FatalError, UsageError
 
-__all__ = ["locate_observations", "naming_problems"]
+__all__ = ["ArchiveLocator", "ObservationLocation", "locate_observations", "naming_problems"]
+
+
+@dataclass(frozen=True)
+class ObservationLocation:
+    """Where the archive keeps one observation: the GADF release folder and the obs id in it."""
+
+    obs_id: int
+    release_dir: Path  # folder with obs-index and hdu-index, openable with gammapy's DataStore
+    target_name: str | None = None
+    ra: float | None = None  # pointing, ICRS degrees
+    dec: float | None = None
+    collection: str | None = None  # the release's obs_collection in the archive
 
 
 @dataclass
@@ -146,3 +162,31 @@ def locate_observations(db_path: Path, obs_ids: Iterable[int | str]) -> list[Obs
     if message:
         raise UsageError(message)
     return found
+
+
+@dataclass(frozen=True)
+class ArchiveLocator:
+    """The archive at ``db_path`` as the job core sees it (see the module docstring); picklable."""
+
+    db_path: Path
+
+    def check(self, items) -> str | None:
+        """What is wrong with how ``items`` name observations (:func:`naming_problems`); nothing to say
+        without an archive database yet."""
+        if not Path(self.db_path).is_file():
+            return None
+        return naming_problems(self.db_path, items)
+
+    def locate(self, items) -> list[ObservationLocation]:
+        if not Path(self.db_path).exists():
+            raise FatalError("The archive database is not available, so observations cannot be resolved")
+        return locate_observations(self.db_path, list(items))  # one per item, or a UsageError
+
+    def data_roots(self) -> list[Path]:
+        """The archive's folder and the parents of its release folders (a file reads ``<release>/...``)."""
+        roots = [Path(self.db_path).parent]
+        try:
+            roots.extend(Path(folder).parent for folder in reads.release_folders(Path(self.db_path)))
+        except sqlite3.Error:
+            pass  # an archive that cannot be read: its files are shown by name
+        return roots

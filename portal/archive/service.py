@@ -30,14 +30,13 @@ from portal.archive.limits import Limits
 from portal.archive.output import FORMATS, OutputFormat, find_format, render
 from portal.archive.querycost import check as check_cost
 from portal.archive.store import QueryConnection, query_connection
-from portal.archive.uploads import load_upload, parse_upload_param
+from portal.archive.uploads import load_upload, parse_upload_param, refuse_unnamed_parts
 from portal.parsing import ValueProblem, parse_number
 
 log = logging.getLogger("portal.archive")
 
 DEFAULT_MAXREC = 10_000
 HARD_MAXREC = 1_000_000
-SYNC_TIME_LIMIT = Limits.from_env().sync_seconds
 LANGS = ("adql", "adql-2.0", "adql-2.1")
 BATCH = 2000  # rows fetched between two looks at the budget and the size
 
@@ -105,10 +104,7 @@ def parse_params(params: dict[str, str], files: dict[str, bytes] | None = None) 
             raise TapError(f"UPLOAD {name} refers to param:{part}, but no file part named {part} was sent")
         named.add(part)
         uploads.append((name, files[part]))
-    unnamed = sorted(set(files) - named)
-    if unnamed:
-        raise TapError(f"the request has file parts that no UPLOAD names ({', '.join(unnamed)}); "
-                       "name each one, e.g. UPLOAD=mytable,param:" + unnamed[0])
+    refuse_unnamed_parts(files, named)
     return TapQuery(query, maxrec, fmt, uploads)
 
 
@@ -152,8 +148,11 @@ def _cut_message(max_bytes: int) -> str:
 
 def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float | None = None,
             on_open=None, *, budget: Budget | None = None, limits: Limits | None = None,
-            cost_limit: int | None = None) -> QueryResult:
+            cost_limit: int | None = None, viewer: str | None = None) -> QueryResult:
     """Translate and run the query on a read-only connection. Raises :class:`TapError`.
+
+    ``viewer`` is the caller's user name (None: anonymous): the query sees the observations, the
+    public products and the viewer's own (enforced in SQLite, :mod:`portal.archive.visibility`).
 
     ``budget`` (default: ``time_limit`` seconds, else the sync limit) bounds the whole work and
     may be cancelled from another thread; ``on_open(connection)`` is called once the connection
@@ -182,7 +181,7 @@ def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float | None 
     budget.check()
     try:
         with query_connection(db_path, base_url, budget.remaining(), [data for _, data in loaded],
-                              pooled=on_open is None) as conn:
+                              pooled=on_open is None, viewer=viewer) as conn:
             if on_open is not None:
                 on_open(conn)
             try:
@@ -220,11 +219,12 @@ def _sql_error(exc: sqlite3.Error, conn: QueryConnection, budget: Budget) -> Tap
 
 def run_query(db_path: Path, q: TapQuery, base_url: str, time_limit: float | None = None,
               on_open=None, *, budget: Budget | None = None, limits: Limits | None = None,
-              cost_limit: int | None = None) -> bytes:
+              cost_limit: int | None = None, viewer: str | None = None) -> bytes:
     """Execute and render in the requested format, within the budget. Raises :class:`TapError`."""
     limits = limits or Limits.from_env()
     budget = budget or Budget(time_limit if time_limit is not None else limits.sync_seconds)
-    result = execute(db_path, q, base_url, on_open=on_open, budget=budget, limits=limits, cost_limit=cost_limit)
+    result = execute(db_path, q, base_url, on_open=on_open, budget=budget, limits=limits, cost_limit=cost_limit,
+                     viewer=viewer)
     rows, overflow = result.rows, result.overflow
     for _attempt in range(4):
         try:

@@ -6,6 +6,13 @@ Point-in-polygon and edge crossings are computed in the gnomonic projection abou
 polygon's centre, where great circles are straight lines (polygons smaller than a hemisphere).
 The spatial index stores, for each row, the axis-aligned box in (x, y, z) of a spherical cap
 that bounds the shape (:func:`cap_box`).
+
+Why not astropy, regions or mocpy: ADQL's geometry runs inside SQLite, as scalar functions called once
+per row (``CONTAINS``, ``INTERSECTS``, ``DISTANCE`` on every candidate of a query), on shapes that
+arrive as text. A ``SkyCoord`` or a ``regions`` shape per call costs tens of microseconds before any
+arithmetic, which a cone over the archive would pay hundreds of thousands of times; mocpy answers
+"is this in the coverage" but not a circle-polygon intersection. This module is plain ``math`` on unit
+vectors, tested against astropy's separations in tests/archive.
 """
 
 from __future__ import annotations
@@ -330,16 +337,3 @@ def centroid(shape: Shape) -> Point:
     if isinstance(shape, (Point, Circle)):
         return Point(shape.ra, shape.dec)
     return Point(*radec(shape.center))
-
-
-def circle_polygon(ra: float, dec: float, radius: float, n: int = 32) -> Polygon:
-    """A polygon with n vertices that circumscribes the circle (edges touch it from outside)."""
-    c = vec(ra, dec)
-    e1, e2 = _basis(c)
-    t = math.tan(radius * D2R) / math.cos(math.pi / n)
-    pts = []
-    for k in range(n):
-        phi = 2 * math.pi * k / n
-        v = _norm(tuple(c[i] + t * (math.cos(phi) * e1[i] + math.sin(phi) * e2[i]) for i in range(3)))
-        pts.append(radec(v))
-    return Polygon(tuple(pts))

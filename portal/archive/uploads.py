@@ -39,6 +39,15 @@ def parse_upload_param(value: str) -> list[tuple[str, str]]:
     return out
 
 
+def refuse_unnamed_parts(files, named: set[str]) -> None:
+    """Refuse a request whose file parts are not all named by UPLOAD (``param:part``): such a part is never
+    stored, since only what the query can use is kept."""
+    unnamed = sorted(set(files) - named)
+    if unnamed:
+        raise TapError(f"the request has file parts that no UPLOAD names ({', '.join(unnamed)}); "
+                       "name each one, e.g. UPLOAD=mytable,param:" + unnamed[0])
+
+
 def load_upload(name: str, content: bytes, by_url: bool = False,
                 limits: Limits = Limits()) -> tuple[CatalogTable, tuple[str, list[str], list[tuple]]]:
     """Read one uploaded VOTable: its catalogue entry and (name, column names, rows) for SQLite.

@@ -26,12 +26,13 @@ from typing import Any
 from astropy.coordinates import SkyCoord
 from gammapy.data import Observations
 
+from portal.archive.locate import ObservationLocation
 from portal.jobs.definitions import JSON
 from portal.jobs.exclusion import catalog_files
 from portal.jobs.inputs import inputs_document
 from portal.jobs.observations import InputFile, load_observations
 from portal.provenance.record import LEFT_OUT
-from portal.uws.definitions import JobContext, ObservationLocation, UsageError
+from portal.uws.definitions import JobContext, UsageError
 from portal.uws.params import obs_item, repeated_observation
 
 

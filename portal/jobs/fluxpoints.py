@@ -15,6 +15,10 @@ after. Each task works on its own slice of the datasets, so the values do not de
 process ran it (parallel equals serial). They are gammapy's: the sensitivity, computed on a fresh
 slice rather than after the estimate, differs from ``FluxPointsEstimator.run`` by less than 2e-5
 (its root search's own tolerance is 1e-2).
+
+Why not gammapy's own parallelism (``FluxPointsEstimator(n_jobs=...)``): it returns the flux points
+only when every bin is done, so the dashboard's SED would stay empty until the end; here each bin is
+published the moment it ends, and its sensitivity (if asked for) queued behind every estimate.
 """
 
 from __future__ import annotations

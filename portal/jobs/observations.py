@@ -20,7 +20,8 @@ from gammapy.data import DataStore, HDUIndexTable, Observation, Observations, Ob
 from gammapy.makers import SafeMaskMaker
 
 from portal.archive.layout import find_index
-from portal.uws.definitions import ObservationLocation, UsageError
+from portal.archive.locate import ObservationLocation
+from portal.uws.definitions import UsageError
 
 log = logging.getLogger(__name__)
 

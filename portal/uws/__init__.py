@@ -17,6 +17,9 @@ Layers (as in lsst-sqre/safir's UWS, without its dependencies), each usable on i
 :mod:`~portal.uws.bulk`        POST ACTION=DELETE / PHASE=ABORT with JOB ids on a job list
 :mod:`~portal.uws.vosi`        /uws/capabilities: the quotas and the memory limit, published
 :mod:`~portal.uws.catalog`     GET /uws: the definitions as XML or JSON, for forms
+:mod:`~portal.uws.definition_files` a job kind as a TOML/YAML file; problems name the file and line
+:mod:`~portal.uws.definition_registry` the kinds offered: Python, built-in files, the operators' folder
+:mod:`~portal.uws.definitions_api` /uws/definitions: the operators' editor (list, read, validate, save)
 :mod:`~portal.uws.application` install() and lifespan(): `/uws` in the portal app
 =============================  ===============================================================
 

@@ -54,18 +54,6 @@ class JobDefinition:
         raise KeyError(name)
 
 
-@dataclass(frozen=True)
-class ObservationLocation:
-    """Where the archive keeps one observation: the GADF release folder and the obs id in it."""
-
-    obs_id: int
-    release_dir: Path  # folder with obs-index and hdu-index, openable with gammapy's DataStore
-    target_name: str | None = None
-    ra: float | None = None  # pointing, ICRS degrees
-    dec: float | None = None
-    collection: str | None = None  # the release's obs_collection in the archive
-
-
 class JobContext(Protocol):
     """What a running job may use. The job service provides the implementation."""
 
@@ -74,10 +62,12 @@ class JobContext(Protocol):
     workdir: Path  # the job's own folder; results are written here
     log: logging.Logger  # captured into the job's `log` result, readable while it runs
 
-    def locate(self, obs_ids: list[int | str]) -> list[ObservationLocation]:
-        """Resolve observations through the archive, one location per item, in order: obs ids or
-        ``"<collection>/<obs_id>"`` (the items of an ``obs-list`` parameter). Unknown ids, and an
-        unqualified id that several collections hold, raise :class:`UsageError` naming them."""
+    def locate(self, obs_ids: list[int | str]) -> list[Any]:
+        """Resolve observations through the application's observation locator (:mod:`portal.uws.locator`;
+        the portal's archive gives each observation's release folder), one location per
+        item, in order: obs ids or ``"<collection>/<obs_id>"`` (the items of an ``obs-list`` parameter).
+        Unknown ids, and an unqualified id that several collections hold, raise :class:`UsageError` naming
+        them."""
 
     def publish(self, result_id: str, path: Path, mime_type: str) -> None:
         """Make ``path`` (inside workdir) available as result ``result_id``, now, even while EXECUTING.

@@ -5,7 +5,8 @@ The messages are for people: the handlers send them as the plain-text body.
 
 from __future__ import annotations
 
-__all__ = ["UWSError", "JobNotFound", "InvalidRequest", "InvalidPhase", "QuotaExceeded", "ServiceUnavailable"]
+__all__ = ["UWSError", "JobNotFound", "InvalidRequest", "InvalidPhase", "QuotaExceeded", "ServiceUnavailable",
+           "StoreUnavailable"]
 
 
 class UWSError(Exception):
@@ -47,3 +48,11 @@ class QuotaExceeded(UWSError):
 
 class ServiceUnavailable(UWSError):
     status_code = 503
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """The job store could not answer (its database is locked or unreadable): raised by the store in place of
+    the database's own errors, so that the layers above never see SQLite; a 503 with a sentence."""
+
+    def __init__(self, message: str = "The job store is busy; try again in a moment") -> None:
+        super().__init__(message)

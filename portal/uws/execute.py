@@ -15,18 +15,30 @@ from __future__ import annotations
 import errno
 import importlib
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 
 from portal.config import gib
+from portal.paths import shown_path, shown_paths
+from portal.private import make_private
 from portal.uws.context import LOG_FILE, RunContext, sha256_file
 from portal.uws.definitions import JobError, TransientError
 from portal.uws.models import ErrorType, ExecutionPhase, JobFailure, JobInput, JobResult
 from portal.uws.runner import RunRequest
 
-__all__ = ["call", "finish", "import_run", "out_of_memory"]
+__all__ = ["call", "data_roots", "finish", "import_run", "out_of_memory"]
 
 log = logging.getLogger("portal.uws")
+
+
+def data_roots(request: RunRequest) -> list[Path]:
+    """The folders a job's paths are shown relative to (:mod:`portal.paths`): the portal's data folder, the
+    job folders, ``$GAMMAPY_DATA`` and the observation locator's (the archive's folder and its releases)."""
+    roots = [request.workdir.parent, request.jobs_dir, os.environ.get("GAMMAPY_DATA") or None]
+    if request.locator is not None:
+        roots.extend(request.locator.data_roots())
+    return [Path(root) for root in roots if root]
 
 
 def import_run(path: str):
@@ -40,8 +52,9 @@ def call(request: RunRequest, ctx: RunContext) -> tuple[ExecutionPhase, JobFailu
         run = import_run(request.definition.run)
     except Exception as exc:  # noqa: BLE001 - a broken installation is reported, not raised
         ctx.log.exception("cannot import %s", request.definition.run)
-        return ExecutionPhase.ERROR, JobFailure(
-            f"The {request.definition.name} analysis is not available on this server ({type(exc).__name__}: {exc})")
+        return ExecutionPhase.ERROR, JobFailure(shown_paths(
+            f"The {request.definition.name} analysis is not available on this server ({type(exc).__name__}: {exc})",
+            data_roots(request)))
     try:
         run(ctx, dict(request.params))
     except TransientError as exc:
@@ -58,8 +71,9 @@ def call(request: RunRequest, ctx: RunContext) -> tuple[ExecutionPhase, JobFailu
         ctx.log.exception("the job failed")
         if _from_memory(exc):  # a library that wrapped a MemoryError, or could not get memory for a thread
             return ExecutionPhase.ERROR, JobFailure(out_of_memory(getattr(request, "memory_limit", 0)))
-        return ExecutionPhase.ERROR, JobFailure(
-            f"The job failed unexpectedly ({type(exc).__name__}: {exc}). Its log has the details.")
+        return ExecutionPhase.ERROR, JobFailure(shown_paths(
+            f"The job failed unexpectedly ({type(exc).__name__}: {exc}). Its log has the details.",
+            data_roots(request)))
     ctx.log.info("job completed")
     return ExecutionPhase.COMPLETED, None
 
@@ -91,6 +105,7 @@ def _checked(workdir: Path, result: JobResult) -> JobResult:
     path = workdir / result.path
     if not path.is_file():
         return result
+    make_private(path)  # whatever wrote it (a job in the server's threads, a library), it is the owner's only
     return JobResult(result.id, result.path, result.mime_type, path.stat().st_size, sha256_file(path))
 
 
@@ -122,17 +137,22 @@ def finish(request: RunRequest, published: dict[str, JobResult], inputs: list[Jo
     try:
         from portal.provenance import ProvenanceInfo, write
 
+        roots = data_roots(request)
+
+        def shown(value):  # the owner reads the record: the server's folders are not theirs to know
+            return shown_paths(value, roots) if isinstance(value, str) else value
+
         info = ProvenanceInfo(
             job_id=request.job.job_id, definition=request.definition.name,
             description=request.definition.description, owner=request.job.owner, phase=phase.value,
             start=start, end=end,
             parameters=_effective(request),
-            inputs=[{"path": i.path, "role": i.role, "sha256": i.sha256, "attributes": i.attributes}
-                    for i in inputs],
+            inputs=[{"path": shown_path(i.path, roots), "role": i.role, "sha256": i.sha256,
+                     "attributes": {k: shown(v) for k, v in (i.attributes or {}).items()}} for i in inputs],
             results=[{"id": r.id, "path": r.path, "mime_type": r.mime_type, "size": r.size, "sha256": r.sha256}
                      for r in results],
-            error=failure.message if failure else None, config=dict(request.config or {}),
-            run=request.definition.run, notes=dict(notes or {}),
+            error=shown(failure.message) if failure else None, config=dict(request.config or {}),
+            run=request.definition.run, notes={k: shown(v) for k, v in (notes or {}).items()},
         )
         json_path, provn_path = write(info, workdir)
         results.append(JobResult("provenance", json_path.name, "application/json", json_path.stat().st_size))

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -44,6 +43,7 @@ from portal.parsing import ValueProblem, parse_number, parse_time
 from portal.uws import render
 from portal.uws.bulk import bulk_action, bulk_request
 from portal.uws.errors import InvalidRequest, JobNotFound, QuotaExceeded, UWSError
+from portal.uws.listing import lists_of
 from portal.uws.models import ExecutionPhase
 from portal.uws.service import JobService
 
@@ -65,10 +65,8 @@ def _uws_errors(fn):
         except QuotaExceeded as exc:
             headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
             return PlainTextResponse(exc.message, status_code=exc.status_code, headers=headers)
-        except UWSError as exc:
+        except UWSError as exc:  # the store's StoreUnavailable included: a 503 with a sentence
             return PlainTextResponse(exc.message, status_code=exc.status_code)
-        except sqlite3.OperationalError:
-            return PlainTextResponse("The job store is busy; try again in a moment", status_code=503)
     return wrapper
 
 
@@ -216,8 +214,7 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         # more than any list holds is all of it (SQLite integers are 64-bit)
         last_n = _parse_int(last, "LAST", minimum=0, maximum=MAX_LAST, clamp=True) if last is not None else None
         service = get_service(request)
-        service.prepare_runner()
-        body, etag = await service.list_document(
+        body, etag = await lists_of(service).document(
             user, lst, list_url(request, lst), phases=phases,
             after=_parse_time(after, "AFTER") if after else None, last=last_n)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache",
@@ -230,7 +227,6 @@ def job_routes(get_service: Callable[[Request], JobService], get_user: Callable,
         @router.post(base, name=f"{name}_create")
         @_uws_errors
         async def create_job(request: Request, user=Depends(get_user), lst: str = Depends(job_list)) -> Response:
-            get_service(request).prepare_runner()
             items = await _params(request)
             bulk = bulk_request(items)
             if bulk is not None:

@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 
 from vo_models.uws.types import ErrorType, ExecutionPhase
 
+from portal.seam import phases as _phases
+
 __all__ = [
     "ACTIVE_PHASES",
     "FINAL_PHASES",
@@ -29,12 +31,11 @@ __all__ = [
     "utcnow",
 ]
 
-#: Phases in which a job may still change by itself or by a request to run.
-ACTIVE_PHASES = frozenset({ExecutionPhase.PENDING, ExecutionPhase.QUEUED, ExecutionPhase.EXECUTING,
-                           ExecutionPhase.HELD, ExecutionPhase.SUSPENDED})
-#: Phases a job never leaves (except by deletion).
-FINAL_PHASES = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.ERROR, ExecutionPhase.ABORTED,
-                          ExecutionPhase.ARCHIVED})
+
+
+#: The phase groups of :mod:`portal.seam.phases`, as vo-models' enum members (the store writes ``.value``).
+ACTIVE_PHASES = frozenset(ExecutionPhase(name) for name in _phases.ACTIVE_PHASES)
+FINAL_PHASES = frozenset(ExecutionPhase(name) for name in _phases.FINAL_PHASES)
 
 
 def utcnow() -> datetime:
@@ -185,9 +186,6 @@ class Job:
 
     def ref(self) -> JobRef:
         return JobRef(self.job_id, self.phase, self.owner, self.run_id, self.creation_time.timestamp())
-
-    def parameter_dict(self) -> dict[str, str]:
-        return dict(self.parameters)
 
     def result(self, result_id: str) -> JobResult | None:
         for r in self.results:

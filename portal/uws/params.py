@@ -11,39 +11,36 @@ definition's own spelling.
 
 An ``obs-list`` value is a list of observations: an obs id stays an ``int``, a qualified one is the
 text ``"<collection>/<obs_id>"`` (see :func:`obs_item`). Whether the archive holds them, once, is
-checked by :func:`check_observations` (the service calls it when a job is created or changed).
+checked by :func:`check_observations` with the application's observation locator (the service calls it
+when a job is created or changed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from portal.seam.params import (  # noqa: F401 - the rules both sides speak, re-exported for the service
     COLLECTION, MAX_LIST_LENGTH, MAX_VALUE_LENGTH, MissingParameter, ParameterError, check_text, convert, list_items,
     obs_item, repeated_observation)
 from portal.uws.definitions import JobDefinition, Parameter
+from portal.uws.locator import ObservationLocator
 
 __all__ = ["ParameterError", "MissingParameter", "check_text", "normalize", "typed", "convert", "obs_item",
            "repeated_observation", "check_observations"]
 
 def check_observations(definition: JobDefinition, stored: Iterable[tuple[str, str]],
-                       archive_db: Path | None) -> None:
-    """Check the ``obs-list`` values of ``stored`` against the archive: an unqualified obs id that
-    several collections hold, an unknown collection or an obs id that its named collection does not
-    hold raise :class:`ParameterError` (ids the archive does not know at all are left to the job,
-    which names them when it runs). Without an archive (or its module) there is nothing to check."""
+                       locator: ObservationLocator | None) -> None:
+    """Check the ``obs-list`` values of ``stored`` with the application's observation locator: an
+    unqualified obs id that several collections hold, an unknown collection or an obs id that its named
+    collection does not hold raise :class:`ParameterError` (ids the archive does not know at all are left
+    to the job, which names them when it runs). Without a locator there is nothing to check."""
     values = dict(stored)
     lists = [p for p in definition.parameters if p.type == "obs-list" and p.name in values]
-    if not lists or archive_db is None or not Path(archive_db).is_file():
-        return
-    try:
-        from portal.archive.locate import naming_problems
-    except ImportError:
+    if not lists or locator is None:
         return
     for p in lists:
-        problem = naming_problems(archive_db, convert(p, values[p.name]))
+        problem = locator.check(convert(p, values[p.name]))
         if problem:
             raise ParameterError(f"parameter {p.name}: {problem}")
 

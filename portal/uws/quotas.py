@@ -74,7 +74,7 @@ async def check(service: "JobService", user: str | None, *, create: bool = True,
     config = service.config
     if user is None:
         return
-    held, queued, first = service.store.usage(user)
+    held, queued, first = await service.db(service.store.usage, user)
     retry = None if first is None else max(1, math.ceil((first - utcnow()).total_seconds()))
     if create and config.max_jobs_per_owner and held >= config.max_jobs_per_owner:
         raise QuotaExceeded(f"You hold {held} jobs here, the most one user may hold ({config.max_jobs_per_owner}): "
@@ -90,27 +90,27 @@ async def check(service: "JobService", user: str | None, *, create: bool = True,
                             "do not need (POST PHASE=ABORT with their JOB ids to the job list), then run this one.")
 
 
-def _named(service: "JobService", user: str | None, job_list: str, job_ids: list[str]) -> list[Job]:
+async def _named(service: "JobService", user: str | None, job_list: str, job_ids: list[str]) -> list[Job]:
     service.definition(job_list)
     if user is None:
         raise InvalidRequest("Acting on many jobs at once needs a token; without one, act on each job by its URL")
     if len(job_ids) > MAX_BULK:
         raise InvalidRequest(f"{len(job_ids)} jobs named: at most {MAX_BULK} at once")
-    return service.store.owned(job_list, user, job_ids)
+    return await service.db(service.store.owned, job_list, user, job_ids)
 
 
 async def _abort_active(service: "JobService", jobs: list[Job]) -> list[str]:
     active = [job.job_id for job in jobs if job.phase in ACTIVE_PHASES]
-    moved = service.store.finish_many(active, Outcome(ExecutionPhase.ABORTED, utcnow()), ACTIVE_PHASES)
+    moved = await service.db(service.store.finish_many, active, Outcome(ExecutionPhase.ABORTED, utcnow()), ACTIVE_PHASES)
     service.notify()
-    await asyncio.gather(*(service.dispatcher.abort(job_id) for job_id in moved))  # running ones stop together
+    await asyncio.gather(*(service.queue.cancel(job_id) for job_id in moved))  # running ones stop together
     return moved
 
 
 async def abort_many(service: "JobService", user: str | None, job_list: str,
                      job_ids: list[str]) -> tuple[int, int]:
     """Abort the caller's active jobs among ``job_ids``; returns (aborted, ids not the caller's in this list)."""
-    jobs = _named(service, user, job_list, job_ids)
+    jobs = await _named(service, user, job_list, job_ids)
     moved = await _abort_active(service, jobs)
     if moved:
         log.info("aborted %d job(s) of %s at once", len(moved), user)
@@ -121,11 +121,10 @@ async def delete_many(service: "JobService", user: str | None, job_list: str,
                       job_ids: list[str]) -> tuple[int, int]:
     """Delete the caller's jobs among ``job_ids`` (aborting the active ones) with their files; returns
     (deleted, ids not the caller's in this list)."""
-    jobs = _named(service, user, job_list, job_ids)
+    jobs = await _named(service, user, job_list, job_ids)
     await _abort_active(service, jobs)
-    deleted = service.store.delete_many([job.job_id for job in jobs])
-    for job_id in deleted:
-        service.renderer.forget(job_id)
+    deleted = await service.db(service.store.delete_many, [job.job_id for job in jobs])
+    service.deleted(deleted)
 
     def remove() -> None:
         for job_id in deleted:

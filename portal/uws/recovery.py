@@ -32,7 +32,7 @@ def record_interrupted(service, job_ids: list[str]) -> int:
             if definition is None or not workdir.is_dir() or any(r.id == "provenance" for r in job.results):
                 continue  # nothing to record, or the runner recorded it already
             request = RunRequest(job=job, definition=definition, params={}, workdir=workdir,
-                                 archive_db=service.config.archive_db,
+                                 locator=service.locator,
                                  config={"execution_duration": job.execution_duration,
                                          "ended_by": "restart of the job service"})
             published = {r.id: r for r in job.results if r.id not in WRITTEN_BY_SERVICE}

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from portal.uws.definitions import JobDefinition
+from portal.uws.locator import ObservationLocator
 from portal.uws.models import Job, JobResult, Outcome, ProgressReport
 
 __all__ = ["RunRequest", "Runner", "RunnerEvents"]
@@ -40,7 +41,7 @@ class RunRequest:
     definition: JobDefinition
     params: dict[str, Any]  # typed, complete (defaults filled in)
     workdir: Path  # exists; results go here
-    archive_db: Path | None = None  # the archive database, for JobContext.locate()
+    locator: ObservationLocator | None = None  # the application's, for JobContext.locate() (picklable)
     jobs_db: Path | None = None  # the job store and the jobs' folders, for JobContext.job_result()
     jobs_dir: Path | None = None
     config: dict[str, Any] | None = None  # service configuration recorded in provenance

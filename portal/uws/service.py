@@ -2,7 +2,7 @@
 
 Middle layer (handlers -> **service** -> store). It owns the rules: who may see a job (the
 owner policy), which phase changes are allowed, parameter validation against the job
-definition, defaults and caps for execution duration and destruction, blocking WAIT, the queue
+definition, defaults and caps for execution duration and destruction, blocking WAIT (:mod:`portal.uws.waits`), the queue
 with its limits on running jobs (in total and per owner), the per-owner quotas (jobs and bytes held,
 jobs queued: :class:`~portal.uws.errors.QuotaExceeded`), bulk abort and delete, recovery after a
 restart, and the periodic removal of expired jobs with their files. How a job executes is the runner's business
@@ -22,26 +22,26 @@ Every request method takes the authenticated ``user`` (``None`` for an anonymous
 only with ``ServiceConfig.allow_anonymous``, as TAP async does) and the ``job_list`` the URL
 names; a job of another owner or of another list raises :class:`JobNotFound`, exactly like a
 job that does not exist. The methods runners call (``started``, ``published``, ``progressed``,
-``finished``, ``ready``) are thread-safe.
+``finished``, ``ready``) are thread-safe. The store is synchronous (SQLite): the service calls it
+in a thread (:meth:`JobService.db`), never on the event loop, so that a slow disk or a locked
+database holds up no other request; its errors come as :class:`~portal.uws.errors.StoreUnavailable`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import shutil
-import zlib
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from portal.uws import quotas
+from portal.uws import quotas, rules
 from portal.uws.context import LOG_FILE
 from portal.uws.definitions import JobDefinition
 from portal.uws.errors import InvalidPhase, InvalidRequest, JobNotFound
+from portal.uws.locator import ObservationLocator
 from portal.uws.models import (
     ACTIVE_PHASES,
     ErrorType,
@@ -53,12 +53,12 @@ from portal.uws.models import (
     Outcome,
     utcnow,
 )
-from portal.uws.params import MissingParameter, ParameterError, check_observations, check_text, normalize, typed
-from portal.uws.queue import Dispatcher
+from portal.uws.params import ParameterError, check_observations, check_text, normalize, typed
+from portal.uws.queue import Dispatcher, JobQueue, QueueHooks
 from portal.uws.recovery import record_interrupted
-from portal.uws.render import JobListRenderer, list_name_of
 from portal.uws.runner import Runner
 from portal.uws.store import JobStore
+from portal.uws.waits import Waits
 
 __all__ = ["JobService", "ServiceConfig"]
 
@@ -67,11 +67,6 @@ log = logging.getLogger("portal.uws")
 RESTART_MESSAGE = ("The job service stopped while this job was executing, so its work was lost. "
                    "Run the job again.")
 STOP_MESSAGE = "The job service was stopped while this job was executing. Run the job again."
-MAX_RUN_ID = 256
-MAX_SECONDS = 2**31 - 1  # an execution duration beyond this means no limit (0)
-LIST_CACHE_ENTRIES = 16  # rendered job lists kept while no job changes
-LIST_CACHE_MAX_BYTES = 8 << 20
-LOG_POLL = 0.5  # seconds between looks at a running job's log while a client waits for any change
 
 
 @dataclass(frozen=True)
@@ -85,7 +80,6 @@ class ServiceConfig:
     max_running_per_owner: int = 2
     cleanup_interval: float = 60.0  # seconds between sweeps for expired jobs
     allow_anonymous: bool = False  # TAP async: jobs without an owner, visible to whoever has the id
-    archive_db: Path | None = None
     # per-user quotas (0: none; see portal.config.JobLimits for the defaults a server runs with)
     max_jobs_per_owner: int = 0  # jobs held, in every phase
     max_bytes_per_owner: int = 0  # bytes their folders hold
@@ -93,79 +87,96 @@ class ServiceConfig:
     memory_limit: int = 0  # bytes of address space of one job process (RLIMIT_AS)
 
 
-def new_job_id() -> str:
-    return secrets.token_hex(12)
-
-
-def _check_complete(definition: JobDefinition, stored: list[tuple[str, str]], run: bool) -> None:
-    """The definition's rules across parameters (a map's size, an energy binning), as soon as the
-    parameters are complete; a missing required one is an error only for a job asked to run."""
-    try:
-        typed(definition, stored)
-    except MissingParameter:
-        if run:
-            raise
-
-
 class JobService:
     """UWS job service; see the module docstring."""
 
     def __init__(self, store: JobStore, config: ServiceConfig, *, definitions: Mapping[str, JobDefinition],
-                 runner: Runner | None = None) -> None:
+                 runner: Runner | None = None, locator: ObservationLocator | None = None) -> None:
         self.store = store
         self.config = config
         self.definitions = dict(definitions)
         self.runner = runner
-        self.renderer = JobListRenderer()
-        self._lists: OrderedDict[tuple, tuple[tuple, bytes, str]] = OrderedDict()
-        self._changed = asyncio.Event()
+        self.locator = locator  # the application's (portal.uws.locator): obs-list checks, JobContext.locate
+        self._on_delete: list[Callable[[str], None]] = []
+        self._on_completed: list[Callable[[str], None]] = []
+        self.waits = Waits()  # blocking WAIT: the change event, the stop, the count of blocked requests
         self._loop: asyncio.AbstractEventLoop | None = None
         self._cleaner: asyncio.Task | None = None
-        self.dispatcher = Dispatcher(self)
+        self.queue: JobQueue = Dispatcher(
+            store, runner, QueueHooks(request_for=lambda job: rules.run_request(
+                job, self.definitions, config, self.workdir(job.job_id), store.path, self.locator),
+                changed=lambda: self.call_in_loop(self.notify),
+                discard=lambda job_id: shutil.rmtree(self.workdir(job_id), ignore_errors=True),
+                completed=self._completed),
+            max_running=config.max_running, max_running_per_owner=config.max_running_per_owner)
 
     # -- life cycle --------------------------------------------------------------------------
 
+    async def db(self, method, *args, **kwargs):
+        """Call the store's ``method`` in a thread (the store is thread-safe: one connection per thread)."""
+        return await asyncio.to_thread(method, *args, **kwargs)
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._changed = asyncio.Event()
-        failed = self.store.fail_executing(RESTART_MESSAGE, utcnow())
+        self.waits.reset()
+        failed = await self.db(self.store.fail_executing, RESTART_MESSAGE, utcnow())
         if failed:
             log.warning("%d job(s) were executing when the service stopped; marked ERROR: %s",
                         len(failed), ", ".join(failed))
             await asyncio.to_thread(record_interrupted, self, failed)  # partial results and provenance
-        if self.runner is not None:
-            await self.runner.start(self.dispatcher)
+        await self.queue.start()
         self._cleaner = asyncio.create_task(self._clean_periodically(), name="uws-cleaner")
-        self.dispatcher.kick()
+        self.queue.submit()
 
     async def close(self) -> None:
         """Stop: running jobs end in ERROR (their work is lost), queued ones stay queued."""
-        self.dispatcher.closing = True
+        self.queue.stop()
         stopped = Outcome(ExecutionPhase.ERROR, utcnow(), JobFailure(STOP_MESSAGE, ErrorType.TRANSIENT))
-        ended = [job_id for job_id in list(self.dispatcher.running)
-                 if self.store.mark_finished(job_id, stopped, from_phases=[ExecutionPhase.EXECUTING])]
+        running = self.queue.running()
+        ended = await self.db(lambda: [job_id for job_id in running if self.store.mark_finished(
+            job_id, stopped, from_phases=[ExecutionPhase.EXECUTING])])
         if self._cleaner is not None:
             self._cleaner.cancel()
             try:
                 await self._cleaner
             except asyncio.CancelledError:
                 pass
-        await self.dispatcher.close()
-        if self.runner is not None:
-            await self.runner.close()
+        await self.queue.close()  # the runner stops; its last reports are written
         if ended:
             await asyncio.to_thread(record_interrupted, self, ended)
 
     def notify(self) -> None:
         """Wake blocking GETs (call in the event loop)."""
-        event, self._changed = self._changed, asyncio.Event()
-        event.set()
+        self.waits.notify()
 
-    def prepare_runner(self) -> None:
-        """Someone uses the job service: let the runner get ready (start a cluster) in the background."""
-        prepare = getattr(self.runner, "prepare", None)
-        if prepare is not None:
-            prepare()
+    def end_waits(self) -> None:
+        """The server is stopping: every blocking GET answers now, and new ones do not block (call in the
+        event loop), so that no long poll holds the server's stop."""
+        self.waits.end()
+
+    def forms(self) -> tuple[list[JobDefinition], dict]:
+        """The definitions and the limits that forms are built from; a job may follow, so the runner gets ready
+        (starts a cluster) in the background."""
+        self.queue.prepare()
+        return list(self.definitions.values()), self.limits()
+
+    def on_completed(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(job_id)`` (in a thread, not the event loop) for each job that just COMPLETED (the
+        application publishes the products of a job run with ``publish=true``)."""
+        self._on_completed.append(callback)
+
+    def _completed(self, job_id: str) -> None:
+        for callback in self._on_completed:
+            callback(job_id)
+
+    def on_delete(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(job_id)`` for each job deleted (what is kept about a job elsewhere goes with it)."""
+        self._on_delete.append(callback)
+
+    def deleted(self, job_ids: Iterable[str]) -> None:
+        for job_id in job_ids:
+            for callback in self._on_delete:
+                callback(job_id)
 
     def call_in_loop(self, fn, *args) -> None:
         if self._loop is None:
@@ -184,8 +195,8 @@ class JobService:
     def workdir(self, job_id: str) -> Path:
         return self.config.jobs_dir / job_id
 
-    def _job(self, user: str | None, job_list: str, job_id: str) -> Job:
-        job = self.store.get(job_id)
+    async def _job(self, user: str | None, job_list: str, job_id: str) -> Job:
+        job = await self.db(self.store.get, job_id)
         if job is None or job.job_list != job_list or not self._visible(user, job):
             raise JobNotFound(f"No job {job_id} in {job_list}")
         return job
@@ -195,26 +206,11 @@ class JobService:
             return self.config.allow_anonymous
         return user is not None and user == job.owner
 
-    def _duration(self, definition: JobDefinition, requested: int | None) -> int:
-        seconds = definition.execution_duration if requested is None else int(requested)
-        if seconds < 0:
-            raise InvalidRequest("EXECUTIONDURATION must be a number of seconds, 0 or more")
-        cap = self.config.max_execution_duration
-        if cap and (seconds == 0 or seconds > cap):
-            seconds = cap
-        return 0 if seconds > MAX_SECONDS else seconds  # without a cap, "longer than ever" is unlimited
-
-    def _destruction(self, created: datetime, requested: datetime | None) -> datetime:
-        limit = created + self.config.max_lifetime
-        if requested is None:
-            return min(created + self.config.lifetime, limit)
-        return min(requested, limit)
-
     async def _check_observations(self, definition: JobDefinition, stored: Iterable[tuple[str, str]]) -> None:
         """Observations (``obs-list`` parameters) the archive holds in several collections, or not in the
         one named: ParameterError (HTTP 400), before the job may exist or run."""
         if any(p.type == "obs-list" for p in definition.parameters):
-            await asyncio.to_thread(check_observations, definition, list(stored), self.config.archive_db)
+            await asyncio.to_thread(check_observations, definition, list(stored), self.locator)
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -222,27 +218,28 @@ class JobService:
                      run_id: str | None = None, execution_duration: int | None = None,
                      destruction: datetime | None = None, run: bool = False) -> Job:
         definition = self.definition(job_list)
+        self.queue.prepare()
         if user is None and not self.config.allow_anonymous:
             raise InvalidRequest("This job list needs an authenticated user")
-        if run_id is not None and len(run_id) > MAX_RUN_ID:
-            raise InvalidRequest(f"RUNID is too long (at most {MAX_RUN_ID} characters)")
+        if run_id is not None and len(run_id) > rules.MAX_RUN_ID:
+            raise InvalidRequest(f"RUNID is too long (at most {rules.MAX_RUN_ID} characters)")
         try:
             if run_id is not None:
                 check_text("RUNID", run_id)
             stored = normalize(definition, params)
-            _check_complete(definition, stored, run)
+            rules.check_complete(definition, stored, run)
             await self._check_observations(definition, stored)
         except ParameterError as exc:
             raise InvalidRequest(str(exc)) from None
         await self.check_quota(user, queue=run)
         now = utcnow()
         job = Job(
-            job_id=new_job_id(), job_list=job_list, owner=user, phase=ExecutionPhase.PENDING,
+            job_id=rules.new_job_id(), job_list=job_list, owner=user, phase=ExecutionPhase.PENDING,
             parameters=tuple(stored), creation_time=now,
-            execution_duration=self._duration(definition, execution_duration),
-            destruction=self._destruction(now, destruction), run_id=run_id,
+            execution_duration=rules.execution_duration(self.config, definition, execution_duration),
+            destruction=rules.destruction(self.config, now, destruction), run_id=run_id,
         )
-        self.store.add(job)
+        await self.db(self.store.add, job)
         log.info("created job %s (%s) for %s", job.job_id, job_list, user or "anonymous")
         if run:
             return await self.start_job(user, job_list, job.job_id)
@@ -265,67 +262,38 @@ class JobService:
         With ``if_none_match`` (an ETag from :meth:`etag`; the portal's extension for live
         clients), ``wait`` blocks instead until the job changes in any way (phase, results, log);
         a job in a final phase is returned at once. A progress report is a change."""
-        job = self._job(user, job_list, job_id)
+        job = await self._job(user, job_list, job_id)
         if not wait or job.phase not in ACTIVE_PHASES:
             return job
         if if_none_match is None and wait_phase is not None and job.phase != wait_phase:
             return job
-        until = wait_phase or job.phase
         limit = self.config.max_wait if wait < 0 else min(wait, self.config.max_wait)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + limit
-        while True:
-            changed = self._changed
-            job = self._job(user, job_list, job_id)
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return job
-            if if_none_match is None:
-                if job.phase != until:
-                    return job
-                timeout = remaining
-            else:
-                if self.etag(job) not in if_none_match or job.phase not in ACTIVE_PHASES:
-                    return job
-                # log lines raise no event: look at the log again now and then while it may grow
-                timeout = min(remaining, LOG_POLL) if job.phase == ExecutionPhase.EXECUTING else remaining
-            try:
-                await asyncio.wait_for(changed.wait(), timeout=timeout)
-            except asyncio.TimeoutError:
-                pass
+        return await self.waits.until(lambda: self._job(user, job_list, job_id), self.etag, limit,
+                                      phase=wait_phase or job.phase, if_none_match=if_none_match)
+
+    @property
+    def waiting(self) -> int:
+        """How many requests are blocked in a WAIT now (:mod:`portal.uws.waits`)."""
+        return self.waits.waiting
+
+    @property
+    def stopping(self) -> bool:
+        return self.waits.stopping
 
     async def list_jobs(self, user: str | None, job_list: str, *, phases: list[ExecutionPhase] | None = None,
                         after: datetime | None = None, last: int | None = None) -> list[JobRef]:
         self.definition(job_list)
+        self.queue.prepare()  # someone uses the job service: a job may follow
         if user is None:
             return []  # anonymous callers see no list, only the jobs whose ids they hold
-        return self.store.list_refs(job_list, user, phases=phases, after=after, last=last)
+        return await self.db(self.store.list_refs, job_list, user, phases=phases, after=after, last=last)
 
-    async def list_document(self, user: str | None, job_list: str, list_url: str, *,
-                            phases: list[ExecutionPhase] | None = None, after: datetime | None = None,
-                            last: int | None = None) -> tuple[bytes, str]:
-        """The job list as a UWS document, and its ETag (a hash of the content).
-
-        A list asked for again while no job changed (a monitor polling) comes from a small cache.
-        """
-        key = (user, job_list, tuple(phases or ()), after, last, list_name_of(list_url))
-        generation = self.store.generation()
-        hit = self._lists.get(key)
-        if hit is not None and hit[0] == generation:
-            self._lists.move_to_end(key)
-            return hit[1], hit[2]
-        refs = await self.list_jobs(user, job_list, phases=phases, after=after, last=last)
-        body = self.renderer.render(refs, list_url)
-        etag = f'W/"{zlib.crc32(body):08x}-{len(body):x}"'
-        if len(body) <= LIST_CACHE_MAX_BYTES:
-            self._lists[key] = (generation, body, etag)
-            self._lists.move_to_end(key)
-            while len(self._lists) > LIST_CACHE_ENTRIES:
-                self._lists.popitem(last=False)
-        return body, etag
+    async def version(self) -> tuple:
+        """A value that changes whenever any job changes (the job lists' cache is checked against it)."""
+        return await self.db(self.store.generation)
 
     async def start_job(self, user: str | None, job_list: str, job_id: str) -> Job:
-        job = self._job(user, job_list, job_id)
+        job = await self._job(user, job_list, job_id)
         if job.phase not in (ExecutionPhase.PENDING, ExecutionPhase.HELD):
             if job.phase in (ExecutionPhase.QUEUED, ExecutionPhase.EXECUTING):
                 return job  # already running: RUN is idempotent
@@ -336,24 +304,24 @@ class JobService:
         except ParameterError as exc:
             raise InvalidRequest(str(exc)) from None
         await self.check_quota(user, create=False, queue=True)
-        self.store.mark_queued(job_id, utcnow())
+        await self.db(self.store.mark_queued, job_id, utcnow())
         self.notify()
-        self.dispatcher.kick()
-        return self._job(user, job_list, job_id)
+        self.queue.submit()
+        return await self._job(user, job_list, job_id)
 
     async def abort(self, user: str | None, job_list: str, job_id: str) -> Job:
-        job = self._job(user, job_list, job_id)
+        job = await self._job(user, job_list, job_id)
         if job.phase not in ACTIVE_PHASES:
             return job  # nothing to stop
         outcome = Outcome(ExecutionPhase.ABORTED, utcnow())
-        if self.store.mark_finished(job_id, outcome, from_phases=ACTIVE_PHASES):
+        if await self.db(self.store.mark_finished, job_id, outcome, from_phases=ACTIVE_PHASES):
             log.info("aborted job %s", job_id)
         self.notify()
-        await self.dispatcher.abort(job_id)
-        return self._job(user, job_list, job_id)
+        await self.queue.cancel(job_id)
+        return await self._job(user, job_list, job_id)
 
     async def delete(self, user: str | None, job_list: str, job_id: str) -> None:
-        job = self._job(user, job_list, job_id)
+        job = await self._job(user, job_list, job_id)
         await self._destroy(job)
 
     # -- quotas and bulk actions (portal.uws.quotas) -----------------------------------------
@@ -377,46 +345,46 @@ class JobService:
 
     async def _destroy(self, job: Job) -> None:
         if job.phase in ACTIVE_PHASES:
-            self.store.mark_finished(job.job_id, Outcome(ExecutionPhase.ABORTED, utcnow()),
-                                     from_phases=ACTIVE_PHASES)
-            await self.dispatcher.abort(job.job_id)
-        self.store.delete(job.job_id)
-        self.renderer.forget(job.job_id)
+            await self.db(self.store.mark_finished, job.job_id, Outcome(ExecutionPhase.ABORTED, utcnow()),
+                          from_phases=ACTIVE_PHASES)
+            await self.queue.cancel(job.job_id)
+        await self.db(self.store.delete, job.job_id)
+        self.deleted([job.job_id])
         await asyncio.to_thread(shutil.rmtree, self.workdir(job.job_id), True)
         self.notify()
         log.info("deleted job %s", job.job_id)
 
     async def update_parameters(self, user: str | None, job_list: str, job_id: str,
                                 params: Iterable[tuple[str, str]]) -> Job:
-        job = self._job(user, job_list, job_id)
+        job = await self._job(user, job_list, job_id)
         if job.phase != ExecutionPhase.PENDING:
             raise InvalidPhase(f"Parameters can change only while the job is PENDING; it is {job.phase.value}")
         try:
             stored = normalize(self.definition(job_list), params, job.parameters)
-            _check_complete(self.definition(job_list), stored, False)
+            rules.check_complete(self.definition(job_list), stored, False)
             await self._check_observations(self.definition(job_list), stored)
         except ParameterError as exc:
             raise InvalidRequest(str(exc)) from None
-        if not self.store.set_parameters(job_id, stored):
+        if not await self.db(self.store.set_parameters, job_id, stored):
             raise InvalidPhase("The job left the PENDING phase before its parameters could change")
-        return self._job(user, job_list, job_id)
+        return await self._job(user, job_list, job_id)
 
     async def set_execution_duration(self, user: str | None, job_list: str, job_id: str, seconds: int) -> Job:
-        job = self._job(user, job_list, job_id)
+        job = await self._job(user, job_list, job_id)
         if job.phase not in (ExecutionPhase.PENDING, ExecutionPhase.HELD):
             raise InvalidPhase(f"The execution duration can change only before the job runs; it is {job.phase.value}")
-        self.store.set_execution_duration(job_id, self._duration(self.definition(job_list), seconds))
-        return self._job(user, job_list, job_id)
+        await self.db(self.store.set_execution_duration, job_id, rules.execution_duration(self.config, self.definition(job_list), seconds))
+        return await self._job(user, job_list, job_id)
 
     async def set_destruction(self, user: str | None, job_list: str, job_id: str, when: datetime) -> Job:
-        job = self._job(user, job_list, job_id)
-        self.store.set_destruction(job_id, self._destruction(job.creation_time, when))
-        return self._job(user, job_list, job_id)
+        job = await self._job(user, job_list, job_id)
+        await self.db(self.store.set_destruction, job_id, rules.destruction(self.config, job.creation_time, when))
+        return await self._job(user, job_list, job_id)
 
     async def result_file(self, user: str | None, job_list: str, job_id: str,
                           result_id: str) -> tuple[JobResult, Path]:
         """The result ``result_id`` and its file, which is always inside the job's folder."""
-        job = self._job(user, job_list, job_id)
+        job = await self._job(user, job_list, job_id)
         result = job.result(result_id)
         if result is None:
             raise JobNotFound(f"Job {job_id} has no result {result_id!r}")
@@ -429,7 +397,7 @@ class JobService:
     # -- housekeeping ------------------------------------------------------------------------
 
     async def delete_expired(self) -> int:
-        expired = self.store.expired(utcnow())
+        expired = await self.db(self.store.expired, utcnow())
         for job in expired:
             await self._destroy(job)
         if expired:

@@ -39,189 +39,57 @@ API (all synchronous, all thread-safe)::
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
-from portal.uws.models import (
-    ErrorType,
-    ExecutionPhase,
-    Job,
-    JobFailure,
-    JobProgress,
-    JobRef,
-    JobResult,
-    Outcome,
+from portal.private import private_file, private_folder
+from portal.uws.models import ExecutionPhase, Job, JobProgress, JobRef, JobResult, Outcome
+from portal.uws.store_sql import (
+    JOB_COLUMNS,
+    PHASES,
+    Connections,
+    available,
+    dt,
+    job_from_row,
+    progress_of,
+    results_of,
+    ts,
 )
 
 __all__ = ["JobStore"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY,
-    job_list TEXT NOT NULL,
-    owner TEXT,
-    phase TEXT NOT NULL,
-    run_id TEXT,
-    parameters TEXT NOT NULL,
-    creation_time REAL NOT NULL,
-    queued_time REAL,
-    start_time REAL,
-    end_time REAL,
-    execution_duration INTEGER NOT NULL,
-    destruction REAL NOT NULL,
-    quote REAL,
-    error_type TEXT,
-    error_message TEXT,
-    error_detail TEXT,
-    version INTEGER NOT NULL DEFAULT 0,
-    progress TEXT
-);
-DROP INDEX IF EXISTS jobs_by_owner;
-CREATE INDEX IF NOT EXISTS jobs_listing ON jobs (job_list, owner, creation_time, job_id, phase, run_id);
-CREATE INDEX IF NOT EXISTS jobs_by_phase ON jobs (phase, queued_time);
-CREATE INDEX IF NOT EXISTS jobs_by_destruction ON jobs (destruction);
-CREATE INDEX IF NOT EXISTS jobs_by_owner_phase ON jobs (owner, phase);
-CREATE TABLE IF NOT EXISTS results (
-    job_id TEXT NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
-    result_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    path TEXT NOT NULL,
-    mime_type TEXT NOT NULL,
-    size INTEGER,
-    sha256 TEXT,
-    PRIMARY KEY (job_id, result_id)
-);
-"""
-
-_JOB_COLUMNS = ("job_id, job_list, owner, phase, run_id, parameters, creation_time, start_time, end_time, "
-                "execution_duration, destruction, quote, error_type, error_message, error_detail, version, progress")
-# Columns added to ``jobs`` after stores were first made: a store opened without one gets it (its jobs get NULL).
-ADDED_COLUMNS = (("progress", "TEXT"),)  # JSON of a JobProgress: the stage a job last reported
-
-
-_PHASES = {p.value: p for p in ExecutionPhase}
-
-
-def _ts(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
-
-
-def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, timezone.utc)
-
-
-def _progress(value: str | None) -> JobProgress | None:
-    return None if value is None else JobProgress.from_dict(json.loads(value))
-
 
 class JobStore:
-    """SQLite persistence of jobs; see the module docstring for the API."""
+    """SQLite persistence of jobs; see the module docstring for the API (its SQLite side:
+    :mod:`portal.uws.store_sql`)."""
 
     def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._writes = 0  # committed writes through this store
-        self._conn().executescript(SCHEMA)
-        self._migrate()
-
-    # -- connections -------------------------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    class _Tx:
-        def __init__(self, store: "JobStore", conn: sqlite3.Connection) -> None:
-            self.store = store
-            self.conn = conn
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.conn.execute("BEGIN IMMEDIATE")
-            return self.conn
-
-        def __exit__(self, exc_type, exc, tb) -> None:
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-            if not exc_type:
-                with self.store._lock:
-                    self.store._writes += 1
-
-    def _write(self) -> "JobStore._Tx":
-        return JobStore._Tx(self, self._conn())
-
-    def _migrate(self) -> None:
-        """Add the columns an older store lacks (checked again under the write lock: another process may be
-        opening the same store)."""
-        def missing(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-            have = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-            return [(name, kind) for name, kind in ADDED_COLUMNS if name not in have]
-
-        if missing(self._conn()):
-            with self._write() as conn:
-                for name, kind in missing(conn):
-                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+        private_folder(self.path.parent)  # the jobs' owners, parameters and errors: the portal's user only
+        private_file(self.path, sqlite=True)
+        self._db = Connections(self.path, busy_timeout)  # the schema is made (and migrated) here
+        self._conn = self._db.conn
+        self._write = self._db.write
 
     def generation(self) -> tuple[int, int]:
         """A value that changes whenever jobs change: by a write through this store (any thread)
         or by another process (SQLite's data_version of this thread's connection)."""
-        return self._writes, self._conn().execute("PRAGMA data_version").fetchone()[0]
+        return self._db.generation()
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                try:
-                    conn.close()
-                except sqlite3.ProgrammingError:  # closed from another thread already
-                    pass
-            self._connections.clear()
-        self._local = threading.local()
+        self._db.close()
 
     # -- reading -----------------------------------------------------------------------------
-
-    def _job_from_row(self, row: tuple, results: list[JobResult]) -> Job:
-        (job_id, job_list, owner, phase, run_id, parameters, creation, start, end, duration,
-         destruction, quote, error_type, error_message, error_detail, version, progress) = row
-        error = None
-        if error_message is not None:
-            error = JobFailure(error_message, ErrorType(error_type or "fatal"), error_detail)
-        return Job(
-            job_id=job_id, job_list=job_list, owner=owner, phase=ExecutionPhase(phase),
-            parameters=tuple((n, v) for n, v in json.loads(parameters)),
-            creation_time=_dt(creation), execution_duration=duration, destruction=_dt(destruction),
-            run_id=run_id, start_time=_dt(start), end_time=_dt(end), quote=_dt(quote), error=error,
-            results=tuple(results), version=version, progress=_progress(progress),
-        )
-
-    def _results(self, conn: sqlite3.Connection, job_id: str) -> list[JobResult]:
-        rows = conn.execute(
-            "SELECT result_id, path, mime_type, size, sha256 FROM results WHERE job_id = ? ORDER BY position",
-            (job_id,),
-        ).fetchall()
-        return [JobResult(*row) for row in rows]
 
     def get(self, job_id: str) -> Job | None:
         conn = self._conn()
         conn.execute("BEGIN")
         try:
-            row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            row = conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
             if row is None:
                 return None
-            return self._job_from_row(row, self._results(conn, job_id))
+            return job_from_row(row, results_of(conn, job_id))
         finally:
             conn.execute("COMMIT")
 
@@ -241,22 +109,22 @@ class JobStore:
         if last is not None:
             sql += " LIMIT ?"
             args.append(last)
-        phase = _PHASES.__getitem__
+        phase = PHASES.__getitem__
         return [JobRef(jid, phase(ph), own, run, ct) for jid, ph, own, run, ct in self._conn().execute(sql, args)]
 
     def queued(self) -> list[Job]:
         """QUEUED jobs, in the order they were asked to run."""
         conn = self._conn()
         rows = conn.execute(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE phase = 'QUEUED' ORDER BY queued_time, creation_time"
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE phase = 'QUEUED' ORDER BY queued_time, creation_time"
         ).fetchall()
-        return [self._job_from_row(row, []) for row in rows]
+        return [job_from_row(row, []) for row in rows]
 
     def expired(self, now: datetime) -> list[Job]:
         rows = self._conn().execute(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE destruction <= ? ORDER BY destruction", (now.timestamp(),)
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE destruction <= ? ORDER BY destruction", (now.timestamp(),)
         ).fetchall()
-        return [self._job_from_row(row, []) for row in rows]
+        return [job_from_row(row, []) for row in rows]
 
     def count(self) -> int:
         return self._conn().execute("SELECT count(*) FROM jobs").fetchone()[0]
@@ -266,7 +134,7 @@ class JobStore:
         held, queued, first = self._conn().execute(
             "SELECT count(*), coalesce(sum(phase = 'QUEUED'), 0), min(destruction) FROM jobs WHERE owner = ?",
             (owner,)).fetchone()
-        return held, queued, _dt(first)
+        return held, queued, dt(first)
 
     def owner_job_ids(self, owner: str) -> list[str]:
         return [row[0] for row in self._conn().execute("SELECT job_id FROM jobs WHERE owner = ?", (owner,))]
@@ -279,9 +147,9 @@ class JobStore:
         for start in range(0, len(ids), 500):  # SQLite's limit on bound variables
             chunk = ids[start:start + 500]
             rows = conn.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_list = ? AND owner = ? "
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_list = ? AND owner = ? "
                 f"AND job_id IN ({','.join('?' * len(chunk))})", [job_list, owner, *chunk]).fetchall()
-            found.extend(self._job_from_row(row, []) for row in rows)
+            found.extend(job_from_row(row, []) for row in rows)
         return found
 
     # -- writing -----------------------------------------------------------------------------
@@ -292,8 +160,8 @@ class JobStore:
                 "INSERT INTO jobs (job_id, job_list, owner, phase, run_id, parameters, creation_time, "
                 "execution_duration, destruction, quote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job.job_id, job.job_list, job.owner, job.phase.value, job.run_id,
-                 json.dumps([list(p) for p in job.parameters]), _ts(job.creation_time),
-                 job.execution_duration, _ts(job.destruction), _ts(job.quote)),
+                 json.dumps([list(p) for p in job.parameters]), ts(job.creation_time),
+                 job.execution_duration, ts(job.destruction), ts(job.quote)),
             )
 
     def add_many(self, jobs: Iterable[Job]) -> None:
@@ -303,8 +171,8 @@ class JobStore:
                 "INSERT INTO jobs (job_id, job_list, owner, phase, run_id, parameters, creation_time, "
                 "execution_duration, destruction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(j.job_id, j.job_list, j.owner, j.phase.value, j.run_id,
-                  json.dumps([list(p) for p in j.parameters]), _ts(j.creation_time),
-                  j.execution_duration, _ts(j.destruction)) for j in jobs],
+                  json.dumps([list(p) for p in j.parameters]), ts(j.creation_time),
+                  j.execution_duration, ts(j.destruction)) for j in jobs],
             )
 
     def _transition(self, job_id: str, assignments: str, values: tuple,
@@ -331,7 +199,7 @@ class JobStore:
 
     def mark_queued(self, job_id: str, queued_time: datetime, quote: datetime | None = None) -> bool:
         return self._transition(job_id, "phase = 'QUEUED', queued_time = ?, quote = ?",
-                                (queued_time.timestamp(), _ts(quote)),
+                                (queued_time.timestamp(), ts(quote)),
                                 [ExecutionPhase.PENDING, ExecutionPhase.HELD])
 
     def mark_executing(self, job_id: str, start_time: datetime) -> bool:
@@ -347,7 +215,7 @@ class JobStore:
             job_id,
             "phase = ?, end_time = ?, start_time = coalesce(start_time, ?), "
             "error_type = ?, error_message = ?, error_detail = ?",
-            (outcome.phase.value, outcome.end_time.timestamp(), _ts(start_time),
+            (outcome.phase.value, outcome.end_time.timestamp(), ts(start_time),
              error.type.value if error else None, error.message if error else None,
              error.detail if error else None),
             list(from_phases),
@@ -381,7 +249,7 @@ class JobStore:
                                (job_id,)).fetchone()
             if row is None:
                 return False
-            progress = update(_progress(row[0]))
+            progress = update(progress_of(row[0]))
             conn.execute("UPDATE jobs SET progress = ?, version = version + 1 WHERE job_id = ?",
                          (json.dumps(progress.to_dict()), job_id))
         return True
@@ -438,3 +306,8 @@ class JobStore:
                 if conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,)).rowcount == 1:
                     deleted.append(job_id)
         return deleted
+
+
+for _name, _method in list(vars(JobStore).items()):  # every public method answers StoreUnavailable, not SQLite's errors
+    if callable(_method) and not _name.startswith("_") and _name != "close":
+        setattr(JobStore, _name, available(_method))

@@ -12,7 +12,8 @@ from astropy.table import Table
 from portal.archive import store
 from portal.archive.ingest import IngestError, ingest_release, ingest_synthetic
 from portal.archive.locate import locate_observations
-from portal.uws.definitions import ObservationLocation, UsageError
+from portal.archive.locate import ObservationLocation
+from portal.uws.definitions import UsageError
 from tests.archive.conftest import CRAB, DR1, query
 from tests.archive.releases import POINTLIKE_OBS, dr1_subset, make_pointlike_release
 

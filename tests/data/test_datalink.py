@@ -15,7 +15,6 @@ from pyvo.dal.adhoc import DatalinkResults
 from portal.archive.store import db_path
 from portal.datalink.votable import DATALINK
 
-pytestmark = pytest.mark.requires_data
 
 CRAB = "ivo://gamma-portal/archive?hess-dl3-dr1/23523"
 EXPECTED = {"dl3": "#this", "events": "#auxiliary", "gti": "#auxiliary", "aeff": "#calibration",
@@ -42,6 +41,7 @@ def local(url: str) -> str:
     return parts.path + ("?" + parts.query if parts.query else "")
 
 
+@pytest.mark.requires_data
 def test_access_url_of_every_row_points_to_datalink(dr1_archive):
     rows = all_rows(dr1_archive)
     assert len(rows) == 106
@@ -49,6 +49,7 @@ def test_access_url_of_every_row_points_to_datalink(dr1_archive):
         assert access_path == "/datalink?ID=" + quote(did, safe="")
 
 
+@pytest.mark.requires_data
 def test_every_datalink_row_resolves(client, dr1_archive):
     """Each observation lists its DL3 file, six HDUs, a preview and a job; every link answers as announced.
 
@@ -72,6 +73,7 @@ def test_every_datalink_row_resolves(client, dr1_archive):
                 assert int(response.headers["content-length"]) == int(row["content_length"])
 
 
+@pytest.mark.requires_data
 @pytest.mark.parametrize("did", [CRAB, "ivo://gamma-portal/archive?tiny-sim/100001"])
 def test_link_contents(client, did):
     result = links(client, did)
@@ -102,6 +104,7 @@ def test_link_contents(client, did):
     assert int(preview["content_length"]) == len(client.get(local(preview["access_url"])).content)
 
 
+@pytest.mark.requires_data
 def test_single_hdu_files_are_what_gammapy_reads(client):
     from gammapy.data import EventList
     from gammapy.irf import load_irf_dict_from_file
@@ -118,6 +121,7 @@ def test_single_hdu_files_are_what_gammapy_reads(client):
         assert kind in load_irf_dict_from_file(path)
 
 
+@pytest.mark.requires_data
 def test_range_requests(client):
     url = f"/data?ID={quote(CRAB, safe='')}"
     full = client.get(url).content
@@ -128,6 +132,7 @@ def test_range_requests(client):
     assert client.get(url).headers["content-disposition"] == 'attachment; filename="hess-dl3-dr1_23523.fits.gz"'
 
 
+@pytest.mark.requires_data
 def test_spectrum_service_descriptor(client):
     result = links(client, CRAB)
     proc = [r for r in result if r.semantics == "#proc"][0]
@@ -144,6 +149,7 @@ def test_spectrum_service_descriptor(client):
     assert params["n_bins"].values.min == 1
 
 
+@pytest.mark.requires_data
 def test_several_ids_and_unknown_ids(client):
     response = client.get("/datalink", params=[("ID", CRAB), ("ID", "ivo://gamma-portal/archive?nope/1")])
     table = DatalinkResults(parse(io.BytesIO(response.content))).to_table()
@@ -154,6 +160,7 @@ def test_several_ids_and_unknown_ids(client):
     assert posted.status_code == 200 and posted.content.count(b"<TR>") == 9
 
 
+@pytest.mark.requires_data
 def test_missing_id_is_a_usage_fault(client):
     response = client.get("/datalink")
     assert response.status_code == 400
@@ -175,6 +182,7 @@ def test_missing_id_is_a_usage_fault(client):
     "/data?ID=ivo://gamma-portal/archive?hess-dl3-dr1/../../../etc/passwd",
     "/data?ID=file:///etc/passwd",
 ])
+@pytest.mark.requires_data
 def test_traversal_attempts_are_refused(client, url):
     response = client.get(url)
     assert response.status_code in (400, 404), url
@@ -220,6 +228,7 @@ def test_files_outside_the_release_are_never_served(hostile_archive):
             assert response.status_code == 404 and f"no {kind} HDU" in response.text
 
 
+@pytest.mark.requires_data
 def test_vosi_and_response_format(client):
     from vo_models.vosi.capabilities.models import VOSICapabilities
 

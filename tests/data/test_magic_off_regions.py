@@ -21,7 +21,7 @@ log = logging.getLogger("tests.data.magic")
 @pytest.fixture(scope="module")
 def magic(magic_release):
     from portal.jobs.observations import load_observations, target_coord
-    from portal.uws.definitions import ObservationLocation
+    from portal.archive.locate import ObservationLocation
 
     observations, _ = load_observations([ObservationLocation(i, magic_release, "Crab", 0, 0) for i in MAGIC_RUNS])
     return observations, target_coord(*CRAB)

@@ -347,7 +347,8 @@ def test_field_of_view_follows_the_irfs_extent(magic_release):
         max_offset,
         target_coord,
     )
-    from portal.uws.definitions import ObservationLocation, UsageError
+    from portal.archive.locate import ObservationLocation
+    from portal.uws.definitions import UsageError
 
     observations, _ = load_observations([ObservationLocation(i, magic_release, "Crab", 0, 0) for i in MAGIC_RUNS])
     assert [round(max_offset(o).deg, 4) for o in observations] == [0.41, 0.41]  # the bin's edge, not 0.40

@@ -22,8 +22,6 @@ from portal.archive.store import db_path
 from tests.archive.conftest import query
 from tests.data.conftest import CRAB, make_client
 
-pytestmark = pytest.mark.requires_data
-
 
 def rows(data_dir, where: str = "1 = 1") -> dict[str, dict]:
     names, values = query(db_path(data_dir), f"SELECT * FROM ivoa.obscore WHERE {where} ORDER BY obs_id")
@@ -47,6 +45,7 @@ def client(releases_archive):
         yield c
 
 
+@pytest.mark.requires_data
 def test_magic_release_rows(releases_archive, magic_release):
     magic = rows(releases_archive, "obs_collection = 'rad_max'")  # named after the folder above data/
     assert sorted(magic) == ["5029747", "5029748"]
@@ -63,6 +62,7 @@ def test_magic_release_rows(releases_archive, magic_release):
     assert row["t_exptime"] == pytest.approx(1178.066, abs=1e-3)
 
 
+@pytest.mark.requires_data
 def test_veritas_like_releases_rows(releases_archive, dr1_archive):
     magic = rows(releases_archive, "obs_collection = 'magic-veritas-like'")
     assert sorted(magic) == ["6029747", "6029748"]
@@ -89,6 +89,7 @@ def ingest_and_read(path, where, collection=None):
         return list(rows(Path(tmp), where).values())
 
 
+@pytest.mark.requires_data
 def test_fixed_rad_max_release_rows(releases_archive, dr1_archive):
     fixed = rows(releases_archive, "obs_collection = 'hess-fixed-rad-max'")
     dr1 = rows(dr1_archive, "obs_collection = 'hess-dl3-dr1'")
@@ -99,6 +100,7 @@ def test_fixed_rad_max_release_rows(releases_archive, dr1_archive):
         assert row["energy_min"] == dr1[str(int(obs_id) - 2_000_000)]["energy_min"]
 
 
+@pytest.mark.requires_data
 def test_ctao_release_rows(releases_archive):
     ctao = rows(releases_archive, "obs_collection = 'simulated-ctao-dl3'")
     assert sorted(ctao) == ["100001", "100002"]
@@ -108,6 +110,7 @@ def test_ctao_release_rows(releases_archive):
         assert 60 < row["s_resolution"] < 400
 
 
+@pytest.mark.requires_data
 def test_collection_names(tmp_path, magic_release):
     from portal.archive.layout import release_name
     from tests.conftest import gammapy_data
@@ -123,6 +126,7 @@ def test_collection_names(tmp_path, magic_release):
     assert row["obs_publisher_did"] == "ivo://gamma-portal/archive?magic-crab/5029747"
 
 
+@pytest.mark.requires_data
 def test_ingest_collection_option(tmp_path, magic_release):
     from tests.archive.test_cli import portal
 
@@ -136,6 +140,7 @@ def test_ingest_collection_option(tmp_path, magic_release):
         assert refused.returncode != 0 and message in refused.stderr and "Traceback" not in refused.stderr
 
 
+@pytest.mark.requires_data
 def test_every_link_of_every_release_resolves(client, releases_archive):
     """DataLink lists each observation's files; each link answers with the announced type and size."""
     names, values = query(db_path(releases_archive), "SELECT obs_publisher_did, obs_collection FROM ivoa.obscore")
@@ -165,6 +170,7 @@ def test_every_link_of_every_release_resolves(client, releases_archive):
                     assert len(hdul) == 2
 
 
+@pytest.mark.requires_data
 def test_magic_single_hdus_read_in_gammapy(client, tmp_path):
     from gammapy.irf import EffectiveAreaTable2D, EnergyDispersion2D, RadMax2D
 
@@ -179,6 +185,7 @@ def test_magic_single_hdus_read_in_gammapy(client, tmp_path):
     assert read["aeff"].meta["LO_THRES"] == pytest.approx(0.08576008)
 
 
+@pytest.mark.requires_data
 def test_the_spectrum_descriptor_points_at_the_target(client):
     table = datalink(client, "ivo://gamma-portal/archive?rad_max/5029748")
     response = client.get("/datalink", params={"ID": "ivo://gamma-portal/archive?rad_max/5029748"})
@@ -189,6 +196,7 @@ def test_the_spectrum_descriptor_points_at_the_target(client):
     assert len(table) == 8
 
 
+@pytest.mark.requires_data
 def test_coverage_of_the_releases(client, releases_archive):
     from mocpy import MOC
 
@@ -227,6 +235,7 @@ def _break(kind: str, release):
 
 @pytest.mark.parametrize("kind", ["no-hdu-index", "corrupt-hdu-index", "file-removed", "file-truncated",
                                   "folder-removed"])
+@pytest.mark.requires_data
 def test_a_broken_release_gives_datalink_error_rows(fragile, kind):
     release, state = fragile
     did = "ivo://gamma-portal/archive?fragile/1023523"
@@ -252,6 +261,7 @@ def test_a_broken_release_gives_datalink_error_rows(fragile, kind):
             assert not [f for f in folders if f in text], text
 
 
+@pytest.mark.requires_data
 def test_an_index_without_file_dir(tmp_path, releases):
     """GADF lists FILE_DIR, but a release without the column is read as if it were empty."""
     release = tmp_path / "no-file-dir"

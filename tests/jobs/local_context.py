@@ -15,7 +15,8 @@ from typing import Any
 
 from astropy.table import Table
 
-from portal.uws.definitions import ObservationLocation, UsageError
+from portal.archive.locate import ObservationLocation
+from portal.uws.definitions import UsageError
 
 
 @dataclass

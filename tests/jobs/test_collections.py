@@ -9,9 +9,8 @@ from astropy.coordinates import SkyCoord
 
 from portal.uws.definitions import UsageError
 
-pytestmark = pytest.mark.requires_data
 
-
+@pytest.mark.requires_data
 def test_inputs_and_headers_name_the_collections(dr1, data_store, tmp_path):
     from portal.jobs.context import Inputs
     from tests.jobs.local_context import LocalContext
@@ -31,6 +30,7 @@ def test_inputs_and_headers_name_the_collections(dr1, data_store, tmp_path):
     assert header["OBS_OUT"][0] == "23526"
 
 
+@pytest.mark.requires_data
 def test_the_same_run_twice_is_refused_before_anything_is_opened(dr1, tmp_path):
     from portal.jobs.context import open_observations
     from tests.jobs.local_context import LocalContext

@@ -1,4 +1,4 @@
-"""The job definitions: the DESIGN contract, light imports, importable run functions."""
+"""The job definitions: the contract of ../shared/DESIGN.md, light imports, importable run functions."""
 
 from __future__ import annotations
 

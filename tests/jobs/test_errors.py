@@ -6,14 +6,15 @@ import logging
 
 import pytest
 
-from portal.uws.definitions import FatalError, ObservationLocation, UsageError
+from portal.archive.locate import ObservationLocation
+from portal.uws.definitions import FatalError, UsageError
 from tests.jobs.conftest import CRAB, CRAB_RUNS, PKS2155
 
-pytestmark = pytest.mark.requires_data
 
 log = logging.getLogger("tests.jobs.errors")
 
 
+@pytest.mark.requires_data
 def test_an_obs_id_missing_from_its_release(dr1):
     from portal.jobs.observations import load_observations
 
@@ -28,6 +29,7 @@ def test_no_observation_at_all():
         load_observations([])
 
 
+@pytest.mark.requires_data
 def test_observations_too_far_from_the_target(crab_observations):
     from portal.jobs.observations import target_coord
     from portal.jobs.spectrum import analyse_spectrum
@@ -36,6 +38,7 @@ def test_observations_too_far_from_the_target(crab_observations):
         analyse_spectrum(crab_observations, target_coord(*PKS2155), log=log)
 
 
+@pytest.mark.requires_data
 def test_a_map_no_observation_reaches(crab_observations):
     from portal.jobs.observations import target_coord
     from portal.jobs.skymap import make_maps
@@ -44,6 +47,7 @@ def test_a_map_no_observation_reaches(crab_observations):
         make_maps(crab_observations, target_coord(*PKS2155), width=2.0, log=log)
 
 
+@pytest.mark.requires_data
 def test_target_at_the_pointing_position_has_no_reflected_region(data_store):
     from portal.jobs.observations import pointing, target_coord
     from portal.jobs.spectrum import analyse_spectrum
@@ -54,6 +58,7 @@ def test_target_at_the_pointing_position_has_no_reflected_region(data_store):
         analyse_spectrum(observations, target_coord(centre.ra.deg, centre.dec.deg), log=log)
 
 
+@pytest.mark.requires_data
 def test_no_event_in_the_on_region(data_store):
     from portal.jobs.observations import target_coord
     from portal.jobs.spectrum import analyse_spectrum
@@ -64,6 +69,7 @@ def test_no_event_in_the_on_region(data_store):
         analyse_spectrum(observations, target_coord(84.133, 22.014), on_radius=0.03, log=log)
 
 
+@pytest.mark.requires_data
 def test_a_fit_that_does_not_converge(crab_spectrum):
     from portal.jobs.spectrum import fit_spectrum
 
@@ -79,6 +85,7 @@ def test_an_unknown_spectral_model():
         spectral_model("broken")
 
 
+@pytest.mark.requires_data
 def test_a_time_bin_that_does_not_exist(crab_observations):
     from portal.jobs.lightcurve import analyse_lightcurve
     from portal.jobs.observations import target_coord

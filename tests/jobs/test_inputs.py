@@ -15,7 +15,6 @@ from astropy.io import fits
 from portal.uws.definitions import UsageError
 from tests.jobs.conftest import CRAB, CRAB_RUNS
 
-pytestmark = pytest.mark.requires_data
 
 log = logging.getLogger("tests.jobs.inputs")
 MSH1552 = (228.529, -59.1575)
@@ -37,6 +36,7 @@ def offset_limited_job(dr1, tmp_path_factory):
     return ctx
 
 
+@pytest.mark.requires_data
 def test_msh_15_52_uses_all_twenty_runs(data_store, caplog):
     """The 20 DR1 runs pointed within 2 deg of MSH 15-52: its catalog counterparts (HESS J1514-591, MSH 15-5-02)
     are merged into the target's exclusion, so reflected regions fit in every run."""
@@ -57,6 +57,7 @@ def test_msh_15_52_uses_all_twenty_runs(data_store, caplog):
     assert all(d.counts_off.data.sum() > 0 for d in reduction.datasets)
 
 
+@pytest.mark.requires_data
 def test_left_out_runs_are_named_with_their_reason(offset_limited_job):
     ctx = offset_limited_job
     inputs = json.loads(ctx.published["inputs"][-1].read_text())
@@ -66,6 +67,7 @@ def test_left_out_runs_are_named_with_their_reason(offset_limited_job):
         assert "beyond offset_max 1 deg" in item["reason"] and "1.50 deg from the target" in item["reason"]
 
 
+@pytest.mark.requires_data
 def test_headers_model_and_provenance_list_only_the_runs_used(offset_limited_job):
     ctx = offset_limited_job
     header = fits.getheader(ctx.published["flux_points"][-1], "FLUXPOINTS")
@@ -98,6 +100,7 @@ def test_provenance_shows_left_out_files_as_considered_not_used():
     assert "no reflected off region fits" in text and "leftOutReason" in text
 
 
+@pytest.mark.requires_data
 def test_losing_more_than_half_is_an_error_unless_allowed(data_store):
     from portal.jobs.observations import target_coord
     from portal.jobs.safe import SafeRange
@@ -115,6 +118,7 @@ def test_losing_more_than_half_is_an_error_unless_allowed(data_store):
     assert [d.name for d in result.datasets] == ["23523"] and set(result.left_out) == {23559, 23592}
 
 
+@pytest.mark.requires_data
 def test_responses_are_read_once_and_kept_for_the_reduction(data_store):
     from portal.jobs.inputs import hold_responses
 
@@ -125,6 +129,7 @@ def test_responses_are_read_once_and_kept_for_the_reduction(data_store):
         assert getattr(obs[0], name) is getattr(obs[0], name) is not None
 
 
+@pytest.mark.requires_data
 def test_responses_read_in_processes_equal_those_read_here(data_store):
     """Read in two forked processes (the values travel back), the responses are the same as read here, and held
     ones are not read again."""

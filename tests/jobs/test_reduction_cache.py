@@ -19,7 +19,6 @@ import pytest
 
 from tests.jobs.conftest import CRAB
 
-pytestmark = pytest.mark.requires_data
 
 RUNS = [23523, 23526]
 BASE = {"ra": CRAB[0], "dec": CRAB[1], "on_radius": 0.11, "e_min": 1.0, "e_max": 10.0, "n_bins": 2,
@@ -46,7 +45,7 @@ def _logger(name: str) -> tuple[logging.Logger, Records]:
 
 def _open(release: Path, runs=RUNS):
     from portal.jobs.observations import load_observations
-    from portal.uws.definitions import ObservationLocation
+    from portal.archive.locate import ObservationLocation
 
     observations, files = load_observations([ObservationLocation(i, release) for i in runs])
     by_obs: dict[int, list] = {}
@@ -106,6 +105,7 @@ REDUCTION_CHOICES = {
 }
 
 
+@pytest.mark.requires_data
 @pytest.mark.parametrize("choice", list(REDUCTION_CHOICES))
 def test_a_changed_reduction_choice_misses_the_cache(choice, opened, tmp_path):
     first, then = REDUCTION_CHOICES[choice]
@@ -143,6 +143,7 @@ def test_n_off_regions_is_in_the_key_where_the_reduction_uses_it():
     assert keys[2] != keys[3]
 
 
+@pytest.mark.requires_data
 def test_a_new_gammapy_version_misses_the_cache(opened, tmp_path, monkeypatch):
     import gammapy
 
@@ -156,6 +157,7 @@ def test_a_new_gammapy_version_misses_the_cache(opened, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("changes", [{"n_bins": 1}, {"e_max": 20.0}, {"e_min": 2.0},
                                      {"fit_e_min": 1.0, "fit_e_max": 10.0}, {"n_off_regions": 2}])
+@pytest.mark.requires_data
 def test_choices_of_the_fit_and_the_flux_points_hit_the_cache(changes, opened, tmp_path):
     observations, files = opened
     _reduce(observations, _cache(tmp_path, files))
@@ -177,6 +179,7 @@ def _fit(observations, cache, model: str, stack: str = "auto"):
     return result, values
 
 
+@pytest.mark.requires_data
 @pytest.mark.parametrize("stack", ["false", "true"])
 def test_another_model_reuses_the_reduction_and_gives_the_same_results(opened, tmp_path, stack):
     observations, files = opened
@@ -200,6 +203,7 @@ def test_another_model_reuses_the_reduction_and_gives_the_same_results(opened, t
         assert np.array_equal(mine.edisp.edisp_map.data, theirs.edisp.edisp_map.data)
 
 
+@pytest.mark.requires_data
 def test_a_changed_input_file_misses_the_cache(dr1, tmp_path):
     from astropy.io import fits
 
@@ -223,6 +227,7 @@ def test_a_changed_input_file_misses_the_cache(dr1, tmp_path):
     assert list(cache.reused) == [RUNS[0]] and list(cache.stored) == [RUNS[1]]
 
 
+@pytest.mark.requires_data
 def test_eviction_keeps_the_size_bound_least_recently_used_first(opened, tmp_path):
     from portal.jobs.reduction_cache import ReductionCache
 
@@ -244,6 +249,7 @@ def test_eviction_keeps_the_size_bound_least_recently_used_first(opened, tmp_pat
     assert small.size() <= bound
 
 
+@pytest.mark.requires_data
 def test_storing_past_the_bound_evicts_while_a_job_keeps_what_it_read(opened, tmp_path):
     observations, files = opened
     _reduce(observations, _cache(tmp_path, files))
@@ -257,6 +263,7 @@ def test_storing_past_the_bound_evicts_while_a_job_keeps_what_it_read(opened, tm
     assert all(d.counts.data.sum() > 0 for d in first.datasets)  # the reader's copies are whole
 
 
+@pytest.mark.requires_data
 @pytest.mark.parametrize("damage", ["vanished", "damaged"])
 def test_a_vanished_or_damaged_entry_is_reduced_again(damage, opened, tmp_path):
     observations, files = opened
@@ -278,6 +285,7 @@ def test_a_vanished_or_damaged_entry_is_reduced_again(damage, opened, tmp_path):
     assert cache.path(first.stored[RUNS[0]]) is not None  # kept again
 
 
+@pytest.mark.requires_data
 def test_a_left_out_observation_is_cached_with_its_reason(dr1, tmp_path):
     runs = [23523, 23559]  # 0.5 and 1.5 deg from the Crab
     observations, files = _open(dr1, runs)
@@ -316,6 +324,7 @@ class ServiceContext:
         return getattr(self.local, name)
 
 
+@pytest.mark.requires_data
 def test_the_job_says_which_reductions_it_reused(dr1, tmp_path, monkeypatch):
     from portal.jobs import spectrum
     from portal.provenance.record import ProvenanceInfo, build

@@ -39,6 +39,11 @@ class Portal:
     tokens: dict[str, str]
     data_dir: object
 
+    @property
+    def service(self):
+        """The application's job service (portal.uws.service.JobService), for what HTTP does not show."""
+        return self.client.app.state.uws
+
     def headers(self, user: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
 

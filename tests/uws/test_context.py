@@ -14,9 +14,12 @@ from tests.conftest import gammapy_data
 
 
 def context(tmp_path, archive_db=None):
+    from portal.archive.locate import ArchiveLocator
+
     reports = []
+    locator = None if archive_db is None else ArchiveLocator(archive_db)
     ctx = RunContext("job1", "alice", tmp_path, lambda kind, value: reports.append((kind, value)),
-                     logger=logging.getLogger("test.context"), archive_db=archive_db)
+                     logger=logging.getLogger("test.context"), locator=locator)
     return ctx, reports
 
 
@@ -74,7 +77,14 @@ def test_abort_callbacks(tmp_path):
     assert calls == [1, 2] and ctx.abort_requested.is_set()
 
 
+def test_locate_needs_a_locator(tmp_path):
+    ctx, _ = context(tmp_path)
+    with pytest.raises(FatalError, match="no archive to resolve observation ids"):
+        ctx.locate([23523])
+
+
 def test_locate_needs_the_archive(tmp_path):
+    from portal.archive.locate import ArchiveLocator
     from portal.archive.store import connect_write, db_path
 
     ctx, _ = context(tmp_path, archive_db=tmp_path / "nothing.sqlite")
@@ -82,7 +92,7 @@ def test_locate_needs_the_archive(tmp_path):
         ctx.locate([23523])
     db = db_path(tmp_path / "archive")
     connect_write(db).close()
-    ctx.archive_db = db
+    ctx.locator = ArchiveLocator(db)
     with pytest.raises(UsageError, match="23523"):
         ctx.locate([23523])
 

@@ -83,7 +83,7 @@ def test_run_to_completion_with_results(uws):
     assert ids == ["echo", "log", "provenance", "provn"]
     echo = uws.client.get(url + "/results/echo", headers=uws.headers(A))
     assert echo.headers["content-type"] == "application/json"
-    assert json.loads(echo.content) == {"text": "x", "number": 1.5, "flag": True, "ids": [5, 6, 7]}
+    assert json.loads(echo.content) == {"text": "x", "number": 1.5, "flag": True, "ids": [5, 6, 7], "publish": False}
     assert int(echo.headers["content-length"]) == len(echo.content)
     results = Results.from_xml(uws.client.get(url + "/results", headers=uws.headers(A)).content).results
     assert [r.href for r in results] == [f"{url}/results/{i}" for i in ids]
@@ -219,20 +219,34 @@ def test_job_list_filters(uws):
 
 
 def test_wait_blocks_until_the_phase_changes(uws):
-    """A blocking GET answers when the phase changes: a job that never ends by itself is aborted
-    a moment after the request; the answer is ABORTED with an end time after the request was made
-    (without blocking it would have been EXECUTING at once)."""
+    """A blocking GET answers when the phase changes: a job that never ends by itself is aborted once the
+    request is blocked in its WAIT (the service counts those); the answer is ABORTED, with an end time after
+    the request was made. A WAIT that did not block would answer EXECUTING, and never be counted."""
     url = uws.create(A, "count", run=True, n="100000", interval="0.05")
     uws.wait(url, phases={"EXECUTING"})
     asked = datetime.now(timezone.utc).replace(microsecond=0)
-    abort = threading.Timer(1.0, lambda: post(uws, url + "/phase", PHASE="ABORT"))
-    abort.start()
+    service, blocked, answered = uws.service, threading.Event(), threading.Event()
+
+    def abort_once_blocked():
+        deadline = time.monotonic() + 120
+        while not answered.is_set() and time.monotonic() < deadline:
+            if service.waiting:
+                blocked.set()
+                break
+            time.sleep(0.01)
+        post(uws, url + "/phase", PHASE="ABORT")  # in any case: the job would count for hours
+
+    aborter = threading.Thread(target=abort_once_blocked)
+    aborter.start()
     try:
         job = uws.job(url, WAIT="60", PHASE="EXECUTING")
     finally:
-        abort.join()
+        answered.set()
+        aborter.join()
+    assert blocked.is_set(), f"the WAIT was never blocked: it answered {job.phase} at once"
     assert job.phase == "ABORTED"
     assert job.endtime.to_datetime(timezone.utc) >= asked
+    assert service.waiting == 0  # the answered request is counted no more
     # a final phase, or another phase than the one named, answers at once (not after 30 s)
     quick = time.monotonic()
     assert uws.job(url, WAIT="30").phase == "ABORTED"

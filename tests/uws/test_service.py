@@ -213,3 +213,28 @@ def test_without_a_cap_a_huge_execution_duration_means_unlimited(tmp_path):
     svc = service(tmp_path, max_execution_duration=0)
     job = run_async(svc.create("alice", "echo", [("text", "t")], execution_duration=10**30))
     assert job.execution_duration == 0 and svc.store.get(job.job_id).execution_duration == 0
+
+
+def test_a_locked_store_answers_its_own_error_with_a_sentence(tmp_path):
+    """The store never lets SQLite's errors out: a database locked past the busy timeout is StoreUnavailable,
+    which the handlers answer with 503 and its sentence."""
+    import sqlite3
+
+    from portal.uws.errors import StoreUnavailable
+
+    store = JobStore(tmp_path / "jobs.sqlite", busy_timeout=0.05)
+    now = utcnow()
+    job = Job(job_id="j1", job_list="echo", owner="alice", phase=ExecutionPhase.PENDING, parameters=(),
+              creation_time=now, execution_duration=60, destruction=now + timedelta(days=1))
+    other = sqlite3.connect(tmp_path / "jobs.sqlite", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreUnavailable) as raised:
+            store.add(job)
+        assert raised.value.status_code == 503 and raised.value.message.endswith("try again in a moment")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.add(job)  # free again: the store works
+    assert store.get("j1").owner == "alice"
+    store.close()

@@ -153,7 +153,6 @@ class Subquery:
 
 Expr = Union[Num, Str, Null, Column, Call, Unary, Binary, Compare, Between, InList, InQuery, Like,
              IsNull, Exists, BoolOp, Not, Subquery]
-CONDITIONS = (Compare, Between, InList, InQuery, Like, IsNull, Exists, BoolOp, Not)
 
 
 # --- queries -----------------------------------------------------------------------------
