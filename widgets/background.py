@@ -37,7 +37,7 @@ from typing import Any
 
 log = logging.getLogger("widgets.background")
 
-__all__ = ["Background", "FAILED"]
+__all__ = ["FAILED", "Background", "UsesBackground"]
 
 # The messages of the failures this helper catches and logs (an effect that raised, a thread that died): the
 # loop goes on, but a widget missed an update. The test suite fails a test that leaves one in its log.
@@ -256,3 +256,16 @@ class Background:
     def idle(self, timeout: float = 30.0) -> bool:
         """Pump until every :meth:`run` has been applied."""
         return self.wait_until(lambda: self.pending == 0, timeout)
+
+
+class UsesBackground:
+    """For a state whose waits run on a helper: ``self.background`` when it was given one, else the shared one
+    (taken at first use, so that a state made in a script or a test can be given its own first)."""
+
+    background: Background | None = None
+
+    @property
+    def bg(self) -> Background:
+        if self.background is None:
+            self.background = Background.shared()
+        return self.background

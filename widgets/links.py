@@ -4,21 +4,25 @@
     links.session.target, links.session.selected, links.session.active_job
     for link in links: link.unlink()          # undo
 
-Each widget is wired to the session only, never to another widget, by its own ``attach(session)``
-(its class says what it ``observes`` and ``publishes``); ``connect`` knows no widget type. Today:
+Each widget joins the session by its own ``attach(session)`` (its class says what it ``observes`` and
+``publishes``): the library's widgets move their state into the session (``state.join(session)``), so
+the values they share are the session's alone, and ``unlink()`` gives each a session of its own again.
+``connect`` knows no widget type. Today:
 
 - the target search sets the session's target; the sky view and the search's cone follow it;
 - the search's results and its selected rows are the session's; the sky's footprints and its
-  selection follow them (one selection shared by table and sky);
+  selection are drawn from them, and a click in the sky selects there (one selection, table and sky);
 - the launcher pre-fills from the session's target (its position and, where a catalog gives it,
   its size) and selected rows; a job it submits becomes the session's active job, which the monitor
   lists at once (they share one client);
-- the job chosen in the monitor becomes the active job; "run again" and "joint fit" (``joint_spectrum``
+- the job chosen in the monitor is the active job; "run again" and "joint fit" (``joint_spectrum``
   with the completed spectrum jobs picked in the monitor) are the session's draft, which the launcher fills;
 - the DataLink panel shows the selected rows' links;
-- an SED view follows the active job (a spectrum or a joint fit) and shows catalog counterparts of the target.
+- an SED view follows the active job (a spectrum or a joint fit; a job it is given to follow becomes the
+  active job), shows catalog counterparts of the target and the session's catalog sources.
 
-Nothing links private traits of third-party widgets.
+A widget of another kind may join with any links it likes (:class:`Observer` undoes an observer like a
+link). Nothing links private traits of third-party widgets.
 """
 
 from __future__ import annotations
@@ -54,17 +58,6 @@ class Observer:
 
     def unlink(self) -> None:
         self.owner.unobserve(self.handler, self.names)
-
-
-class Callback:
-    """A callback registered with ``register(callback, remove=False)``, undone by ``unlink()``."""
-
-    def __init__(self, register, callback) -> None:
-        self.register, self.callback = register, callback
-        register(callback)
-
-    def unlink(self) -> None:
-        self.register(self.callback, remove=True)
 
 
 def connect(*widgets, session: Session | None = None, **named) -> Connection:

@@ -48,6 +48,7 @@ def client(archive_server):
     c.close()
 
 
+@pytest.mark.requires_data  # the archive with DR1, the catalogs
 def test_an_archive_search_in_the_background(client):
     bg = Background.shared()
     state = SearchState(embedded(client.url), client=client, background=bg)
@@ -67,6 +68,7 @@ def test_an_archive_search_in_the_background(client):
     assert bg.wait_until(lambda: state.status == "error", timeout=60)
 
 
+@pytest.mark.requires_data  # the archive with DR1, the catalogs
 def test_a_target_search_in_the_background(client):
     bg = Background.shared()
     state = TargetState(resolver=NameResolver([PortalNames(client.url, client=client)]), background=bg)
@@ -84,6 +86,7 @@ def test_a_target_search_in_the_background(client):
     assert "no such source anywhere" in state.message and threads == {MAIN()}
 
 
+@pytest.mark.requires_data  # the archive with DR1, the catalogs
 def test_coverage_and_status_in_the_background(client):
     bg = Background.shared()
     sky = SkyView(online=False)

@@ -256,7 +256,7 @@ def test_sizes_and_sentences_for_people():
 def test_in_the_portal_the_files_are_a_third_view_fetched_while_shown(client, crab):
     portal = Portal(client=client, online=False)
     try:
-        assert portal.views.titles == ("Sky", "SED", "Files")
+        assert portal.views.titles == ("Sky", "SED", "Files", "Product")
         slot = portal.views.children[FILES]
         assert slot.children == () and portal.files.state.client is client
         portal.search.state.results = crab

@@ -95,7 +95,7 @@ def test_joint_fit_of_two_picked_spectrum_jobs_opens_the_launcher_filled(client,
         assert target.endswith("/joint_spectrum") and ("jobs", f"{first},{second}") in pairs
         monitor.joint_fit()  # again, the launcher already on joint_spectrum: a fresh form with these jobs
         assert state.values == {"jobs": f"{first},{second}", "model": "lp", "reference": 1.0, "e_min": 0.1,
-                                "e_max": 30.0, "n_bins": 10}
+                                "e_max": 30.0, "n_bins": 10, "publish": False}
         monitor.pick([first])  # one job picked again: no joint fit
         assert not monitor.state.joint_ready and monitor._joint.disabled
     finally:

@@ -48,24 +48,26 @@ def test_forms_come_from_the_definitions_alone(client):
 def test_prefill_from_the_selection_and_the_target(client):
     launcher = JobLauncher(definition="spectrum", client=client, background=False)
     s = launcher.state
-    s.rows = selected_rows()
-    s.set_target(SkyCoord(83.63308, 22.0145, unit="deg"), "Crab")
+    session = s.session  # what the launcher pre-fills from: its session's selected rows and target
+    session.results = selected_rows()
+    session.selection = list(range(len(session.results)))
+    session.set_target(SkyCoord(83.63308, 22.0145, unit="deg"), 0.5, "Crab")
     assert launcher.values["obs_ids"] == [23523, 23526, 23559, 23592]
     assert launcher.values["ra"] == pytest.approx(83.63308) and launcher.values["dec"] == pytest.approx(22.0145)
     assert launcher.values["on_radius"] == pytest.approx(0.11)  # no size: the definition's default
     assert s.summary == ("spectrum on 4 observations of Crab, 1.8 h live time; on_radius 0.11 deg, the default "
                          "for a point-like source (Crab: no catalog size)")
-    s.set_target(s.target, "Crab", size=SourceSize(2.0, "disk", "x", "X", "big", "r", None))
+    session.set_target(s.target, 0.5, "Crab", size=SourceSize(2.0, "disk", "x", "X", "big", "r", None))
     assert launcher.values["on_radius"] == pytest.approx(1.0)  # 2.11 deg wanted, kept within the bounds
     assert "more than the job allows" in s.notes["on_radius"]
     assert launcher._inputs["obs_ids"].value == "23523,23526,23559,23592"
     assert not s.problems
     launcher._inputs["ra"].value = "84"  # typed by the user: pre-fill must not undo it
-    s.set_target(SkyCoord(10, 10, unit="deg"), "elsewhere")
+    session.set_target(SkyCoord(10, 10, unit="deg"), 0.5, "elsewhere")
     assert launcher.values["ra"] == 84 and launcher.values["dec"] == pytest.approx(10)
     launcher.definition = "skymap"  # another kind: same rules, no code of its own
     assert launcher.values["obs_ids"] == [23523, 23526, 23559, 23592] and launcher.values["ra"] == 84
-    s.rows = selected_rows()[:1]
+    session.selection = [0]
     assert s.summary == "skymap on 1 observation of elsewhere, 0.4 h live time"
     s.reset()
     assert launcher.values["ra"] == pytest.approx(10)

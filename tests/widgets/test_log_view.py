@@ -1,11 +1,12 @@
 """The log tab of JobDetail: the newest lines by default, earlier ones on request, never moved under the reader
-(issue 21)."""
+(issue 21). Its state machine (:class:`~widgets.jobs.detail_state.JobDetailState`) is driven without a browser."""
 
 from __future__ import annotations
 
 import pytest
 
 from widgets.jobs.detail import JobDetail
+from widgets.jobs.detail_state import JobDetailState
 from widgets.jobs.logtail import LogTail
 
 
@@ -61,26 +62,57 @@ def test_lines_and_characters_split_across_range_requests():
     assert tail.text.splitlines()[-1] == "la troisième (suite)" and tail.total == 3
 
 
-def test_the_log_tab_shows_the_newest_lines_escaped_and_earlier_ones_on_request():
-    detail = JobDetail(monitor_state=None)
+def test_the_log_state_follows_the_newest_lines_and_earlier_ones_on_request():
+    state = JobDetailState()
+    assert state.log_text == "" and state.log_lines == 0 and not state.has_earlier and state.following
+    state.log_arrived(None, 0, _lines(1, 100))  # what the Range request from byte 0 brought
+    assert state.log_text.splitlines() == [f"line {i}" for i in range(81, 101)] and state.has_earlier
+    state.log_earlier()
+    earlier = state.log_text
+    assert earlier.startswith("line 1\n") and not state.following
+    state.log_arrived(None, state.tail.received, _lines(101, 130))
+    assert state.log_text == earlier and "30 newer" in state.log_status  # the reader is not moved
+    state.log_arrived(None, 5, b"stale\n")  # an answer for an offset already read is dropped
+    assert state.log_lines == 130
+    state.log_latest()
+    assert state.following and state.log_text.splitlines()[-1] == "line 130"
+    state.show(None)
+    assert state.log_text == "" and state.tail.received == 0 and state.log_lines == 0
+
+
+def test_an_answer_for_a_job_no_longer_shown_is_dropped():
+    from widgets.client import PortalClient
+    from widgets.jobs.handle import JobHandle
+
+    client = PortalClient("http://127.0.0.1:9", token="x")  # nothing is asked of it: no job has a log result yet
+    first, second = (JobHandle(f"http://127.0.0.1:9/uws/count/{i}", client=client) for i in ("a", "b"))
+    state = JobDetailState()
+    state.show(first)
+    state.show(second)
+    state.log_arrived(first, 0, _lines(1, 3))
+    assert state.job is second and state.log_lines == 0
+    state.log_arrived(second, 0, _lines(1, 3))
+    assert state.log_lines == 3
+    client.close()
+
+
+def test_the_log_tab_shows_the_states_lines_escaped():
+    detail = JobDetail()
     assert detail._log.value == "" and detail._log_earlier.disabled and detail._log_latest.disabled
-    detail._log_arrived(None, 0, _lines(1, 99) + b"<b>line 100</b>\n")
+    detail.state.log_arrived(None, 0, _lines(1, 99) + b"<b>line 100</b>\n")
     shown = detail._log.value
     assert "line 81\n" in shown and "&lt;b&gt;line 100&lt;/b&gt;" in shown and "<b>" not in shown
     assert "line 80\n" not in shown
     assert "flex-direction:column-reverse" in shown  # the box opens at its end: the newest line in sight
     assert not detail._log_earlier.disabled and detail._log_latest.disabled
     detail._log_earlier.click()
-    earlier = detail._log.value
-    assert "line 1\n" in earlier and not detail._log_latest.disabled
-    detail._log_arrived(None, detail._log_tail.received, _lines(101, 130))
-    assert detail._log.value == earlier and "30 newer" in detail._log_status.value
-    detail._log_arrived(None, 5, b"stale\n")  # an answer for an offset already read is dropped
-    assert detail._log_tail.total == 130
+    assert "line 1\n" in detail._log.value and not detail._log_latest.disabled
+    detail.state.log_arrived(None, detail.state.tail.received, _lines(101, 130))
+    assert "30 newer" in detail._log_status.value
     detail._log_latest.click()
     assert "line 130" in detail._log.value and "line 110\n" not in detail._log.value
     detail.show(None)
-    assert detail._log.value == "" and detail._log_tail.received == 0
+    assert detail._log.value == ""
 
 
 @pytest.mark.slow
@@ -100,11 +132,13 @@ def test_a_running_jobs_log_shows_its_newest_lines(portal_server, portal_token):
         job = state.find(url.rsplit("/", 1)[-1])
         monitor.select(job)
         assert bg.wait_until(lambda: job.phase == "COMPLETED", timeout=120)
-        detail = monitor.detail
-        assert bg.wait_until(lambda: "job completed" in detail._log.value, timeout=30)
-        assert "step 60" in detail._log.value and "step 1\n" not in detail._log.value
+        detail = state.detail  # the monitor's state shows the selected job in full
+        assert detail.job is job
+        assert bg.wait_until(lambda: "job completed" in detail.log_text, timeout=30)
+        assert "step 60" in detail.log_text and "step 1\n" not in detail.log_text
+        assert bg.wait_until(lambda: "job completed" in monitor.detail._log.value, timeout=30)  # and its view
         detail.log_earlier()
-        assert "step 1\n" in detail._log.value
+        assert "step 1\n" in detail.log_text and "step 1\n" in monitor.detail._log.value
     finally:
         monitor.close()
         client.close()

@@ -69,13 +69,13 @@ def test_results_that_cannot_be_shown_are_a_message(monkeypatch):
     def broken(_change):
         raise ValueError("cannot draw <b>this</b>")
 
-    search.state.observe(broken, "results")
+    search.state.watch(broken, "results")  # the results are the session's: a view watches them there
     search.adql = "SELECT * FROM ivoa.obscore"
     assert search.state.run() is False
     assert search.state.status == "error"
     assert search.state.message == "The results arrived but could not be shown: cannot draw <b>this</b>"
     assert "<b>" not in search._status.value
-    search.state.unobserve(broken, "results")
+    search.state.unwatch(broken, "results")
     monkeypatch.setattr(state_module.tap_query, "run",
                         lambda *a, **k: Outcome(True, "2 rows", Table({"obs_id": ["1", "2"]})))
     assert search.state.run() is True  # the run lock was released: the next search works

@@ -82,22 +82,29 @@ def test_a_submitted_job_appears_at_once_and_is_followed_to_the_end(client, bg):
         assert job.followed
         assert bg.wait_until(lambda: job.phase == "COMPLETED", timeout=120)
         assert bg.wait_until(lambda: "total" in monitor.selected_results, timeout=30)
-        detail = monitor.detail
-        assert bg.wait_until(lambda: "step 5" in detail._log.value, timeout=30)
-        assert "COMPLETED" in detail._header.value
-        assert bg.wait_until(lambda: "<svg" in detail._provenance.value, timeout=30)
-        svg = detail._provenance.value
+        detail = monitor.state.detail  # the selected job in full, as state
+        assert detail.job is job
+        assert bg.wait_until(lambda: "step 5" in detail.log_text, timeout=30)
+        assert bg.wait_until(lambda: detail.provenance is not None, timeout=30)
+        assert [f.filename for f in detail.provenance.files] == [f"{job.job_id}-provenance.json",
+                                                                 f"{job.job_id}-provenance.provn"]
+        detail.show_result("total")
+        assert bg.wait_until(lambda: detail.shown is not None, timeout=30)
+        assert detail.shown.rid == "total" and detail.shown.preview.text == '{\n  "count": 5\n}'
+        detail.download("total")
+        assert bg.wait_until(lambda: "total" in detail.downloads, timeout=30)
+        assert detail.downloads["total"].mime == "application/json" and b'"count": 5' in detail.downloads["total"].content
+        view = monitor.detail  # what the view draws of it
+        assert "step 5" in view._log.value and "COMPLETED" in view._header.value
+        svg = view._provenance.value
         assert "prov-activity" in svg and "prov-agent" in svg and "prov-entity" in svg and "alice" in svg
         assert "PROV-JSON" in svg and "provenance.provn" in svg
-        detail._fetch("total", detail._show_result)
-        assert bg.wait_until(lambda: len(detail._preview.children) == 2, timeout=30)
-        assert detail._preview.children[1].value == '{\n  "count": 5\n}'
-        detail._fetch("total", detail._offer_download)
-        assert bg.wait_until(lambda: "data:application/json;base64," in detail._result_rows["total"][2].value, 30)
+        assert view._preview.children[1].value == '{\n  "count": 5\n}'
+        assert "data:application/json;base64," in view._result_rows["total"][2].value
         rerun = []
         monitor.on_rerun(lambda d, p: rerun.append((d, p)))
-        detail._again.click()
-        assert rerun[-1] == ("count", {"n": "5", "interval": "0.2", "fail": "none"})  # the form sends defaults too
+        detail.run_again()
+        assert rerun[-1] == ("count", {"n": "5", "interval": "0.2", "fail": "none", "publish": "false"})  # defaults too
         assert launcher.state.texts["n"] == "5" and launcher.definition == "count"  # the launcher is filled in
     finally:
         links.unlink()
@@ -110,14 +117,16 @@ def test_abort_and_delete_with_confirmation(client, bg):
     try:
         job = monitor.state.find(url.rsplit("/", 1)[-1])
         monitor.select(job)
+        detail = monitor.state.detail
         assert bg.wait_until(lambda: job.phase == "EXECUTING" and not monitor.detail._abort.disabled, timeout=60)
-        monitor.detail._abort.click()
+        detail.abort()
         assert bg.wait_until(lambda: job.phase == "ABORTED", timeout=60)
-        monitor.detail._delete.click()
-        assert monitor.detail._confirm_box.layout.display is None  # asks first
-        monitor.detail._cancel.click()
-        assert not job.gone
-        monitor.detail._delete.click()
+        detail.ask_delete()
+        assert detail.confirming and monitor.detail._confirm_box.layout.display is None  # asks first
+        detail.keep()
+        assert not detail.confirming and not job.gone
+        monitor.detail._delete.click()  # the view's buttons do the same
+        assert detail.confirming
         monitor.detail._confirm.click()
         assert bg.wait_until(lambda: job.gone and job not in monitor.jobs, timeout=60)
         assert monitor.selected_job is None, (monitor.state.selected, job.message, monitor.state.selected is job)

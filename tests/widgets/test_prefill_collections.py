@@ -27,6 +27,12 @@ def rows(pairs) -> Table:
                   "livetime": np.full(len(pairs), 1800.0)})
 
 
+def select(state: LauncherState, table: Table) -> None:
+    """The rows selected in the archive search: the launcher reads them from its session."""
+    state.session.results = table
+    state.session.selection = list(range(len(table)))
+
+
 @pytest.fixture
 def launcher():
     client = PortalClient("http://127.0.0.1:9", None)  # no request is made: the definitions are given
@@ -41,13 +47,13 @@ def test_the_form_reads_the_type_from_the_service():
 
 
 def test_one_collection_gives_plain_ids(launcher):
-    launcher.rows = rows([(DR1, 23523), (DR1, 23526), (DR1, 23523)])
+    select(launcher, rows([(DR1, 23523), (DR1, 23526), (DR1, 23523)]))
     assert launcher.texts["obs_ids"] == "23523,23526"
     assert launcher.values["obs_ids"] == [23523, 23526] and "obs_ids" not in launcher.problems
 
 
 def test_a_selection_across_collections_gives_qualified_ids(launcher):
-    launcher.rows = rows([(DR1, 23559), (SECOND, 23523), (DR1, 23592)])
+    select(launcher, rows([(DR1, 23559), (SECOND, 23523), (DR1, 23592)]))
     assert launcher.texts["obs_ids"] == f"{DR1}/23559,{SECOND}/23523,{DR1}/23592"
     assert launcher.values["obs_ids"] == [f"{DR1}/23559", f"{SECOND}/23523", f"{DR1}/23592"]
     assert "obs_ids" not in launcher.problems
@@ -55,7 +61,7 @@ def test_a_selection_across_collections_gives_qualified_ids(launcher):
 
 
 def test_the_same_run_from_two_collections_is_shown_and_refused(launcher):
-    launcher.rows = rows([(DR1, 23523), (SECOND, 23523)])
+    select(launcher, rows([(DR1, 23523), (SECOND, 23523)]))
     assert launcher.texts["obs_ids"] == f"{DR1}/23523,{SECOND}/23523"  # no silent choice of one of them
     assert launcher.problems["obs_ids"] == (f"parameter obs_ids: obs id 23523 is given twice ({DR1}/23523 and "
                                             f"{SECOND}/23523): a job takes each observation once, from one collection")
@@ -94,10 +100,10 @@ def test_the_launcher_asks_the_archive_which_ids_are_shared(tmp_path):
         bg = Background()
         state = LauncherState(client, background=bg)
         state.set_definitions([spectrum()])
-        state.rows = rows([(DR1, 23523), (DR1, 23559)])
+        select(state, rows([(DR1, 23523), (DR1, 23559)]))
         assert bg.wait_until(lambda: state.shared_ids == [23523], timeout=60), state.shared_ids
         assert state.texts["obs_ids"] == f"{DR1}/23523,{DR1}/23559" and "obs_ids" not in state.problems
-        state.rows = rows([(DR1, 23559), (DR1, 23592)])  # nothing shared: plain ids
+        select(state, rows([(DR1, 23559), (DR1, 23592)]))  # nothing shared: plain ids
         assert bg.wait_until(lambda: state.texts["obs_ids"] == "23559,23592", timeout=60)
     finally:
         client.close()

@@ -71,7 +71,7 @@ def test_the_graph_fits_the_portals_left_column_at_1280x800(graph):
         for b in boxes[i + 1:]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
     # the activity sits beside the files it used, not below the twenty parameters
-    activity = graph.of_kind("activity")[0]
+    activity = next(n for n in graph.nodes.values() if n.kind == "activity")
     used = [n for n in graph.nodes.values() if n.group == "used"]
     assert min(n.y for n in used) <= activity.y <= max(n.y for n in used)
 

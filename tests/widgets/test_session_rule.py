@@ -1,5 +1,6 @@
-"""The session is the one shared state: widgets publish to it and observe it, never each other; connect() only
-calls each widget's attach(session), so a new kind of widget joins without any change to it."""
+"""The session is the one shared state: widget states read from it and write to it, never to each other, and keep
+no copy of what it holds; connect() only calls each widget's attach(session), so a new kind of widget joins without
+any change to it."""
 
 from __future__ import annotations
 
@@ -9,19 +10,26 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from widgets.background import Background
+from widgets.datalink.state import DataLinkState
 from widgets.datalink.view import DataLinkPanel
 from widgets.jobs.form import LauncherState
 from widgets.jobs.launcher import JobLauncher
 from widgets.jobs.monitor import JobMonitor
 from widgets.jobs.monitor_state import MonitorState
 from widgets.links import Observer, connect
+from widgets.obscore.state import SearchState
 from widgets.obscore.view import ObsCoreSearch
+from widgets.products.state import ProductState
+from widgets.products.view import ProductPanel
+from widgets.sed.state import SEDState
 from widgets.sed.view import SEDPlot
-from widgets.session import JobDraft, Session, valid_selection
+from widgets.session import SHARED, JobDraft, Session, SessionState, valid_selection
+from widgets.sky.state import SkyState
 from widgets.sky.view import SkyView
+from widgets.target.state import TargetState
 from widgets.target.view import TargetSearch
 
-WIDGETS = (TargetSearch, ObsCoreSearch, SkyView, JobLauncher, JobMonitor, SEDPlot, DataLinkPanel)
+WIDGETS = (TargetSearch, ObsCoreSearch, SkyView, JobLauncher, JobMonitor, SEDPlot, DataLinkPanel, ProductPanel)
 
 
 class Counter(t.HasTraits):
@@ -103,6 +111,7 @@ def test_launcher_and_monitor_meet_only_in_the_session(client):
         monitor.close()
 
 
+@pytest.mark.requires_data  # the catalogs
 def test_catalog_sources_added_by_name_are_the_sessions(portal_server):
     """A source added by name in one SED is one of the session's sed_sources, which another SED joined to the same
     session draws too; a source put in the session (from Python, or by a widget of another kind) is drawn."""
@@ -123,5 +132,65 @@ def test_catalog_sources_added_by_name_are_the_sessions(portal_server):
         assert session.sed_sources == [("hgps", "HESS J1514-591"), ("3fhl", "3FHL J0534.5+2201")]  # each once
     finally:
         links.unlink()
+        bg.idle()
+        client.close()
+
+
+STATES = (TargetState, SearchState, SkyState, LauncherState, MonitorState, SEDState, DataLinkState, ProductState)
+
+
+@pytest.mark.parametrize("kind", STATES, ids=lambda k: k.__name__)
+def test_no_state_keeps_a_copy_of_what_the_session_holds(kind):
+    """A widget state reads the shared values from its session and writes them there: it has no trait of the
+    same name that could drift from it."""
+    assert issubclass(kind, SessionState)
+    assert not set(kind.class_trait_names()) & (set(SHARED) | {"draft"}), kind.class_trait_names()
+    widget = next(w for w in WIDGETS if w.observes is kind.observes)
+    assert widget.publishes is kind.publishes
+
+
+def test_a_widget_made_alone_has_a_session_of_its_own_and_keeps_what_it_showed_when_it_joins_and_leaves():
+    rows = Table({"obs_id": [1, 2, 3], "s_region": ["CIRCLE ICRS 1 0 1", "CIRCLE ICRS 2 0 1", "CIRCLE ICRS 3 0 1"]})
+    search, sky = ObsCoreSearch(SearchState(), background=False), SkyView(online=False)
+    assert search.state.session is not sky.state.session
+    search.state.results = rows  # the search's own session, before any connect
+    search.state.selection = [2]
+    assert search.state.session.selected["obs_id"].tolist() == [3] and sky.state.footprints == []
+    links = connect(search, sky)
+    session = links.session
+    assert search.state.session is session and sky.state.session is session
+    assert session.results is rows and session.selection == [2]  # what the search published is not lost
+    assert [row for row, _ in sky.state.footprints] == [0, 1, 2] and sky.aladin._portal_selected == [2]
+    sky.state.click([0], additive=True)
+    assert search.state.selection == [0, 2] and search.selected["obs_id"].tolist() == [1, 3]
+    links.unlink()
+    assert search.state.session is not session and search.state.results is rows  # each keeps what it showed
+    sky.state.selection = [1]
+    assert search.state.selection == [0, 2] and session.selection == [0, 2]
+    sky.aladin.close()
+
+
+def test_the_sed_follows_the_active_job_and_a_job_it_follows_becomes_the_active_one():
+    from widgets.client import PortalClient
+    from widgets.jobs.handle import JobHandle
+
+    client = PortalClient("http://127.0.0.1:9", token="x")  # nowhere: the jobs are never read here
+    bg = Background()
+    state = SEDState(client=client, background=bg)
+    session = Session()
+    state.join(session)
+    spectrum = JobHandle("http://127.0.0.1:9/uws/spectrum/a", client=client, info=None, background=bg)
+    count = JobHandle("http://127.0.0.1:9/uws/count/b", client=client, background=bg)
+    try:
+        session.active_job = spectrum
+        assert state.job is spectrum
+        session.active_job = count  # not a job the plot draws: it keeps the spectrum
+        assert state.job is spectrum
+        other = state.follow("http://127.0.0.1:9/uws/spectrum/c")
+        assert session.active_job is other and state.job is other and other.job_id == "c"
+    finally:
+        state.unfollow()
+        for job in (spectrum, count, session.active_job):
+            job.unfollow()
         bg.idle()
         client.close()

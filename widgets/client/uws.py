@@ -22,15 +22,14 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urljoin
 
-from pyvo.io.uws import parse_job, parse_job_list
-
 from portal.seam.params import REQUIRED, Parameter
-from widgets.client.http import ServiceError
+from portal.seam.phases import ACTIVE_PHASES, FINAL_PHASES
+from widgets.client.errors import ServiceError
 
 __all__ = ["ACTIVE", "FINAL", "Definition", "JobInfo", "JobRef", "Progress", "UWSClient"]
 
-ACTIVE = frozenset({"PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"})
-FINAL = frozenset({"COMPLETED", "ERROR", "ABORTED", "ARCHIVED"})
+ACTIVE = ACTIVE_PHASES
+FINAL = FINAL_PHASES
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -175,6 +174,8 @@ def _progress(job) -> Progress | None:
 
 def job_info(content: bytes, url: str, etag: str | None = None) -> JobInfo:
     """A :class:`JobInfo` from a UWS job document (parsed by pyvo)."""
+    from pyvo.io.uws import parse_job  # at first use: importing pyvo is 0.2 s of a dashboard's start
+
     try:
         job = parse_job(io.BytesIO(content))
     except Exception as exc:  # noqa: BLE001 - pyvo raises many kinds on a document it cannot read
@@ -284,6 +285,21 @@ class UWSClient:
     def error(self, url: str) -> str:
         return self.client.get(f"{url}/error").text
 
+    # -- publishing (the portal's {job}/publish: the job's products in the archive) -------------------
+    def publication(self, url: str) -> str:
+        """Whether the job's products are in the archive: ``public``, ``private`` or ``unpublished``."""
+        return self.client.get(f"{url}/publish").text.strip()
+
+    def publish(self, url: str, public: bool = False) -> str:
+        """Publish a completed job's products (again: change their visibility); the visibility they now have."""
+        response = self.client.post(f"{url}/publish", data={"VISIBILITY": "public" if public else "private"},
+                                    timeout=120.0)
+        return response.text.strip()
+
+    def unpublish(self, url: str) -> None:
+        """Take the job's products out of the archive (the job itself stays)."""
+        self.client.request("DELETE", f"{url}/publish", ok=(200, 204), timeout=120.0)
+
     # -- results ----------------------------------------------------------------------------------
     def result(self, href: str) -> bytes:
         return self.client.get(href).content
@@ -311,6 +327,8 @@ class UWSClient:
         response = self.client.get(list_url, params=params, headers=headers, ok=(200, 304))
         if response.status_code == 304:
             return None
+        from pyvo.io.uws import parse_job_list  # at first use (see job_info)
+
         try:
             jobs = parse_job_list(io.BytesIO(response.content))
         except Exception as exc:  # noqa: BLE001 - pyvo raises many kinds

@@ -23,6 +23,7 @@ from widgets.background import Background
 from widgets.client import PortalClient, ServiceError, default_client
 from widgets.datalink.fetch import LookupProblem, Target, fetch_links, fetch_preview, targets_from_table
 from widgets.datalink.links import ObsLinks
+from widgets.session import SessionState
 
 __all__ = ["DataLinkState", "Preview", "LIMIT"]
 
@@ -42,7 +43,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-class DataLinkState(t.HasTraits):
+class DataLinkState(SessionState):
+    observes = ("selected",)
+    publishes: tuple[str, ...] = ()
+
     groups = t.List()
     rows = t.List(read_only=True)
     message = t.Unicode(NOTHING)
@@ -61,6 +65,7 @@ class DataLinkState(t.HasTraits):
         self._asked = 0  # numbers each request: only the latest one's answer is applied
         self._wanted = None  # the followed selection not yet fetched (while inactive)
         self._pending = False
+        self.watch(self._selected, "selected")
 
     # -- what to show ---------------------------------------------------------------------------------------
     def show(self, *what) -> None:
@@ -92,13 +97,12 @@ class DataLinkState(t.HasTraits):
             self.status, self.message = "idle", message
 
     def follow(self, session):
-        """Show the session's selected rows, now and whenever they change; returns a link with ``unlink()``."""
-        from widgets.links import Observer
+        """Show the session's selected rows, now and whenever they change (join it); returns a link with
+        ``unlink()``."""
+        return self.join(session)
 
-        return Observer(session, lambda _change: self._selected(session.selected), "selected", fire=True)
-
-    def _selected(self, table) -> None:
-        self._wanted, self._pending = table, True
+    def _selected(self, _change=None) -> None:
+        self._wanted, self._pending = self.session.selected, True
         if self.active:
             self._show_wanted()
 

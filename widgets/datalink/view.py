@@ -178,8 +178,7 @@ class DataLinkPanel(w.VBox):
     """The DataLink of the selected (or asked for) observations; see the module docstring."""
 
     #: what it does with the session (see :mod:`widgets.session`): shows the selected rows' links
-    observes = ("selected",)
-    publishes: tuple[str, ...] = ()
+    observes, publishes = DataLinkState.observes, DataLinkState.publishes
 
     def __init__(self, state: DataLinkState | None = None, client=None, background=None, limit: int = LIMIT,
                  **kwargs) -> None:
@@ -206,7 +205,7 @@ class DataLinkPanel(w.VBox):
         self.state.clear()
 
     def attach(self, session) -> list:
-        """Show ``session``'s selected rows, now and whenever they change; its links."""
+        """Show ``session``'s selected rows, now and whenever they change."""
         return [self.follow(session)]
 
     def follow(self, session):

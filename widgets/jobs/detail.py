@@ -3,11 +3,11 @@ tail, results with preview and download, the provenance graph, and the actions (
 confirmation, run again).
 
 The log tab shows the newest lines and follows them as they arrive; "Earlier lines" shows more above
-and keeps the view still while the job writes on, until "Latest lines" (:class:`~widgets.jobs.logtail.LogTail`).
+and keeps the view still while the job writes on, until "Latest lines".
 
-A thin view of a :class:`~widgets.jobs.handle.JobHandle`; what it fetches (log, results, provenance)
-is fetched through the monitor's background helper, and every text from the service is escaped or
-shown in a Textarea.
+A thin view of a :class:`~widgets.jobs.detail_state.JobDetailState` (which fetches the log, the results and
+the provenance, and holds the log's window and the delete confirmation) and of the job it shows; every text
+from the service is escaped or shown in a Textarea.
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ import html
 
 import ipywidgets as w
 
-from widgets.client import ServiceError
-from widgets.jobs.handle import JobHandle
-from widgets.jobs.logtail import LogTail
-from widgets.jobs.previews import download_link, preview
-from widgets.jobs.provenance import inputs_table, parse, to_svg
+from widgets.jobs.detail_state import JobDetailState
+from widgets.jobs.previews import download_link
+from widgets.jobs.provenance import inputs_table, to_svg
 
 __all__ = ["JobDetail", "PHASE_COLORS"]
 
@@ -37,9 +35,8 @@ def _when(value) -> str:
 
 
 class JobDetail(w.VBox):
-    def __init__(self, monitor_state, **kwargs) -> None:
-        self.state = monitor_state
-        self.job: JobHandle | None = None
+    def __init__(self, state: JobDetailState | None = None, **kwargs) -> None:
+        self.state = state or JobDetailState()
         self._header = w.HTML()
         self._header.add_class("portal-job-header")
         self._error = w.HTML()
@@ -47,14 +44,13 @@ class JobDetail(w.VBox):
         self._parameters = w.HTML()
         self._log = w.HTML(layout=w.Layout(width="100%"))
         self._log.add_class("portal-job-log")
-        self._log_tail = LogTail()
         self._log_status = w.HTML()
         self._log_earlier = w.Button(description="Earlier lines", icon="arrow-up", layout=w.Layout(width="auto"),
                                      tooltip="Show earlier lines of the log; the view stays still as new lines come")
         self._log_latest = w.Button(description="Latest lines", icon="arrow-down", layout=w.Layout(width="auto"),
                                     tooltip="Show the newest lines and follow the log")
-        self._log_earlier.on_click(lambda _b: self.log_earlier())
-        self._log_latest.on_click(lambda _b: self.log_latest())
+        self._log_earlier.on_click(lambda _b: self.state.log_earlier())
+        self._log_latest.on_click(lambda _b: self.state.log_latest())
         log_bar = w.HBox([self._log_earlier, self._log_latest, self._log_status],
                          layout=w.Layout(grid_gap="6px", align_items="center"))
         self._results = w.VBox()
@@ -66,15 +62,16 @@ class JobDetail(w.VBox):
         self._confirm = w.Button(description="Really delete", button_style="danger", layout=w.Layout(width="auto"))
         self._cancel = w.Button(description="Keep it", layout=w.Layout(width="auto"))
         self._confirm_box = w.HBox([w.HTML("Delete this job and its files?"), self._confirm, self._cancel],
-                                   layout=w.Layout(display="none", grid_gap="6px", align_items="center"))
+                                   layout=w.Layout(display="none", grid_gap="6px", align_items="center",
+                                                     flex="0 0 auto"))  # never squashed by a tall column
         self._again = w.Button(description="Run again", icon="repeat", layout=w.Layout(width="auto"),
                                tooltip="Open the launcher with this job's parameters")
-        self._abort.on_click(lambda _b: self._act("abort"))
-        self._delete.on_click(lambda _b: setattr(self._confirm_box.layout, "display", None))
-        self._cancel.on_click(lambda _b: setattr(self._confirm_box.layout, "display", "none"))
-        self._confirm.on_click(lambda _b: self._act("delete"))
-        self._again.on_click(lambda _b: self.job is not None and self.state.run_again(self.job))
-        actions = w.HBox([self._abort, self._delete, self._again], layout=w.Layout(grid_gap="6px"))
+        self._abort.on_click(lambda _b: self.state.abort())
+        self._delete.on_click(lambda _b: self.state.ask_delete())
+        self._cancel.on_click(lambda _b: self.state.keep())
+        self._confirm.on_click(lambda _b: self.state.delete())
+        self._again.on_click(lambda _b: self.state.run_again())
+        actions = w.HBox([self._abort, self._delete, self._again], layout=w.Layout(grid_gap="6px", flex="0 0 auto"))
         self._tabs = w.Tab([w.VBox([self._parameters]), w.VBox([log_bar, self._log]),
                             w.VBox([self._results, self._preview]), w.VBox([self._provenance])])
         for i, title in enumerate(("Parameters", "Log", "Results", "Provenance")):
@@ -84,39 +81,42 @@ class JobDetail(w.VBox):
         super().__init__([self._empty], **kwargs)
         self.add_class("portal-job-detail")
         self._result_rows: dict[str, tuple] = {}
-        self._log_fetching = False
-        self._log_again = False
-        self._provenance_for = ""
-        self._show_log()
-
-    # -- which job --------------------------------------------------------------------------------
-    def show(self, job: JobHandle | None) -> None:
-        if self.job is not None:
-            self.job.unobserve(self._changed, ["version", "phase", "message", "gone", "info"])
-        self.job = job
-        self._log_tail.clear()
-        self._show_log()
-        self._provenance.value, self._provenance_for = "", ""
-        self._preview.children = ()
-        self._result_rows = {}
-        self._confirm_box.layout.display = "none"
-        if job is None:
-            self.children = [self._empty]
-            return
-        self.children = [self._body]
-        job.observe(self._changed, ["version", "phase", "message", "gone", "info"])
-        self._changed()
-
-    def _changed(self, change=None) -> None:
-        if self.job is None or (change is not None and change["owner"] is not self.job):
-            return  # another observer of the same change showed another job (a deleted job: none) meanwhile
+        self._rows_for = None  # the job the result rows were made for
+        s = self.state
+        s.observe(self._render, "revision")
+        s.observe(self._show_log, ["log_text", "log_status", "log_lines", "has_earlier", "following"])
+        s.observe(self._show_preview, ["shown", "shown_error"])
+        s.observe(self._show_downloads, "downloads")
+        s.observe(self._show_provenance, ["provenance", "provenance_note", "provenance_failed"])
+        s.observe(self._show_confirm, "confirming")
         self._render()
-        self._tail_log()
-        self._draw_provenance()
+        self._show_log()
+
+    @property
+    def job(self):
+        return self.state.job
+
+    def show(self, job) -> None:
+        """Show ``job`` (a JobHandle, or None); the monitor's state does this for the session's active job."""
+        self.state.show(job)
+
+    def log_earlier(self) -> None:
+        self.state.log_earlier()
+
+    def log_latest(self) -> None:
+        self.state.log_latest()
 
     # -- rendering --------------------------------------------------------------------------------
-    def _render(self) -> None:
-        job = self.job
+    def _render(self, _change=None) -> None:
+        job = self.state.job
+        if job is None:
+            self._result_rows, self._rows_for = {}, None
+            self.children = [self._empty]
+            return
+        if job is not self._rows_for:
+            self._result_rows, self._rows_for = {}, job
+        if self.children != (self._body,):
+            self.children = [self._body]
         color = PHASE_COLORS.get(job.phase, "#555")
         run = f" &middot; run id <code>{html.escape(job.run_id)}</code>" if job.run_id else ""
         note = f"<div style='color:#8a6d00'>{html.escape(job.message)}</div>" if job.message else ""
@@ -139,19 +139,18 @@ class JobDetail(w.VBox):
         self._abort.disabled = not job.active or job.gone
         self._delete.disabled = job.gone
         self._again.disabled = job.gone
-        self._render_results()
+        self._render_results(job)
 
-    def _render_results(self) -> None:
-        job = self.job
+    def _render_results(self, job) -> None:
         types = job.info.result_types if job.info is not None else {}
         children = []
-        for rid, href in job.results.items():
+        for rid in job.results:
             if rid not in self._result_rows:
                 show = w.Button(description="Show", layout=w.Layout(width="auto"))
                 save = w.Button(description="Download", icon="download", layout=w.Layout(width="auto"))
                 link = w.HTML()
-                show.on_click(lambda _b, r=rid: self._fetch(r, self._show_result))
-                save.on_click(lambda _b, r=rid: self._fetch(r, self._offer_download))
+                show.on_click(lambda _b, r=rid: self.state.show_result(r))
+                save.on_click(lambda _b, r=rid: self.state.download(r))
                 label = w.HTML(layout=w.Layout(width="22em"))
                 self._result_rows[rid] = (w.HBox([label, show, save, link], layout=w.Layout(align_items="center")),
                                           label, link)
@@ -159,31 +158,25 @@ class JobDetail(w.VBox):
             label.value = f"<code>{html.escape(rid)}</code> <span style='color:#777'>{html.escape(types.get(rid, ''))}</span>"
             children.append(row)
         self._results.children = children or [w.HTML("<i>No results yet.</i>")]
+        self._show_downloads()
 
-    # -- fetching ---------------------------------------------------------------------------------
-    def _fetch(self, rid: str, then) -> None:
-        job = self.job
-        href = job.results.get(rid)
-        if href is None:
+    def _show_log(self, _change=None) -> None:
+        s = self.state
+        self._log.value = LOG_BOX.format(html.escape(s.log_text)) if s.log_lines else ""
+        self._log_status.value = f"<span style='color:#555'>{html.escape(s.log_status)}</span>"
+        self._log_earlier.disabled = not s.has_earlier
+        self._log_latest.disabled = s.following
+
+    def _show_preview(self, _change=None) -> None:
+        s = self.state
+        if s.shown_error:
+            self._preview.children = [w.HTML(f"<span style='color:#c62828'>{html.escape(s.shown_error)}</span>")]
             return
-        self.state.bg.run(job.client.uws.result, href, on_done=lambda content: then(job, rid, content),
-                          on_error=lambda exc: self._fetch_failed(job, rid, exc))
-
-    def _fetch_failed(self, job: JobHandle, rid: str, exc: Exception) -> None:
-        if job is not self.job:
+        if s.shown is None:
+            self._preview.children = ()
             return
-        text = exc.message if isinstance(exc, ServiceError) else str(exc)
-        self._preview.children = [w.HTML(f"<span style='color:#c62828'>Result {html.escape(rid)}: "
-                                         f"{html.escape(text)}</span>")]
-
-    def _mime(self, job: JobHandle, rid: str) -> str:
-        return job.info.result_types.get(rid, "") if job.info is not None else ""
-
-    def _show_result(self, job: JobHandle, rid: str, content: bytes) -> None:
-        if job is not self.job:
-            return
-        shown = preview(content, self._mime(job, rid))
-        title = w.HTML(f"<b>{html.escape(rid)}</b>")
+        shown = s.shown.preview
+        title = w.HTML(f"<b>{html.escape(s.shown.rid)}</b>")
         if shown.kind == "image":
             body = w.Image(value=shown.image, format="png", layout=w.Layout(max_width="100%"))
         elif shown.kind == "text":
@@ -193,93 +186,22 @@ class JobDetail(w.VBox):
         body.add_class("portal-result-preview")
         self._preview.children = [title, body]
 
-    def _offer_download(self, job: JobHandle, rid: str, content: bytes) -> None:
-        if job is not self.job or rid not in self._result_rows:
-            return
-        href = job.results.get(rid, "")
-        name = f"{job.job_id}-{href.rstrip('/').rsplit('/', 1)[-1] or rid}"
-        self._result_rows[rid][2].value = download_link(content, self._mime(job, rid), name)
+    def _show_downloads(self, _change=None) -> None:
+        for rid, (_row, _label, link) in self._result_rows.items():
+            d = self.state.downloads.get(rid)
+            link.value = download_link(d.content, d.mime, d.filename) if d is not None else ""
 
-    def _tail_log(self) -> None:
-        """Fetch what is new in the log (a Range request from what is already shown)."""
-        job = self.job
-        href = job.results.get("log")
-        if href is None:
-            return
-        if self._log_fetching:
-            self._log_again = True
-            return
-        self._log_fetching, self._log_again = True, False
-        offset = self._log_tail.received
-        self.state.bg.run(job.client.uws.result_from, href, offset,
-                          on_done=lambda data: self._log_arrived(job, offset, data),
-                          on_error=lambda exc: self._log_arrived(job, offset, b""))
+    def _show_provenance(self, _change=None) -> None:
+        s = self.state
+        record = s.provenance
+        if record is not None:
+            links = " &middot; ".join(download_link(f.content, f.mime, f.filename) for f in record.files)
+            self._provenance.value = (f"<div style='overflow:auto;max-height:32em'>{to_svg(record.graph)}</div>"
+                                      f"{inputs_table(record.graph)}<div>PROV-JSON and PROV-N: {links}</div>")
+        elif s.provenance_failed:
+            self._provenance.value = f"<span style='color:#c62828'>{html.escape(s.provenance_note)}</span>"
+        else:
+            self._provenance.value = f"<i>{html.escape(s.provenance_note)}</i>" if s.provenance_note else ""
 
-    def _log_arrived(self, job: JobHandle, offset: int, data: bytes) -> None:
-        self._log_fetching = False
-        if job is not self.job:
-            return
-        if data and offset == self._log_tail.received:
-            self._log_tail.append(data)
-            self._show_log()
-        if self._log_again:
-            self._tail_log()
-
-    def log_earlier(self) -> None:
-        """Show earlier lines of the log, and keep them in view as new lines arrive."""
-        self._log_tail.earlier()
-        self._show_log()
-
-    def log_latest(self) -> None:
-        """Show the newest lines of the log, and follow it."""
-        self._log_tail.latest()
-        self._show_log()
-
-    def _show_log(self) -> None:
-        tail = self._log_tail
-        self._log.value = LOG_BOX.format(html.escape(tail.text)) if tail.total else ""
-        self._log_status.value = f"<span style='color:#555'>{html.escape(tail.status())}</span>"
-        self._log_earlier.disabled = tail.hidden_before == 0
-        self._log_latest.disabled = tail.following
-
-    def _draw_provenance(self) -> None:
-        job = self.job
-        href = job.results.get("provenance")
-        if href is None or not job.final or self._provenance_for == job.etag:
-            if href is None:
-                self._provenance.value = "<i>The provenance record is written when the job ends.</i>"
-            return
-        self._provenance_for = job.etag
-        provn = job.results.get("provn")
-
-        def both():  # I/O only: PROV-JSON to draw, PROV-N to offer
-            return job.client.uws.result(href), job.client.uws.result(provn) if provn else b""
-
-        self.state.bg.run(both, on_done=lambda pair: self._provenance_arrived(job, *pair),
-                          on_error=lambda exc: self._provenance_arrived(job, None, b"", exc))
-
-    def _provenance_arrived(self, job: JobHandle, content: bytes | None, provn: bytes,
-                            exc: Exception | None = None) -> None:
-        if job is not self.job:
-            return
-        if content is None:
-            text = exc.message if isinstance(exc, ServiceError) else str(exc)
-            self._provenance.value = f"<span style='color:#c62828'>{html.escape(text)}</span>"
-            return
-        try:
-            graph = parse(content.decode("utf-8", "replace"))
-        except ValueError as err:
-            self._provenance.value = f"<span style='color:#c62828'>{html.escape(str(err))}</span>"
-            return
-        files = [(content, "application/json", "provenance.json")]
-        if provn:
-            files.append((provn, "text/provenance-notation", "provenance.provn"))
-        links = " &middot; ".join(download_link(b, m, f"{job.job_id}-{n}") for b, m, n in files)
-        self._provenance.value = (f"<div style='overflow:auto;max-height:32em'>{to_svg(graph)}</div>"
-                                  f"{inputs_table(graph)}<div>PROV-JSON and PROV-N: {links}</div>")
-
-    # -- actions ----------------------------------------------------------------------------------
-    def _act(self, action: str) -> None:
-        self._confirm_box.layout.display = "none"
-        if self.job is not None:
-            self.state.act(self.job, action)
+    def _show_confirm(self, _change=None) -> None:
+        self._confirm_box.layout.display = None if self.state.confirming else "none"

@@ -3,6 +3,10 @@ validation with the service's own rules, and submission (once, however often the
 
 Texts are kept as typed (``texts``), so that nothing is lost when a value is refused; ``values``
 is the form as a dict of typed values. A field the user typed is never overwritten by pre-fill.
+
+What it pre-fills from is the session's (:mod:`widgets.session`): its target (position, name, size) and
+its selected rows; a draft put there ("Run again", "Joint fit") fills the form; a job submitted becomes
+the session's active job.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from astropy.table import Table
 
 from portal.seam.params import ParameterError, convert
 from portal.seam.sizes import SourceSize
-from widgets.background import Background
+from widgets.background import Background, UsesBackground
 from widgets.client import Definition, PortalClient, ServiceError, default_client
 from widgets.events import Dispatcher
 from widgets.jobs.handle import JobHandle
 from widgets.jobs.prefill import origins, prefill, shared_obs_ids, summary
+from widgets.session import SessionState
 
 __all__ = ["LauncherState", "FREE_FORM"]
 
@@ -28,7 +33,10 @@ FREE_FORM = ""  # the definition name of a service that publishes no definitions
 REPEAT_WINDOW = 3.0  # seconds during which the same form submitted again is the same job (double click)
 
 
-class LauncherState(t.HasTraits):
+class LauncherState(UsesBackground, SessionState):
+    observes = ("target_moves", "selected", "draft")
+    publishes = ("active_job",)
+
     definitions = t.List(t.Instance(Definition))
     definition = t.Unicode(FREE_FORM)
     texts = t.Dict()  # parameter name -> text in the form
@@ -36,11 +44,7 @@ class LauncherState(t.HasTraits):
     problems = t.Dict()  # parameter name -> what is wrong with its text ("" key: the whole form)
     free_list = t.Unicode("")  # free form: the job list URL
     free_params = t.Unicode("")  # free form: name=value lines
-    rows = t.Instance(Table, allow_none=True)  # the selected archive rows
     shared_ids = t.List(t.Int())  # obs ids of the rows that the archive holds in several collections
-    target = t.Instance(SkyCoord, allow_none=True)
-    target_name = t.Unicode("")
-    target_size = t.Instance(SourceSize, allow_none=True)  # the target's angular size, when a catalog gives it
     notes = t.Dict()  # parameter name -> where its pre-filled value came from (fields the user did not type)
     summary = t.Unicode("")
     status = t.Enum(["loading", "idle", "submitting", "submitted", "error"], "idle")
@@ -55,15 +59,35 @@ class LauncherState(t.HasTraits):
         self.submitted = Dispatcher(on_error=lambda exc: setattr(self, "message", f"A callback failed: {exc}"))
         self._wanted = definition
         self._last_submit: tuple[tuple, float, JobHandle] | None = None
-        self.observe(self._refill, ["rows", "target", "target_name", "target_size", "definition", "shared_ids"])
-        self.observe(self._look_for_shared_ids, "rows")
+        self.observe(self._refill, ["definition", "shared_ids"])
+        self.watch(self._refill, ["target_moves", "selected"])
+        self.watch(self._look_for_shared_ids, "selected")
+        self.watch(self._drafted, "draft")
         self.observe(self._check, ["texts", "touched", "definition", "free_params", "free_list"])
 
+    # -- what the session holds -------------------------------------------------------------------
     @property
-    def bg(self) -> Background:
-        if self.background is None:
-            self.background = Background.shared()
-        return self.background
+    def rows(self) -> Table | None:
+        """The selected archive rows (the session's)."""
+        return self.session.selected
+
+    @property
+    def target(self) -> SkyCoord | None:
+        return self.session.target
+
+    @property
+    def target_name(self) -> str:
+        return self.session.target_name
+
+    @property
+    def target_size(self) -> SourceSize | None:
+        """The target's angular size, when a catalog gives it."""
+        return self.session.target_size
+
+    def _drafted(self, _change=None) -> None:
+        draft = self.session.draft
+        if draft is not None:
+            self.fill(draft.definition, draft.parameters)
 
     # -- definitions ------------------------------------------------------------------------------
     def load(self, background: bool = False) -> Future | None:
@@ -110,12 +134,6 @@ class LauncherState(t.HasTraits):
         if name not in self.touched:  # first: checking the new text must know it was typed
             self.touched = [*self.touched, name]
         self.texts = {**self.texts, name: text}
-
-    def set_target(self, coord: SkyCoord | None, name: str = "", size: SourceSize | None = None) -> None:
-        with self.hold_trait_notifications():
-            self.target_name = name
-            self.target_size = size
-            self.target = coord
 
     def fill(self, definition: str, parameters: dict) -> None:
         """Fill the form with ``parameters`` (a job's, to run it again; or some, as a joint fit's ``jobs``): these
@@ -293,6 +311,7 @@ class LauncherState(t.HasTraits):
         job.observe(self._job_moved, ["phase", "version"])  # the line follows its job to the end
         if job.active:
             job.follow(self.background)  # the monitor, when there is one, follows the same handle
+        self.session.active_job = job
         self.submitted(job)
         return job
 

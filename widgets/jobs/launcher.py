@@ -64,8 +64,7 @@ def _bounds(p) -> str:
 class JobLauncher(w.VBox):
     #: what it does with the session (see :mod:`widgets.session`): pre-fill from the target and the selected
     #: rows, fill in a job to prepare; a job it submits becomes the active job
-    observes = ("target_moves", "selected", "draft")
-    publishes = ("active_job",)
+    observes, publishes = LauncherState.observes, LauncherState.publishes
 
     def __init__(self, definition: str | None = None, client: PortalClient | None = None,
                  state: LauncherState | None = None, background: bool = True, **kwargs) -> None:
@@ -124,22 +123,8 @@ class JobLauncher(w.VBox):
     # -- Python API -------------------------------------------------------------------------------
     def attach(self, session) -> list:
         """Pre-fill from ``session``'s target and selected rows, fill its drafts ("Run again", "Joint fit");
-        each job submitted becomes its active job. Its links."""
-        import traitlets as t
-
-        from widgets.links import Callback, Observer
-
-        state = self.state
-
-        def moved(_change):
-            state.set_target(session.target, session.target_name, session.target_size)
-
-        def drafted(_change):
-            if session.draft is not None:
-                self.fill(session.draft.definition, session.draft.parameters)
-        return [t.dlink((session, "selected"), (state, "rows")), Observer(session, moved, "target_moves", fire=True),
-                Observer(session, drafted, "draft"),
-                Callback(self.on_submit, lambda job: setattr(session, "active_job", job))]
+        each job submitted becomes its active job."""
+        return [self.state.join(session)]
 
     @property
     def definition(self) -> str:

@@ -8,7 +8,7 @@
     monitor.joint_fit()          # ... two or more completed spectrum jobs: the launcher gets a joint_spectrum
 
 A thin view of :class:`~widgets.jobs.monitor_state.MonitorState` with a
-:class:`~widgets.jobs.detail.JobDetail` for the selected job. A running job's line says its stage as the job
+:class:`~widgets.jobs.detail.JobDetail` (a view of the state's ``detail``) for the selected job. A running job's line says its stage as the job
 reports it ("reducing 3 of 4 observations, about 20 s left", "fitting", "flux point 5 of 8").
 """
 
@@ -17,13 +17,14 @@ from __future__ import annotations
 import html
 
 import ipywidgets as w
-import traitlets as t
 
 from widgets.background import Background
 from widgets.client import PortalClient, default_client
 from widgets.jobs.detail import PHASE_COLORS, JobDetail
 from widgets.jobs.handle import JobHandle
 from widgets.jobs.monitor_state import PHASE_GROUPS, MonitorState
+from widgets.jobs.publish import PublishState
+from widgets.jobs.publish_view import PublishControl
 
 __all__ = ["JobMonitor"]
 
@@ -41,11 +42,7 @@ def _label(job: JobHandle) -> str:
 class JobMonitor(w.VBox):
     #: what it does with the session (see :mod:`widgets.session`): lists the active job (one just submitted
     #: elsewhere appears at once); the job chosen becomes the active job; "Run again" and "Joint fit" are drafts
-    observes = ("active_job",)
-    publishes = ("active_job", "draft")
-
-    selected_job = t.Instance(JobHandle, allow_none=True)
-    selected_results = t.Dict()
+    observes, publishes = MonitorState.observes, MonitorState.publishes
 
     def __init__(self, client: PortalClient | None = None, state: MonitorState | None = None,
                  background: bool = True, kinds: list[str] | None = None, **kwargs) -> None:
@@ -73,16 +70,18 @@ class JobMonitor(w.VBox):
         self._joint_note.add_class("portal-joint-note")
         joint = w.HBox([self._joint, self._joint_note], layout=w.Layout(align_items="center", grid_gap="8px",
                                                                        flex="0 0 auto"))  # never squashed
-        self.detail = JobDetail(self.state)
+        self.detail = JobDetail(self.state.detail)
+        # whether the selected job is in the archive, and Publish / Unpublish (for a completed job of yours)
+        self.publish = PublishControl(PublishState(self.client, self.state.background, session=self.state.session))
         toolbar = w.HBox([self._kind, self._phase, self._refresh], layout=w.Layout(align_items="center",
-                                                                                   flex_flow="row wrap"))
-        super().__init__([toolbar, self._message, self._list, joint, self.detail], **kwargs)
+                                                                                   flex_flow="row wrap",
+                                                                                   flex="0 0 auto"))
+        super().__init__([toolbar, self._message, self._list, joint, self.publish, self.detail], **kwargs)
         self.add_class("portal-job-monitor")
         s = self.state
         s.observe(self._render_list, ["jobs", "kind_filter", "phase_filter", "changes"])
         s.observe(self._render_kinds, "kinds")
         s.observe(self._render_message, ["status", "message", "changes"])
-        s.observe(self._selected, "selected")
         s.observe(self._render_picked, "picked")
         s.observe(self._render_joint, ["joint_ready", "joint_note"])
         if background:
@@ -97,21 +96,23 @@ class JobMonitor(w.VBox):
     # -- Python API -------------------------------------------------------------------------------
     def attach(self, session) -> list:
         """List ``session``'s active job (a job submitted elsewhere appears at once, followed), make the job chosen
-        its active job, and make "Run again" / "Joint fit" its drafts. Its links."""
-        import traitlets as t
-
-        from widgets.links import Callback, Observer
-
-        def active(_change):
-            job = session.active_job
-            if job is not None and self.state.find(job.job_id) is not job:
-                self.add(job)
-        return [Observer(session, active, "active_job"), t.dlink((self.state, "selected"), (session, "active_job")),
-                Callback(self.on_rerun, session.prepare)]
+        its active job, and make "Run again" / "Joint fit" its drafts."""
+        return [self.state.join(session), self.publish.state.join(session)]
 
     @property
     def jobs(self) -> list[JobHandle]:
         return list(self.state.jobs)
+
+    @property
+    def selected_job(self) -> JobHandle | None:
+        """The job chosen in the list (the session's active job)."""
+        return self.state.selected
+
+    @property
+    def selected_results(self) -> dict:
+        """Its results: id -> URL."""
+        job = self.state.selected
+        return dict(job.results) if job is not None else {}
 
     def add(self, job: JobHandle) -> None:
         """Show a job submitted elsewhere (the launcher does this when connected)."""
@@ -146,19 +147,6 @@ class JobMonitor(w.VBox):
             return  # the list being redrawn (new options clear the selection)
         if list(change["new"]) != list(self.state.picked):
             self.state.pick(change["new"])
-
-    def _selected(self, _change=None) -> None:
-        job = self.state.selected
-        if self.selected_job is not None:
-            self.selected_job.unobserve(self._results_changed, "results")
-        self.selected_job = job
-        self.selected_results = dict(job.results) if job is not None else {}
-        if job is not None:
-            job.observe(self._results_changed, "results")
-        self.detail.show(job)
-
-    def _results_changed(self, change) -> None:
-        self.selected_results = dict(change["new"])
 
     # -- rendering --------------------------------------------------------------------------------
     def _render_kinds(self, _change=None) -> None:

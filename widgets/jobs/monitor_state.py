@@ -5,11 +5,13 @@ ETag (304 while nothing changed); each active job is followed by blocking WAIT t
 :class:`~widgets.jobs.handle.JobHandle`. Everything that touches the network runs through the
 :class:`~widgets.background.Background` helper; traits change on the kernel's loop only.
 
-Jobs are picked in the list (``picked``: one, or several); the last one picked is ``selected``
-(shown in full, the session's active job). Two or more completed ``spectrum`` jobs picked make a
-joint fit possible (``joint_ready``; ``joint_note`` says what it combines, or why not):
-:meth:`MonitorState.joint_fit` hands ``joint_spectrum`` with its ``jobs`` to whoever fills the
-launcher, through the same callbacks as "run again" (``connect`` wires them to the launcher).
+Jobs are picked in the list (``picked``: one, or several); the last one picked is ``selected``,
+which is the session's active job (:mod:`widgets.session`): a job made active elsewhere (submitted by the
+launcher, followed in the SED) is listed and selected. The selected job is shown in full by ``detail``
+(a :class:`~widgets.jobs.detail_state.JobDetailState`). Two or more completed ``spectrum`` jobs picked
+make a joint fit possible (``joint_ready``; ``joint_note`` says what it combines, or why not):
+:meth:`MonitorState.joint_fit` puts ``joint_spectrum`` with its ``jobs`` in the session as the job to
+prepare next (its draft), as "Run again" does with a job's kind and parameters; the launcher fills it.
 """
 
 from __future__ import annotations
@@ -19,25 +21,30 @@ from concurrent.futures import Future
 
 import traitlets as t
 
-from widgets.background import Background
+from portal.seam.phases import ACTIVE_PHASES
+from widgets.background import Background, UsesBackground
 from widgets.client import PortalClient, ServiceError, default_client
 from widgets.events import Dispatcher
+from widgets.jobs.detail_state import JobDetailState
 from widgets.jobs.handle import JobHandle
+from widgets.session import SessionState
 
 __all__ = ["JOINT_INPUT", "JOINT_KIND", "PHASE_GROUPS", "MonitorState"]
 
-PHASE_GROUPS = {"": None, "active": {"PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"},
+PHASE_GROUPS = {"": None, "active": set(ACTIVE_PHASES),
                 "COMPLETED": {"COMPLETED"}, "ERROR": {"ERROR"}, "ABORTED": {"ABORTED"}}
 LAST = 100  # jobs read per kind
 JOINT_KIND, JOINT_INPUT = "joint_spectrum", "spectrum"  # a joint fit of completed spectrum jobs
 
 
-class MonitorState(t.HasTraits):
+class MonitorState(UsesBackground, SessionState):
+    observes = ("active_job",)
+    publishes = ("active_job", "draft")
+
     kinds = t.List(t.Unicode())  # the job lists to show (definition names, or list URLs)
     jobs = t.List(t.Instance(JobHandle))  # newest first
     kind_filter = t.Unicode("")  # "" = every kind
     phase_filter = t.Unicode("")  # a key of PHASE_GROUPS
-    selected = t.Instance(JobHandle, allow_none=True)  # the job shown in full: the last one picked
     picked = t.List(t.Unicode())  # ids of the jobs selected in the list: one, or several for a joint fit
     joint_ready = t.Bool(False)  # the picked jobs can be fitted jointly
     joint_note = t.Unicode("")  # what a joint fit would combine, or why there is none
@@ -52,19 +59,36 @@ class MonitorState(t.HasTraits):
         self.background = background
         self.wait = wait
         self.auto_refresh = auto_refresh
-        # (definition, parameters) to fill the launcher with: "Run again" and "Joint fit"
+        # (definition, parameters) to fill the launcher with: "Run again" and "Joint fit"; the session's draft
         self.rerun = Dispatcher(on_error=lambda exc: setattr(self, "message", f"A callback failed: {exc}"))
+        self.rerun.register(lambda definition, parameters: self.session.prepare(definition, parameters))
         self._etags: dict[str, str] = {}
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
         if kinds is not None:
             self.kinds = list(kinds)
+        self.detail = JobDetailState(self)  # the selected job in full
+        self.watch(self._active, "active_job")
 
     @property
-    def bg(self) -> Background:
-        if self.background is None:
-            self.background = Background.shared()
-        return self.background
+    def selected(self) -> JobHandle | None:
+        """The job shown in full, the last one picked: the session's active job."""
+        return self.session.active_job
+
+    @selected.setter
+    def selected(self, job: JobHandle | None) -> None:
+        self.session.active_job = job
+
+    def _active(self, _change=None) -> None:
+        job = self.selected
+        if job is not None and self.find(job.job_id) is not job:
+            self.add(job)  # made active elsewhere: listed, on top, and followed
+            if self.selected is not job:
+                return  # the list's own handle of that job is the active job now: told as a change of its own
+        if job is not None and job.job_id not in self.picked:  # chosen from Python, or made active elsewhere
+            self.picked = [job.job_id]
+        if self.detail.job is not job:
+            self.detail.show(job)
 
     # -- what is shown ----------------------------------------------------------------------------
     @property
@@ -89,12 +113,6 @@ class MonitorState(t.HasTraits):
         current = self.selected.job_id if self.selected is not None else None
         self.picked = ids
         self.select(added[-1] if added else current if current in ids else ids[0] if ids else None)
-
-    @t.observe("selected")
-    def _one_picked(self, change) -> None:
-        job = change["new"]
-        if job is not None and job.job_id not in self.picked:  # chosen from Python, or just submitted
-            self.picked = [job.job_id]
 
     @t.observe("picked", "jobs", "changes")
     def _joint_check(self, _change=None) -> None:
@@ -205,7 +223,7 @@ class MonitorState(t.HasTraits):
             self.message = f"{n} job{'s' if n != 1 else ''}" if n else "No jobs yet: submit one above."
 
     def add(self, job: JobHandle) -> None:
-        """A job submitted here (the launcher's): shown at once, on top, and followed."""
+        """A job submitted (by the launcher) or followed elsewhere: shown at once, on top, followed, selected."""
         if self.find(job.job_id) is None:
             self._watch(job)
             self.jobs = [job, *self.jobs]

@@ -66,9 +66,6 @@ class Graph:
     width: float = WIDTH
     height: float = 0.0
 
-    def of_kind(self, kind: str) -> list[Node]:
-        return [n for n in self.nodes.values() if n.kind == kind]
-
 
 def _text(value) -> str:
     return str(getattr(value, "localpart", None) and value or value)
@@ -84,8 +81,17 @@ def _attributes(record) -> dict[str, str]:
 
 def parse(prov_json: str) -> Graph:
     """The graph of a PROV-JSON document (raises ValueError when it is not one)."""
-    from prov.model import (ProvActivity, ProvAgent, ProvAssociation, ProvAttribution, ProvDocument, ProvEntity,
-                            ProvGeneration, ProvInfluence, ProvUsage)
+    from prov.model import (
+        ProvActivity,
+        ProvAgent,
+        ProvAssociation,
+        ProvAttribution,
+        ProvDocument,
+        ProvEntity,
+        ProvGeneration,
+        ProvInfluence,
+        ProvUsage,
+    )
 
     try:
         doc = ProvDocument.deserialize(content=prov_json, format="json")

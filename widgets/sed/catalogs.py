@@ -6,9 +6,9 @@ each its gammapy model (``/model``, YAML) and its flux points (``/flux_points``,
 404 when the catalog has none). The flux points are read with the source's model as their
 reference spectrum, as gammapy's own catalog classes do, so that SED types convert alike.
 
-:class:`Counterparts` keeps a plot's catalog layers in step with its ``target`` and ``radius``. Of each catalog
-family (:data:`FAMILIES`: gamma-cat, 3FHL, 2FHL, 3FGL/4FGL, HGPS, HAWC, LHAASO) only the best match is switched
-on (:func:`best_of_families`); the others are read too and listed in the legend, switched off.
+:class:`Counterparts` keeps a plot's catalog layers in step with its ``target`` and ``counterpart_radius``. Of
+each catalog family (:data:`FAMILIES`: gamma-cat, 3FHL, 2FHL, 3FGL/4FGL, HGPS, HAWC, LHAASO) only the best match
+is switched on (:func:`best_of_families`); the others are read too and listed in the legend, switched off.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def catalog_layers(state, data: CatalogData, visible: bool = True) -> list[Layer
 
 
 class Counterparts:
-    """The catalog sources near ``state.target``: found through ``/catalogs/cone`` and drawn.
+    """The catalog sources near ``state.target`` (within ``state.counterpart_radius``): found through
+    ``/catalogs/cone`` and drawn.
 
     A new target (or radius) replaces the counterparts of the old one; sources added by hand
     (``add``) stay. ``auto`` decides whether counterparts are drawn at once or only listed.
@@ -126,7 +127,8 @@ class Counterparts:
         self.state = state
         self.auto = auto
         self._generation = 0
-        state.observe(self._moved, ["target", "radius"])
+        state.watch(self._moved, "target")  # the session's
+        state.observe(self._moved, "counterpart_radius")
 
     # -- one source ---------------------------------------------------------------------------
     def add(self, tag: str, name: str, wait: bool = True, visible: bool = True):
@@ -158,7 +160,7 @@ class Counterparts:
         generation = self._generation
         self.state.remove([layer.key for layer in self.state.layers if layer.auto])
         self.state.counterparts = []
-        target, radius = self.state.target, self.state.radius
+        target, radius = self.state.target, self.state.counterpart_radius
         self.state.finding = target is not None
         if target is None:
             return
@@ -181,7 +183,7 @@ class Counterparts:
             return  # the target moved on meanwhile
         self.state.counterparts = found
         if not found:
-            self.state.say(f"No catalog source within {self.state.radius:g} deg of the target.")
+            self.state.say(f"No catalog source within {self.state.counterpart_radius:g} deg of the target.")
             self._done(generation)
             return
         best = best_of_families(found)

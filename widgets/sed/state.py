@@ -1,10 +1,13 @@
 """SEDState: what an SED plot shows (layers), how (SED type, energy unit), and for what (target, job).
 
 The state is plain traitlets, tested without a browser; :class:`~widgets.sed.view.SEDPlot` is its
-thin view. Traits another widget may link to: ``target`` (SkyCoord) and ``radius`` (degrees) for
-the catalog counterparts, ``job`` (the followed :class:`~widgets.jobs.handle.JobHandle`), and
-``sed_type`` / ``energy_unit``. ``layers`` is replaced, never mutated, so observers see every
-change; ``revision`` counts changes of the layers' data or visibility.
+thin view. What it is for is the session's (:mod:`widgets.session`): ``target`` (and ``target_name``)
+is the session's target, whose catalog counterparts within ``counterpart_radius`` (degrees, the plot's
+own, not the search's radius) are drawn; the job followed is the session's active job when that is a
+``spectrum`` or a ``joint_spectrum`` (``follow`` makes a job the active one; ``job`` is the one followed);
+the catalog sources added by name are the session's ``sed_sources``. ``layers`` is replaced, never
+mutated, so observers see every change; ``revision`` counts changes of the layers' data or visibility.
+``refits`` (a :class:`~widgets.sed.refit_state.RefitState`) runs the refits.
 
 Nothing raises at the user: a failure sets ``status`` to ``error`` and ``message`` to a sentence,
 and the layers stay as they were.
@@ -22,6 +25,7 @@ from widgets.jobs.handle import JobHandle
 from widgets.sed.layers import Colors, Layer, model_layer, points_layers, sort_layers
 from widgets.sed.loading import SEDInputError, read_flux_points, read_models
 from widgets.sed.units import ENERGY_UNITS, SED_TYPES
+from widgets.session import SessionState
 
 DEFAULT_RADIUS = 0.2  # degrees: counterparts of a point source, not the whole field
 DEFAULT_RANGE = (0.1, 100.0)  # TeV, for a model given without an energy range or points
@@ -35,13 +39,13 @@ def warm_up() -> None:
     import portal.jobs.spectrum  # noqa: F401 - the reader of the job's model file
 
 
-class SEDState(t.HasTraits):
+class SEDState(SessionState):
+    observes = ("target", "active_job", "sed_sources", "product")
+    publishes = ("target", "active_job", "sed_sources")
+
     sed_type = t.Enum(SED_TYPES, "e2dnde")
     energy_unit = t.Enum(ENERGY_UNITS, "TeV")
-    target = t.Instance(SkyCoord, allow_none=True)
-    target_name = t.Unicode("")
-    radius = t.Float(DEFAULT_RADIUS)  # degrees
-    job = t.Instance(JobHandle, allow_none=True)  # the followed job
+    counterpart_radius = t.Float(DEFAULT_RADIUS)  # degrees: the target's catalog counterparts within it are drawn
     layers = t.List()  # [Layer], in drawing order
     revision = t.Int(0)
     counterparts = t.List()  # [{"tag", "name", "separation"}] near the target (from /catalogs/cone)
@@ -59,18 +63,77 @@ class SEDState(t.HasTraits):
         self.client = client or default_client()
         self.background = background or Background.shared()
         self.colors = Colors()
+        self.interval = 1.0  # seconds: a followed job's results are downloaded at most this often
         self._follower = None
+        self._sources: set[tuple[str, str]] = set()  # catalog sources drawn by name (asked here, or in the session)
         from widgets.sed.catalogs import Counterparts
+        from widgets.sed.refit_state import RefitState
 
-        self.catalogs = Counterparts(self)  # draws the counterparts of ``target`` within ``radius``
+        self.catalogs = Counterparts(self)  # draws the counterparts of ``target`` within ``counterpart_radius``
+        self.refits = RefitState(self)
+        from widgets.sed.product import ProductLoader
+
+        self.products = ProductLoader(self)  # the archive's sed products opened in the session (``product``)
+        self.watch(self._active, "active_job")
+        self.watch(self._new_sources, "sed_sources")
         # gammapy takes seconds to import: not when the first point arrives, nor while a dashboard starts
-        self.observe(self._warm_up, ["target", "job"])
-        if self.target is not None or self.job is not None:
+        self._warming = False
+        self.watch(self._warm_up, "target")
+        if self.target is not None:
             self._warm_up()
 
     def _warm_up(self, _change=None) -> None:
-        self.unobserve(self._warm_up, ["target", "job"])
-        self.background.run(warm_up)
+        if not self._warming:
+            self._warming = True
+            self.background.run(warm_up)
+
+    # -- what the session holds ---------------------------------------------------------------
+    @property
+    def target(self) -> SkyCoord | None:
+        """The session's target: its catalog counterparts within ``counterpart_radius`` are drawn."""
+        return self.session.target
+
+    @target.setter
+    def target(self, coord: SkyCoord | None) -> None:
+        self.set_target(coord, self.session.target_name)
+
+    @property
+    def target_name(self) -> str:
+        return self.session.target_name
+
+    def set_target(self, coord: SkyCoord | None, name: str = "") -> None:
+        """Make ``coord`` (named ``name``) the session's target."""
+        s = self.session
+        s.set_target(coord, s.radius, name or "", s.target_size if coord is s.target else None)
+
+    @property
+    def job(self) -> JobHandle | None:
+        """The job the plot follows: the session's latest active job that is a spectrum or a joint fit."""
+        return None if self._follower is None else self._follower.handle
+
+    def _active(self, _change=None) -> None:
+        from widgets.sed.live import KINDS
+
+        handle = self.session.active_job
+        if handle is not None and handle.definition in KINDS and not self._following(handle):
+            self._follow(handle)
+
+    def _following(self, handle: JobHandle) -> bool:
+        """Whether the plot follows that job already (through this handle, or another of the same job)."""
+        return self.job is not None and self.job.url == handle.url
+
+    def add_catalog(self, tag: str, name: str, wait: bool = True):
+        """Draw one catalog source (its flux points and model) read from the portal's /catalogs; it becomes one
+        of the session's ``sed_sources``. In the calling thread with ``wait`` (its layers), else in the background."""
+        self._sources.add((tag, name))
+        self.session.add_source(tag, name)
+        return self.catalogs.add(tag, name, wait=wait)
+
+    def _new_sources(self, _change=None) -> None:
+        for tag, name in list(self.session.sed_sources):
+            if (tag, name) not in self._sources:
+                self._sources.add((tag, name))
+                self.catalogs.add(tag, name, wait=False)
 
     # -- messages -----------------------------------------------------------------------------
     def say(self, message: str, status: str = "ok") -> None:
@@ -116,6 +179,18 @@ class SEDState(t.HasTraits):
         if len(kept) != len(self.layers):
             self.layers = kept
             self.revision += 1
+
+    def points_to_export(self, name: str | None = None):
+        """The flux points of layer (or source) ``name``, else the job's, else the first shown; None, with a
+        message, when there are none."""
+        layer = self.layer(name) if name else (self.layer("job/points") or next(
+            (p for p in self.layers if p.kind == "points"), None))
+        if layer is not None and layer.kind != "points":
+            layer = next((p for p in self.group(layer.group) if p.kind == "points"), None)
+        if layer is None:
+            self.fail(f"There are no flux points {name!r}." if name else "There are no flux points to export.")
+            return None
+        return layer.points
 
     def set_visible(self, name: str, visible: bool = True) -> None:
         layer = self.layer(name)
@@ -194,27 +269,37 @@ class SEDState(t.HasTraits):
         return "" if self._follower is None else self._follower.handle.definition
 
     def follow(self, job, interval: float = 1.0):
-        """Follow a running (or finished) ``spectrum`` or ``joint_spectrum`` job: a JobHandle or a job URL.
+        """Follow a running (or finished) ``spectrum`` or ``joint_spectrum`` job: a JobHandle or a job URL. It
+        becomes the session's active job.
 
         A joint fit shows its joint points and model, and each input job's flux points as a layer of its own."""
-        from widgets.sed.live import JobFollower
-
         if isinstance(job, str):
-            job = JobHandle(job.strip(), client=self.client, background=self.background)
+            active = self.session.active_job
+            url = job.strip()
+            job = active if active is not None and active.url == url else JobHandle(url, client=self.client,
+                                                                                   background=self.background)
         if not isinstance(job, JobHandle):
             self.fail(f"Cannot follow {type(job).__name__}: give a job URL or a JobHandle.")
             return None
+        self.interval = interval
+        self.session.active_job = job  # followed here through the session (see _active)
+        if not self._following(job):
+            self._follow(job)  # already the active job, or a kind of job the plot does not follow by itself
+        return self.job
+
+    def _follow(self, job: JobHandle) -> None:
+        from widgets.sed.live import JobFollower
+
+        self._warm_up()
         if self._follower is not None:
             self._follower.stop()
         # the previous job's points, model, a joint fit's inputs and the refits made from them go
         self.remove([layer.key for layer in self.layers if layer.source in ("job", "input", "refit")])
         self.flux_points = None
         self.job_model = None
-        self.job = job
         self.following = True
-        self._follower = JobFollower(self, job, interval=interval)
+        self._follower = JobFollower(self, job, interval=self.interval)
         self._follower.start()
-        return job
 
     def unfollow(self) -> None:
         if self._follower is not None:

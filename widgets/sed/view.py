@@ -28,12 +28,12 @@ from pathlib import Path
 import ipywidgets as w
 import traitlets as t
 
-from widgets.events import Dispatcher
 from widgets.sed import export
 from widgets.sed.figure import SEDFigure
 from widgets.sed.legend import Legend
 from widgets.sed.probe import WidthProbe
-from widgets.sed.refit import MODELS, RefitError, parameters_text, refit_layers, shown_points
+from widgets.sed.refit import CATALOG_STATS, MODELS
+from widgets.sed.refit_state import summary_lines
 from widgets.sed.state import SEDState
 from widgets.sed.units import ENERGY_UNITS, SED_TYPE_NAMES, SED_TYPES
 
@@ -50,22 +50,13 @@ STYLE = """<style>.portal-sed-figure rect.heatmapcell { shape-rendering: crispEd
 
 class SEDPlot(w.VBox):
     #: what it does with the session (see :mod:`widgets.session`): follows the active job when it is a spectrum
-    #: or a joint fit, draws the target's catalog counterparts and the session's catalog sources; a source added
-    #: by name here becomes one of the session's
-    observes = ("active_job", "target_moves", "sed_sources")
-    publishes = ("sed_sources",)
-
-    sed_type = t.Enum(SED_TYPES, "e2dnde")
-    energy_unit = t.Enum(ENERGY_UNITS, "TeV")
+    #: or a joint fit, draws the target's catalog counterparts and the session's catalog sources; a job followed
+    #: here becomes the active job, a source added by name here one of the session's
+    observes, publishes = SEDState.observes, SEDState.publishes
 
     def __init__(self, state: SEDState | None = None, client=None, background=None, height: str = "480px",
                  legend_collapsed: bool = False, **kwargs) -> None:
         self.state = state or SEDState(client=client, background=background)
-        self._sources: set[tuple[str, str]] = set()  # catalog sources added by name (here or through a session)
-        self._added = Dispatcher(on_error=lambda exc: self.state.say(f"A callback failed: {exc}"))
-        self.sed_type, self.energy_unit = self.state.sed_type, self.state.energy_unit
-        self._links = [t.link((self, "sed_type"), (self.state, "sed_type")),
-                       t.link((self, "energy_unit"), (self.state, "energy_unit"))]
         self.plot = SEDFigure(self.state, height=height)
         self.probe = WidthProbe()  # the figure's width, as the page draws it: the ticks are chosen for it
         self.probe.observe(lambda change: self.plot.resized(change["new"]), "width")
@@ -90,31 +81,27 @@ class SEDPlot(w.VBox):
 
     # -- Python API ---------------------------------------------------------------------------
     def attach(self, session) -> list:
-        """Follow ``session``'s active job (a spectrum or a joint fit) and draw its target's counterparts."""
-        from widgets.links import Callback, Observer
-        from widgets.sed.live import KINDS
+        """Follow ``session``'s active job (a spectrum or a joint fit), draw its target's counterparts and its
+        catalog sources."""
+        return [self.state.join(session)]
 
-        def job(_change):
-            handle = session.active_job
-            if handle is not None and handle.definition in KINDS:
-                self.follow(handle)
+    @property
+    def sed_type(self) -> str:
+        """dnde, e2dnde, flux or eflux."""
+        return self.state.sed_type
 
-        def moved(_change):
-            if session.target is not None:
-                self.set_target(session.target, session.target_name)
+    @sed_type.setter
+    def sed_type(self, value: str) -> None:
+        self.state.sed_type = value
 
-        def sources(_change):
-            for tag, name in list(session.sed_sources):
-                if (tag, name) not in self._sources:
-                    self.add_catalog(tag, name, wait=False)
+    @property
+    def energy_unit(self) -> str:
+        """TeV, GeV, MeV, erg or Hz."""
+        return self.state.energy_unit
 
-        def added(tag, name):
-            if (tag, name) not in session.sed_sources:
-                session.sed_sources = [*session.sed_sources, (tag, name)]
-        return [Observer(session, job, "active_job", fire=session.active_job is not None),
-                Observer(session, moved, "target_moves", fire=session.target is not None),
-                Observer(session, sources, "sed_sources", fire=bool(session.sed_sources)),
-                Callback(self._added.register, added)]
+    @energy_unit.setter
+    def energy_unit(self, value: str) -> None:
+        self.state.energy_unit = value
 
     @property
     def flux_points(self):
@@ -140,18 +127,16 @@ class SEDPlot(w.VBox):
         self.state.target = coord
 
     def set_target(self, coord, name: str = "") -> None:
-        """The target whose catalog counterparts (within ``radius``) are drawn (what ``connect`` calls)."""
-        with self.state.hold_trait_notifications():
-            self.state.target_name = name or ""
-            self.state.target = coord
+        """The target whose catalog counterparts (within ``radius``) are drawn: the session's target."""
+        self.state.set_target(coord, name)
 
     @property
     def radius(self) -> float:
-        return self.state.radius
+        return self.state.counterpart_radius
 
     @radius.setter
     def radius(self, degrees: float) -> None:
-        self.state.radius = float(degrees)
+        self.state.counterpart_radius = float(degrees)
 
     def follow(self, job, interval: float = 1.0):
         """Follow a ``spectrum`` or ``joint_spectrum`` job (a JobHandle or its URL); returns the JobHandle."""
@@ -168,11 +153,9 @@ class SEDPlot(w.VBox):
         return self.state.add_model(model, label=label, **kwargs)
 
     def add_catalog(self, tag: str, name: str, wait: bool = True):
-        """Draw one catalog source (its flux points and model) read from the portal's /catalogs; joined to a
-        session, it becomes one of the session's ``sed_sources``."""
-        self._sources.add((tag, name))
-        self._added(tag, name)
-        return self.state.catalogs.add(tag, name, wait=wait)
+        """Draw one catalog source (its flux points and model) read from the portal's /catalogs; it becomes one
+        of the session's ``sed_sources``."""
+        return self.state.add_catalog(tag, name, wait=wait)
 
     def set_visible(self, name: str, visible: bool = True) -> None:
         self.state.set_visible(name, visible)
@@ -180,22 +163,7 @@ class SEDPlot(w.VBox):
     def refit(self, model: str = "pl", include: list[str] | None = None, catalog_stat: str = "chi2"):
         """Fit ``model`` (pl, lp, ecpl, bpl) to the stored likelihood profiles, jointly with the
         ``include``d points (catalog sources, by name); gammapy's FitResult, drawn when it converged."""
-        try:
-            fit, layers = refit_layers(self.state, model, include, catalog_stat)
-        except RefitError as exc:
-            self.state.fail(str(exc))
-            return None
-        self._show_refit(fit, layers)
-        return fit.result
-
-    def _show_refit(self, fit, layers) -> None:
-        self.state.refit_result = fit
-        if not fit.success:
-            self.state.fail(f"The {MODELS[fit.kind]} refit did not converge ({fit.result.message.strip()}); "
-                            "the plot keeps what it had. Try another model.")
-            return
-        self.state.put(layers)
-        self.state.say(f"Refit: {fit.summary()}.")
+        return self.state.refits.fit(model, include, catalog_stat)
 
     def save_data(self, path, layer: str | None = None, sed_type: str | None = None) -> Path | None:
         """Write flux points (the job's, or ``layer``) as ECSV or gadf FITS, chosen by the suffix."""
@@ -233,14 +201,7 @@ class SEDPlot(w.VBox):
             self.state.fail(str(exc))
 
     def _points_to_export(self, name: str | None):
-        layer = self.state.layer(name) if name else (self.state.layer("job/points") or next(
-            (p for p in self.state.layers if p.kind == "points"), None))
-        if layer is not None and layer.kind != "points":
-            layer = next((p for p in self.state.group(layer.group) if p.kind == "points"), None)
-        if layer is None:
-            self.state.fail(f"There are no flux points {name!r}." if name else "There are no flux points to export.")
-            return None
-        return layer.points
+        return self.state.points_to_export(name)
 
     # -- view ---------------------------------------------------------------------------------
     def _toolbar(self) -> w.HBox:
@@ -251,7 +212,8 @@ class SEDPlot(w.VBox):
                           layout=w.Layout(width="8.5em"))
         sed.add_class("portal-sed-type")
         unit.add_class("portal-sed-unit")
-        self._controls = [t.link((self, "sed_type"), (sed, "value")), t.link((self, "energy_unit"), (unit, "value"))]
+        self._controls = [t.link((self.state, "sed_type"), (sed, "value")),
+                          t.link((self.state, "energy_unit"), (unit, "value"))]
         job = w.Text(placeholder="job URL (…/uws/spectrum/<id> or …/uws/joint_spectrum/<id>)",
                      layout=w.Layout(flex="1 1 10em", min_width="8em", width="auto"))
         follow = w.Button(description="Follow", icon="play", layout=w.Layout(width="auto"))
@@ -265,21 +227,17 @@ class SEDPlot(w.VBox):
         return bar
 
     def _refit_bar(self) -> w.HBox:
-        kind = w.Dropdown(options=[(name, key) for key, name in MODELS.items()], value="pl", description="Refit",
-                          layout=w.Layout(width="22em"))
-        joint = w.Checkbox(value=False, description="with the other points shown", indent=False,
+        refits = self.state.refits
+        kind = w.Dropdown(options=[(name, key) for key, name in MODELS.items()], value=refits.model,
+                          description="Refit", layout=w.Layout(width="22em"))
+        joint = w.Checkbox(value=refits.joint, description="with the other points shown", indent=False,
                            layout=w.Layout(width="auto"))
-        stat = w.Dropdown(options=["chi2", "distrib"], value="chi2", layout=w.Layout(width="7em"))
+        stat = w.Dropdown(options=list(CATALOG_STATS), value=refits.catalog_stat, layout=w.Layout(width="7em"))
         button = w.Button(description="Refit", icon="line-chart", button_style="primary", layout=w.Layout(width="auto"))
         button.add_class("portal-sed-refit-button")
-
-        def run(_b):
-            include = shown_points(self.state) if joint.value else []  # by their profiles when they have them
-            self.state.say(f"Fitting a {MODELS[kind.value]} to the likelihood profiles...", "working")
-            self.state.background.run(refit_layers, self.state, kind.value, include, stat.value,
-                                      on_done=lambda found: self._show_refit(*found), on_error=self.state.failed)
-
-        button.on_click(run)
+        self._refit_links = [t.link((refits, "model"), (kind, "value")), t.link((refits, "joint"), (joint, "value")),
+                             t.link((refits, "catalog_stat"), (stat, "value"))]
+        button.on_click(lambda _b: refits.run())
         return w.HBox([kind, button, joint, stat], layout=w.Layout(align_items="center"))
 
     def _export_bar(self) -> w.HBox:
@@ -341,14 +299,4 @@ class SEDPlot(w.VBox):
         self._job.value = f"<span style='color:#1565c0'>{html.escape(job)}</span>" if job else ""
 
     def _render_summary(self, _change=None) -> None:
-        lines = []
-        models = self.state.job_model
-        if models is not None and len(models):
-            spectral = models[0].spectral_model
-            joint = self.state.followed_definition == "joint_spectrum"
-            what = "Joint forward-folded fit of the input jobs" if joint else "Job's forward-folded fit"
-            lines.append(f"{what} ({spectral.tag[0]}): {parameters_text(spectral)}")
-        fit = self.state.refit_result
-        if fit is not None:
-            lines.append(("Refit: " if fit.success else "Refit (did not converge): ") + fit.summary())
-        self._summary.value = "<br>".join(html.escape(line) for line in lines)
+        self._summary.value = "<br>".join(html.escape(line) for line in summary_lines(self.state))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from astropy.coordinates import SkyCoord
 
+from portal.seam.names import normalize_name
 from portal.seam.sizes import SourceSize
 
 
@@ -45,6 +46,4 @@ class NameNotFound(LookupError):
         self.candidates = candidates or []
 
 
-def normalize(name: str) -> str:
-    """Case, spaces and underscores do not matter (as in portal.catalogs)."""
-    return "".join(str(name).split()).replace("_", "").lower()
+normalize = normalize_name  # case, spaces and underscores do not matter (portal.seam.names)

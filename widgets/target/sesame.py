@@ -14,6 +14,12 @@ So:
 - an answer marks it *up*: a lookup then waits for Sesame up to ``timeout``, and Sesame's answer wins
   over the local catalogs' (:class:`~widgets.target.resolver.NameResolver`);
 - while neither is known, an answer of the local catalogs waits only ``grace`` seconds for Sesame's.
+
+Why not astropy's ``name_resolve`` (``SkyCoord.from_name``): it blocks its caller with one socket timeout
+that does not bound DNS, and it keeps no memory that Sesame is down, so an offline dashboard would wait
+on every lookup; it also gives only the position, where the dashboard says which name Sesame matched and
+which database answered. The request is the same (Sesame's ``-oxp`` XML, the position read from
+``jradeg``/``jdedeg``).
 """
 
 from __future__ import annotations

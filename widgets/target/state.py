@@ -12,6 +12,7 @@ from astropy.coordinates import Angle, SkyCoord
 from portal.seam.sizes import SourceSize
 from widgets.background import Background
 from widgets.config import portal_url
+from widgets.session import SessionState
 from widgets.target.coords import (
     InputError,
     format_position,
@@ -40,20 +41,21 @@ def default_resolver(tap_url: str | None = None, portal: str | None = None) -> N
     return NameResolver([sesame, PortalNames(base), ArchiveTargets(tap_url or base + "/tap")])
 
 
-class TargetState(t.HasTraits):
+class TargetState(SessionState):
     """The target of a search. ``search()`` resolves ``text`` and checks ``radius_text``.
 
     ``status`` is ``idle``, ``resolving``, ``ok`` or ``error``; ``message`` says what happened, in
-    plain text (views escape it). ``target`` is an ICRS SkyCoord, or None until a search succeeds.
+    plain text (views escape it). The target found is the session's (it publishes it there):
+    ``target`` (an ICRS SkyCoord, None until a search succeeds), ``name``, ``radius`` (degrees) and
+    ``size`` (when a local catalog gives one) read the session.
     """
+
+    observes: tuple[str, ...] = ()
+    publishes = ("target",)
 
     text = t.Unicode("")
     radius_text = t.Unicode(DEFAULT_RADIUS)
-    target = t.Instance(SkyCoord, allow_none=True)
-    name = t.Unicode("")
-    radius = t.Float(0.5)  # degrees
     source = t.Unicode("")
-    size = t.Instance(SourceSize, allow_none=True)  # the target's angular size, when a local catalog gives it
     size_note = t.Unicode("")  # where the size came from, or why there is none
     status = t.Enum(["idle", "resolving", "ok", "error"], "idle")
     message = t.Unicode("")
@@ -66,6 +68,24 @@ class TargetState(t.HasTraits):
         self.background = background
         self._lock = threading.Lock()
         self._last: tuple[str, str] | None = None
+
+    # -- the target found: the session's ---------------------------------------------------------
+    @property
+    def target(self) -> SkyCoord | None:
+        return self.session.target
+
+    @property
+    def name(self) -> str:
+        return self.session.target_name
+
+    @property
+    def radius(self) -> float:
+        """Degrees."""
+        return self.session.radius
+
+    @property
+    def size(self) -> SourceSize | None:
+        return self.session.target_size
 
     def search(self, text: str | None = None, radius: str | None = None) -> bool:
         """Resolve ``text`` (a name or a position) with ``radius``; True when the target is set."""
@@ -130,11 +150,8 @@ class TargetState(t.HasTraits):
     def _set(self, text: str, coord: SkyCoord, radius: Angle, name: str, source: str,
              size: SourceSize | None, size_note: str) -> bool:
         with self.hold_trait_notifications():
-            self.name = name
-            self.radius = float(radius.deg)
-            self.source = source
-            self.size, self.size_note = size, size_note
-            self.target = coord
+            self.source, self.size_note = source, size_note
+            self.session.set_target(coord, float(radius.deg), name, size)
             self.status = "ok"
             label = f"{name}: " if name else ""
             self.message = f"{label}{format_position(coord)}, radius {radius.deg:g} deg ({source})"

@@ -19,8 +19,7 @@ class TargetSearch(w.VBox):
     """Find a target by name (local catalogs and archive at once, Sesame when reachable) or by coordinates."""
 
     #: what it does with the session (see :mod:`widgets.session`): it publishes the target it finds
-    observes: tuple[str, ...] = ()
-    publishes = ("target",)
+    observes, publishes = TargetState.observes, TargetState.publishes
 
     def __init__(self, state: TargetState | None = None, value: str = "", radius: str | None = None,
                  background: bool = True, **kwargs) -> None:
@@ -51,15 +50,8 @@ class TargetSearch(w.VBox):
 
     # -- narrow public API ------------------------------------------------------------------------
     def attach(self, session) -> list:
-        """Publish each target found (with its radius, name and size) to ``session``; its links."""
-        from widgets.links import Callback
-
-        def found(coord, radius, name):
-            session.set_target(coord, radius.deg, name, self.size)
-        link = Callback(self.on_target, found)
-        if self.target is not None:
-            found(self.target, self.radius, self.name)
-        return [link]
+        """Find targets for ``session`` (its state publishes each one there, with its radius, name and size)."""
+        return [self.state.join(session)]
 
     @property
     def target(self) -> SkyCoord | None:
@@ -77,7 +69,7 @@ class TargetSearch(w.VBox):
 
     @property
     def size(self):
-        """The target's angular size (a :class:`~portal.catalogs.extent.SourceSize`), when a local
+        """The target's angular size (a :class:`~portal.seam.sizes.SourceSize`), when a local
         catalog gives one; None for a point-like source, a position or an unknown size."""
         return self.state.size
 
