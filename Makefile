@@ -18,10 +18,13 @@ setup: $(STAMP) $(ALADIN_STAMP) $(DATA_STAMP)
 # The folder run and test use as GAMMAPY_DATA: the one given, else the copy `make setup` downloaded.
 DATA = GAMMAPY_DATA="$${GAMMAPY_DATA:-$$($(BIN)/portal data path)}"
 
+# editable_mode=compat: the project folder goes on the import path (a .pth line), so a user's folder named
+# portal/ or widgets/ beside a script or notebook cannot shadow the packages (setuptools' default editable
+# hook runs after the path search, which would take such a folder for a namespace package).
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt --config-settings editable_mode=compat -e '.[test,bench]'
 	@touch $@
 
 $(ALADIN_STAMP): $(STAMP)

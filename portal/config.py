@@ -1,4 +1,4 @@
-"""Settings read from the environment (the variables listed in DESIGN.md and the README).
+"""Settings read from the environment (the variables listed in docs/configuration.md and the README).
 
 :class:`JobLimits` holds what one user's jobs may hold and what one job process may use; each job
 service (`/uws`, and `/tap/async` for token holders) applies the quotas to each user separately, and
@@ -24,7 +24,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 GIB = 1 << 30
 
 
@@ -38,8 +37,6 @@ class Settings:
     """Everything the services need to know about their surroundings."""
 
     data_dir: Path = field(default_factory=_default_data_dir)
-    url: str = DEFAULT_URL
-    token: str | None = None
     gammapy_data: Path | None = None
     dask_scheduler: str | None = None
 
@@ -49,9 +46,8 @@ class Settings:
         data_dir = env.get("PORTAL_DATA_DIR")
         gammapy_data = env.get("GAMMAPY_DATA")
         return cls(
-            data_dir=Path(data_dir).expanduser() if data_dir else _default_data_dir(),
-            url=(env.get("PORTAL_URL") or DEFAULT_URL).rstrip("/"),
-            token=env.get("PORTAL_TOKEN") or None,
+            # absolute: job processes and the archive's recorded paths must not depend on a working directory
+            data_dir=Path(data_dir).expanduser().absolute() if data_dir else _default_data_dir(),
             gammapy_data=Path(gammapy_data).expanduser() if gammapy_data else None,
             dask_scheduler=env.get("PORTAL_DASK_SCHEDULER") or None,
         )
@@ -60,7 +56,7 @@ class Settings:
         self.data_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _env_number(env, name: str, default: float, positive: bool = False) -> float:
+def env_number(env, name: str, default: float, positive: bool = False) -> float:
     """The finite number in the variable ``name`` of ``env`` (``default`` when unset or blank): 0 or more, or
     more than 0 when ``positive``; otherwise a ValueError naming the variable (the TAP limits use it too)."""
     value = (env.get(name) or "").strip()
@@ -88,10 +84,10 @@ class JobLimits:
     def from_env(cls, environ: dict[str, str] | None = None) -> "JobLimits":
         env = os.environ if environ is None else environ
         return cls(
-            max_jobs_per_user=int(_env_number(env, "PORTAL_UWS_MAX_JOBS_PER_USER", cls.max_jobs_per_user)),
-            max_bytes_per_user=int(_env_number(env, "PORTAL_UWS_MAX_BYTES_PER_USER", cls.max_bytes_per_user)),
-            max_queued_per_user=int(_env_number(env, "PORTAL_UWS_MAX_QUEUED_PER_USER", cls.max_queued_per_user)),
-            memory_limit=int(_env_number(env, "PORTAL_JOB_MEMORY_LIMIT", cls.memory_limit / GIB) * GIB),
+            max_jobs_per_user=int(env_number(env, "PORTAL_UWS_MAX_JOBS_PER_USER", cls.max_jobs_per_user)),
+            max_bytes_per_user=int(env_number(env, "PORTAL_UWS_MAX_BYTES_PER_USER", cls.max_bytes_per_user)),
+            max_queued_per_user=int(env_number(env, "PORTAL_UWS_MAX_QUEUED_PER_USER", cls.max_queued_per_user)),
+            memory_limit=int(env_number(env, "PORTAL_JOB_MEMORY_LIMIT", cls.memory_limit / GIB) * GIB),
         )
 
 
@@ -107,7 +103,7 @@ def reduction_cache_bytes(environ: dict[str, str] | None = None) -> int:
     """``PORTAL_REDUCTION_CACHE_BYTES``: bytes the reduction cache may hold (least recently used entries go
     first past it); 0 turns the cache off. Default 2 GB."""
     env = os.environ if environ is None else environ
-    return int(_env_number(env, "PORTAL_REDUCTION_CACHE_BYTES", REDUCTION_CACHE_BYTES))
+    return int(env_number(env, "PORTAL_REDUCTION_CACHE_BYTES", REDUCTION_CACHE_BYTES))
 
 
 def gib(n_bytes: int) -> str:

@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from portal.seam.names import normalize_name
 from portal.seam.sizes import SourceSize
 
 __all__ = ["POINT", "SIZE_PRIORITY", "SizeReader", "SourceSize"]
@@ -92,7 +93,7 @@ FERMI_MODELS = {"2d gaussian": "gaussian", "elliptical 2d gaussian": "gaussian",
 
 def _fermi(tag: str):
     def read(table, row: int, name: str, extended) -> SourceSize | str:
-        keys = {_key(_text(table, "Source_Name", row)), _key(_text(table, "Extended_Source_Name", row))} - {""}
+        keys = {normalize_name(_text(table, "Source_Name", row)), normalize_name(_text(table, "Extended_Source_Name", row))} - {""}
         found = next((r for k in keys for r in extended.get(k, [])), None)
         if found is None:
             return POINT  # the LAT catalogs model every other source as point-like
@@ -100,10 +101,6 @@ def _fermi(tag: str):
         return SourceSize(semi_major, FERMI_MODELS.get(form.lower(), "map"), tag, LABELS[tag], name,
                           "Model_SemiMajor")
     return read
-
-
-def _key(name: str) -> str:
-    return "".join(name.split()).lower()
 
 
 READERS: dict[str, Callable] = {"hgps": _hgps, "gamma-cat": _gammacat, "1lhaaso": _lhaaso,
@@ -144,7 +141,7 @@ class SizeReader:
             for row in range(len(ext)):
                 semi_major = _value(ext, "Model_SemiMajor", row)
                 if semi_major is not None:
-                    extended.setdefault(_key(_text(ext, "Source_Name", row)), []).append(
+                    extended.setdefault(normalize_name(_text(ext, "Source_Name", row)), []).append(
                         (_text(ext, "Model_Form", row), semi_major))
         return table, extended
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 from portal.catalogs import fermi, gammacat, hawc, hess, lhaaso
 from portal.catalogs.source import CatalogSource
 from portal.catalogs.spec import CatalogSpec
+from portal.seam.names import normalize_name
 
 #: Every catalog the portal knows, in resolution priority (TeV catalogs first).
 CATALOGS: dict[str, CatalogSpec] = {
@@ -44,11 +44,6 @@ class SourceMatch:
     matched: str  # the name or alias that matched (the name itself for cone searches)
     index: int  # row in the catalog table
     separation: float | None = None  # degrees, for cone searches
-
-
-def normalize_name(name: str) -> str:
-    """Case, spaces and underscores do not matter: ``"MSH 15-52" == "msh15-52"``."""
-    return re.sub(r"[\s_]+", "", str(name)).lower()
 
 
 @dataclass

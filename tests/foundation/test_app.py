@@ -26,15 +26,13 @@ def test_availability_with_empty_archive(client, tmp_path):
 
 
 def test_settings_from_environment(tmp_path):
-    env = {"PORTAL_DATA_DIR": str(tmp_path), "PORTAL_URL": "http://example.org:9/",
-           "PORTAL_TOKEN": "abc", "GAMMAPY_DATA": str(tmp_path / "g"), "PORTAL_DASK_SCHEDULER": "tcp://h:8786"}
+    env = {"PORTAL_DATA_DIR": str(tmp_path), "GAMMAPY_DATA": str(tmp_path / "g"),
+           "PORTAL_DASK_SCHEDULER": "tcp://h:8786"}
     s = Settings.from_env(env)
     assert s.data_dir == tmp_path
-    assert s.url == "http://example.org:9"
-    assert s.token == "abc"
     assert s.gammapy_data == tmp_path / "g"
     assert s.dask_scheduler == "tcp://h:8786"
-    assert Settings.from_env({}).token is None
+    assert Settings.from_env({}).gammapy_data is None and Settings.from_env({}).dask_scheduler is None
 
 
 def test_an_unexpected_error_is_a_sentence_with_a_reference(tmp_path, caplog):

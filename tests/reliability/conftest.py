@@ -29,6 +29,7 @@ BASE_ENV = {
     "PORTAL_JOB_DEFINITIONS": "tests.uws.jobs:DEFINITIONS",
     "PORTAL_DEFAULT_DATASET": "none",  # the archive is built beforehand: the server never writes it
     "PORTAL_DASK_WORKERS": "1",
+    "PORTAL_LOG_LEVEL": "DEBUG",  # the job services say when a WAIT blocks (test_inputs waits for it)
 }  # the default sync budget (60 s): with a shorter one, a query queued behind 49 others on a loaded
 #    machine ran out of time (seen with both cores busy)
 _COUNTS: Counter = Counter()

@@ -11,6 +11,7 @@ import time
 import pytest
 from astropy.io.votable.tree import VOTableFile
 
+from portal.archive.adql.parser import MAX_NESTING
 from tests.reliability.votables import error_message, table
 
 NESTED = {
@@ -20,9 +21,22 @@ NESTED = {
     "NOT 5000 times": "SELECT TOP 1 * FROM ivoa.obscore WHERE {}",
     "30,000 additions": "SELECT TOP 1 {} FROM ivoa.obscore",
     "unary minus 5000 times": "SELECT TOP 1 {} FROM ivoa.obscore",
+    "subqueries 10 deep": "SELECT TOP 1 obs_id FROM ivoa.obscore WHERE obs_id IN ({})",
+    "subqueries 11 deep": "SELECT TOP 1 obs_id FROM ivoa.obscore WHERE obs_id IN ({})",
     "subqueries 40 deep": "SELECT TOP 1 obs_id FROM ivoa.obscore WHERE obs_id IN ({})",
-    "ABS( 90 deep": "SELECT TOP 1 {} FROM ivoa.obscore",
+    "ABS( 30 deep": "SELECT TOP 1 {} FROM ivoa.obscore",
+    "ABS( 31 deep": "SELECT TOP 1 {} FROM ivoa.obscore",
+    "ABS( 100 deep": "SELECT TOP 1 {} FROM ivoa.obscore",  # MAX_NESTING: the deepest the ADQL parser takes
+    "ABS( 101 deep": "SELECT TOP 1 {} FROM ivoa.obscore",
 }
+#: What each answers, as docs/reliability.md says: past MAX_NESTING (100) levels of parentheses, or a chain of
+#: operators too long for the parser's recursion, the ADQL parser refuses ("nested too deeply"); below that,
+#: SQLite's own parser (a stack of 100 states) takes 30 nested function calls and 10 nested subqueries, and
+#: deeper queries are refused with a sentence saying so ("nested too deeply for the database").
+PAST_THE_LIMIT = {"subqueries 140 deep", "ABS( 500 deep", "AND ( 500 deep", "ABS( 101 deep"}
+TOO_LONG = {"NOT 5000 times", "30,000 additions", "unary minus 5000 times"}
+FOR_THE_DATABASE = {"subqueries 11 deep", "subqueries 40 deep", "ABS( 31 deep", "ABS( 100 deep"}
+REFUSED = PAST_THE_LIMIT | TOO_LONG | FOR_THE_DATABASE
 
 
 def nested(kind: str) -> str:
@@ -57,8 +71,13 @@ def test_nested_queries_answer_with_a_sentence(portal, cases, kind):
     with portal.client() as client:
         response = client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": nested(kind)})
         assert_answered(response)
-        if response.status_code == 400:
-            assert "nested too deeply" in error_message(response.content)
+        if kind in REFUSED:
+            assert response.status_code == 400 and "nested too deeply" in error_message(response.content)
+            said = error_message(response.content)
+            assert (f"(more than {MAX_NESTING} levels of parentheses)" in said) == (kind in PAST_THE_LIMIT), said
+            assert ("for the database" in said) == (kind in FOR_THE_DATABASE), said
+        else:
+            assert response.status_code == 200 and len(table(response.content)) == 1, response.text[-500:]
         # the same connection serves the next request
         assert client.get("/tap/sync", params={"LANG": "ADQL", "QUERY": "SELECT TOP 1 obs_id FROM ivoa.obscore"}
                           ).status_code == 200
@@ -115,6 +134,21 @@ def test_hostile_wait_values_on_an_executing_async_job(portal, cases):
             client.delete(job)
 
 
+def logged(log, offset: int, text: str, until, timeout: float = 120) -> bool:
+    """Whether the server's ``log``, from ``offset`` on, says ``text`` before ``until()`` is true (or the
+    timeout passes); looks every 50 ms."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(log, "rb") as handle:
+            handle.seek(offset)
+            if text.encode() in handle.read():
+                return True
+        if until():
+            return False
+        time.sleep(0.05)
+    return False
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("value", ["9" * 30, "99999999999999999999", "-1"])
 def test_a_huge_wait_blocks_until_the_phase_changes(portal, cases, value):
@@ -131,10 +165,15 @@ def test_a_huge_wait_blocks_until_the_phase_changes(portal, cases, value):
                 assert time.monotonic() < deadline, "the slow query never started"
                 time.sleep(0.1)
             with ThreadPoolExecutor(1) as pool:
+                offset = portal.server.log.stat().st_size
                 waiting = pool.submit(client.get, job, params={"WAIT": value, "PHASE": "EXECUTING"})
-                time.sleep(1)  # lets the WAIT start blocking (the test passes either way; it is only sharper)
+                # abort only once the server says the WAIT blocks (its DEBUG log): had it answered at once,
+                # it would say EXECUTING, and the line would never come
+                blocked = logged(portal.server.log, offset, f"job {job.rsplit('/', 1)[-1]}: WAIT blocks",
+                                 until=waiting.done)
                 other.post(job + "/phase", data={"PHASE": "ABORT"})
                 response = waiting.result(timeout=120)
+            assert blocked, f"the WAIT never blocked: it answered at once ({response.text[:200]})"
             assert response.status_code == 200, response.text
             assert "ABORTED" in response.text
             assert client.get(job + "/phase").text == "ABORTED"  # the same keep-alive connection
