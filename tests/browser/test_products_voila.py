@@ -27,8 +27,11 @@ def skymap_job(archive_server, portal_token):
     client = PortalClient(archive_server.url, portal_token)
     try:
         url = run_job(client, "skymap", SKYMAP)
-        assert client.uws.publish(url) == "private"
-        yield url
+        try:
+            assert client.uws.publish(url) == "private"
+            yield url
+        finally:  # the session's archive is shared: later tests count the Crab's rows (its 4 runs)
+            client.uws.unpublish(url)
     finally:
         client.close()
 

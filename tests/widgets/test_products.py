@@ -52,11 +52,16 @@ def run_job(client: PortalClient, kind: str, params: dict) -> str:
 
 @pytest.fixture(scope="module")
 def jobs(client):
-    """A spectrum job and a skymap job of alice's, both published privately."""
+    """A spectrum job and a skymap job of alice's, both published privately; unpublished at the end, since the
+    session's archive is shared: later tests count the Crab's rows (4 runs) and see alice's products."""
     urls = {"spectrum": run_job(client, "spectrum", SPECTRUM), "skymap": run_job(client, "skymap", SKYMAP)}
-    for url in urls.values():
-        assert client.uws.publish(url) == "private"
-    return urls
+    try:
+        for url in urls.values():
+            assert client.uws.publish(url) == "private"
+        yield urls
+    finally:
+        for url in urls.values():
+            client.uws.unpublish(url)
 
 
 @pytest.fixture()

@@ -40,7 +40,7 @@ class Target:
 
 
 # -- which documents --------------------------------------------------------------------------------------------
-def _cell(row, name: str):
+def row_value(row, name: str):
     """``row[name]`` as a plain value (None when the column is absent, masked or empty)."""
     names = {c.lower(): c for c in row.colnames}
     if name.lower() not in names:
@@ -64,8 +64,8 @@ def links_url(client: PortalClient, did: str) -> str:
 
 
 def _label(row) -> str:
-    collection, obs_id, target = (_cell(row, n) for n in ("obs_collection", "obs_id", "target_name"))
-    did = _cell(row, "obs_publisher_did")
+    collection, obs_id, target = (row_value(row, n) for n in ("obs_collection", "obs_id", "target_name"))
+    did = row_value(row, "obs_publisher_did")
     words = " ".join(str(v) for v in (collection, obs_id) if v is not None) or did or "observation"
     return f"{words} ({target})" if target else words
 
@@ -75,7 +75,7 @@ def targets_from_table(table, client: PortalClient) -> list[Target]:
     else the client's service asked for its ``obs_publisher_did``. A row with neither raises LookupProblem."""
     targets = []
     for row in table:
-        url, fmt, did = _cell(row, "access_url"), _cell(row, "access_format"), _cell(row, "obs_publisher_did")
+        url, fmt, did = row_value(row, "access_url"), row_value(row, "access_format"), row_value(row, "obs_publisher_did")
         if url and (fmt is None or "datalink" in str(fmt).lower()):
             targets.append(Target(str(url), _label(row)))
         elif did:
@@ -171,7 +171,7 @@ def _rows(results) -> tuple[LinkRow, ...]:
     table = results.to_table()
     rows = []
     for row in table:
-        values = {name: _cell(row, name) for name in COLUMNS}
+        values = {name: row_value(row, name) for name in COLUMNS}
         length = values["content_length"]
         values["content_length"] = int(length) if length is not None and int(length) > 0 else None
         values = {k: (v if k == "content_length" or v is None else str(v)) for k, v in values.items()}

@@ -11,26 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+from widgets.datalink.fetch import row_value as _cell  # ObsCore rows: one reading of a cell
 
 __all__ = ["OpenProduct", "Product", "ProductLinks", "PRODUCT_TYPES", "is_product", "product_of"]
 
 PRODUCT_TYPES = ("sed", "timeseries", "image")  # what the gateway publishes
 PRODUCT_LEVEL = 4  # ObsCore calib_level of science products (CTAO DL5)
 TYPE_WORDS = {"sed": "SED", "timeseries": "light curve", "image": "sky map"}
-
-
-def _cell(row, name: str):
-    if name not in row.colnames:
-        return None
-    value = row[name]
-    if np.ma.is_masked(value):
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if isinstance(value, np.generic):
-        value = value.item()
-    return value.strip() or None if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
