@@ -66,7 +66,10 @@ def portal_token(portal_server):
 def voila_server(portal_server, portal_token):
     """Voila on notebooks/, its kernels pointed at the session's portal server (as alice)."""
     env = {"PORTAL_URL": portal_server.url, "PORTAL_DATA_DIR": str(portal_server.log.parent),
-           "PORTAL_TOKEN": portal_token}
+           "PORTAL_TOKEN": portal_token,
+           # the session's pages, module-scoped ones included, outnumber the default cap of 8 (the cap itself
+           # is tested in tests/reliability/test_voila_access.py)
+           "PORTAL_VOILA_MAX_KERNELS": "32"}
     server = start_voila(REPO / "notebooks", env)
     try:
         yield server

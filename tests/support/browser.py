@@ -82,6 +82,10 @@ def open_dashboard(browser, voila, width: int = 1440, height: int = 900, allowed
             f"console errors while opening the dashboard: {unexpected_console(page, allowed)}"
         yield page
     finally:
+        try:  # leaving the page, as closing its tab does, runs Voila's beforeunload: the kernel is shut down
+            page.goto("about:blank", timeout=30_000)
+        except Exception:  # noqa: BLE001 - a page that cannot leave is closed all the same (the culler ends it)
+            pass
         page.close()
 
 
