@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import subprocess
 import tempfile
 import threading
 import time
@@ -26,7 +24,7 @@ from pathlib import Path
 
 from benchmarks import report
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, watched_page
-from tests.support.servers import REPO, Server, free_port, voila_kernels, wait_until_up
+from tests.support.servers import REPO, Server, free_port, start_voila, voila_kernels
 
 INTERACTIVE = ".portal-app .portal-target-search input[type=text]"
 AFTER = 10.0  # seconds after the navigation: the rest of the page drawn
@@ -40,25 +38,10 @@ def configured_delay() -> float:
 
 
 def _start(folder: Path, delay: float | None) -> Server:
-    from portal.launcher import voila_command, voila_environment
-
-    port = free_port()
-    command = voila_command(REPO / "notebooks", "127.0.0.1", port, 1)
-    if delay is not None:
-        command.append(f"--VoilaKernelManager.fill_delay={delay}")
-    token = secrets.token_hex(16)
-    env = voila_environment({**os.environ, "PORTAL_URL": f"http://127.0.0.1:{free_port()}",
-                             "PORTAL_DATA_DIR": str(folder), "PORTAL_VOILA_POOL": "1"}, token)
-    log = folder / f"voila-{port}.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    server = Server(f"http://127.0.0.1:{port}", proc, log, token)
-    try:
-        wait_until_up(server.at("/voila/tree"), proc, 180)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    options = () if delay is None else (f"--VoilaKernelManager.fill_delay={delay}",)
+    return start_voila(REPO / "notebooks", {"PORTAL_URL": f"http://127.0.0.1:{free_port()}",
+                                            "PORTAL_DATA_DIR": str(folder), "PORTAL_VOILA_POOL": "1"},
+                       timeout=180, options=options)
 
 
 def _settled(voila: Server, timeout: float = 300) -> set[int]:

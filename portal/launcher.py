@@ -154,7 +154,7 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, voila_port: int = 8866,
     if not (notebooks / DASHBOARD).exists():
         print(f"error: no {DASHBOARD} in {notebooks}; run from the repository root", file=sys.stderr)
         return 2
-    from widgets.jupyter.voila_access import voila_token, with_token
+    from widgets.jupyter.voila_token import voila_token, with_token  # not voila_access: no Voila here
 
     try:
         token = voila_token(os.environ, no_token)

@@ -21,11 +21,17 @@ __all__ = ["ObservationRow", "Place", "content_version", "footprints", "observat
 
 
 def content_version(path: Path) -> tuple[int, int | None]:
-    """(rows, highest row id) of ivoa.obscore, which changes with every ingest; (0, None) without a database."""
+    """(observations, highest row id of an observation) in ivoa.obscore, which changes with every ingest but
+    not when products are published (they are not in the coverage); (0, None) without a database.
+
+    Each part is its own subquery so that SQLite answers it from a b-tree's counts and ends (a few ms on a
+    million rows) instead of reading every row of an index (about 80 ms)."""
     with reading(path) as conn:
         if conn is None:
             return (0, None)
-        return tuple(conn.execute(f'SELECT count(*), max("_id") FROM {OBSCORE.sql_name}').fetchone())
+        return tuple(conn.execute(
+            f'SELECT (SELECT count(*) FROM {OBSCORE.sql_name}) - (SELECT count(*) FROM {OBSCORE.sql_name} '
+            f'WHERE "_pub" IS NOT NULL), (SELECT max("_id") FROM {OBSCORE.sql_name} WHERE "_pub" IS NULL)').fetchone())
 
 
 def footprints(path: Path) -> list[str]:

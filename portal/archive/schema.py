@@ -1,4 +1,5 @@
-"""The published tables: ivoa.obscore (ObsCore 1.1 plus high-energy columns) and TAP_SCHEMA.
+"""The published tables: ivoa.obscore (ObsCore 1.1 plus high-energy columns), the ProvTAP tables
+(:mod:`portal.archive.schema_prov`) and TAP_SCHEMA.
 
 This module is the single source of truth for column metadata: the SQLite DDL, the TAP_SCHEMA
 rows, VOSI /tables and the ADQL translator's catalogue are all built from it.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vo_models.adql.misc import ADQL_SQL_KEYWORDS
+
+from portal.archive.schema_prov import PROVENANCE
 
 OBSCORE_UTYPE = "obscore:"
 
@@ -277,10 +280,9 @@ TAP_SCHEMA_TABLES: tuple[TableDef, ...] = (
                                 "Key the column belongs to"),)),
 )
 
+
 def _provenance_tables() -> tuple[TableDef, ...]:
     """The ProvTAP tables of :mod:`portal.archive.schema_prov` (stored with a hidden ``_pub`` column)."""
-    from portal.archive.schema_prov import PROVENANCE
-
     return tuple(TableDef("provenance", name, description, tuple(
         ColumnDef(c, datatype, text, unit, ucd, None, "*" if datatype == "char" else None, xtype,
                   principal=True, indexed=indexed, std=True)

@@ -19,9 +19,6 @@ from __future__ import annotations
 ID = "meta.id;meta.main"
 REF = "meta.id"
 
-PROVENANCE_DESCRIPTION = ("IVOA ProvTAP (working draft): the ProvDM records of the products the portal's "
-                          "jobs made and their owners published")
-
 PROVENANCE = (
     ("activity", "ProvDM activities: the jobs that made published products", (
         ("id", "char", "Identifier of the activity (portal:job_<job id>)", None, ID, True, None),

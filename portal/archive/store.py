@@ -1,13 +1,14 @@
 """The archive database (SQLite at ``$PORTAL_DATA_DIR/archive.sqlite``): the one module that opens it.
 
-Writers (ingest) use :func:`connect_write`. TAP queries use :func:`query_connection` (a pooled
-:class:`QueryConnection`): a ``mode=ro`` connection with ``PRAGMA query_only``, an authorizer that
-allows nothing but reading and the ADQL support functions, and a progress handler that stops a
-statement at its time limit. The other services (coverage, DataLink, the jobs' observation locator)
-call named reads that return plain values: :func:`count_rows` here, the others in
+Writers (ingest, publishing) use :func:`connect_write`. TAP queries use :func:`query_connection` (a pooled
+:class:`QueryConnection`): a ``mode=ro`` connection with ``PRAGMA query_only``, the views and authorizer of
+:mod:`portal.archive.visibility` around one that allows nothing but reading and the ADQL support functions,
+and a progress handler that stops a statement at its time limit. The other services (coverage, DataLink, the
+jobs' observation locator) call named reads that return plain values: :func:`count_rows` here, the others in
 :mod:`portal.archive.reads` (kept apart for size). Each opens its own :func:`connect_read` connection
 (``mode=ro``, ``query_only``, the same authorizer) in the calling thread and closes it. No SQL on the
-archive's tables is written outside these two modules.
+archive's tables is written outside these two modules and :mod:`portal.archive.publication` (the
+published products' writes and reads).
 """
 
 from __future__ import annotations

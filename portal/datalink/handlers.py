@@ -7,13 +7,12 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from portal.datalink.files import FITS, file_content_type
 from portal.datalink.lookup import NotFound, Unreadable, reason
+from portal.datalink.params import read_ids
 from portal.datalink.preview import PNG
 from portal.datalink.service import HDU_LINKS, DataLinkService
-from portal.datalink.votable import DATALINK, error_votable
+from portal.datalink.votable import DATALINK
 
 router = APIRouter()
-# DataLink 1.1: the links document is a VOTable; these spellings all ask for it
-ACCEPTED_FORMATS = {"application/x-votable+xml", "text/xml", "votable", "application/xml"}
 
 
 def _service(request: Request) -> DataLinkService:
@@ -29,29 +28,12 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _ids(request: Request, form: dict | None = None) -> list[str]:
-    ids = [v for k, v in request.query_params.multi_items() if k.upper() == "ID"]
-    if form:
-        ids += [v for k, v in form if k.upper() == "ID"]
-    return [i for i in ids if i.strip()]
-
-
 @router.api_route("/datalink", methods=["GET", "POST"], include_in_schema=True)
 async def datalink(request: Request) -> Response:
     """DataLink 1.1 links endpoint: ``ID`` (repeatable) is an ObsCore ``obs_publisher_did``."""
-    form = list((await request.form()).multi_items()) if request.method == "POST" else None
-    ids = _ids(request, form)
-    params = list(request.query_params.multi_items()) + (form or [])
-    formats = [v for k, v in params if k.upper() == "RESPONSEFORMAT"]
-    if any(f.split(";")[0].strip() not in ACCEPTED_FORMATS for f in formats):
-        return Response(error_votable(f"UsageFault: RESPONSEFORMAT {formats[0]!r} is not supported; use "
-                                      f"{DATALINK}"), status_code=400, media_type=DATALINK)
-    if not ids:
-        return Response(error_votable("UsageFault: the ID parameter is required (an obs_publisher_did from "
-                                      "ivoa.obscore)"), status_code=400, media_type=DATALINK)
-    if len(ids) > 100:
-        return Response(error_votable("UsageFault: at most 100 ID values per request"), status_code=400,
-                        media_type=DATALINK)
+    ids = await read_ids(request, "an obs_publisher_did from ivoa.obscore")
+    if isinstance(ids, Response):
+        return ids
     service = _service(request)
     from starlette.concurrency import run_in_threadpool
 

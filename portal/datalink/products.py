@@ -24,7 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from portal.archive import publication
 from portal.archive.http import caller
 from portal.archive.store import db_path
-from portal.datalink.votable import DATALINK, Link, datalink_votable, error_votable
+from portal.datalink.params import read_ids
+from portal.datalink.votable import DATALINK, Link, datalink_votable
 
 __all__ = ["router", "links"]
 
@@ -72,16 +73,9 @@ def links(product: publication.Product, base_url: str) -> list[Link]:
 @router.api_route("/datalink/products", methods=["GET", "POST"])
 async def datalink(request: Request) -> Response:
     """DataLink 1.1 links of published products: ``ID`` (repeatable) is their ``obs_publisher_did``."""
-    params = list(request.query_params.multi_items())
-    if request.method == "POST":
-        params += list((await request.form()).multi_items())
-    ids = [str(v) for k, v in params if k.upper() == "ID" and str(v).strip()]
-    if not ids:
-        return Response(error_votable("UsageFault: the ID parameter is required (an obs_publisher_did of a product "
-                                      "in ivoa.obscore)"), status_code=400, media_type=DATALINK)
-    if len(ids) > 100:
-        return Response(error_votable("UsageFault: at most 100 ID values per request"), status_code=400,
-                        media_type=DATALINK)
+    ids = await read_ids(request, "an obs_publisher_did of a product in ivoa.obscore")
+    if isinstance(ids, Response):
+        return ids
     user = await caller(request)
     base = str(request.base_url).rstrip("/")
     rows: list[Link] = []

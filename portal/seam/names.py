@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["normalize_name"]
+__all__ = ["JOB_KIND_NAME", "normalize_name"]
 
 _IGNORED = re.compile(r"[\s_]+")
+#: a kind of job's name: its job list's URL segment and its definition file's name (the service and the editor)
+JOB_KIND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
 def normalize_name(name: object) -> str:

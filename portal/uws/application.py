@@ -51,11 +51,13 @@ from portal.archive.store import db_path
 from portal.auth import Authenticator, require_user
 from portal.config import JobLimits, Settings, env_number
 from portal.uws.catalog import definitions_json, definitions_xml
+from portal.uws.definition_files import RESERVED_NAMES
 from portal.uws.definition_registry import DefinitionRegistry, folder_from_env
 from portal.uws.definitions import JobDefinition
 from portal.uws.definitions_api import router as definitions_router
 from portal.uws.handlers import job_routes
-from portal.uws.publish import publish_when_complete, router as publish_router, with_publish
+from portal.uws.publish import publish_when_complete, with_publish
+from portal.uws.publish import router as publish_router
 from portal.uws.runner import Runner
 from portal.uws.service import JobService, ServiceConfig
 from portal.uws.store import JobStore
@@ -96,16 +98,11 @@ def builtin_dir() -> tuple[Path | None, tuple[str, ...]]:
 
 def default_definitions(environ: Mapping[str, str] | None = None) -> tuple[JobDefinition, ...]:
     """``portal.jobs.DEFINITIONS`` (when the package exists) and those of ``PORTAL_JOB_DEFINITIONS``."""
-    env = os.environ if environ is None else environ
-    found: list[JobDefinition] = []
     try:
         from portal.jobs import DEFINITIONS
     except ImportError:
         DEFINITIONS = ()
-    found.extend(DEFINITIONS)
-    for path in filter(None, (env.get("PORTAL_JOB_DEFINITIONS") or "").split(",")):
-        found.extend(_import(path))
-    return tuple(found)
+    return (*DEFINITIONS, *python_definitions(environ))
 
 
 def service_config(settings: Settings, environ: Mapping[str, str] | None = None) -> ServiceConfig:
@@ -179,7 +176,7 @@ def install(app: FastAPI, settings: Settings, definitions: Iterable[JobDefinitio
     names = [d.name for d in python]
     if len(set(names)) != len(names):
         raise ValueError(f"two job definitions share a name: {names}")
-    for reserved in ("capabilities", "definitions"):
+    for reserved in sorted(RESERVED_NAMES):
         if reserved in names:
             raise ValueError(f"a job definition may not be named {reserved!r} (/uws/{reserved} is another resource)")
     builtin, order = builtin_dir() if definitions is None else (None, ())

@@ -41,12 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from portal.seam.names import JOB_KIND_NAME
 from portal.seam.params import REQUIRED, Parameter
 from portal.uws.definitions import JobDefinition, ResultSpec
 
 __all__ = ["DefinitionProblem", "FORMATS", "NAME", "check_name", "format_of", "parse_definition", "read_definition"]
 
-NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")  # a kind's name: its job list's URL segment and file name
+NAME = JOB_KIND_NAME  # a kind's name: its job list's URL segment and file name
 RESERVED_NAMES = {"capabilities", "definitions"}  # /uws/capabilities (VOSI), /uws/definitions (the editor API)
 FORMATS = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
 MAX_FILE = 1 << 20
@@ -262,12 +263,18 @@ def _default(reader: _Reader, entry: dict, p_type: str, choices, path: tuple, wh
     return float(value) if p_type == "float" else value
 
 
-def _parameter(reader: _Reader, entry: Any, i: int, seen: set[str]) -> Parameter:
-    path = ("parameters", i)
+def _table(reader: _Reader, entry: Any, section: str, i: int, key: str) -> tuple[tuple, str, str]:
+    """The i-th ``[[section]]`` table (``parameters`` or ``results``): its path, the text naming it (``key``)
+    and how sentences call it."""
+    path, noun = (section, i), section[:-1]
     if not isinstance(entry, dict):
-        reader.fail(path, f"parameter {i + 1} must be a table of keys ([[parameters]]).")
-    name = reader.text(entry, "name", path, f"parameter {i + 1}")
-    what = f"parameter {name!r}"
+        reader.fail(path, f"{noun} {i + 1} must be a table of keys ([[{section}]]).")
+    name = reader.text(entry, key, path, f"{noun} {i + 1}")
+    return path, name, f"{noun} {name!r}"
+
+
+def _parameter(reader: _Reader, entry: Any, i: int, seen: set[str]) -> Parameter:
+    path, name, what = _table(reader, entry, "parameters", i, "name")
     if not IDENTIFIER.fullmatch(name) or name.lower() in RESERVED_PARAMETERS:
         reader.fail((*path, "name"), f"{name!r} cannot name a parameter: use letters, digits and _ (not a UWS "
                     f"control name such as PHASE or RUNID).")
@@ -304,11 +311,7 @@ def _parameter(reader: _Reader, entry: Any, i: int, seen: set[str]) -> Parameter
 
 
 def _result(reader: _Reader, entry: Any, i: int, seen: set[str]) -> ResultSpec:
-    path = ("results", i)
-    if not isinstance(entry, dict):
-        reader.fail(path, f"result {i + 1} must be a table of keys ([[results]]).")
-    result_id = reader.text(entry, "id", path, f"result {i + 1}")
-    what = f"result {result_id!r}"
+    path, result_id, what = _table(reader, entry, "results", i, "id")
     if not RESULT_ID.fullmatch(result_id):
         reader.fail((*path, "id"), f"{result_id!r} cannot name a result: use letters, digits, _, . and -.")
     if result_id in seen:

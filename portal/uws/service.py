@@ -276,10 +276,6 @@ class JobService:
         """How many requests are blocked in a WAIT now (:mod:`portal.uws.waits`)."""
         return self.waits.waiting
 
-    @property
-    def stopping(self) -> bool:
-        return self.waits.stopping
-
     async def list_jobs(self, user: str | None, job_list: str, *, phases: list[ExecutionPhase] | None = None,
                         after: datetime | None = None, last: int | None = None) -> list[JobRef]:
         self.definition(job_list)

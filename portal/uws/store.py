@@ -74,7 +74,7 @@ class JobStore:
 
     def generation(self) -> tuple[int, int]:
         """A value that changes whenever jobs change: by a write through this store (any thread)
-        or by another process (SQLite's data_version of this thread's connection)."""
+        or by another process (SQLite's data_version of one connection)."""
         return self._db.generation()
 
     def close(self) -> None:

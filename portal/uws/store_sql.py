@@ -127,20 +127,24 @@ class Connections:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writes = 0  # committed writes through these connections
+        self._watch: sqlite3.Connection | None = None  # the one connection generation() reads data_version on
+        self._watch_lock = threading.Lock()
         self.conn().executescript(SCHEMA)
         self.migrate()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            self._connections.append(conn)
+        return conn
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
+            conn = self._local.conn = self._open()
         return conn
 
     class _Tx:
@@ -175,8 +179,12 @@ class Connections:
 
     def generation(self) -> tuple[int, int]:
         """A value that changes whenever jobs change: by a write through this store (any thread)
-        or by another process (SQLite's data_version of this thread's connection)."""
-        return self._writes, self.conn().execute("PRAGMA data_version").fetchone()[0]
+        or by another process (SQLite's data_version, always of the same connection: the values of two
+        connections are not comparable, and the service asks from whichever thread is free)."""
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = self._open()
+            return self._writes, self._watch.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:
@@ -187,5 +195,6 @@ class Connections:
                     pass
             self._connections.clear()
         self._local = threading.local()
+        self._watch = None
 
     # -- reading -----------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_a_published_map_is_found_opened_and_shown_on_the_sky(page, skymap_job):
     colormaps = page.evaluate("() => document.querySelector('.portal-sky-view [data-portal-footprints]')"
                               ".portalAladin.getListOfColormaps()")
     offered = page.locator(".portal-overlay-colormap select option").all_inner_texts()
-    assert set(offered) <= set(colormaps), (offered, colormaps)
+    assert offered and set(offered) <= set(colormaps), (offered, colormaps)
     page.locator(".portal-overlay-colormap select").select_option("inferno")
     page.wait_for_selector(".portal-sky-view [data-portal-image-colormap='inferno']", state="attached",
                            timeout=30_000)

@@ -11,22 +11,14 @@ from __future__ import annotations
 
 from portal.uws.definitions import JobDefinition, ResultSpec
 
-BROKEN = JobDefinition(
-    name="broken",
-    description="Runs code that raises at import.",
-    run="tests.reliability.job_code_raises:run",
-    parameters=(),
-    results=(ResultSpec("never", "application/json", "Never made."),),
-    execution_duration=120,
-)
 
-EXITS = JobDefinition(
-    name="exits",
-    description="Runs code that writes to stderr and exits at import.",
-    run="tests.reliability.job_code_exits:run",
-    parameters=(),
-    results=(ResultSpec("never", "application/json", "Never made."),),
-    execution_duration=120,
-)
+def _dying(name: str, description: str, module: str) -> JobDefinition:
+    """A kind whose code, ``tests.reliability.<module>``, never gets to run."""
+    return JobDefinition(name=name, description=description, run=f"tests.reliability.{module}:run", parameters=(),
+                         results=(ResultSpec("never", "application/json", "Never made."),), execution_duration=120)
+
+
+BROKEN = _dying("broken", "Runs code that raises at import.", "job_code_raises")
+EXITS = _dying("exits", "Runs code that writes to stderr and exits at import.", "job_code_exits")
 
 DEFINITIONS = (BROKEN, EXITS)

@@ -28,6 +28,7 @@ from astropy.io.votable import parse_single_table
 from portal.auth import TokenStore, token_path
 from portal.serving.accesslog import redact
 from tests.reliability.conftest import BASE_ENV, build_archive
+from tests.reliability.test_inputs import logged as log_says
 from tests.support.servers import start_portal
 
 HEAD_TIMEOUT = 2.0
@@ -296,9 +297,11 @@ def test_a_stop_ends_blocking_waits_at_once(tmp_path, cases):
                 while (phase := client.get(job + "/phase").text) != "EXECUTING":
                     assert phase in ("PENDING", "QUEUED") and time.monotonic() < deadline, phase
                     client.get(job, params={"WAIT": "5", "PHASE": phase})
+            offset = server.log.stat().st_size
             waits = [_raw_get(f"{job}?WAIT=600", auth) for job in jobs]
-            for _ in range(2):  # requests on other connections, answered after the waits were read
-                assert client.get("/tap/availability").status_code == 200
+            for job in jobs:  # the stop comes once both WAITs block (the services' DEBUG log says so)
+                assert log_says(server.log, offset, f"job {job.rsplit('/', 1)[-1]}: WAIT blocks", until=lambda: False), \
+                    f"the WAIT on {job} never blocked"
         stopped = time.monotonic()
         os.kill(server.proc.pid, signal.SIGTERM)
         answers = [_read_until_closed(sock, time.monotonic() + 45) for sock in waits]

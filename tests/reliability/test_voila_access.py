@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,24 +28,16 @@ import psutil
 import pytest
 
 from portal.launcher import voila_command, voila_environment
-from tests.foundation.test_launcher import Up
-from tests.support.servers import REPO, Server, free_port, start_voila, voila_kernels, wait_until_up
+from tests.foundation.test_launcher import Up, wait_until
+from tests.support.servers import REPO, Server, free_port, start_voila, voila_kernels
 from widgets.jupyter.kernel_cap import SENTENCE
-from widgets.jupyter.voila_access import voila_token
+from widgets.jupyter.voila_token import voila_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 NOTEBOOKS = REPO / "notebooks"
 DASHBOARDS = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 TUTORIALS = sorted(p.name for p in (NOTEBOOKS / "tutorials").glob("*.ipynb"))
 REFUSED = (302, 403)  # a page: to the login form; an API call or a websocket: forbidden
-
-
-def wait_until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"still not {what} after {timeout:.0f} s"
-        time.sleep(0.2)
-    return value
 
 
 def kernel_id(html: str) -> str:
@@ -222,20 +212,9 @@ def test_the_tutorials_are_not_served_even_with_the_token(voila, cases):
 
 def _capped_voila(folder: Path, cap: int) -> Server:
     """Voila on ``folder`` with a pool of 1 for portal.ipynb refilled after 1 s, and at most ``cap`` kernels."""
-    port, token = free_port(), uuid.uuid4().hex
-    command = voila_command(folder, "127.0.0.1", port, 1, cap) + ["--VoilaKernelManager.fill_delay=1"]
-    log = folder.parent / "voila.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, env=voila_environment({**os.environ, "PORTAL_DATA_DIR": str(folder.parent)},
-                                                               token),
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    server = Server(f"http://127.0.0.1:{port}", proc, log, token)
-    try:
-        wait_until_up(server.at("/voila/tree"), proc, 180)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return start_voila(folder, {"PORTAL_DATA_DIR": str(folder.parent), "PORTAL_VOILA_POOL": "1",
+                                "PORTAL_VOILA_MAX_KERNELS": str(cap)}, timeout=180,
+                       options=("--VoilaKernelManager.fill_delay=1",))
 
 
 def test_beyond_the_kernel_cap_a_page_gets_a_sentence_and_no_kernel(tmp_path, cases):

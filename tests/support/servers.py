@@ -47,7 +47,7 @@ class Server:
 
     def at(self, path: str) -> str:
         """The URL of ``path`` on this server, with the server's token (Voila's) when it has one."""
-        from widgets.jupyter.voila_access import with_token
+        from widgets.jupyter.voila_token import with_token
 
         return with_token(self.url + path, self.token)
 
@@ -102,8 +102,9 @@ def start_portal(data_dir: Path, env: dict[str, str] | None = None, port: int | 
     return server
 
 
-def start_voila(notebooks: Path, env: dict[str, str], timeout: float = 120, no_token: bool = False) -> Server:
-    """Run Voila on ``notebooks`` (same options as `make run`); wait for its tree page.
+def start_voila(notebooks: Path, env: dict[str, str], timeout: float = 120, no_token: bool = False,
+                options: tuple[str, ...] = ()) -> Server:
+    """Run Voila on ``notebooks`` (same options as `make run`, then ``options``); wait for its tree page.
 
     ``env`` is the server's environment; its PORTAL_VOILA_POOL and PORTAL_VOILA_MAX_KERNELS (else this
     process's) set the pool and the kernel cap. Voila asks for a token this chooses (``server.token``; open
@@ -119,7 +120,8 @@ def start_voila(notebooks: Path, env: dict[str, str], timeout: float = 120, no_t
     full_env = {**os.environ, **env}
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            voila_command(notebooks, "127.0.0.1", port, kernel_pool(full_env), max_kernels(full_env), no_token),
+            [*voila_command(notebooks, "127.0.0.1", port, kernel_pool(full_env), max_kernels(full_env), no_token),
+             *options],
             env=voila_environment(full_env, token),
             stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
         )
@@ -129,6 +131,9 @@ def start_voila(notebooks: Path, env: dict[str, str], timeout: float = 120, no_t
     except RuntimeError as exc:
         server.stop()
         raise RuntimeError(f"{exc}\n--- voila log ---\n{log.read_text(errors='replace')}") from None
+    except BaseException:  # interrupted while waiting: no Voila left behind
+        server.stop()
+        raise
     return server
 
 

@@ -156,7 +156,7 @@ def folder(uws):
     path = Path(uws.data_dir) / "job-definitions"
     path.mkdir(exist_ok=True)
     yield path
-    for name in ("greet.toml", "broken.toml"):
+    for name in ("greet.toml", "greet.yaml", "broken.toml"):
         (path / name).unlink(missing_ok=True)
     _until(lambda: not {"greet", "broken"} & set(_kinds(uws)), "the test kinds to go")
 

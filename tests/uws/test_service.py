@@ -202,6 +202,23 @@ def test_store_under_concurrent_writers_and_reopening(tmp_path):
     assert again.list_refs("echo", None) == []
 
 
+def test_store_generation_sees_another_process_write_from_any_thread(tmp_path):
+    """The job lists' cache compares generations read in whichever thread is free: a write by another process
+    (a store of its own) changes the generation read in a thread that never looked before."""
+    path = tmp_path / "s.sqlite"
+    store, other = JobStore(path), JobStore(path)
+    before = store.generation()
+    other.add(new_job("elsewhere"))
+    seen = []
+    reader = threading.Thread(target=lambda: seen.append(store.generation()))
+    reader.start()
+    reader.join()
+    assert seen[0] != before
+    assert store.generation() == seen[0]  # nothing changed since: the same value in this thread
+    store.close()
+    other.close()
+
+
 @pytest.mark.parametrize("requested, expected", [(None, 60), (10, 10), (0, 3600), (999_999, 3600)])
 def test_execution_duration_is_capped(tmp_path, requested, expected):
     svc = service(tmp_path, max_execution_duration=3600)

@@ -93,8 +93,8 @@ def test_refused_files_are_shown_to_operators(server, operator):
     folder = data / "job-definitions"
     folder.mkdir(exist_ok=True)
     (folder / "broken.toml").write_text(GREET.replace('"greet"', '"broken"').replace("maximum = 10.0", "maximum = x"))
+    bg = Background(autorun=False)
     try:
-        bg = Background(autorun=False)
         state = DefinitionsEditorState(operator, bg)
         view = DefinitionsEditor(state=state)  # loads in the background
         assert bg.wait_until(lambda: state.status != "busy", timeout=30)
@@ -105,8 +105,8 @@ def test_refused_files_are_shown_to_operators(server, operator):
         state.open("skymap", background=True)
         assert bg.wait_until(lambda: state.name == "skymap" and state.status != "busy", timeout=30)
         assert view._text.value == state.text and "skymap" in view._title.value
-        bg.close()
     finally:
+        bg.close()
         (folder / "broken.toml").unlink()
 
 

@@ -23,7 +23,7 @@ from widgets.jobs.publish_view import PublishControl
 from widgets.obscore.services import embedded
 from widgets.obscore.state import SearchState
 from widgets.obscore.table import PRODUCT_FIRST, to_dataframe
-from widgets.products.ref import Product, ProductLinks, product_of
+from widgets.products.ref import Product, product_of
 from widgets.products.state import ProductState
 from widgets.products.view import ProductPanel
 from widgets.sed.state import SEDState
@@ -132,7 +132,7 @@ def test_the_form_finds_products_and_shows_what_they_are(client, jobs):
     job_ids = {u.rsplit("/", 1)[-1] for u in jobs.values()}
     assert {str(r["obs_id"]).split("/")[0] for r in table} >= job_ids
     frame = to_dataframe(table)
-    assert list(frame.columns[:5]) == list(PRODUCT_FIRST[:5])  # type, level, target, job/result, title
+    assert list(frame.columns[:5]) == list(PRODUCT_FIRST[:5])  # type, level, target, title, job/result
     assert all(product_of(r) is not None for r in table)
 
 
@@ -230,4 +230,3 @@ def test_failures_are_sentences(client, jobs, bg):
     assert overlay.status == "error" and "not a FITS file" in overlay.message
     assert overlay.show("http://elsewhere.invalid/map.fits") is None and "no sky map to show" in overlay.message
     assert set(COLORMAPS) >= {"viridis", "grayscale"}
-    assert ProductLinks() == ProductLinks()  # plain data

@@ -21,12 +21,13 @@ from concurrent.futures import Future
 import ipywidgets as w
 import traitlets as t
 
+from portal.seam.names import JOB_KIND_NAME
 from widgets.background import Background, UsesBackground
 from widgets.client import PortalClient, ServiceError, default_client
 
 __all__ = ["DefinitionsEditor", "DefinitionsEditorState", "TEMPLATE"]
 
-NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+NAME = JOB_KIND_NAME  # the service's rule (portal.seam.names)
 #: what a new kind starts from (TOML; docs/jobs.md describes every key)
 TEMPLATE = '''\
 description = "What this kind of job does, in a sentence or two."

@@ -23,7 +23,8 @@ __all__ = ["PublishState", "VISIBILITIES"]
 
 VISIBILITIES = ("unpublished", "private", "public")
 SAID = {
-    "unpublished": "Not in the archive.",
+    "unpublished": "Publish puts its products (flux points, light curve, maps) in the archive: private, for you "
+                   "only, or public.",
     "private": "Published, private: its products are in the archive for you only (your token sees them).",
     "public": "Published, public: anyone searching the archive finds its products.",
 }

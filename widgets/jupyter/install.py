@@ -168,33 +168,29 @@ def ensure_installed(prefix: str | Path | None = None) -> list[Path]:
     return changed
 
 
+def _kernel_count(environ, name: str, default: int | None, low: int, high: int, hint: str = "") -> int | None:
+    """The whole number of kernels in the variable ``name`` (``default`` when unset or blank), from ``low`` to
+    ``high``; otherwise a ValueError naming the variable."""
+    text = (os.environ if environ is None else environ).get(name, "").strip()
+    if not text:
+        return default
+    try:
+        count = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of kernels{hint}, not {text!r}") from None
+    if not low <= count <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, not {count}")
+    return count
+
+
 def kernel_pool(environ=None) -> int:
     """How many preheated kernels wait for ``portal.ipynb`` (``PORTAL_VOILA_POOL``, default 1)."""
-    text = (os.environ if environ is None else environ).get(POOL_VARIABLE, "").strip()
-    if not text:
-        return 1
-    try:
-        size = int(text)
-    except ValueError:
-        raise ValueError(f"{POOL_VARIABLE} must be a whole number of kernels (0 turns preheating off), "
-                         f"not {text!r}") from None
-    if not 0 <= size <= 16:
-        raise ValueError(f"{POOL_VARIABLE} must be between 0 and 16, not {size}")
-    return size
+    return _kernel_count(environ, POOL_VARIABLE, 1, 0, 16, " (0 turns preheating off)")
 
 
 def max_kernels(environ=None) -> int | None:
     """The cap on the dashboards' kernels, the pool's included (``PORTAL_VOILA_MAX_KERNELS``; None: voila.json's 8)."""
-    text = (os.environ if environ is None else environ).get(MAX_KERNELS_VARIABLE, "").strip()
-    if not text:
-        return None
-    try:
-        cap = int(text)
-    except ValueError:
-        raise ValueError(f"{MAX_KERNELS_VARIABLE} must be a whole number of kernels, not {text!r}") from None
-    if not 1 <= cap <= 1000:
-        raise ValueError(f"{MAX_KERNELS_VARIABLE} must be between 1 and 1000, not {cap}")
-    return cap
+    return _kernel_count(environ, MAX_KERNELS_VARIABLE, None, 1, 1000)
 
 
 def _configured_pool() -> int:

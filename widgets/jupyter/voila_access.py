@@ -5,8 +5,8 @@ port acts as that user. Jupyter's answer is a token, and Voila 0.5 has Jupyter's
 jupyter_server's ``IdentityProvider`` on every page, API call and websocket; a token in the URL, ``?token=``,
 sets a login cookie for the rest of the visit):
 
-* :func:`voila_token` is the token `portal up` asks for: ``PORTAL_VOILA_TOKEN`` when set, else a new random
-  one at each start; ``None`` only when the user said so (``portal up --no-token`` or
+* :func:`widgets.jupyter.voila_token.voila_token` is the token `portal up` asks for: ``PORTAL_VOILA_TOKEN``
+  when set, else a new random one at each start; ``None`` only when the user said so (``portal up --no-token`` or
   ``PORTAL_VOILA_AUTH=none``). `portal up` gives it to Voila in Jupyter's ``JUPYTER_TOKEN`` variable (the
   environment of a process is private to its user; its command line is not), and prints the dashboard's URL
   with it, as Jupyter does. Without it, a page goes to the login form (the template's ``login.html``), where
@@ -24,8 +24,6 @@ none of this.
 from __future__ import annotations
 
 import os
-import secrets
-from urllib.parse import urlencode
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import JupyterHandler
@@ -33,36 +31,6 @@ from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.services.contents.largefilemanager import LargeFileManager
 from tornado.web import HTTPError
 from voila.request_info_handler import RequestInfoSocketHandler
-
-TOKEN_VARIABLE = "PORTAL_VOILA_TOKEN"
-AUTH_VARIABLE = "PORTAL_VOILA_AUTH"
-MIN_TOKEN_LENGTH = 16
-
-
-def voila_token(environ=None, no_token: bool = False) -> str | None:
-    """The token `portal up`'s Voila asks for, or None when the user turned it off explicitly.
-
-    Raises ValueError, with a sentence, for a ``PORTAL_VOILA_AUTH`` other than ``token`` or ``none``, and for
-    a ``PORTAL_VOILA_TOKEN`` shorter than 16 characters."""
-    env = os.environ if environ is None else environ
-    auth = (env.get(AUTH_VARIABLE) or "token").strip().lower()
-    if auth not in ("token", "none"):
-        raise ValueError(f"{AUTH_VARIABLE} must be 'token' (the default) or 'none' (no token: anyone who reaches "
-                         f"the dashboards uses them as PORTAL_TOKEN's owner), not {auth!r}")
-    if no_token or auth == "none":
-        return None
-    chosen = (env.get(TOKEN_VARIABLE) or "").strip()
-    if chosen and len(chosen) < MIN_TOKEN_LENGTH:
-        raise ValueError(f"{TOKEN_VARIABLE} must be at least {MIN_TOKEN_LENGTH} characters long: a short token "
-                         "can be guessed")
-    return chosen or secrets.token_hex(24)
-
-
-def with_token(url: str, token: str | None) -> str:
-    """``url`` with ``?token=...`` (or ``&token=``) added, as Jupyter prints its URLs; unchanged without one."""
-    if not token:
-        return url
-    return f"{url}{'&' if '?' in url else '?'}{urlencode({'token': token})}"
 
 
 class DashboardsOnly(LargeFileManager):

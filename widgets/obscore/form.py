@@ -15,10 +15,10 @@ import re
 import traitlets as t
 
 from widgets.obscore import adql
+from widgets.products.ref import PRODUCT_TYPES  # the science products a gateway publishes (calib_level 4)
 
 DATAPRODUCT_TYPES = ("event", "image", "cube", "spectrum", "sed", "timeseries", "visibility", "measurements")
 IRF_TYPES = ("full-enclosure", "point-like")
-PRODUCT_TYPES = ("sed", "timeseries", "image")  # the science products a gateway publishes (calib_level 4)
 # what to look for -> (dataproduct_type, data levels): a shortcut that fills both fields of the form
 SCOPES = {"all": ((), ()), "observations": (("event",), ()), "products": (PRODUCT_TYPES, ("DL5",))}
 

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from ipydatagrid import DataGrid, StreamingDataGrid
 
+from widgets.products.ref import PRODUCT_LEVEL
+
 ROW_INDEX = "row"
 STREAM_ABOVE = 20_000  # rows; more go to the streaming grid
 # Columns shown first (when present), the most telling ones for choosing observations.
@@ -33,10 +35,9 @@ FIRST_COLUMNS = ("obs_id", "target_name", "s_ra", "s_dec", "t_min", "t_exptime",
 # Results that hold products (SEDs, light curves, sky maps: calib_level 4) show what they are first, then the
 # target and the job that made them (the portal's products have obs_id "<job id>/<result>" and a title naming
 # the job).
-PRODUCT_FIRST = ("dataproduct_type", "calib_level", "target_name", "obs_id", "obs_title", "dataproduct_subtype",
+PRODUCT_FIRST = ("dataproduct_type", "calib_level", "target_name", "obs_title", "obs_id", "dataproduct_subtype",
                  "s_ra", "s_dec", "t_min", "energy_min", "energy_max", "obs_collection")
-PRODUCT_LEVEL = 4
-PRODUCT_WIDTHS = {"dataproduct_type": 128, "obs_id": 190, "obs_title": 330, "dataproduct_subtype": 140}  # px
+PRODUCT_WIDTHS = {"dataproduct_type": 156, "obs_id": 190, "obs_title": 330, "dataproduct_subtype": 140}  # px
 TIME_COLUMNS = ("t_min", "t_max")  # ObsCore: MJD; shown as UTC dates
 DATE_WIDTH = 196  # px: the date and its header, "t_max (UTC; MJD in exports)"
 _SCALE = re.compile(r"\b(UTC|TT|TAI|TDB|TCG|TCB)\b")

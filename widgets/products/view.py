@@ -10,7 +10,6 @@ and "Open SED" / "Show on sky"; a thin view of :class:`~widgets.products.state.P
 
 from __future__ import annotations
 
-import base64
 import html
 
 import ipywidgets as w
@@ -134,12 +133,11 @@ class ProductPanel(w.VBox):
     def _render_graph(self, _change=None) -> None:
         s = self.state
         if s.provenance is not None:
+            from widgets.jobs.previews import download_link
             from widgets.jobs.provenance import inputs_table, to_svg
 
-            data = base64.b64encode(s.provenance_json).decode("ascii")
-            name = html.escape(f"{(s.current.job_id or 'product') if s.current else 'product'}-provenance.json")
-            link = (f"<a download='{name}' href='data:application/json;base64,{data}'>PROV-JSON</a>"
-                    if s.provenance_json else "")
+            name = f"{(s.current.job_id or 'product') if s.current else 'product'}-provenance.json"
+            link = f"PROV-JSON: {download_link(s.provenance_json, 'application/json', name)}" if s.provenance_json else ""
             self._graph.value = (f"<b>Provenance</b><div style='overflow:auto;max-height:32em'>"
                                  f"{to_svg(s.provenance)}</div>{inputs_table(s.provenance)}<div>{link}</div>")
         elif s.provenance_note:

@@ -167,7 +167,7 @@ class SEDPlot(w.VBox):
 
     def save_data(self, path, layer: str | None = None, sed_type: str | None = None) -> Path | None:
         """Write flux points (the job's, or ``layer``) as ECSV or gadf FITS, chosen by the suffix."""
-        points = self._points_to_export(layer)
+        points = self.state.points_to_export(layer)
         if points is None:
             return None
         path = Path(path)
@@ -199,9 +199,6 @@ class SEDPlot(w.VBox):
             export.figure_image(self.plot.figure, path, kind, on_saved)
         except export.ExportError as exc:
             self.state.fail(str(exc))
-
-    def _points_to_export(self, name: str | None):
-        return self.state.points_to_export(name)
 
     # -- view ---------------------------------------------------------------------------------
     def _toolbar(self) -> w.HBox:
@@ -265,7 +262,7 @@ class SEDPlot(w.VBox):
             self.state.fail(f"The figure cannot be exported right now ({exc}).")
 
     def _data(self, suffix: str) -> None:
-        points = self._points_to_export(None)
+        points = self.state.points_to_export()
         if points is not None:
             data = export.flux_points_bytes(points, suffix)
             name = f"flux_points{suffix}"
