@@ -11,23 +11,30 @@ above the results.
 
 from __future__ import annotations
 
+import functools
+import importlib
+
 import ipywidgets as w
 
+from widgets.background import Background
 from widgets.banner import ServiceBanner
 from widgets.client import PortalClient, default_client
 from widgets.config import portal_url
 from widgets.datalink.view import DataLinkPanel
-from widgets.jobs.launcher import JobLauncher
-from widgets.jobs.monitor import JobMonitor
+from widgets.health import ServiceHealth
+from widgets.jobs.form import LauncherState
+from widgets.jobs.monitor_state import MonitorState
+from widgets.jobs.publish import PublishState
+from widgets.lazy import Deferred, join_when_shown
 from widgets.links import connect
 from widgets.obscore.services import embedded
 from widgets.obscore.state import SearchState
 from widgets.obscore.view import ObsCoreSearch
-from widgets.products.view import ProductPanel
+from widgets.products.state import ProductState
+from widgets.products.view import ProductBar
 from widgets.sed.live import KINDS as SED_JOBS
-from widgets.sed.view import SEDPlot
+from widgets.sed.state import SEDState
 from widgets.sky.view import SkyView
-from widgets.status import ServiceStatus
 from widgets.target.state import TargetState, default_resolver
 from widgets.target.view import TargetSearch
 
@@ -58,21 +65,26 @@ def _column(children, flex: str) -> w.VBox:
     return box
 
 
-def _join_when_shown(tab: w.Tab, pages: dict[int, w.Widget]) -> None:
-    """Each of ``pages`` joins its slot of ``tab`` (an empty Box) when that tab is first opened: the browser
-    draws only the pages shown (and bqplot drawn into a hidden tab, with no size, logs SVG errors)."""
-    def shown(change) -> None:
-        page = pages.pop(change["new"], None)
-        if page is not None:
-            tab.children[change["new"]].children = [page]
-
-    tab.observe(shown, "selected_index")
+def _view(module: str, name: str, **kwargs) -> w.Widget:
+    """``module.name(**kwargs)``, the module imported now (a part's first drawing, not the dashboard's start)."""
+    return getattr(importlib.import_module(module), name)(**kwargs)
 
 
 def _tab_body(child, height: str) -> w.Box:
     body = w.Box([] if child is None else [child], layout=w.Layout(max_height=height, width="100%"))
     body.add_class("portal-tab-body")
     return body
+
+
+def _requests_after(init):
+    """A dashboard's ``__init__`` whose background work (its first requests) starts once it is built: the kernel's
+    thread builds the page without sharing the interpreter with the threads that read the services."""
+    @functools.wraps(init)
+    def build(self, *args, **kwargs) -> None:
+        with Background.shared().held():
+            init(self, *args, **kwargs)
+
+    return build
 
 
 class _Parts:
@@ -105,13 +117,16 @@ class _Dashboard(w.VBox):
         health = getattr(getattr(self, "client", None), "health", None)
         if health is not None:
             health.close()
-        monitor = getattr(self, "monitor", None)
-        if monitor is not None:
-            monitor.close()
+        self._stop_loops()
         links = getattr(self, "links", None)
         if links is not None:
             links.unlink()
         super().close()
+
+    def _stop_loops(self) -> None:
+        monitor = getattr(self, "monitor", None)
+        if monitor is not None:
+            monitor.close()
 
 
 class Portal(_Dashboard):
@@ -124,40 +139,56 @@ class Portal(_Dashboard):
     and the files above the results (``portal.show("jobs")``, ``portal.show("files")`` open a tab). The SED
     follows the session's active job when it is a spectrum or a joint fit, and the right column turns to it; a
     new target turns it back to the sky. "Run again" and "Joint fit" in the monitor fill the launcher and open its tab.
+
+    The parts in tabs not shown at first (the launcher, the jobs, the services, the SED, the product) follow the
+    session from the start, and are drawn when their tab is first opened (:mod:`widgets.lazy`).
     """
 
     TABS = ("search", "launch", "jobs", "services")
     VIEWS = ("sky", "sed", "files", "product")
 
+    @_requests_after
     def __init__(self, url: str | None = None, online: bool | None = None, client: PortalClient | None = None,
                  sky_height: int = 350, grid_height: str = "260px", panel_height: str = "calc(100vh - 150px)",
                  sed_height: str = "392px", **kwargs) -> None:
         parts = _Parts(url, client)
-        self.client = parts.client
-        self.status = ServiceStatus(client=self.client)
-        self.banner = ServiceBanner(self.status.health)  # at the top while the services cannot be reached
+        self.client = client = parts.client
+        bg = Background.shared()
+        health = ServiceHealth.of(client, bg)
+        self.banner = ServiceBanner(health)  # at the top while the services cannot be reached
         self.target = parts.target()
         self.sky = parts.sky(online, sky_height)
         self.search = parts.search(grid_height)
-        self.launcher = JobLauncher(definition="spectrum", client=self.client)
-        self.launcher.layout.max_height = panel_height  # its form scrolls, Submit stays in view
-        self.monitor = JobMonitor(client=self.client)
-        self.sed = SEDPlot(client=self.client, height=sed_height)
+        launcher = LauncherState(client, definition="spectrum", background=bg)
+        monitor = MonitorState(client, bg)
+        sed = SEDState(client=client, background=bg)
+        product = ProductState(client=client, background=bg)
+        publish = PublishState(client, bg)
+        self._deferred = {  # each view's module is imported when it is first drawn
+            "launcher": Deferred(lambda: _view("widgets.jobs.launcher", "JobLauncher", client=client, state=launcher,
+                                               layout=w.Layout(max_height=panel_height)),  # its form scrolls
+                                 launcher),
+            "monitor": Deferred(lambda: _view("widgets.jobs.monitor", "JobMonitor", client=client, state=monitor,
+                                              publish=publish), monitor, publish),
+            "status": Deferred(lambda: _view("widgets.status", "ServiceStatus", client=client)),
+            "sed": Deferred(lambda: _view("widgets.sed.view", "SEDPlot", state=sed, height=sed_height), sed),
+            # the product among the selected rows (an SED, a light curve, a sky map): its SED, its map, its provenance
+            "products": Deferred(lambda: _view("widgets.products.view", "ProductPanel", state=product,
+                                               bar=self.product_bar, layout=w.Layout(
+                                                   width="100%", max_height=f"{sky_height}px", overflow_y="auto")),
+                                 product),
+        }
+        self.product_bar = ProductBar(product, on_provenance=lambda: self.show("product"))
         # the DataLink of the selected rows (files, sizes, downloads, previews), fetched only while its tab is open
-        self.files = DataLinkPanel(client=self.client, layout=w.Layout(width="100%", max_height=f"{sky_height}px",
-                                                                       overflow_y="auto"))
+        self.files = DataLinkPanel(client=client, layout=w.Layout(width="100%", max_height=f"{sky_height}px",
+                                                                  overflow_y="auto"))
         self.files.state.active = False
-        # the product among the selected rows (an SED, a light curve, a sky map): its SED, its map, its provenance
-        self.products = ProductPanel(client=self.client, layout=w.Layout(width="100%", max_height=f"{sky_height}px",
-                                                                         overflow_y="auto"))
-        self.products.bar.provenance_asked.register(lambda: self.show("product"))
-        self.links = connect(self.target, self.search, self.sky, self.launcher, self.monitor, self.sed, self.files,
-                             self.products)
+        self.links = connect(self.target, self.search, self.sky, self.files, *self._deferred.values())
         self.session = self.links.session
         self.views = w.Tab([self.sky] + [w.Box([], layout=w.Layout(width="100%")) for _ in (SED, FILES, PRODUCT)],
                            titles=("Sky", "SED", "Files", "Product"))
         self.views.add_class("portal-views")
-        _join_when_shown(self.views, {SED: self.sed, FILES: self.files, PRODUCT: self.products})
+        join_when_shown(self.views, {SED: lambda: self.sed, FILES: self.files, PRODUCT: lambda: self.products})
         self.session.observe(self._product_opened, "product")
         self.views.observe(lambda change: setattr(self.files.state, "active", change["new"] == FILES),
                            "selected_index")
@@ -167,18 +198,37 @@ class Portal(_Dashboard):
                           + [_tab_body(None, panel_height) for _ in (LAUNCH, JOBS, SERVICES)],
                           titles=("Archive search", "Launch an analysis", "Your jobs", "Services"))
         self.tabs.add_class("portal-tabs")
-        _join_when_shown(self.tabs, {LAUNCH: self.launcher, JOBS: self.monitor, SERVICES: self.status})
-        self.launcher.on_submit(lambda _job: self.show("jobs"))
+        join_when_shown(self.tabs, {LAUNCH: lambda: self.launcher, JOBS: lambda: self.monitor,
+                                    SERVICES: lambda: self.status})
+        launcher.submitted.register(lambda _job: self.show("jobs"))
         self.session.observe(lambda _change: self.show("launch"), "draft")  # the launcher has filled it already
         header = w.HBox([w.HTML("<h2>Gamma-ray archive portal</h2>"), self.target],
                         layout=w.Layout(width="100%"))
         header.add_class("portal-header")
         self.target.layout.flex = "1 1 auto"
         body = w.HBox([_column([self.tabs], "1 1 46%"),
-                       _column([self.views, self.products.bar, self.search.results_panel], "1 1 54%")],
+                       _column([self.views, self.product_bar, self.search.results_panel], "1 1 54%")],
                       layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
         super().__init__([w.HTML(STYLE), self.banner, header, body], **kwargs)
         self.add_class("portal-app")
+
+    # the parts drawn when first shown (built here when code asks for them first)
+    launcher = property(lambda self: self._deferred["launcher"].get(), doc="The job launcher (JobLauncher).")
+    monitor = property(lambda self: self._deferred["monitor"].get(), doc="Your jobs (JobMonitor).")
+    status = property(lambda self: self._deferred["status"].get(), doc="The services' status (ServiceStatus).")
+    sed = property(lambda self: self._deferred["sed"].get(), doc="The SED of the active job (SEDPlot).")
+    products = property(lambda self: self._deferred["products"].get(), doc="The selected product (ProductPanel).")
+
+    def _stop_loops(self) -> None:
+        monitor = self.built("monitor")
+        if monitor is not None:
+            monitor.close()
+        else:  # its state may follow jobs of the session's, drawn or not
+            self._deferred["monitor"].states[0].stop()
+
+    def built(self, name: str):
+        """The part ``name`` ("launcher", "monitor", "status", "sed", "products") if it was drawn, else None."""
+        return self._deferred[name].view
 
     def show(self, tab: str) -> None:
         """Open a tab: "search", "launch", "jobs" or "services" on the left, "sky", "sed", "files" or "product" on
@@ -202,6 +252,7 @@ class Portal(_Dashboard):
 class ArchiveExplorer(_Dashboard):
     """Find a target, see the archive's observations on the sky, filter them and export the rows."""
 
+    @_requests_after
     def __init__(self, url: str | None = None, online: bool | None = None, client: PortalClient | None = None,
                  **kwargs) -> None:
         parts = _Parts(url, client)
@@ -222,10 +273,14 @@ class ArchiveExplorer(_Dashboard):
 class JobsDashboard(_Dashboard):
     """Launch analyses and follow your jobs: phase, parameters, log, results, provenance."""
 
+    @_requests_after
     def __init__(self, url: str | None = None, client: PortalClient | None = None, definition: str = "spectrum",
                  **kwargs) -> None:
         self.client = _Parts(url, client).client
         self.banner = ServiceBanner(client=self.client)
+        from widgets.jobs.launcher import JobLauncher
+        from widgets.jobs.monitor import JobMonitor
+
         self.launcher = JobLauncher(definition=definition, client=self.client)
         self.monitor = JobMonitor(client=self.client)
         self.links = connect(launcher=self.launcher, monitor=self.monitor)

@@ -32,6 +32,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -44,6 +45,20 @@ __all__ = ["FAILED", "Background", "UsesBackground"]
 FAILED = ("a widget update failed", "background thread")
 
 WORKERS = 8
+
+
+def _chain(inner: Future, outer: Future) -> None:
+    """``outer`` ends as ``inner`` does."""
+    outer.set_running_or_notify_cancel()
+
+    def copy(done: Future) -> None:
+        exc = done.exception()
+        if exc is None:
+            outer.set_result(done.result())
+        else:
+            outer.set_exception(exc)
+
+    inner.add_done_callback(copy)
 
 
 def _kernel_loop() -> asyncio.AbstractEventLoop | None:
@@ -84,6 +99,8 @@ class Background:
         self._lock = threading.Lock()
         self._seq = 0  # numbers the work submitted by run(), in order
         self._open: set[int] = set()  # the numbers of the work not yet applied
+        self._holding = 0  # held() blocks open: work asked for waits for the last one to end
+        self._held: list[Callable[[], None]] = []
         self.runs_itself = self.owns_loop and (type(self).autorun if autorun is None else autorun)
         if self.runs_itself:
             started = threading.Event()
@@ -148,11 +165,31 @@ class Background:
             self._seq += 1
             seq = self._seq
             self._open.add(seq)
-        future = self.pool.submit(fn, *args, **kwargs)
+            held = self._holding > 0
+            if held:
+                future: Future = Future()
+                self._held.append(lambda: _chain(self.pool.submit(fn, *args, **kwargs), future))
+        if not held:
+            future = self.pool.submit(fn, *args, **kwargs)
         # always through the loop, even when the work ended before this line: effects come after run() returns
         future.add_done_callback(lambda f: self.loop.call_soon_threadsafe(self._safely, self._settle, f, on_done,
                                                                           on_error, seq))
         return future
+
+    @contextmanager
+    def held(self):
+        """Work asked for with :meth:`run` inside this block starts in its threads when the block ends: a
+        dashboard being built (on the kernel's thread) does not share the interpreter with its first requests."""
+        with self._lock:
+            self._holding += 1
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._holding -= 1
+                start, self._held = (self._held, []) if not self._holding else ([], self._held)
+            for submit in start:
+                submit()
 
     def _settle(self, future: Future, on_done, on_error, seq: int = 0) -> None:
         try:

@@ -25,12 +25,16 @@ def test_columns_read_from_vosi_tables(search):
     names = [c.name for c in search.state.columns]
     assert "s_region" in names and "energy_min" in names
     assert search.state.form.high_energy()
+    assert search.form_view.high_energy is None  # its section is built when first opened
+    search.form_view.sections.selected_index = 2
     assert search.form_view.high_energy.layout.display is None  # the high-energy fields are shown
 
 
 def test_text_fields_suggest_the_archives_values(search):
     assert search.state.suggestions["obs_collection"] == ["hess-dl3-dr1"]
     assert "Crab" in search.state.suggestions["target_name"]
+    assert "facility_name" not in search.form_view.texts  # its section is closed: the options wait for it
+    search.form_view.sections.selected_index = 1
     assert search.form_view.texts["facility_name"].options == tuple(search.state.suggestions["facility_name"])
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from widgets.client.errors import ServiceError
 from widgets.config import portal_url
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["PortalClient", "ServiceError", "default_client", "discover_token"]
 
@@ -87,6 +89,8 @@ class PortalClient:
     @property
     def http(self) -> httpx.Client:
         """The HTTP session, made on first use (so a dashboard's start does not pay for it)."""
+        import httpx  # here: a dashboard's first seconds do not wait for it (with click, rich and pygments)
+
         with self._count_lock:
             if self._http is None:
                 self._http = httpx.Client(timeout=httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT),
@@ -141,6 +145,8 @@ class PortalClient:
     def request(self, method: str, path_or_url: str, *, ok=(200,), timeout: float | None = None,
                 **kwargs) -> httpx.Response:
         """Send a request; a status outside ``ok`` (or no answer) raises :class:`ServiceError`."""
+        import httpx
+
         url = self.absolute(path_or_url)
         if timeout is not None:
             kwargs["timeout"] = httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)

@@ -141,6 +141,8 @@ class LauncherState(UsesBackground, SessionState):
         with self.hold_trait_notifications():
             if self.definitions:
                 self.definition = definition
+            else:  # the definitions are still to be read: this one is shown once they are
+                self._wanted = definition
             texts = {k: ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v).lower()
                      if isinstance(v, bool) else str(v) for k, v in parameters.items()}
             self.texts = texts

@@ -45,7 +45,8 @@ class JobMonitor(w.VBox):
     observes, publishes = MonitorState.observes, MonitorState.publishes
 
     def __init__(self, client: PortalClient | None = None, state: MonitorState | None = None,
-                 background: bool = True, kinds: list[str] | None = None, **kwargs) -> None:
+                 background: bool = True, kinds: list[str] | None = None, publish: PublishState | None = None,
+                 **kwargs) -> None:
         self.client = client or default_client()
         self.state = state or MonitorState(self.client, Background.shared() if background else None, kinds=kinds)
         self._kind = w.Dropdown(description="Kind", options=[("all kinds", "")], layout=w.Layout(width="16em"))
@@ -72,7 +73,8 @@ class JobMonitor(w.VBox):
                                                                        flex="0 0 auto"))  # never squashed
         self.detail = JobDetail(self.state.detail)
         # whether the selected job is in the archive, and Publish / Unpublish (for a completed job of yours)
-        self.publish = PublishControl(PublishState(self.client, self.state.background, session=self.state.session))
+        self.publish = PublishControl(publish or PublishState(self.client, self.state.background,
+                                                              session=self.state.session))
         toolbar = w.HBox([self._kind, self._phase, self._refresh], layout=w.Layout(align_items="center",
                                                                                    flex_flow="row wrap",
                                                                                    flex="0 0 auto"))

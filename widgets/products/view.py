@@ -82,7 +82,8 @@ class ProductPanel(w.VBox):
 
     observes, publishes = ProductState.observes, ProductState.publishes
 
-    def __init__(self, state: ProductState | None = None, client=None, background=None, **kwargs) -> None:
+    def __init__(self, state: ProductState | None = None, client=None, background=None,
+                 bar: ProductBar | None = None, **kwargs) -> None:
         self.state = state or ProductState(client=client, background=background)
         self._header = w.HTML()
         self._header.add_class("portal-product-header")
@@ -92,7 +93,7 @@ class ProductPanel(w.VBox):
         self._prov.layout.display = "none"  # the graph is below
         self._graph = w.HTML(layout=w.Layout(width="100%"))
         self._graph.add_class("portal-product-provenance-graph")
-        self.bar = ProductBar(self.state)
+        self.bar = bar or ProductBar(self.state)
         actions = w.HBox([self._sed, self._sky], layout=w.Layout(grid_gap="6px"))
         super().__init__([self._header, actions, self._message, self._graph], **kwargs)
         self.add_class("portal-product-panel")

@@ -66,26 +66,43 @@ class SkyView(w.VBox):
         self.state.observe(self._draw_coverage, ["coverage", "coverage_note"])
         self.state.observe(lambda c: setattr(self.aladin, "survey", c["new"]), "survey")
         toolbar = w.HBox([self._survey, self._coverage], layout=w.Layout(align_items="center"))
-        # a sky map (a skymap job's, or the archive's) over the sky, with a colour scale and an opacity
-        self.overlay = OverlayBar(overlay or OverlayState(client=client, session=self.state.session), self.aladin)
-        super().__init__([toolbar, self.overlay, self._note, self.aladin], **kwargs)
+        # a sky map (a skymap job's, or the archive's) over the sky, with a colour scale and an opacity: its
+        # controls are built when there is a map to offer (most visits never have one)
+        self.overlay_state = overlay or OverlayState(client=client, session=self.state.session)
+        self._overlay: OverlayBar | None = None
+        self.overlay_state.observe(self._offer_maps, ["choices", "image"])
+        super().__init__([toolbar, self._note, self.aladin], **kwargs)
         self.add_class("portal-sky-view")
         self._draw_target()
         self._draw_footprints()
         self._draw_coverage()
+        self._offer_maps()
+
+    @property
+    def overlay(self) -> OverlayBar:
+        """The sky-map controls (built on first use)."""
+        if self._overlay is None:
+            self._overlay = OverlayBar(self.overlay_state, self.aladin)
+            toolbar, *rest = self.children
+            self.children = [toolbar, self._overlay, *rest]
+        return self._overlay
+
+    def _offer_maps(self, _change=None) -> None:
+        if self._overlay is None and (self.overlay_state.choices or self.overlay_state.image is not None):
+            self.overlay  # noqa: B018 (builds it)
 
     # -- narrow public API ------------------------------------------------------------------------
     def attach(self, session) -> list:
         """Draw ``session``'s target, results (as footprints) and selection; a click selects its rows. Offer the
         maps of its active job (a completed skymap job) and show the sky-map products opened in it."""
-        return [self.state.join(session), self.overlay.state.join(session)]
+        return [self.state.join(session), self.overlay_state.join(session)]
 
     def show_map(self, url: str | None = None, wait: bool = False):
         """Draw a sky map over the sky: one of ``sky.overlay.state.choices`` (by URL; default the chosen one)."""
-        return self.overlay.state.show(url, wait=wait)
+        return self.overlay_state.show(url, wait=wait)
 
     def remove_map(self) -> None:
-        self.overlay.state.remove()
+        self.overlay_state.remove()
 
     @property
     def target(self) -> SkyCoord | None:

@@ -32,12 +32,15 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
 from astropy.coordinates import SkyCoord
 
 from widgets.target.answers import NoAnswerYet, Resolution, Unreachable
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("widgets.resolver")
 
@@ -180,6 +183,8 @@ class SesameClient:
             lookup.future.set_exception(Unreachable(str(error), phrase=phrase))
 
     def _client(self) -> httpx.Client:
+        import httpx  # in the worker asking Sesame, not while the dashboard starts
+
         with self._lock:
             if self._http is None:
                 self._http = httpx.Client(follow_redirects=True, headers={"User-Agent": "gamma-portal-widgets"})
@@ -187,6 +192,8 @@ class SesameClient:
 
     def _ask(self, name: str, deadline: float) -> Resolution | None:
         """One request per mirror until one answers, all before ``deadline``."""
+        import httpx
+
         failures = []
         for base in self.urls:
             left = deadline - time.monotonic()

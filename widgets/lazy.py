@@ -1,0 +1,57 @@
+"""Parts of a dashboard built when first shown: a dashboard's first seconds draw only what is on the screen.
+
+A :class:`Deferred` part has its states at once (they join the session, so the part follows the journey while
+hidden: the launcher pre-fills, the SED follows the active job), and its widgets only when its tab is first
+opened or when code asks for them (``portal.sed``). Its view, built late, draws the state as it is then.
+:func:`join_when_shown` puts such parts into the slots of a ``Tab`` (or an ``Accordion``) when a slot is first
+selected. Each widget costs the kernel a comm and the browser a view: the hidden ones were half of the portal's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as w
+
+__all__ = ["Deferred", "join_when_shown"]
+
+
+class Deferred:
+    """``build()`` made once, on the first :meth:`get`; ``states`` join a session at :meth:`attach`."""
+
+    def __init__(self, build: Callable[[], w.Widget], *states) -> None:
+        self._build = build
+        self.states = states
+        self.view: w.Widget | None = None  # None until built
+        self._on_built: list[Callable[[w.Widget], None]] = []
+
+    def attach(self, session) -> list:
+        return [state.join(session) for state in self.states]
+
+    def get(self) -> w.Widget:
+        if self.view is None:
+            self.view = self._build()
+            for callback in self._on_built:
+                callback(self.view)
+        return self.view
+
+    def when_built(self, callback: Callable[[w.Widget], None]) -> None:
+        """Call ``callback(view)`` once the view exists (now, if it does)."""
+        if self.view is not None:
+            callback(self.view)
+        else:
+            self._on_built.append(callback)
+
+
+def join_when_shown(container: w.Tab | w.Accordion, pages: dict[int, Callable[[], w.Widget] | w.Widget]) -> None:
+    """Each of ``pages`` (a widget, or a function that makes it) joins its slot of ``container`` (an empty Box)
+    when that slot is first selected: the browser draws only the pages shown (and bqplot drawn into a hidden tab,
+    with no size, logs SVG errors)."""
+    def shown(change) -> None:
+        index = change["new"]
+        page = pages.pop(index, None) if index is not None else None
+        if page is not None:
+            container.children[index].children = [page() if callable(page) else page]
+
+    container.observe(shown, "selected_index")
+    shown({"new": container.selected_index})
