@@ -8,6 +8,8 @@ are resampled onto a common flux grid exactly as ``FluxPoints.plot_ts_profiles``
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +52,20 @@ def _available(fp, *names: str) -> bool:
     return all(n in fp.available_quantities for n in names)
 
 
+_REFERENCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # FluxPoints -> {sed_type: reference flux}
+_REFERENCES_LOCK = threading.Lock()
+
+
+def reference_flux(fp, sed_type: str):
+    """gammapy's ``fp.{sed_type}_ref`` (the reference model evaluated in the bins), computed once per points:
+    their points and their profiles are drawn from it."""
+    with _REFERENCES_LOCK:
+        known = _REFERENCES.setdefault(fp, {})
+        if sed_type not in known:
+            known[sed_type] = getattr(fp, f"{sed_type}_ref")
+        return known[sed_type]
+
+
 def points_arrays(fp, sed_type: str, energy_unit: str, label: str = "") -> PointsArrays:
     """Plot arrays of gammapy ``FluxPoints`` ``fp`` for one SED type and energy unit.
 
@@ -65,7 +81,7 @@ def points_arrays(fp, sed_type: str, energy_unit: str, label: str = "") -> Point
         x_min, x_max = units.x_values(axis.edges_min, energy_unit), units.x_values(axis.edges_max, energy_unit)
     else:  # the table gave reference energies only: no bin widths to draw
         x_min, x_max = nan.copy(), nan.copy()
-    ref = getattr(fp, f"{sed_type}_ref")
+    ref = reference_flux(fp, sed_type)
 
     def y_of(norm_name):
         if not _available(fp, norm_name):
@@ -133,11 +149,13 @@ def profile_grid(fp, sed_type: str, energy_unit: str, rows: int = PROFILE_ROWS) 
     whose profile stays under delta TS 1 over the whole scan (a bin with no data) is left empty."""
     from gammapy.maps import MapAxis
 
-    if not has_profiles(fp):
+    if not _available(fp, "stat_scan", "stat"):
         return None
     axis = fp.energy_axis
+    if axis.nbin == 0:
+        return None
     native = units.y_unit(sed_type, "TeV")  # numbers of a sane size (in Hz, dN/dnu is ~1e-38)
-    flux_ref = _column(getattr(fp, f"{sed_type}_ref").to_value(native))
+    flux_ref = _column(reference_flux(fp, sed_type).to_value(native))
     ts = fp.ts_scan
     norm_min, norm_max = ts.geom.axes["norm"].bounds.to_value("")
     flux = MapAxis.from_bounds(norm_min * flux_ref.min(), norm_max * flux_ref.max(), nbin=rows, interp="log")

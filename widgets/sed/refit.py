@@ -5,9 +5,8 @@ profile (``norm_scan``, ``stat_scan``) with gammapy's ``interpolate_profile``. E
 in the fit that has profiles (a job's, or any gadf ``likelihood`` SED, whatever the instrument) joins
 by its profiles; only sets without them (catalog points) join with ``stat_type="chi2"`` or
 ``"distrib"``. Gammapy's ``Fit`` minimises the sum: a joint multi-instrument fit.
-:class:`ProfileDataset` is gammapy's dataset with two things computed once instead of at every
-evaluation: the flux points' reference fluxes (gammapy rebuilds its maps each time) and the model's
-energies. Its statistic is gammapy's, unchanged (tested equal).
+The datasets are gammapy's with what does not change during a fit computed once instead of at every
+evaluation (:mod:`widgets.sed.fitdata`); their statistic is gammapy's, unchanged (tested equal).
 
 gammapy's log-parabola uses the natural log, ``(E/E0)^(-alpha - beta ln(E/E0))``; papers often use
 log10 (the joint-crab paper, Nigro et al. 2019): ``beta_log10 = ln(10) beta``. The text of a refit
@@ -16,30 +15,22 @@ gives both (:func:`parameters_text`).
 
 from __future__ import annotations
 
-import copy
-import functools
 from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
 
+from widgets.sed.fitdata import dataset_class as _dataset_class
+from widgets.sed.fitdata import datasets_class
 from widgets.sed.points import has_profiles  # stat_scan and stat: what gammapy's profile statistic reads
 
 MODELS = {"pl": "power law", "lp": "log-parabola", "ecpl": "power law with exponential cut-off",
           "bpl": "broken power law"}
 CATALOG_STATS = ("chi2", "distrib")
 STAT_NAMES = {"profile": "profiles", "chi2": "chi2", "distrib": "distrib"}
-DNDE = u.Unit("cm-2 s-1 TeV-1")
 LN10 = float(np.log(10.0))
 BETA_CONVENTION = ("natural log, as gammapy: dnde = amplitude (E/reference)^(-alpha - beta ln(E/reference)); "
                    "in log10 (e.g. Nigro et al. 2019) beta_log10 = ln(10) beta")
-PLAIN_UNITS = {u.Unit("TeV"): "TeV", u.Unit("TeV-1"): "TeV-1", u.dimensionless_unscaled: "", DNDE: "dnde"}
-
-
-def _plain_parameters(spectral) -> list:
-    """(name, Parameter) pairs when all are in TeV-based units (energies TeV, dN/dE cm-2 s-1 TeV-1), else []."""
-    pairs = [(p.name, p) for p in spectral.parameters]
-    return pairs if all(p.unit in PLAIN_UNITS for _, p in pairs) else []
 
 
 def beta_log10(spectral) -> tuple[float, float] | None:
@@ -68,60 +59,6 @@ def parameters_text(spectral) -> str:
 
 class RefitError(ValueError):
     """A refit that cannot start (no profiles, an unknown model); the message is a sentence."""
-
-
-def _cached(name: str):
-    from gammapy.estimators import FluxPoints
-
-    return functools.cached_property(getattr(FluxPoints, name).fget)
-
-
-def _frozen_class():
-    from gammapy.estimators import FluxPoints
-
-    names = ("dnde", "dnde_ref", "dnde_err", "dnde_errn", "dnde_errp", "dnde_ul", "is_ul")
-    return type("FrozenFluxPoints", (FluxPoints,), {n: _cached(n) for n in names})
-
-
-@functools.cache
-def _dataset_class():
-    from gammapy.datasets import FluxPointsDataset
-
-    frozen = _frozen_class()
-
-    class ProfileDataset(FluxPointsDataset):
-        """gammapy's FluxPointsDataset for spectral models, with the fixed parts computed once."""
-
-        def __init__(self, models=None, data=None, **kwargs):
-            snapshot = copy.copy(data)  # the same maps; the properties gammapy recomputes are kept
-            snapshot.__class__ = frozen
-            super().__init__(models=models, data=snapshot, **kwargs)
-            shape = self.data.dnde.data.shape
-            self._energy = self.data.geom.axes["energy"].center.reshape((-1,) + (1,) * (len(shape) - 1))
-            self._energy_tev = self._energy.to_value("TeV")
-            self._plain: dict[int, list] = {}  # model -> its parameters, when they are in TeV-based units
-
-        def flux_pred(self):
-            """As gammapy's: the sum of the models' dN/dE at the bins' centres (spectral models only).
-
-            Models in the units :func:`start_model` gives them (TeV, TeV-1, cm-2 s-1 TeV-1) are
-            evaluated with their parameters as plain numbers (astropy's unit handling is most of the
-            cost of an evaluation); any other model as gammapy does it.
-            """
-            flux = 0.0
-            for model in self.models:
-                spectral = model.spectral_model
-                plain = self._plain.get(id(spectral))
-                if plain is None:
-                    plain = self._plain[id(spectral)] = _plain_parameters(spectral)
-                if not plain:
-                    flux = flux + spectral(self._energy)
-                else:
-                    values = {name: p.value for name, p in plain}
-                    flux = flux + spectral.evaluate(self._energy_tev, **values) * DNDE
-            return flux
-
-    return ProfileDataset
 
 
 def start_model(kind: str, points):
@@ -222,7 +159,7 @@ def refit(kind: str, points, label: str = "flux points", others: list | None = N
         datasets.append(_joined(model, data, stat, name))
         included.append(name)
     try:
-        result = Fit().run(datasets)
+        result = Fit().run(datasets_class()(datasets))
     except Exception as exc:  # noqa: BLE001 - a fit that fails outright (not only without converging)
         raise RefitError(f"The {MODELS[kind]} fit failed ({type(exc).__name__}: {str(exc)[:160]}).") from None
     return Refit(kind, result, spectral, datasets, included)
