@@ -11,6 +11,10 @@
 - `SELECT TOP 1` while 30 uploads by URL are held open by the remote end (it took 25.7 s before).
 
 The archive is H.E.S.S. DR1 (with $GAMMAPY_DATA) and 500 synthetic rows, as in the suite.
+
+``BENCH_RELIABILITY_PARTS`` runs only some parts (comma-separated: ``suite``, ``cones``, ``heavy``,
+``disconnect``, ``fuzz``, ``uploads``; all by default), e.g. ``BENCH_RELIABILITY_PARTS=cones python -m
+benchmarks reliability`` for the concurrent cone queries alone.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from tests.reliability.conftest import archive_digest, start
 from tests.support.servers import REPO
 
 FUZZ_CASES = int(os.environ.get("BENCH_FUZZ_CASES", "10000"))
+ALL_PARTS = ("suite", "cones", "heavy", "disconnect", "fuzz", "uploads")
+PARTS = [p.strip() for p in os.environ.get("BENCH_RELIABILITY_PARTS", ",".join(ALL_PARTS)).split(",") if p.strip()]
 CONE = ("SELECT obs_id, s_ra, s_dec, target_name FROM ivoa.obscore WHERE 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), "
         "CIRCLE('ICRS', {ra:.3f}, {dec:.3f}, 3))")
 CROSS = "SELECT * FROM ivoa.obscore AS a, ivoa.obscore AS b, ivoa.obscore AS c"
@@ -189,14 +195,20 @@ def _held_uploads(held: int = 30) -> None:
 
 
 def run() -> None:
-    _suite()
-    with tempfile.TemporaryDirectory() as tmp:
-        portal = start(Path(tmp) / "state", {"PORTAL_TAP_SYNC_TIMEOUT": "60"})
-        try:
-            _concurrent_cones(portal)
-            _heavy_query(portal)
-            _disconnect(portal)
-            _fuzz(portal)
-        finally:
-            portal.server.stop()
-    _held_uploads()
+    unknown = set(PARTS) - set(ALL_PARTS)
+    if unknown:
+        raise ValueError(f"BENCH_RELIABILITY_PARTS: no part {', '.join(sorted(unknown))}; the parts: {', '.join(ALL_PARTS)}")
+    if "suite" in PARTS:
+        _suite()
+    on_server = [(name, fn) for name, fn in (("cones", _concurrent_cones), ("heavy", _heavy_query),
+                                             ("disconnect", _disconnect), ("fuzz", _fuzz)) if name in PARTS]
+    if on_server:
+        with tempfile.TemporaryDirectory() as tmp:
+            portal = start(Path(tmp) / "state", {"PORTAL_TAP_SYNC_TIMEOUT": "60"})
+            try:
+                for _name, fn in on_server:
+                    fn(portal)
+            finally:
+                portal.server.stop()
+    if "uploads" in PARTS:
+        _held_uploads()

@@ -7,10 +7,14 @@ until the frame showing the data is painted: the footprints drawn by Aladin Lite
 drawn by the grid. This includes the kernel's work, the widget messages, and the drawing.
 Each figure is the median of a few runs, also given as a ratio to the same with 100 times less
 data (how the cost grows), which depends less on the load of the machine.
+
+``BENCH_WIDGETS_PARTS`` runs one page only (``sky`` or ``grid``; both by default), e.g.
+``BENCH_WIDGETS_PARTS=grid python -m benchmarks widgets``.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -19,6 +23,7 @@ import nbformat
 from benchmarks.measure import Measure, median
 
 RUNS = 3
+PARTS = [p.strip() for p in os.environ.get("BENCH_WIDGETS_PARTS", "sky,grid").split(",") if p.strip()]
 NOTEBOOK = '''
 import numpy as np
 import ipywidgets as w
@@ -140,32 +145,40 @@ def run() -> list[Measure]:
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-                page = browser.new_page(viewport={"width": 1400, "height": 1100})
-                page.goto(server.at("/voila/render/sky.ipynb"), timeout=600_000)
-                page.wait_for_selector(".portal-sky-view [data-portal-footprints='0']", timeout=600_000)
-                for _ in range(RUNS):
-                    for name, n in (("fp-small", 100), ("fp-large", 10_000)):
-                        times[name].append(_measure(page, name, "footprints", n))
-                        _measure(page, "fp-clear", "footprints", 0)
-                page.close()
-                page = browser.new_page(viewport={"width": 1400, "height": 1100})
-                page.goto(server.at("/voila/render/grid.ipynb"), timeout=600_000)
-                page.wait_for_selector(".bench-rows-large", timeout=600_000)
-                for _ in range(RUNS):
-                    for name, n in (("rows-small", 1_000), ("rows-large", 100_000)):
-                        times[name].append(_measure(page, name, "rows", f"{n:,}"))
-                        _measure(page, "rows-clear", "norows", 0)
+                if "sky" in PARTS:
+                    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+                    page.goto(server.at("/voila/render/sky.ipynb"), timeout=600_000)
+                    page.wait_for_selector(".portal-sky-view [data-portal-footprints='0']", timeout=600_000)
+                    for _ in range(RUNS):
+                        for name, n in (("fp-small", 100), ("fp-large", 10_000)):
+                            times[name].append(_measure(page, name, "footprints", n))
+                            _measure(page, "fp-clear", "footprints", 0)
+                    page.close()
+                if "grid" in PARTS:
+                    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+                    page.goto(server.at("/voila/render/grid.ipynb"), timeout=600_000)
+                    page.wait_for_selector(".bench-rows-large", timeout=600_000)
+                    for _ in range(RUNS):
+                        for name, n in (("rows-small", 1_000), ("rows-large", 100_000)):
+                            times[name].append(_measure(page, name, "rows", f"{n:,}"))
+                            _measure(page, "rows-clear", "norows", 0)
                 browser.close()
         finally:
             server.stop()
-    fp, fp_small = median(times["fp-large"]), median(times["fp-small"])
-    rows, rows_small = median(times["rows-large"]), median(times["rows-small"])
-    return [
-        Measure("widgets", f"10,000 footprints drawn in Aladin (click to paint), p50 of {RUNS}", fp, "s",
-                goal="< 5 s", met=fp < 5),
-        Measure("widgets", "10,000 / 100 footprints", fp / fp_small, "ratio"),
-        Measure("widgets", f"100,000 rows shown in the results grid (click to paint), p50 of {RUNS}", rows, "s",
-                goal="< 5 s", met=rows < 5),
-        Measure("widgets", "100,000 / 1,000 rows", rows / rows_small, "ratio",
-                goal="< 10 (only the rows in view travel)", met=rows / rows_small < 10),
-    ]
+    found = []
+    if "sky" in PARTS:
+        fp, fp_small = median(times["fp-large"]), median(times["fp-small"])
+        found += [
+            Measure("widgets", f"10,000 footprints drawn in Aladin (click to paint), p50 of {RUNS}", fp, "s",
+                    goal="< 5 s", met=fp < 5),
+            Measure("widgets", "10,000 / 100 footprints", fp / fp_small, "ratio"),
+        ]
+    if "grid" in PARTS:
+        rows, rows_small = median(times["rows-large"]), median(times["rows-small"])
+        found += [
+            Measure("widgets", f"100,000 rows shown in the results grid (click to paint), p50 of {RUNS}", rows,
+                    "s", goal="< 5 s", met=rows < 5),
+            Measure("widgets", "100,000 / 1,000 rows", rows / rows_small, "ratio",
+                    goal="< 10 (only the rows in view travel)", met=rows / rows_small < 10),
+        ]
+    return found

@@ -50,13 +50,20 @@ def binary2_payload(table: TableElement) -> bytes:
 
 
 class FastTableElement(TableElement):
-    """An astropy VOTable TABLE whose BINARY2 serialization uses :func:`binary2_payload`."""
+    """An astropy VOTable TABLE whose BINARY2 serialization uses :func:`binary2_payload`.
+
+    With ``marker`` set, the stream holds that text instead of the rows: the document around the rows,
+    which is the same for every result with these columns, is then written once and kept
+    (:func:`portal.archive.output.votable_result`)."""
+
+    marker: str | None = None
 
     def _write_binary(self, mode, w, **kwargs):
         if mode != 2:
             return super()._write_binary(mode, w, **kwargs)
         with w.tag("BINARY2"):
             with w.tag("STREAM", encoding="base64"):
-                payload = binary2_payload(self)
+                text = self.marker if self.marker is not None else base64.b64encode(
+                    binary2_payload(self)).decode("ascii")
                 w._flush()
-                w.write(base64.b64encode(payload).decode("ascii"))
+                w.write(text)

@@ -185,7 +185,7 @@ def execute(db_path: Path, q: TapQuery, base_url: str, time_limit: float | None 
             if on_open is not None:
                 on_open(conn)
             try:
-                if cost_limit is not None:
+                if cost_limit is not None and translation.from_items > 1:  # one table joins nothing
                     conn.budget, conn.deadline = budget, budget.deadline  # the plan and counts within the budget
                     check_cost(conn.conn, translation.sql, str(db_path), cost_limit)
                 cursor = conn.execute(translation.sql, budget)

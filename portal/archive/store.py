@@ -13,6 +13,7 @@ published products' writes and reads).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sqlite3
@@ -324,7 +325,7 @@ def query_connection(path: Path, base_url: str = "", time_limit: float = 60.0, u
             conn.viewer.user = viewer
             yield conn
         return
-    key = str(Path(path).resolve())
+    key = _pool_key(os.path.abspath(path))
     conn = None
     with _POOL_LOCK:
         while _POOL.get(key) and conn is None:
@@ -349,6 +350,13 @@ def query_connection(path: Path, base_url: str = "", time_limit: float = 60.0, u
             conn = None
     if conn is not None:
         conn.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _pool_key(path: str) -> str:
+    """The pool's name for a database path (resolved once: a lookup per query was several system calls,
+    each a wait for the GIL under load; a replaced file is caught by :func:`_same_file`)."""
+    return str(Path(path).resolve())
 
 
 def _same_file(conn: QueryConnection, path: Path) -> bool:

@@ -127,6 +127,66 @@ def test_caller_slots_rules(cases):
     cases(7)
 
 
+def test_waiting_queries_get_slots_first_come_first_served(cases):
+    """A freed slot goes to the caller's longest-waiting query, never to one that has just arrived: with
+    the former polling, 50 clients behind one address saw p50 13 ms and p99 3.4 s."""
+    slots = CallerSlots(per_caller=1, threads=4, wait=5)
+    key = caller_key(None, "10.0.0.1")
+
+    async def scenario():
+        order: list[int] = []
+        slots.try_acquire(key)  # one query runs; five wait, in this order
+
+        async def query(k: int, hold: asyncio.Event):
+            async with slots.slot(key):
+                order.append(k)
+                await hold.wait()
+
+        holds = [asyncio.Event() for _ in range(5)]
+        waiting = [asyncio.create_task(query(k, holds[k])) for k in range(5)]
+        while sum(len(q) for q in slots._waiting.values()) < 5:
+            await asyncio.sleep(0)
+        slots.release(key)
+        for k in range(5):
+            while len(order) <= k:
+                await asyncio.sleep(0)
+            assert not slots.try_acquire(key)  # a newcomer waits behind the queue, even between two turns
+            holds[k].set()
+        await asyncio.gather(*waiting)
+        return order
+
+    assert asyncio.run(scenario()) == [0, 1, 2, 3, 4]
+    assert slots.running(key) == 0 and not slots._waiting  # every slot given back
+    cases(6)
+
+
+def test_a_query_that_stops_waiting_gives_its_turn_on(cases):
+    slots = CallerSlots(per_caller=1, threads=4, wait=0.2)
+    key = caller_key("alice", None)
+
+    async def scenario():
+        slots.try_acquire(key)
+        refused = None
+        try:
+            async with slots.slot(key):
+                pass
+        except Busy as exc:  # the wait ran out: 429, and it left the queue
+            refused = exc
+        assert refused is not None and not slots._waiting
+        late = asyncio.create_task(slots.slot(key).__aenter__())
+        while not slots._waiting:
+            await asyncio.sleep(0)
+        late.cancel()  # the handler stopped while waiting (the server stopping)
+        with pytest.raises(asyncio.CancelledError):
+            await late
+        assert not slots._waiting
+        slots.release(key)
+        return slots.running(key)
+
+    assert asyncio.run(scenario()) == 0
+    cases(3)
+
+
 def test_cross_joins_refused_for_anonymous_but_run_for_token_holders(fair, cases):
     for query in CROSS:
         anonymous = _sync(fair, query)
@@ -150,16 +210,19 @@ def test_legitimate_queries_are_accepted(fair, cases):
 _CHECKED = {"n": 0}
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
+# 1,000 examples: the derandomized examples change with this function's code, and 300 of them once held
+# fewer than ten single-table queries that translate
+@settings(max_examples=1000, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(structured())
 def _corpus(query):
     """A query of the hostile corpus with one table and no subquery is never refused by the rule."""
     catalog = Catalog.published([])
     try:
-        sql = translate(query, catalog, limit=11).sql
+        translation = translate(query, catalog, limit=11)
     except (AdqlError, RecursionError, ValueError, OverflowError):
         return
+    sql = translation.sql
     path = _CORPUS_DB["path"]
     with store.query_connection(path) as conn:
         try:
@@ -171,6 +234,9 @@ def _corpus(query):
     if single:
         assert cost == 0, (query, tables)
         _CHECKED["single"] = _CHECKED.get("single", 0) + 1
+    if translation.from_items < 2:  # the service skips the plan of these: it must never find a join
+        assert cost == 0, (query, tables)
+        _CHECKED["one item"] = _CHECKED.get("one item", 0) + 1
     _CHECKED["n"] += 1
 
 
@@ -181,6 +247,7 @@ def test_hostile_corpus_single_table_queries_never_refused(fair, cases):
     _CORPUS_DB["path"] = store.db_path(fair.data_dir)
     _corpus()
     assert _CHECKED.get("single", 0) > 10  # most hostile queries do not translate; enough do
+    assert _CHECKED.get("one item", 0) > 10
     cases(_CHECKED["n"])
 
 

@@ -49,6 +49,8 @@ def test_iso_dates_are_utc_to_the_second_from_the_columns_scale():
 def test_the_fast_dates_are_astropys_to_the_second_leap_seconds_included():
     mjd = np.random.default_rng(3).uniform(41317, 61000, 20_000)  # 1972 (the first leap second) to 2084
     assert iso_dates(mjd, "tt").tolist() == Time(mjd, format="mjd", scale="tt", precision=0).utc.iso.tolist()
+    sparse = mjd[:7]  # a few dates decades apart: each day written on its own, not every day of the span
+    assert iso_dates(sparse, "tt").tolist() == Time(sparse, format="mjd", scale="tt", precision=0).utc.iso.tolist()
     leap = Time("2016-12-31T23:59:60.2", scale="utc").mjd
     assert iso_dates(np.array([leap, leap + 0.5 / 86400])).tolist() == ["2016-12-31 23:59:60", "2017-01-01 00:00:00"]
 

@@ -90,6 +90,9 @@ def _suggest(name: str, item: FromItem) -> str:
 class Translation:
     sql: str
     columns: list[OutputColumn]
+    # tables, derived tables and common table expressions named in FROM, anywhere in the query (subqueries
+    # included): with fewer than two, no plan can join two tables (portal.archive.querycost need not look)
+    from_items: int = 0
 
 
 class QueryTranslator:
@@ -97,6 +100,7 @@ class QueryTranslator:
         self.catalog = catalog
         self.exprs = ExpressionTranslator(self)
         self._ids = itertools.count()
+        self.from_items = 0
 
     def _alias(self, prefix: str) -> str:
         return f'"{prefix}{next(self._ids)}"'
@@ -104,7 +108,7 @@ class QueryTranslator:
     # --- whole queries
     def translate(self, query: ast.QueryExpr, limit: int | None) -> Translation:
         sql, columns = self.query(query, Scope(), limit)
-        return Translation(sql, columns)
+        return Translation(sql, columns, self.from_items)
 
     def subquery(self, query: ast.QueryExpr, scope: Scope):
         return self.query(query, Scope(parent=scope), None)
@@ -255,6 +259,7 @@ class QueryTranslator:
             conds = [on.sql] + [prefilter_sql(h) for h in on.hints]
             return f"{left} {kind} {right} ON {' AND '.join(conds)}"
         alias = self._alias("t")
+        self.from_items += 1
         if isinstance(ref, ast.DerivedTable):
             sql, columns = self.query(ref.query, Scope(parent=scope), None)
             item = FromItem([[ref.alias.name]], alias,
