@@ -31,6 +31,7 @@ from portal.jobs.definitions import JSON
 from portal.jobs.exclusion import catalog_files
 from portal.jobs.inputs import inputs_document
 from portal.jobs.observations import InputFile, load_observations
+from portal.jobs.reduction_cache import DATASET
 from portal.provenance.record import LEFT_OUT
 from portal.uws.definitions import JobContext, UsageError
 from portal.uws.params import obs_item, repeated_observation
@@ -92,7 +93,7 @@ class Inputs:
         reused = [i for i in used if i in cache.reused]
         for obs_id in reused:
             key = cache.reused[obs_id]
-            path = cache.path(key) or cache.folder / f"{key}.fits"  # evicted since: named all the same
+            path = cache.path(key) or cache.folder / f"{key}{DATASET}"  # evicted since: named all the same
             self.ctx.used(path, "reduction", reduction=key, obs_id=obs_id, cache="reused")
         reduced = [i for i in used if i not in cache.reused]
         reason = (f"{len(reused)} of {len(used)} observation(s) reduced earlier with the same files and choices "

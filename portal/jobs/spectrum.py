@@ -36,6 +36,7 @@ from portal.jobs.binning import RECO_PER_DECADE, EnergyBinning, binning_of
 from portal.jobs.choices import ExclusionChoice, StackDecision
 from portal.jobs.definitions import FITS, YAML
 from portal.jobs.energy import set_fit_range
+from portal.jobs.fastpaths import fast_statistics
 from portal.jobs.fluxpoints import OnFluxPoint, estimate_flux_points, write_flux_points
 from portal.jobs.observations import SPECTRUM_IRFS, target_coord
 from portal.jobs.onoff import WOBBLE_OFF_REGIONS, OnOffOptions, Progress, Reduction, reduce_1d
@@ -206,12 +207,13 @@ def analyse_spectrum(
                                  progress=progress, cache=cache)
     if progress is not None:
         progress(FITTING)
-    datasets, sky_model, fit, decision = fit_credible(reduction.datasets, binning, model, stack, log=log)
-    if on_model is not None:
-        on_model(datasets.models, fit)
-    set_fit_range(datasets, EnergyBinning(binning.points, per_decade=binning.per_decade))  # the whole safe range
-    points = estimate_flux_points(datasets, SOURCE, edges, on_flux_point=on_flux_point, processes=processes,
-                                  sensitivity=sensitivity, log=log, progress=progress)
+    with fast_statistics():  # gammapy's values, without its bookkeeping (portal.jobs.fastpaths)
+        datasets, sky_model, fit, decision = fit_credible(reduction.datasets, binning, model, stack, log=log)
+        if on_model is not None:
+            on_model(datasets.models, fit)
+        set_fit_range(datasets, EnergyBinning(binning.points, per_decade=binning.per_decade))  # the whole safe range
+        points = estimate_flux_points(datasets, SOURCE, edges, on_flux_point=on_flux_point, processes=processes,
+                                      sensitivity=sensitivity, log=log, progress=progress)
     set_fit_range(datasets, binning)
     return SpectrumResult(datasets, sky_model, fit, points, reduction, decision)
 

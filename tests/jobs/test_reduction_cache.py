@@ -229,17 +229,17 @@ def test_a_changed_input_file_misses_the_cache(dr1, tmp_path):
 
 @pytest.mark.requires_data
 def test_eviction_keeps_the_size_bound_least_recently_used_first(opened, tmp_path):
-    from portal.jobs.reduction_cache import ReductionCache
+    from portal.jobs.reduction_cache import DATASET, ReductionCache
 
     observations, files = opened
     cache = _cache(tmp_path, files)
     _reduce(observations, cache)
     _reduce(observations, _cache(tmp_path, files), on_radius=0.15)
     paths = sorted(path for _, _, path in cache.entries())
-    assert len(paths) == 4 and all(path.suffix == ".fits" for path in paths)
+    assert len(paths) == 4 and all(path.suffix == DATASET for path in paths)
     for age, path in enumerate(paths):  # a distinct last use each, without waiting: paths[0] the oldest
         os.utime(path, (1e9 + age, 1e9 + age))
-    assert cache.load(paths[0].name.removesuffix(".fits"), RUNS[0]) is not None  # now the most recent
+    assert cache.load(paths[0].name.removesuffix(DATASET), RUNS[0]) is not None  # now the most recent
     sizes = {path: path.stat().st_size for path in paths}
     bound = sizes[paths[0]] + sizes[paths[3]] + 1
     small = ReductionCache(tmp_path, bound, cache.sources)
@@ -339,7 +339,7 @@ def test_the_job_says_which_reductions_it_reused(dr1, tmp_path, monkeypatch):
     assert sorted(f"Observation {i}: reduced" for i in RUNS) == \
         sorted(x for x in first.records.lines if x.endswith("reduced"))
     stored = first.notes["reductionsStored"].split(",")
-    assert len(stored) == 2 and (tmp_path / "cache" / "reductions" / f"{stored[0]}.fits").is_file()
+    assert len(stored) == 2 and (tmp_path / "cache" / "reductions" / f"{stored[0]}.pickle").is_file()
     second = ServiceContext(dr1, tmp_path, "second")
     spectrum.run(second, {**params, "model": "lp"})
     assert sorted(f"Observation {i}: reduction reused (cache)" for i in RUNS) == \
