@@ -32,14 +32,17 @@ RESULTS = Path(__file__).resolve().parent / "results"
 INTERACTIVE = ".portal-app .portal-target-search input[type=text]"
 
 
-def _settled(voila, count: int, timeout: float = 600) -> None:
-    """Wait until Voila runs ``count`` kernels and none uses the CPU (a pooled kernel has run its notebook)."""
+def _settled(voila, count: int, timeout: float = 600, gone: set[int] = frozenset()) -> None:
+    """Wait until Voila runs ``count`` kernels, none of them ``gone`` (pids of kernels pages took: they shut down,
+    and the pool refills only ``fill_delay`` seconds after a visit), and none uses the CPU (a pooled kernel has
+    run its notebook)."""
     deadline = time.monotonic() + timeout
     quiet = 0
     while time.monotonic() < deadline:
         kernels = voila_kernels(voila)
         busy = sum(k.cpu_percent(interval=None) for k in kernels) if kernels else 0.0
-        quiet = quiet + 1 if len(kernels) == count and busy < 5.0 else 0
+        fresh = not gone & {k.pid for k in kernels}
+        quiet = quiet + 1 if len(kernels) == count and fresh and busy < 5.0 else 0
         if quiet >= 4:
             return
         time.sleep(0.5)
@@ -84,9 +87,13 @@ def _journey(browser, url: str, shot: Path):
     return kernel, page
 
 
-# The floor page: one text field where the dashboard has its target field, nothing else imported.
+# The floor page: one text field where the dashboard has its target field, and a line under it where the kernel
+# echoes what was typed (as the dashboard's target message does); nothing else imported.
 FLOOR = """import ipywidgets as w
-field = w.Box([w.Text()])
+text, echo = w.Text(continuous_update=False), w.HTML()
+echo.add_class("portal-target-message")
+text.observe(lambda change: setattr(echo, "value", change["new"]), "value")
+field = w.VBox([text, echo])
 field.add_class("portal-target-search")
 page = w.VBox([field])
 page.add_class("portal-app")
@@ -117,10 +124,12 @@ def _cold_and_preheated(browser, notebooks: Path, env: dict) -> tuple[list[float
     voila = start_voila(notebooks, {**env, "PORTAL_VOILA_POOL": "1"})  # the pool's kernel ran the notebook
     try:
         _settled(voila, 1)
+        visited = {k.pid for k in voila_kernels(voila)}
         _time_to_interactive(browser, voila.at(url))
         warm = []
         for _ in range(RUNS):
-            _settled(voila, 1)
+            _settled(voila, 1, gone=visited)
+            visited |= {k.pid for k in voila_kernels(voila)}
             warm.append(_time_to_interactive(browser, voila.at(url)))
     except BaseException:
         voila.stop()

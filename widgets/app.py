@@ -161,7 +161,7 @@ class Portal(_Dashboard):
         self.search = parts.search(grid_height)
         launcher = LauncherState(client, definition="spectrum", background=bg)
         monitor = MonitorState(client, bg)
-        sed = SEDState(client=client, background=bg)
+        sed = SEDState(client=client, background=bg, active=False)  # in view when its tab is (below)
         product = ProductState(client=client, background=bg)
         publish = PublishState(client, bg)
         self._deferred = {  # each view's module is imported when it is first drawn
@@ -192,6 +192,7 @@ class Portal(_Dashboard):
         self.session.observe(self._product_opened, "product")
         self.views.observe(lambda change: setattr(self.files.state, "active", change["new"] == FILES),
                            "selected_index")
+        self.views.observe(lambda change: setattr(sed, "active", change["new"] == SED), "selected_index")
         self.session.observe(self._active_job, "active_job")
         self.session.observe(lambda _change: self.show("sky"), "target_moves")
         self.tabs = w.Tab([_tab_body(self.search.search_panel, panel_height)]

@@ -9,11 +9,15 @@ selected. Each widget costs the kernel a comm and the browser a view: the hidden
 
 from __future__ import annotations
 
+import html
+import logging
 from collections.abc import Callable
 
 import ipywidgets as w
 
 __all__ = ["Deferred", "join_when_shown"]
+
+log = logging.getLogger(__name__)
 
 
 class Deferred:
@@ -49,9 +53,19 @@ def join_when_shown(container: w.Tab | w.Accordion, pages: dict[int, Callable[[]
     with no size, logs SVG errors)."""
     def shown(change) -> None:
         index = change["new"]
-        page = pages.pop(index, None) if index is not None else None
-        if page is not None:
-            container.children[index].children = [page() if callable(page) else page]
+        page = pages.get(index) if index is not None else None
+        if page is None:
+            return
+        try:
+            widget = page() if callable(page) else page
+        except Exception as exc:  # noqa: BLE001 - a part that cannot be drawn says so in its place (tried again)
+            log.exception("a dashboard part could not be drawn")
+            container.children[index].children = [w.HTML(
+                f"<span style='color:#c62828'>This part could not be drawn: {html.escape(str(exc))}. Open the tab "
+                "again to retry.</span>")]
+            return
+        del pages[index]
+        container.children[index].children = [widget]
 
     container.observe(shown, "selected_index")
     shown({"new": container.selected_index})

@@ -30,8 +30,9 @@ Not in the key, because they act after the reduction: the spectral model, the fi
 metadata, data types; written and read in tens of milliseconds, where gammapy's FITS took 0.3 and 0.25 s per
 run and lost the maps' metadata), or, for an observation the reduction leaves out, ``<key>.json`` with the reason.
 Only the portal's job processes write the folder (0700, the portal's user's), so its pickles are the portal's
-own; the versions in the key mean an entry is only read by the software that wrote it. An entry is written to a
-temporary file and renamed, so a reader never sees half an entry. Reading touches it (least recently used go
+own; an entry is read only when it is that user's file, writable by nobody else and not a link. The versions in
+the key mean an entry is only read by the software that wrote it. An entry is written to a temporary file and
+renamed, so a reader never sees half an entry. Reading touches it (least recently used go
 first); past the size bound, :meth:`ReductionCache.evict` unlinks the oldest. A job that read an entry keeps its
 copy in memory; an entry that vanishes before it is read is reduced again.
 """
@@ -184,7 +185,7 @@ class ReductionCache:
         for suffix in (DATASET, LEFT_OUT):
             path = self.folder / f"{key}{suffix}"
             try:
-                raw = path.read_bytes()  # whole, at once: an eviction after this does not matter
+                raw = _read_own(path)  # whole, at once: an eviction after this does not matter
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as exc:
@@ -268,6 +269,18 @@ class ReductionCache:
             self.log.info("Reduction cache: %.1f MB of least recently used entries removed (bound %.1f MB)",
                           freed / 1e6, self.max_bytes / 1e6)
         return freed
+
+
+def _read_own(path: Path) -> bytes:
+    """An entry's bytes, if this process's user wrote it and nobody else may change it: a pickle runs code when
+    read, so a file of another user's, writable by others, or reached through a symbolic link is refused
+    (PermissionError: the observation is reduced again, and the file is left as it is)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as entry:
+        stat = os.fstat(entry.fileno())
+        if stat.st_uid != os.geteuid() or stat.st_mode & 0o022:
+            raise PermissionError(f"not this portal's own (owner {stat.st_uid}, mode {stat.st_mode & 0o777:o})")
+        return entry.read()
 
 
 def _unlink(path: Path) -> bool:

@@ -381,3 +381,47 @@ def test_the_cache_is_off_for_jobs_outside_the_data_dir_or_at_zero_bytes(tmp_pat
     assert for_job(Ctx(), {}, {"PORTAL_DATA_DIR": str(tmp_path / "elsewhere")}) is None
     Ctx.jobs_dir = None
     assert for_job(Ctx(), {}, env) is None
+
+
+_UNPICKLED: list = []
+
+
+def _unpickled(text: str) -> str:
+    _UNPICKLED.append(text)
+    return text
+
+
+class _Runs:
+    """A pickle that says when it is read (a pickle is code: it runs what it names)."""
+
+    def __reduce__(self):
+        return _unpickled, ("read",)
+
+
+@pytest.mark.parametrize("how", ["writable by others", "a link"])
+def test_an_entry_anyone_else_could_have_written_is_not_unpickled(how, tmp_path):
+    import pickle
+
+    from portal.jobs.reduction_cache import DATASET, ReductionCache
+
+    cache = ReductionCache(tmp_path / "cache", 10**9, {23523: "digest"})
+    cache.folder.mkdir(mode=0o700)
+    key = cache.key(23523, {"choice": 1})
+    entry, raw = cache.folder / f"{key}{DATASET}", pickle.dumps(_Runs())
+    if how == "a link":
+        elsewhere = tmp_path / "elsewhere.pickle"
+        elsewhere.write_bytes(raw)
+        elsewhere.chmod(0o600)
+        entry.symlink_to(elsewhere)
+    else:
+        entry.write_bytes(raw)
+        entry.chmod(0o666)
+    _UNPICKLED.clear()
+    assert cache.load(key, 23523) is None and _UNPICKLED == []  # reduced again, the file left as it is
+    assert entry.is_symlink() or entry.is_file()
+    os.chmod(elsewhere if how == "a link" else entry, 0o600)
+    if how == "a link":
+        entry.unlink()
+        entry.write_bytes(raw)
+        entry.chmod(0o600)
+    assert cache.load(key, 23523) is None and _UNPICKLED == ["read"]  # its own entry is read (a damaged one: a miss)

@@ -53,13 +53,19 @@ def test_closed_tabs_are_built_when_first_shown_and_follow_the_session_meanwhile
         assert all(portal.built(name) is None for name in DEFERRED)
         assert portal.search.form_view.products is None and portal.search.form_view.high_energy is None
         assert portal.sky._overlay is None
-        # hidden, the SED still follows the session: its target and counterparts
+        # hidden, the SED still follows the session: its target and its counterparts, listed; their flux points
+        # are read once it is in view (typing targets does not read catalogs nobody looks at)
+        bg = Background.shared()
         portal.session.set_target(CRAB, 0.6, "Crab nebula")
         sed_state = portal._deferred["sed"].states[0]
-        assert sed_state.target_name == "Crab nebula"
+        assert sed_state.target_name == "Crab nebula" and not sed_state.active
+        assert bg.wait_until(lambda: sed_state.counterparts and not sed_state.finding, timeout=300), sed_state.message
+        assert bg.idle(timeout=60) and not [layer for layer in sed_state.layers if layer.auto]
         portal.show("sed")
         assert portal.built("sed") is portal.sed and portal.views.children[1].children == (portal.sed,)
-        assert portal.sed.state is sed_state
+        assert portal.sed.state is sed_state and sed_state.active
+        assert bg.wait_until(lambda: [layer for layer in sed_state.layers if layer.auto] and not sed_state.finding,
+                             timeout=300), sed_state.message
         for name in ("launch", "jobs", "services", "product"):
             portal.show(name)
         assert all(portal.built(name) is not None for name in DEFERRED)
@@ -82,6 +88,13 @@ def test_a_draft_made_before_the_definitions_are_read_is_the_form_shown(client):
     assert state.definitions == []
     state.load()
     assert state.definition == "echo" and state.texts["text"] == "again"
+    assert state.status == "idle" and "parameters of a echo job" in state.message  # what to do, said once read
+    loading = LauncherState(client, definition="spectrum")
+    loading.status = "loading"  # the launcher drawn, its definitions being read
+    loading.fill("echo", {"text": "again"})
+    assert loading.status == "loading"  # Submit stays off until the form is the echo job's
+    loading.load()
+    assert loading.status == "idle" and "parameters of a echo job" in loading.message
 
 
 def test_the_sky_map_controls_are_built_when_there_is_a_map_to_offer():
@@ -90,3 +103,67 @@ def test_the_sky_map_controls_are_built_when_there_is_a_map_to_offer():
     sky.overlay_state.choices = [ImageSource("excess map", "http://example.org/map.fits", "job")]
     assert sky._overlay is not None and sky.children[1] is sky.overlay
     assert sky.overlay._choice.options == (("excess map", "http://example.org/map.fits"),)
+
+
+@pytest.mark.requires_data
+def test_the_jobs_tab_opened_late_lists_what_happened_meanwhile_and_stops_with_the_portal(client):
+    """A job made active while "Your jobs" was never opened is followed meanwhile; opening the tab reads the lists
+    and starts their refresh (a job made elsewhere appears by itself); closing the portal stops the refresh and
+    the followers, whether the tab was ever opened or not."""
+    from widgets.jobs.handle import JobHandle
+
+    bg = Background.shared()
+    for open_jobs in (True, False):
+        portal = Portal(client=client, online=False)
+        monitor = portal._deferred["monitor"].states[0]
+        monitor.wait, monitor.auto_refresh = 2.0, 0.3  # short WAITs and refreshes: the threads end soon after close
+        try:
+            job = JobHandle(client.uws.create("echo", {"text": "made while hidden"}), client, background=bg)
+            job.refresh()  # PENDING: active, followed until stopped
+            portal.session.active_job = job
+            assert portal.built("monitor") is None
+            assert monitor.find(job.job_id) is job and job.followed
+            follower = job._follower._thread
+            if open_jobs:
+                portal.show("jobs")
+                view = portal.built("monitor")
+                assert view is not None and monitor._refresher is not None and monitor._refresher.is_alive()
+                assert bg.wait_until(lambda: monitor.status == "idle", timeout=60), monitor.message
+                assert monitor.find(job.job_id) is job and monitor.selected is job  # the hidden job, kept
+                assert job.job_id in [value for _label, value in view._list.options]
+                elsewhere = client.uws.create("echo", {"text": "made elsewhere"}).rsplit("/", 1)[-1]
+                assert bg.wait_until(lambda: monitor.find(elsewhere) is not None, timeout=60)  # no Refresh pressed
+                assert bg.wait_until(lambda: elsewhere in [value for _label, value in view._list.options], 10)
+            refresher = monitor._refresher
+        finally:
+            portal.sed.state.unfollow()
+            portal.close()
+        assert not job.followed
+        follower.join(timeout=30)
+        assert not follower.is_alive(), "a job follower still polls after close"
+        if refresher is not None:
+            refresher.join(timeout=30)
+            assert not refresher.is_alive(), "the job lists' refresh still runs after close"
+
+
+def test_a_part_that_cannot_be_drawn_says_so_in_its_place_and_is_tried_again():
+    import ipywidgets as w
+
+    from widgets.lazy import join_when_shown
+
+    tries = []
+
+    def build():
+        tries.append(1)
+        if len(tries) == 1:
+            raise RuntimeError("the <service> said no")
+        return w.Label("drawn")
+
+    tabs = w.Tab([w.Label("first"), w.Box()])
+    join_when_shown(tabs, {1: build})
+    tabs.selected_index = 1
+    message = tabs.children[1].children[0]
+    assert "could not be drawn: the &lt;service&gt; said no" in message.value  # escaped
+    tabs.selected_index = 0
+    tabs.selected_index = 1
+    assert tabs.children[1].children[0].value == "drawn" and len(tries) == 2

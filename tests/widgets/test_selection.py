@@ -207,3 +207,22 @@ def test_target_moves_sky_and_cone_until_unlinked():
     sky.target = SkyCoord(10, 20, unit="deg")  # the Python API of the sky view
     assert sky.aladin._portal_target["ra"] == pytest.approx(10)
     sky.aladin.close()
+
+
+def test_the_grid_has_the_height_set_after_the_panel_was_built_from_its_first_paint():
+    """The dashboards set ``results_panel.height`` after building the panel: the CSS rule that sizes a new grid
+    before its layout applies says that height, not the default's (a grid drawn at one height, then another)."""
+    from widgets.obscore.results_view import ResultsPanel
+
+    state = SearchState()
+    panel = ResultsPanel(state)
+    assert "portal-results-h360px" in panel._holder._dom_classes and "height: 360px" in panel._style.value
+    panel.height = "260px"
+    assert panel._holder._dom_classes == ("portal-results-h260px",)
+    assert "height: 260px" in panel._style.value and "360px" not in panel._style.value
+    panel.height = "calc(100vh - 3em)"  # no class can say it: the grid's own layout alone
+    assert panel._holder._dom_classes == () and "height:" not in panel._style.value
+    panel.height = "20em"
+    state.results = results(3)
+    assert panel.grid.layout.height == "20em" and panel._holder._dom_classes == ("portal-results-h20em",)
+    panel.grid.close()

@@ -58,6 +58,7 @@ class LauncherState(UsesBackground, SessionState):
         self.background = background
         self.submitted = Dispatcher(on_error=lambda exc: setattr(self, "message", f"A callback failed: {exc}"))
         self._wanted = definition
+        self._filled: tuple[str, str] | None = None  # (definition, what fill() says) until the definitions are read
         self._last_submit: tuple[tuple, float, JobHandle] | None = None
         self.observe(self._refill, ["definition", "shared_ids"])
         self.watch(self._refill, ["target_moves", "selected"])
@@ -111,9 +112,10 @@ class LauncherState(UsesBackground, SessionState):
         with self.hold_trait_notifications():
             self.definitions = list(definitions)
             self.definition = wanted or (names[0] if names else FREE_FORM)
+        filled, self._filled = self._filled, None
         self.status = "idle"
-        self.message = "" if names else ("This service publishes no job definitions: give the job list URL and "
-                                         "the parameters as name=value lines.")
+        self.message = (filled[1] if filled and filled[0] == self.definition else "") if names else (
+            "This service publishes no job definitions: give the job list URL and the parameters as name=value lines.")
         self._refill()
 
     def current(self) -> Definition | None:
@@ -148,7 +150,13 @@ class LauncherState(UsesBackground, SessionState):
             self.texts = texts
             self.touched = list(texts)
         self._refill()  # the fields not given (the definition may not have changed, so nothing else refills)
-        self.status, self.message = "idle", f"The form holds the parameters of a {definition} job: check and submit."
+        note = f"The form holds the parameters of a {definition} job: check and submit."
+        if self.definitions:
+            self.status, self.message = "idle", note
+        else:  # said again once the definitions are read (reading them says so meanwhile)
+            self._filled = (definition, note)
+            if self.status != "loading":
+                self.status, self.message = "idle", note
 
     def reset(self) -> None:
         """Forget what was typed: back to the defaults and the pre-filled values."""

@@ -36,7 +36,6 @@ def height_style(height: str) -> tuple[str, str]:
 class ResultsPanel(w.VBox):
     def __init__(self, state: SearchState, height: str = "360px", **kwargs) -> None:
         self.state = state
-        self.height = height
         self.grid = None  # a ResultsGrid once there are results (pandas and ipydatagrid load then)
         self._binding = None
         self._holder = w.Box(layout=w.Layout(width="100%"))
@@ -56,11 +55,10 @@ class ResultsPanel(w.VBox):
         self._times.add_class("portal-results-times")
         bar = w.HBox([self._count, self._format, self._export, self._clear, self._link],
                      layout=w.Layout(align_items="center", flex_flow="row wrap", grid_gap="8px"))
-        height_class, height_rule = height_style(height)
-        if height_class:
-            self._holder.add_class(height_class)
-        super().__init__([w.HTML(STALE_STYLE + height_rule), bar, self._stale, self._dates, self._holder, self._times],
-                         **kwargs)
+        self._style = w.HTML(STALE_STYLE)
+        self._height_class = ""
+        self.height = height
+        super().__init__([self._style, bar, self._stale, self._dates, self._holder, self._times], **kwargs)
         self.add_class("portal-results")
         state.watch(self._show_results, "results")  # the results and the selection are the session's
         state.watch(self._show_count, ["selection", "results"])
@@ -69,6 +67,23 @@ class ResultsPanel(w.VBox):
         self._show_results()
         self._show_count()
         self._show_stale()
+
+    @property
+    def height(self) -> str:
+        """The grid's height (CSS). Set before the first results (the dashboards set theirs after building the
+        panel), it is the grid's height from its first paint: the holder's class and rule follow it."""
+        return self._height
+
+    @height.setter
+    def height(self, value: str) -> None:
+        self._height = value
+        height_class, height_rule = height_style(value)
+        if self._height_class:
+            self._holder.remove_class(self._height_class)
+        self._height_class = height_class
+        if height_class:
+            self._holder.add_class(height_class)
+        self._style.value = STALE_STYLE + height_rule
 
     def _show_results(self, _change=None) -> None:
         self._link.value = ""

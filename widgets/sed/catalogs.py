@@ -127,8 +127,10 @@ class Counterparts:
         self.state = state
         self.auto = auto
         self._generation = 0
+        self._waiting: tuple | None = None  # (chosen, generation) found while the plot was not in view
         state.watch(self._moved, "target")  # the session's
         state.observe(self._moved, "counterpart_radius")
+        state.observe(self._in_view, "active")
 
     # -- one source ---------------------------------------------------------------------------
     def add(self, tag: str, name: str, wait: bool = True, visible: bool = True):
@@ -158,6 +160,7 @@ class Counterparts:
     def _moved(self, _change=None) -> None:
         self._generation += 1
         generation = self._generation
+        self._waiting = None
         self.state.remove([layer.key for layer in self.state.layers if layer.auto])
         self.state.counterparts = []
         target, radius = self.state.target, self.state.counterpart_radius
@@ -192,10 +195,25 @@ class Counterparts:
         self.state.say(f"Catalog counterparts: {len(best)} shown (the best of each catalog){listed}.")
         if self.auto:
             chosen = [(c, True) for c in best] + [(c, False) for c in found if c not in best]
-            self.state.background.run(self._load_all, chosen, generation, on_done=lambda _r: self._done(generation),
-                                      on_error=lambda _exc: self._done(generation))
+            if self.state.active:
+                self._load(chosen, generation)
+            else:  # read when the plot comes into view (if the target has not moved on by then)
+                self._waiting = (chosen, generation)
+                self._done(generation)
         else:
             self._done(generation)
+
+    def _load(self, chosen: list[tuple[dict, bool]], generation: int) -> None:
+        self.state.background.run(self._load_all, chosen, generation, on_done=lambda _r: self._done(generation),
+                                  on_error=lambda _exc: self._done(generation))
+
+    def _in_view(self, change) -> None:
+        if not change["new"] or self._waiting is None:
+            return
+        (chosen, generation), self._waiting = self._waiting, None
+        if generation == self._generation:
+            self.state.finding = True
+            self._load(chosen, generation)
 
     def _load_all(self, chosen: list[tuple[dict, bool]], generation: int) -> None:
         """In a worker: each counterpart in turn (the server reads one catalog at a time), drawn as it comes,

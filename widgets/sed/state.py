@@ -57,6 +57,9 @@ class SEDState(SessionState):
     refit_result = t.Any(None)  # the last refit (widgets.sed.refit.Refit)
     following = t.Bool(False)  # the followed job has results still to come, or to be drawn
     finding = t.Bool(False)  # the target's counterparts are still being looked up or read
+    # whether the plot is in view: while not (a dashboard's closed tab), a new target's counterparts are listed
+    # but their flux points are read only once it is, and gammapy is not warmed up (typing targets stays quick)
+    active = t.Bool(True)
 
     def __init__(self, client: PortalClient | None = None, background: Background | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -79,11 +82,12 @@ class SEDState(SessionState):
         # gammapy takes seconds to import: not when the first point arrives, nor while a dashboard starts
         self._warming = False
         self.watch(self._warm_up, "target")
+        self.observe(self._warm_up, "active")
         if self.target is not None:
             self._warm_up()
 
     def _warm_up(self, _change=None) -> None:
-        if not self._warming:
+        if not self._warming and self.active and (self.target is not None or self.job is not None):
             self._warming = True
             self.background.run(warm_up)
 
@@ -290,7 +294,9 @@ class SEDState(SessionState):
     def _follow(self, job: JobHandle) -> None:
         from widgets.sed.live import JobFollower
 
-        self._warm_up()
+        if not self._warming:  # a job's points come: gammapy is needed, in view or not
+            self._warming = True
+            self.background.run(warm_up)
         if self._follower is not None:
             self._follower.stop()
         # the previous job's points, model, a joint fit's inputs and the refits made from them go
