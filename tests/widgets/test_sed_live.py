@@ -53,7 +53,9 @@ class Live:
 def live(client):
     bg = Background()
     sed = SEDPlot(client=client, background=bg)
-    url = client.uws.create("spectrum", {**CRAB, "n_bins": N_BINS}, run=True)
+    # with the sensitivity, each flux point takes about three times as long: the plot, which reads the points at
+    # most once a second, sees the job between its stages and its points (without it the whole job takes a few s)
+    url = client.uws.create("spectrum", {**CRAB, "n_bins": N_BINS, "sensitivity": True}, run=True)
     watch = Live(sed, url)
     handle = sed.follow(url)  # by URL: the plot makes the JobHandle
     follower = sed.state._follower
