@@ -145,23 +145,21 @@ def run() -> list[Measure]:
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-                if "sky" in PARTS:
+                pages = {"sky": ("sky.ipynb", ".portal-sky-view [data-portal-footprints='0']", "footprints",
+                                 (("fp-small", 100), ("fp-large", 10_000)), ("fp-clear", "footprints")),
+                         "grid": ("grid.ipynb", ".bench-rows-large", "rows",
+                                  (("rows-small", "1,000"), ("rows-large", "100,000")),
+                                  ("rows-clear", "norows"))}
+                for part in (p for p in pages if p in PARTS):
+                    notebook, ready, what, sizes, (clear, cleared) = pages[part]
                     page = browser.new_page(viewport={"width": 1400, "height": 1100})
-                    page.goto(server.at("/voila/render/sky.ipynb"), timeout=600_000)
-                    page.wait_for_selector(".portal-sky-view [data-portal-footprints='0']", timeout=600_000)
+                    page.goto(server.at(f"/voila/render/{notebook}"), timeout=600_000)
+                    page.wait_for_selector(ready, timeout=600_000)
                     for _ in range(RUNS):
-                        for name, n in (("fp-small", 100), ("fp-large", 10_000)):
-                            times[name].append(_measure(page, name, "footprints", n))
-                            _measure(page, "fp-clear", "footprints", 0)
+                        for name, shown in sizes:
+                            times[name].append(_measure(page, name, what, shown))
+                            _measure(page, clear, cleared, 0)
                     page.close()
-                if "grid" in PARTS:
-                    page = browser.new_page(viewport={"width": 1400, "height": 1100})
-                    page.goto(server.at("/voila/render/grid.ipynb"), timeout=600_000)
-                    page.wait_for_selector(".bench-rows-large", timeout=600_000)
-                    for _ in range(RUNS):
-                        for name, n in (("rows-small", 1_000), ("rows-large", 100_000)):
-                            times[name].append(_measure(page, name, "rows", f"{n:,}"))
-                            _measure(page, "rows-clear", "norows", 0)
                 browser.close()
         finally:
             server.stop()

@@ -164,6 +164,8 @@ class Portal(_Dashboard):
         sed = SEDState(client=client, background=bg, active=False)  # in view when its tab is (below)
         product = ProductState(client=client, background=bg)
         publish = PublishState(client, bg)
+        # the product among the selected rows, above the results (its panel, in the Product tab, is built later)
+        self.product_bar = ProductBar(product, on_provenance=lambda: self.show("product"))
         self._deferred = {  # each view's module is imported when it is first drawn
             "launcher": Deferred(lambda: _view("widgets.jobs.launcher", "JobLauncher", client=client, state=launcher,
                                                layout=w.Layout(max_height=panel_height)),  # its form scrolls
@@ -178,7 +180,6 @@ class Portal(_Dashboard):
                                                    width="100%", max_height=f"{sky_height}px", overflow_y="auto")),
                                  product),
         }
-        self.product_bar = ProductBar(product, on_provenance=lambda: self.show("product"))
         # the DataLink of the selected rows (files, sizes, downloads, previews), fetched only while its tab is open
         self.files = DataLinkPanel(client=client, layout=w.Layout(width="100%", max_height=f"{sky_height}px",
                                                                   overflow_y="auto"))

@@ -27,7 +27,6 @@ class Deferred:
         self._build = build
         self.states = states
         self.view: w.Widget | None = None  # None until built
-        self._on_built: list[Callable[[w.Widget], None]] = []
 
     def attach(self, session) -> list:
         return [state.join(session) for state in self.states]
@@ -35,16 +34,7 @@ class Deferred:
     def get(self) -> w.Widget:
         if self.view is None:
             self.view = self._build()
-            for callback in self._on_built:
-                callback(self.view)
         return self.view
-
-    def when_built(self, callback: Callable[[w.Widget], None]) -> None:
-        """Call ``callback(view)`` once the view exists (now, if it does)."""
-        if self.view is not None:
-            callback(self.view)
-        else:
-            self._on_built.append(callback)
 
 
 def join_when_shown(container: w.Tab | w.Accordion, pages: dict[int, Callable[[], w.Widget] | w.Widget]) -> None:

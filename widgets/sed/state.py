@@ -86,8 +86,9 @@ class SEDState(SessionState):
         if self.target is not None:
             self._warm_up()
 
-    def _warm_up(self, _change=None) -> None:
-        if not self._warming and self.active and (self.target is not None or self.job is not None):
+    def _warm_up(self, _change=None, needed: bool = False) -> None:
+        """Import gammapy in a worker, once: when the plot is in view with a target or a job, or when ``needed``."""
+        if not self._warming and (needed or (self.active and (self.target is not None or self.job is not None))):
             self._warming = True
             self.background.run(warm_up)
 
@@ -294,9 +295,7 @@ class SEDState(SessionState):
     def _follow(self, job: JobHandle) -> None:
         from widgets.sed.live import JobFollower
 
-        if not self._warming:  # a job's points come: gammapy is needed, in view or not
-            self._warming = True
-            self.background.run(warm_up)
+        self._warm_up(needed=True)  # a job's points come: gammapy is needed, in view or not
         if self._follower is not None:
             self._follower.stop()
         # the previous job's points, model, a joint fit's inputs and the refits made from them go
