@@ -1,7 +1,7 @@
 """The SED of a running `spectrum` job on `portal serve` (H.E.S.S. DR1 Crab runs): points as they are
 published, the model, its envelope, and a refit from the stored profiles compared with the job's fit.
 
-One job is followed live for the whole module (about a minute and a half on an idle 2-core machine).
+One job is followed live for the whole module (about 15 s on an idle 2-core machine).
 """
 
 from __future__ import annotations
@@ -53,11 +53,11 @@ class Live:
 def live(client):
     bg = Background()
     sed = SEDPlot(client=client, background=bg)
-    # with the sensitivity, each flux point takes about three times as long: the plot, which reads the points at
-    # most once a second, sees the job between its stages and its points (without it the whole job takes a few s)
-    url = client.uws.create("spectrum", {**CRAB, "n_bins": N_BINS, "sensitivity": True}, run=True)
+    # the plot reads a job's results at most every `interval` s (1 s by default); the job's 8 points now take about
+    # a second in all, so the module reads more often to see the job between its points
+    url = client.uws.create("spectrum", {**CRAB, "n_bins": N_BINS}, run=True)
     watch = Live(sed, url)
-    handle = sed.follow(url)  # by URL: the plot makes the JobHandle
+    handle = sed.follow(url, interval=0.2)  # by URL: the plot makes the JobHandle
     follower = sed.state._follower
     try:
         assert bg.wait_until(lambda: handle.final and not follower._busy and bg.pending == 0, timeout=1200), \
