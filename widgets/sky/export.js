@@ -1,13 +1,16 @@
 // The widget: load Aladin Lite locally, then ipyaladin's render plus the portal layers.
 // Nothing happens in `initialize` (anywidget gives it 2 s, and a loaded machine needs more to import and
 // start the 2.6 MB aladin.js: "[anywidget] Failed to initialize model."); `render` first lets the rest of
-// the page be drawn (`__portalPageSettled`), then loads Aladin Lite.
+// the page be drawn (`__portalPageSettled`), then loads Aladin Lite, letting a person's typing pass between
+// the stages (`__portalInputPause`).
 export default {
   async render({ model, el }) {
     try {
       await __portalPageSettled();
       await __portalLoad(model.get("_portal_script_paths"));
+      await __portalInputPause();
       await __ipyaladinWidget.initialize({ model });
+      await __portalInputPause();
     } catch (err) {
       console.warn(err);
       const note = document.createElement("div");

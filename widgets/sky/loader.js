@@ -79,15 +79,34 @@ async function __portalLoad(paths) {
   return __portalLoading;
 }
 
-// Aladin Lite is heavy to start (a 2.6 MB module, its WebAssembly, WebGL, the first tiles and MOCs: seconds
-// of main-thread work without a GPU). Started while the page's other widgets are still being drawn, it
-// delays them all; so the sky waits until the page has stopped changing (no node added or removed for
-// `quietMs`), at most `maxMs`. One wait per page: views created later start at once.
+// Aladin Lite is heavy to start (a 2.6 MB module, its WebAssembly, WebGL, the first tiles and MOCs: about a second
+// of main-thread work without a GPU, in tasks of 50 to 160 ms). Started while the page's other widgets are still
+// being drawn, it delays them all; started while a person types, it delays their keys. So the sky waits until the
+// page has stopped changing (no node added or removed for `quietMs`) and no key or button has been pressed for
+// `idleMs`; between its stages it waits again for typing to pause. All of it at most `maxMs` after the page's first
+// sky: views created later (a product's map) start at once.
 let __portalSettled = null;
+let __portalDeadline = null;
+let __portalLastInput = -Infinity;
+for (const type of ["keydown", "pointerdown", "input"]) {
+  document.addEventListener(type, () => { __portalLastInput = performance.now(); }, { capture: true, passive: true });
+}
+
+function __portalInputPause(idleMs = 800) {
+  return new Promise((resolve) => {
+    (function check() {
+      const now = performance.now();
+      const wait = Math.min(__portalLastInput + idleMs, __portalDeadline ?? now) - now;
+      if (wait <= 0) resolve();
+      else setTimeout(check, wait);
+    })();
+  });
+}
 
 function __portalPageSettled(quietMs = 300, maxMs = 5000) {
   if (__portalSettled === null) {
-    __portalSettled = new Promise((resolve) => {
+    __portalDeadline = performance.now() + maxMs;
+    const quietPage = new Promise((resolve) => {
       let quiet = null;
       let cap = null;
       const observer = new MutationObserver(() => {
@@ -104,6 +123,7 @@ function __portalPageSettled(quietMs = 300, maxMs = 5000) {
       quiet = setTimeout(done, quietMs);
       cap = setTimeout(done, maxMs);
     });
+    __portalSettled = quietPage.then(() => __portalInputPause());
   }
   return __portalSettled;
 }
