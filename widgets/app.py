@@ -227,6 +227,8 @@ class Portal(_Dashboard):
             monitor.close()
         else:  # its state may follow jobs of the session's, drawn or not
             self._deferred["monitor"].states[0].stop()
+        for part in self._deferred.values():
+            part.close()
 
     def built(self, name: str):
         """The part ``name`` ("launcher", "monitor", "status", "sed", "products") if it was drawn, else None."""

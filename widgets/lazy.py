@@ -27,14 +27,21 @@ class Deferred:
         self._build = build
         self.states = states
         self.view: w.Widget | None = None  # None until built
+        self.closed = False
 
     def attach(self, session) -> list:
         return [state.join(session) for state in self.states]
 
     def get(self) -> w.Widget:
         if self.view is None:
+            if self.closed:  # building it would start its requests and loops, which nothing would stop
+                raise RuntimeError("this dashboard is closed: its parts that were never shown are not built any more")
             self.view = self._build()
         return self.view
+
+    def close(self) -> None:
+        """After its dashboard is closed: a part never built stays unbuilt (a built one is closed by its owner)."""
+        self.closed = True
 
 
 def join_when_shown(container: w.Tab | w.Accordion, pages: dict[int, Callable[[], w.Widget] | w.Widget]) -> None:

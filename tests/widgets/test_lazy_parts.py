@@ -146,6 +146,20 @@ def test_the_jobs_tab_opened_late_lists_what_happened_meanwhile_and_stops_with_t
             assert not refresher.is_alive(), "the job lists' refresh still runs after close"
 
 
+def test_parts_never_shown_are_not_built_once_the_portal_is_closed(client):
+    """Reading ``portal.status`` after close() used to build the services' view, whose health probe nothing
+    stopped; now it says the dashboard is closed, and opening a tab builds nothing."""
+    portal = Portal(client=client, online=False)
+    portal.close()
+    threads = set(threading.enumerate())
+    with pytest.raises(RuntimeError, match="closed"):
+        portal.status  # noqa: B018
+    portal.show("services")
+    portal.show("sed")
+    assert all(portal.built(name) is None for name in DEFERRED)
+    assert not set(threading.enumerate()) - threads, "a closed portal started a thread"
+
+
 def test_a_part_that_cannot_be_drawn_says_so_in_its_place_and_is_tried_again():
     import ipywidgets as w
 
