@@ -47,9 +47,11 @@ FAILED = ("a widget update failed", "background thread")
 WORKERS = 8
 
 
-def _chain(inner: Future, outer: Future) -> None:
-    """``outer`` ends as ``inner`` does."""
-    outer.set_running_or_notify_cancel()
+def _start_held(pool: ThreadPoolExecutor, outer: Future, fn: Callable, args: tuple, kwargs: dict) -> None:
+    """Start work held for ``outer`` (unless ``outer`` was cancelled meanwhile: then nothing runs); ``outer`` ends
+    as the work does."""
+    if not outer.set_running_or_notify_cancel():
+        return
 
     def copy(done: Future) -> None:
         exc = done.exception()
@@ -58,7 +60,7 @@ def _chain(inner: Future, outer: Future) -> None:
         else:
             outer.set_exception(exc)
 
-    inner.add_done_callback(copy)
+    pool.submit(fn, *args, **kwargs).add_done_callback(copy)
 
 
 def _kernel_loop() -> asyncio.AbstractEventLoop | None:
@@ -168,7 +170,7 @@ class Background:
             held = self._holding > 0
             if held:
                 future: Future = Future()
-                self._held.append(lambda: _chain(self.pool.submit(fn, *args, **kwargs), future))
+                self._held.append(lambda: _start_held(self.pool, future, fn, args, kwargs))
         if not held:
             future = self.pool.submit(fn, *args, **kwargs)
         # always through the loop, even when the work ended before this line: effects come after run() returns
@@ -193,6 +195,8 @@ class Background:
 
     def _settle(self, future: Future, on_done, on_error, seq: int = 0) -> None:
         try:
+            if future.cancelled():  # cancelled before it started: nothing ran, nothing to apply
+                return
             exc = future.exception()
             if exc is None:
                 if on_done is not None:

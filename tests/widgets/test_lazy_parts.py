@@ -80,6 +80,18 @@ def test_closed_tabs_are_built_when_first_shown_and_follow_the_session_meanwhile
         portal.close()
 
 
+def test_work_cancelled_while_held_never_runs_and_applies_nothing():
+    bg = Background()
+    ran, applied = [], []
+    with bg.held():
+        future = bg.run(lambda: ran.append("ran"), on_done=applied.append, on_error=applied.append)
+        kept = bg.run(lambda: 7, on_done=applied.append)
+        assert future.cancel()
+    assert kept.result(timeout=30) == 7
+    assert bg.idle(timeout=30) and bg.pending == 0
+    assert future.cancelled() and ran == [] and applied == [7]
+
+
 @pytest.mark.requires_data
 def test_a_draft_made_before_the_definitions_are_read_is_the_form_shown(client):
     """"Joint fit" in the jobs tab before the launcher was ever opened: its form is the joint fit's."""
