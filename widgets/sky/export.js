@@ -1,14 +1,13 @@
 // The widget: load Aladin Lite locally, then ipyaladin's render plus the portal layers.
 // Nothing happens in `initialize` (anywidget gives it 2 s, and a loaded machine needs more to import and
 // start the 2.6 MB aladin.js: "[anywidget] Failed to initialize model."); `render` first lets the rest of
-// the page be drawn (`__portalPageSettled`), then loads Aladin Lite, letting a person's typing pass between
-// the stages (`__portalInputPause`).
+// the page be drawn (`__portalPageSettled`), then loads Aladin Lite and, once a person's typing has paused again
+// (`__portalInputPause`), draws the sky.
 export default {
   async render({ model, el }) {
     try {
       await __portalPageSettled();
       await __portalLoad(model.get("_portal_script_paths"));
-      await __portalInputPause();
       await __ipyaladinWidget.initialize({ model });
       await __portalInputPause();
     } catch (err) {

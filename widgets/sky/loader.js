@@ -83,7 +83,7 @@ async function __portalLoad(paths) {
 // of main-thread work without a GPU, in tasks of 50 to 160 ms). Started while the page's other widgets are still
 // being drawn, it delays them all; started while a person types, it delays their keys. So the sky waits until the
 // page has stopped changing (no node added or removed for `quietMs`) and no key or button has been pressed for
-// `idleMs`; between its stages it waits again for typing to pause. All of it at most `maxMs` after the page's first
+// `idleMs`; once its module is loaded it waits again for typing to pause before drawing. All of it at most `maxMs` after the page's first
 // sky: views created later (a product's map) start at once.
 let __portalSettled = null;
 let __portalDeadline = null;
