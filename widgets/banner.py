@@ -1,7 +1,7 @@
 """The banner a dashboard shows at its top while the portal's services cannot be reached.
 
-A thin view of :class:`widgets.health.ServiceHealth`: hidden while the services answer; while they
-do not, one line ("The portal services cannot be reached: retrying…"), what the client said, and a
+A thin view of :class:`widgets.health.ServiceHealth`: hidden (and empty: its parts are made when it is first
+shown) while the services answer; while they do not, one line ("The portal services cannot be reached: retrying…"), what the client said, and a
 "Try now" button. It goes away by itself at the services' first answer.
 
 (When the page loses its kernel, the kernel cannot say so: the portal's Voila template shows its own
@@ -36,16 +36,22 @@ class ServiceBanner(w.HBox):
     def __init__(self, health: ServiceHealth | None = None, client: PortalClient | None = None,
                  url: str | None = None, **kwargs) -> None:
         self.health = health or ServiceHealth.of(client or default_client(url), Background.shared())
+        self._text: w.HTML | None = None  # its line and "Try now" (self.retry) are made when it is first shown
+        self.retry: w.Button | None = None
+        super().__init__([], **kwargs)
+        self.add_class("portal-banner")
+        self.health.observe(self._render, ["reachable", "message"])
+        self._render()
+
+    def _build(self) -> None:
+        """Its parts, made when it is first shown: a dashboard whose services answer draws none of them."""
         self._text = w.HTML()
         self._text.add_class("portal-banner-text")
         self.retry = w.Button(description="Try now", icon="refresh", layout=w.Layout(width="auto", flex="0 0 auto"),
                               tooltip="Ask the services again now")
         self.retry.add_class("portal-banner-retry")
         self.retry.on_click(lambda _button: self.health.retry())
-        super().__init__([w.HTML(STYLE), self._text, self.retry], **kwargs)
-        self.add_class("portal-banner")
-        self.health.observe(self._render, ["reachable", "message"])
-        self._render()
+        self.children = [w.HTML(STYLE), self._text, self.retry]
 
     @property
     def shown(self) -> bool:
@@ -57,6 +63,8 @@ class ServiceBanner(w.HBox):
             return
         since = time.strftime("%H:%M:%S", time.localtime(self.health.since)) if self.health.since else ""
         detail = self.health.message or f"No answer from {self.health.client.url}."
+        if self._text is None:
+            self._build()
         self._text.value = (
             "<p><b>The portal services cannot be reached: retrying…</b> The dashboard goes on by itself "
             "when they answer again.</p>"

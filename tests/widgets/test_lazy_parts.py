@@ -193,3 +193,51 @@ def test_a_part_that_cannot_be_drawn_says_so_in_its_place_and_is_tried_again():
     tabs.selected_index = 0
     tabs.selected_index = 1
     assert tabs.children[1].children[0].value == "drawn" and len(tries) == 2
+
+
+def test_lines_hidden_at_first_have_no_parts_until_first_shown():
+    """The lines a dashboard hides at first (the services' banner, the product bar, the other-TAP-service row,
+    the pyvo code) are empty boxes: the page draws none of their parts until one is shown; then it works."""
+    from widgets.banner import ServiceBanner
+    from widgets.client import PortalClient
+    from widgets.health import ServiceHealth
+    from widgets.obscore.services import Service
+    from widgets.obscore.state import SearchState
+    from widgets.obscore.view import OTHER, ObsCoreSearch
+    from widgets.products.ref import Product
+    from widgets.products.state import ProductState
+    from widgets.products.view import ProductBar
+    from tests.support.servers import free_port
+
+    bg = Background()
+    dead = f"http://127.0.0.1:{free_port()}"
+    health = ServiceHealth(PortalClient(dead), bg, interval=600, backoff=600)  # no probe: set by hand below
+    try:
+        banner = ServiceBanner(health)
+        assert banner.children == () and not banner.shown
+        health.message, health.reachable = "connection refused", False
+        assert banner.shown and len(banner.children) == 3 and "connection refused" in banner._text.value
+        health.reachable = True
+        assert not banner.shown and len(banner.children) == 3  # made once, hidden again
+    finally:
+        health.close()
+
+    products = ProductState(client=PortalClient(dead), background=bg)
+    bar = ProductBar(products)
+    assert bar.children == () and bar.layout.display == "none"
+    products.current = Product("ivo://gamma-portal/archive?portal-products/j1/flux_points", "sed",
+                               dead + "/datalink/products", target="Crab <nebula>")
+    assert bar.layout.display is None and len(bar.children) == 4
+    assert "Crab &lt;nebula&gt;" in bar._text.value and bar._sed.layout.display is None
+    products.current = None
+    assert bar.layout.display == "none"
+
+    search = ObsCoreSearch(SearchState(Service("down", dead + "/tap")), background=False)
+    assert search._custom.children == () and search._code_box.children == ()
+    search._service.value = OTHER
+    assert search._custom.layout.display is None and [c.description for c in search._custom.children] == [
+        "TAP URL", "Table", "Use"]
+    search._show_code.value = True
+    assert search._code_box.layout.display is None and "pyvo" in search._code.value
+    assert search._copy.text == search._code.value
+    assert bg.idle(timeout=60)

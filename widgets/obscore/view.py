@@ -107,11 +107,8 @@ class ObsCoreSearch(w.VBox):
         current = next(i for i, s in enumerate(self.services) if s.key == self.state.service.key)
         self._service = w.Dropdown(options=options, value=current, description="Service",
                                    layout=w.Layout(width="34em"))
-        self._url = w.Text(placeholder="https://example.org/tap", description="TAP URL", layout=w.Layout(width="30em"))
-        self._table = w.Text(value="ivoa.obscore", description="Table", layout=w.Layout(width="18em"))
-        use = w.Button(description="Use", layout=w.Layout(width="auto"))
-        use.on_click(lambda _b: self._use_custom())
-        self._custom = w.HBox([self._url, self._table, use], layout=w.Layout(display="none"))
+        # the row for another TAP service: its fields (self._url, self._table) are made when it is first chosen
+        self._custom = w.HBox([], layout=w.Layout(display="none"))
         self._columns_note = w.HTML()
         self._service.observe(self._service_chosen, "value")
         return w.VBox([self._service, self._custom, self._columns_note])
@@ -124,10 +121,8 @@ class ObsCoreSearch(w.VBox):
                                     tooltip="Type the query yourself; the form no longer changes it")
         self._edit.observe(lambda c: setattr(self.state, "editing", c["new"]), "value")
         self._show_code = w.ToggleButton(value=False, description="pyvo code", icon="code")
-        self._code = w.Textarea(layout=w.Layout(width="100%", height="10em"))
-        self._code.add_class("portal-pyvo-code")
-        self._copy = CopyButton(description="Copy pyvo code")
-        self._code_box = w.VBox([self._code, self._copy], layout=w.Layout(display="none"))
+        # the pyvo code and its copy button (self._code, self._copy) are made when first asked for
+        self._code_box = w.VBox([], layout=w.Layout(display="none"))
         self._show_code.observe(lambda _c: self._render_adql(), "value")
         self._mode = w.ToggleButtons(options=[("Sync", "sync"), ("Async", "async")], value=self.state.mode,
                                      style={"button_width": "5em"})
@@ -146,9 +141,24 @@ class ObsCoreSearch(w.VBox):
         run = w.HBox([self._mode, self._maxrec, self._run], layout=w.Layout(align_items="center", grid_gap="8px"))
         return w.VBox([w.HTML("<b>ADQL</b>"), self._problems, self._adql, tools, self._code_box, run, self._status])
 
+    def _build_custom(self) -> None:
+        self._url = w.Text(placeholder="https://example.org/tap", description="TAP URL", layout=w.Layout(width="30em"))
+        self._table = w.Text(value="ivoa.obscore", description="Table", layout=w.Layout(width="18em"))
+        use = w.Button(description="Use", layout=w.Layout(width="auto"))
+        use.on_click(lambda _b: self._use_custom())
+        self._custom.children = [self._url, self._table, use]
+
+    def _build_code(self) -> None:
+        self._code = w.Textarea(layout=w.Layout(width="100%", height="10em"))
+        self._code.add_class("portal-pyvo-code")
+        self._copy = CopyButton(description="Copy pyvo code")
+        self._code_box.children = [self._code, self._copy]
+
     # -- events -----------------------------------------------------------------------------------
     def _service_chosen(self, change) -> None:
         if change["new"] == OTHER:
+            if not self._custom.children:
+                self._build_custom()
             self._custom.layout.display = None
             return
         self._custom.layout.display = "none"
@@ -188,6 +198,8 @@ class ObsCoreSearch(w.VBox):
         self._adql.disabled = not self.state.editing
         self._edit.value = self.state.editing
         show = self._show_code.value
+        if show and not self._code_box.children:
+            self._build_code()
         self._code_box.layout.display = None if show else "none"
         if show:
             self._code.value = self._copy.text = self.state.pyvo_code()

@@ -56,25 +56,33 @@ class ProductBar(w.HBox):
         self.provenance_asked = Dispatcher()
         if on_provenance is not None:
             self.provenance_asked.register(on_provenance)
-        self._text = w.HTML(layout=w.Layout(flex="1 1 16em", min_width="10em"))
-        self._text.add_class("portal-product-bar-text")
-        self._sed, self._sky, self._prov = _buttons(state, lambda: self.provenance_asked())
-        super().__init__([self._text, self._sed, self._sky, self._prov],
-                         layout=w.Layout(align_items="center", grid_gap="6px", flex_flow="row wrap", width="100%"),
+        self._text: w.HTML | None = None  # its line and buttons are made when a product is first selected
+        super().__init__([], layout=w.Layout(align_items="center", grid_gap="6px", flex_flow="row wrap", width="100%"),
                          **kwargs)
         self.add_class("portal-product-bar")
         state.observe(self._render, ["current", "count", "links", "status", "message"])
         self._render()
 
+    def _build(self) -> None:
+        """Its parts, made when a product is first selected (most visits select none: the page draws none)."""
+        self._text = w.HTML(layout=w.Layout(flex="1 1 16em", min_width="10em"))
+        self._text.add_class("portal-product-bar-text")
+        self._sed, self._sky, self._prov = _buttons(self.state, lambda: self.provenance_asked())
+        self.children = [self._text, self._sed, self._sky, self._prov]
+
     def _render(self, _change=None) -> None:
         s = self.state
-        self.layout.display = "none" if s.current is None else None
-        if s.current is not None:
-            more = f" <span style='color:#555'>(1 of {s.count} products selected)</span>" if s.count > 1 else ""
-            note = (f"<br><span style='color:{COLORS[s.status]};font-size:90%'>{html.escape(s.message)}</span>"
-                    if s.status == "error" else "")
-            self._text.value = f"<b>{html.escape(s.current.label)}</b>{more}{note}"
+        if s.current is None:
+            self.layout.display = "none"  # its parts, once made, are drawn again at the next product
+            return
+        if self._text is None:
+            self._build()
+        more = f" <span style='color:#555'>(1 of {s.count} products selected)</span>" if s.count > 1 else ""
+        note = (f"<br><span style='color:{COLORS[s.status]};font-size:90%'>{html.escape(s.message)}</span>"
+                if s.status == "error" else "")
+        self._text.value = f"<b>{html.escape(s.current.label)}</b>{more}{note}"
         _render_buttons(s, self._sed, self._sky, self._prov)
+        self.layout.display = None
 
 
 class ProductPanel(w.VBox):
