@@ -103,3 +103,16 @@ def test_a_new_target_reaches_the_sed_and_turns_the_right_column_to_the_sky(port
     assert bg.wait_until(lambda: len(state.counterparts) > 0, timeout=300), state.message
     tags = {c["tag"] for c in state.counterparts}
     assert {"3fhl", "gamma-cat"} <= tags, tags
+
+
+def test_the_target_message_goes_to_the_page_before_the_views_that_follow_the_target(portal, bg):
+    """A position typed in: its answer is the first thing the kernel sends back (the echo of Enter); the sky,
+    the search's cone and its ADQL follow the session's new target after it."""
+    sent = []
+    portal.target._message.observe(lambda _c: sent.append("message"), "value")
+    portal.search._adql.observe(lambda _c: sent.append("adql"), "value")
+    portal.sky.aladin.observe(lambda _c: sent.append("sky"), "_portal_target")
+    portal.target._text.value = "83.6401 22.0201"
+    assert bg.idle(timeout=60)
+    assert sent and sent[0] == "message" and {"adql", "sky"} <= set(sent), sent
+    assert "83.6401" in portal.search.adql and portal.session.target.ra.deg == pytest.approx(83.6401)

@@ -149,15 +149,17 @@ class TargetState(SessionState):
 
     def _set(self, text: str, coord: SkyCoord, radius: Angle, name: str, source: str,
              size: SourceSize | None, size_note: str) -> bool:
+        label = f"{name}: " if name else ""
+        message = f"{label}{format_position(coord)}, radius {radius.deg:g} deg ({source})"
+        if size is not None:
+            message += f"; size {size.describe()}"
         with self.hold_trait_notifications():
             self.source, self.size_note = source, size_note
-            self.session.set_target(coord, float(radius.deg), name, size)
-            self.status = "ok"
-            label = f"{name}: " if name else ""
-            self.message = f"{label}{format_position(coord)}, radius {radius.deg:g} deg ({source})"
-            if size is not None:
-                self.message += f"; size {size.describe()}"
-            self.found += 1
+            self.status, self.message = "ok", message
+        # the person reads the answer first; then the views that follow the session's target move (the sky, the
+        # search's cone and its ADQL: their updates would go to the page before it)
+        self.session.set_target(coord, float(radius.deg), name, size)
+        self.found += 1
         self._last = (text, self.radius_text.strip())
         return True
 
