@@ -40,7 +40,8 @@ from widgets.target.view import TargetSearch
 
 __all__ = ["ArchiveExplorer", "JobsDashboard", "Portal"]
 
-# Everything inside a column may shrink and wraps instead of pushing the page wider than the screen.
+# Everything inside a column may shrink and wraps instead of pushing the page wider than the screen. A tab's
+# body scrolls: its page keeps its own height (stretched to the body's, its lines were squeezed over each other).
 STYLE = """
 <style>
 .portal-app .portal-adql textarea, .portal-app .portal-pyvo-code textarea { font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
@@ -50,7 +51,7 @@ STYLE = """
 .portal-app .portal-column .widget-dropdown, .portal-app .portal-column .widget-textarea { max-width: 100%; }
 .portal-app .portal-header { align-items: center; }
 .portal-app .portal-header h2 { margin: 0 12px 0 0; font-size: 20px; white-space: nowrap; }
-.portal-app .portal-tab-body { overflow-y: auto; overflow-x: hidden; }
+.portal-app .portal-tab-body { overflow-y: auto; overflow-x: hidden; align-items: flex-start; }
 .portal-app .portal-tabs.widget-tab > .lm-TabBar .lm-TabBar-tab,
 .portal-app .portal-tabs.widget-tab > .p-TabBar .p-TabBar-tab { flex: 0 1 auto; min-width: 35px; }
 </style>

@@ -116,3 +116,38 @@ def test_the_provenance_graph_fits_its_box(page, job_id):
     graph.scroll_into_view_if_needed()
     save_screenshot(page, "provenance-1280x800")
     assert_clean(page)
+
+
+def uncovered(page, selector: str) -> bool:
+    """The first ``selector`` scrolled into view is what the page shows at its centre (no other part on it)."""
+    element = page.locator(selector).first
+    element.scroll_into_view_if_needed()
+    return page.evaluate("""e => { const r = e.getBoundingClientRect();
+        const at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return at !== null && (at === e || e.contains(at)); }""", element.element_handle())
+
+
+def test_the_pyvo_code_and_the_row_for_another_service_are_drawn_when_asked(page):
+    """The first screen draws neither (they are made when first asked for): the query's pyvo code, and the row
+    where another TAP service's URL is typed; both then read as the rest of the form."""
+    open_tab(page, "Archive search")
+    assert page.locator(".portal-pyvo-code").count() == 0
+    assert page.locator("input[placeholder='https://example.org/tap']").count() == 0
+    page.click(".portal-tabs button:has-text('pyvo code')")
+    page.wait_for_function("() => [...document.querySelectorAll('.portal-pyvo-code textarea')]"
+                           ".some(t => t.value.includes('pyvo.dal.TAPService('))", timeout=60_000)
+    services = page.locator(".portal-tabs select:has(option:has-text('Other TAP service'))")
+    services.select_option(label="Other TAP service...")
+    page.wait_for_selector("input[placeholder='https://example.org/tap']", state="visible", timeout=60_000)
+    # the form is now taller than its tab: the tab scrolls, and no line of it is drawn over another
+    for control in ("input[placeholder='https://example.org/tap']", ".portal-tabs button:has-text('Use')",
+                    ".portal-tabs .widget-label:has-text('Look for')", ".portal-tabs button:has-text('Edit ADQL')",
+                    ".portal-tabs button:has-text('pyvo code')", ".portal-pyvo-code textarea",
+                    ".portal-tabs button:has-text('Async')", ".portal-search-run"):
+        assert uncovered(page, control), f"{control} is drawn under another part of the form"
+    shoot(page, "search-pyvo-code-other-service")
+    services.select_option(index=0)  # back to the archive, the code hidden
+    page.wait_for_selector("input[placeholder='https://example.org/tap']", state="hidden", timeout=60_000)
+    page.click(".portal-tabs button:has-text('pyvo code')")
+    page.wait_for_selector(".portal-pyvo-code", state="hidden", timeout=60_000)
+    assert_clean(page)
