@@ -194,3 +194,31 @@ def test_the_sed_follows_the_active_job_and_a_job_it_follows_becomes_the_active_
             job.unfollow()
         bg.idle()
         client.close()
+
+
+def test_new_rows_are_news_without_comparing_their_cells(monkeypatch):
+    """A search's answer is told even when it equals the last one, and without comparing the tables cell by cell
+    (traitlets' ``old == new``: 0.7 s for 100,000 rows of 50 columns); the same table set again is not news."""
+    session = Session()
+    told = []
+    session.observe(lambda change: told.append(change["name"]), ["results", "selected"])
+    first = Table({"obs_id": [23523], "s_ra": [83.63]})
+    session.results = first
+
+    comparisons = []
+
+    def compared(self, other):  # traitlets swallows what a comparison raises: counted instead
+        comparisons.append(len(self))
+        raise AssertionError("the session compared two tables cell by cell")
+
+    monkeypatch.setattr(Table, "__eq__", compared)
+    session.results = Table(first, copy=True)  # an equal answer to a new search
+    assert told == ["results", "results"] and comparisons == []
+    session.results = session.results
+    assert told == ["results", "results"] and comparisons == []
+    session.selection = [0]
+    assert told[-1] == "selected" and list(session.selected["obs_id"]) == [23523]
+    with pytest.raises(t.TraitError):
+        session.selected = first  # derived: read-only still
+    session.results = None
+    assert sorted(told[-2:]) == ["results", "selected"] and session.selected is None and session.selection == []
