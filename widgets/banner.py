@@ -1,8 +1,9 @@
 """The banner a dashboard shows at its top while the portal's services cannot be reached.
 
-A thin view of :class:`widgets.health.ServiceHealth`: hidden (and empty: its parts are made when it is first
-shown) while the services answer; while they do not, one line ("The portal services cannot be reached: retrying…"), what the client said, and a
-"Try now" button. It goes away by itself at the services' first answer.
+A thin view of :class:`widgets.health.ServiceHealth`: hidden while the services answer (and empty until first
+shown: its parts are made then); while they do not, one line ("The portal services cannot be reached:
+retrying…"), what the client said, and a "Try now" button (``banner.retry``, None until first shown). It goes
+away by itself at the services' first answer.
 
 (When the page loses its kernel, the kernel cannot say so: the portal's Voila template shows its own
 banner for that, see ``widgets/jupyter/templates/gamma-portal/kernel-watch.js``.)

@@ -53,7 +53,7 @@ class Rows(t.Instance):
     """An astropy Table trait whose change is told whenever another table is set. traitlets asks ``old == new``
     to stay silent on equal values; for two tables that compares every cell (0.7 s for 100,000 rows of 50
     columns), then cannot say "equal" for more than one row. A search's answer is news even when it equals the
-    last one; the same table set again is not."""
+    last one; the same table set again is not (a table changed in place is not news either: set a new one)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(Table, **kwargs)

@@ -198,6 +198,7 @@ def test_a_part_that_cannot_be_drawn_says_so_in_its_place_and_is_tried_again():
 def test_lines_hidden_at_first_have_no_parts_until_first_shown():
     """The lines a dashboard hides at first (the services' banner, the product bar, the other-TAP-service row,
     the pyvo code) are empty boxes: the page draws none of their parts until one is shown; then it works."""
+    from tests.support.servers import free_port
     from widgets.banner import ServiceBanner
     from widgets.client import PortalClient
     from widgets.health import ServiceHealth
@@ -207,14 +208,13 @@ def test_lines_hidden_at_first_have_no_parts_until_first_shown():
     from widgets.products.ref import Product
     from widgets.products.state import ProductState
     from widgets.products.view import ProductBar
-    from tests.support.servers import free_port
 
     bg = Background()
     dead = f"http://127.0.0.1:{free_port()}"
     health = ServiceHealth(PortalClient(dead), bg, interval=600, backoff=600)  # no probe: set by hand below
     try:
         banner = ServiceBanner(health)
-        assert banner.children == () and not banner.shown
+        assert banner.children == () and not banner.shown and banner.retry is None
         health.message, health.reachable = "connection refused", False
         assert banner.shown and len(banner.children) == 3 and "connection refused" in banner._text.value
         health.reachable = True

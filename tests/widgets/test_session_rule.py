@@ -202,7 +202,7 @@ def test_new_rows_are_news_without_comparing_their_cells(monkeypatch):
     session = Session()
     told = []
     session.observe(lambda change: told.append(change["name"]), ["results", "selected"])
-    first = Table({"obs_id": [23523], "s_ra": [83.63]})
+    first = Table({"obs_id": [23523, 23526], "s_ra": [83.63, 83.63]})  # two rows: traitlets could not say equal
     session.results = first
 
     comparisons = []

@@ -108,6 +108,7 @@ class ObsCoreSearch(w.VBox):
         self._service = w.Dropdown(options=options, value=current, description="Service",
                                    layout=w.Layout(width="34em"))
         # the row for another TAP service: its fields (self._url, self._table) are made when it is first chosen
+        self._url = self._table = None
         self._custom = w.HBox([], layout=w.Layout(display="none"))
         self._columns_note = w.HTML()
         self._service.observe(self._service_chosen, "value")
@@ -122,6 +123,7 @@ class ObsCoreSearch(w.VBox):
         self._edit.observe(lambda c: setattr(self.state, "editing", c["new"]), "value")
         self._show_code = w.ToggleButton(value=False, description="pyvo code", icon="code")
         # the pyvo code and its copy button (self._code, self._copy) are made when first asked for
+        self._code = self._copy = None
         self._code_box = w.VBox([], layout=w.Layout(display="none"))
         self._show_code.observe(lambda _c: self._render_adql(), "value")
         self._mode = w.ToggleButtons(options=[("Sync", "sync"), ("Async", "async")], value=self.state.mode,

@@ -56,7 +56,9 @@ class ProductBar(w.HBox):
         self.provenance_asked = Dispatcher()
         if on_provenance is not None:
             self.provenance_asked.register(on_provenance)
-        self._text: w.HTML | None = None  # its line and buttons are made when a product is first selected
+        # its line and buttons are made when a product is first selected
+        self._text: w.HTML | None = None
+        self._sed = self._sky = self._prov = None
         super().__init__([], layout=w.Layout(align_items="center", grid_gap="6px", flex_flow="row wrap", width="100%"),
                          **kwargs)
         self.add_class("portal-product-bar")

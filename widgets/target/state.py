@@ -47,7 +47,9 @@ class TargetState(SessionState):
     ``status`` is ``idle``, ``resolving``, ``ok`` or ``error``; ``message`` says what happened, in
     plain text (views escape it). The target found is the session's (it publishes it there):
     ``target`` (an ICRS SkyCoord, None until a search succeeds), ``name``, ``radius`` (degrees) and
-    ``size`` (when a local catalog gives one) read the session.
+    ``size`` (when a local catalog gives one) read the session. A search that succeeds says so first (``status``
+    "ok" and its ``message``, the page's answer to Enter), then publishes the target; ``found`` counts the
+    targets published (what ``TargetSearch.on_target`` follows).
     """
 
     observes: tuple[str, ...] = ()
