@@ -109,10 +109,16 @@ def test_the_target_message_goes_to_the_page_before_the_views_that_follow_the_ta
     """A position typed in: its answer is the first thing the kernel sends back (the echo of Enter); the sky,
     the search's cone and its ADQL follow the session's new target after it."""
     sent = []
-    portal.target._message.observe(lambda _c: sent.append("message"), "value")
-    portal.search._adql.observe(lambda _c: sent.append("adql"), "value")
-    portal.sky.aladin.observe(lambda _c: sent.append("sky"), "_portal_target")
-    portal.target._text.value = "83.6401 22.0201"
-    assert bg.idle(timeout=60)
+    watched = [(portal.target._message, "value", "message"), (portal.search._adql, "value", "adql"),
+               (portal.sky.aladin, "_portal_target", "sky")]
+    handlers = [(widget, trait, lambda _c, what=what: sent.append(what)) for widget, trait, what in watched]
+    for widget, trait, handler in handlers:
+        widget.observe(handler, trait)
+    try:
+        portal.target._text.value = "83.6401 22.0201"
+        assert bg.idle(timeout=60)
+    finally:  # the portal is the module's: the next tests' targets are not recorded
+        for widget, trait, handler in handlers:
+            widget.unobserve(handler, trait)
     assert sent and sent[0] == "message" and {"adql", "sky"} <= set(sent), sent
     assert "83.6401" in portal.search.adql and portal.session.target.ra.deg == pytest.approx(83.6401)
