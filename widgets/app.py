@@ -41,7 +41,8 @@ from widgets.target.view import TargetSearch
 __all__ = ["ArchiveExplorer", "JobsDashboard", "Portal"]
 
 # Everything inside a column may shrink and wraps instead of pushing the page wider than the screen. A tab's
-# body scrolls: its page keeps its own height (stretched to the body's, its lines were squeezed over each other).
+# body scrolls: its page keeps its own height (stretched to the body's, its lines were squeezed over each other)
+# and takes the body's width (sized by its content, the search form was narrower and widened with an error).
 STYLE = """
 <style>
 .portal-app .portal-adql textarea, .portal-app .portal-pyvo-code textarea { font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
@@ -52,6 +53,7 @@ STYLE = """
 .portal-app .portal-header { align-items: center; }
 .portal-app .portal-header h2 { margin: 0 12px 0 0; font-size: 20px; white-space: nowrap; }
 .portal-app .portal-tab-body { overflow-y: auto; overflow-x: hidden; align-items: flex-start; }
+.portal-app .portal-tab-body > * { flex: 1 1 auto; min-width: 0; }
 .portal-app .portal-tabs.widget-tab > .lm-TabBar .lm-TabBar-tab,
 .portal-app .portal-tabs.widget-tab > .p-TabBar .p-TabBar-tab { flex: 0 1 auto; min-width: 35px; }
 </style>

@@ -51,6 +51,11 @@ def page(voila_server, archive_server, browser, job_id):
 
 def test_the_grid_shows_the_runs_start_as_utc_dates(page):
     open_tab(page, "Archive search")
+    # the form takes its tab's width (sized by its content, it was narrower, and widened with a long message)
+    form, tab = page.evaluate("""() => { const body = [...document.querySelectorAll('.portal-tabs .portal-tab-body')]
+        .find(b => b.offsetParent !== null); return [body.firstElementChild.getBoundingClientRect().width,
+        body.clientWidth]; }""")
+    assert form >= tab - 2, (form, tab)
     page.click(".portal-search-run")
     page.wait_for_selector(".portal-results:has-text('4 rows')", timeout=120_000)
     note = page.inner_text(".portal-results-dates")
